@@ -1,0 +1,7 @@
+/**
+ * `@disco/anchors` (work in progress).
+ *
+ * @packageDocumentation
+ */
+/** Package version. */
+export const VERSION = '0.1.0';

@@ -1,0 +1,23 @@
+/**
+ * `@disco/runtime`: what every DISCO package needs at run time.
+ *
+ * - {@link selectBackend}: native TensorFlow if installed, else wasm, else cpu.
+ * - {@link registerTrainingKernels}: the wasm kernels backpropagation needs (fast conv gradients
+ *   built from XNNPACK forward convolutions, segment sums for gather gradients) and a Conv2D
+ *   gradient that supports dilation.
+ *
+ * Test helpers live in `@disco/runtime/testing`, Node-only CLI helpers in `@disco/runtime/node`.
+ *
+ * @packageDocumentation
+ */
+export {
+  selectBackend,
+  describeBackend,
+  BACKEND_CHOICES,
+  NATIVE_PACKAGES,
+  type BackendName,
+  type BackendChoice,
+  type BackendInfo,
+  type SelectBackendOptions,
+} from './backend.js';
+export { registerTrainingKernels, listTrainingKernels, type RegisteredKernel } from './training_kernels.js';

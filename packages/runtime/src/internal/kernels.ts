@@ -1,0 +1,171 @@
+/**
+ * Kernel configs registered on the wasm backend so that training works there.
+ */
+import {
+  backend_util,
+  Conv2DBackpropFilter,
+  Conv2DBackpropInput,
+  UnsortedSegmentSum,
+  MaxPoolGrad,
+  ResizeBilinearGrad,
+  ResizeNearestNeighborGrad,
+  util,
+  type MaxPoolGradAttrs,
+  type MaxPoolGradInputs,
+  type ResizeBilinearAttrs,
+  type ResizeBilinearGradInputs,
+  type ResizeNearestNeighborAttrs,
+  type ResizeNearestNeighborGradInputs,
+  type Conv2DBackpropFilterAttrs,
+  type Conv2DBackpropFilterInputs,
+  type Conv2DBackpropInputAttrs,
+  type Conv2DBackpropInputInputs,
+  type KernelConfig,
+  type KernelFunc,
+  type KernelBackend,
+  type TensorInfo,
+  type UnsortedSegmentSumAttrs,
+  type UnsortedSegmentSumInputs,
+} from '@tensorflow/tfjs-core';
+import { conv2dFilterGradWasm, conv2dInputGradWasm, geometryFromInfo } from './conv2d_backprop.js';
+import { Scratch } from './wasm_call.js';
+import { maxPoolGradWasm, resizeGrad } from './pool_resize_grads.js';
+
+interface KernelArgs<I, A> {
+  inputs: I;
+  attrs: A;
+  backend: KernelBackend;
+}
+
+function assertNHWC(dataFormat: string, kernel: string): void {
+  util.assert(dataFormat === 'NHWC', () => `${kernel} on wasm (DISCO): only dataFormat 'NHWC' is supported, got '${dataFormat}'`);
+}
+
+/** Optional dilations: tfjs never passes them, the DISCO dilated-conv gradient does. */
+type WithDilations<A> = A & { dilations?: number | [number, number] };
+
+function conv2dBackpropFilter({ inputs, attrs, backend }: KernelArgs<Conv2DBackpropFilterInputs, WithDilations<Conv2DBackpropFilterAttrs>>): TensorInfo {
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs;
+  assertNHWC(dataFormat, 'Conv2DBackpropFilter');
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    attrs.dilations ?? 1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  return conv2dFilterGradWasm(backend, x, dy, geometryFromInfo(info));
+}
+
+function conv2dBackpropInput({ inputs, attrs, backend }: KernelArgs<Conv2DBackpropInputInputs, WithDilations<Conv2DBackpropInputAttrs>>): TensorInfo {
+  const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs;
+  assertNHWC(dataFormat, 'Conv2DBackpropInput');
+  const info = backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    attrs.dilations ?? 1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  return conv2dInputGradWasm(backend, dy, filter, geometryFromInfo(info));
+}
+
+/**
+ * `out[k, ...] = Σ_{i : ids[i] = k} x[i, ...]` as a one-hot matrix product on wasm:
+ * `oneHot(ids)ᵀ [numSegments, n] · x [n, rest]`. Negative ids are dropped (as in TensorFlow).
+ */
+function unsortedSegmentSum({ inputs, attrs, backend }: KernelArgs<UnsortedSegmentSumInputs, UnsortedSegmentSumAttrs>): TensorInfo {
+  const { x, segmentIds } = inputs as { x: TensorInfo; segmentIds: TensorInfo };
+  const { numSegments } = attrs;
+  util.assert(x.dtype === 'float32', () => `UnsortedSegmentSum on wasm (DISCO): x must be float32, got ${x.dtype}`);
+  const idRank = segmentIds.shape.length;
+  util.assert(
+    util.arraysEqual(x.shape.slice(0, idRank), segmentIds.shape),
+    () => `UnsortedSegmentSum on wasm (DISCO): segmentIds shape ${segmentIds.shape} must prefix x shape ${x.shape}`,
+  );
+  const n = util.sizeFromShape(segmentIds.shape);
+  const rest = x.shape.slice(idRank);
+  const m = util.sizeFromShape(rest);
+  const s = new Scratch(backend);
+  try {
+    const ids = s.reshape(segmentIds, [n]);
+    const ids32 = segmentIds.dtype === 'int32' ? ids : s.run('Cast', { x: ids }, { dtype: 'int32' });
+    // wasm's OneHot writes int32 whatever dtype is asked for: make int32, then cast.
+    const ohInt = s.run('OneHot', { indices: ids32 }, { depth: numSegments, onValue: 1, offValue: 0, dtype: 'int32' }); // [n, K]
+    const oh = s.run('Cast', { x: ohInt }, { dtype: 'float32' });
+    const a = s.reshape(oh, [1, n, numSegments]);
+    const b = s.reshape(x, [1, n, m]);
+    const prod = s.run('BatchMatMul', { a, b }, { transposeA: true, transposeB: false }); // [1, K, m]
+    const out = s.reshape(prod, [numSegments, ...rest]);
+    s.dispose(out);
+    return out;
+  } catch (e) {
+    s.dispose();
+    throw e;
+  }
+}
+
+function maxPoolGrad({ inputs, attrs, backend }: KernelArgs<MaxPoolGradInputs, MaxPoolGradAttrs>): TensorInfo {
+  const { dy, input, output } = inputs as { dy: TensorInfo; input: TensorInfo; output: TensorInfo };
+  const { filterSize, strides, pad, dimRoundingMode } = attrs;
+  const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  return maxPoolGradWasm(backend, dy, input, output, info);
+}
+
+function resizeGradKernel(kernel: 'ResizeBilinear' | 'ResizeNearestNeighbor', backendName: string) {
+  return ({ inputs, attrs, backend }: KernelArgs<ResizeBilinearGradInputs | ResizeNearestNeighborGradInputs, ResizeBilinearAttrs | ResizeNearestNeighborAttrs>): TensorInfo => {
+    const { images, dy } = inputs as { images: TensorInfo; dy: TensorInfo };
+    return resizeGrad(backend, backendName, kernel, dy, images, attrs.alignCorners, attrs.halfPixelCenters);
+  };
+}
+
+function config(kernelName: string, kernelFunc: unknown, backendName = 'wasm'): KernelConfig {
+  return { kernelName, backendName, kernelFunc: kernelFunc as KernelFunc };
+}
+
+/**
+ * Every kernel DISCO registers. `replaces` marks kernels the backend already has in a slow or
+ * wrong form.
+ */
+export const TRAINING_KERNELS: ReadonlyArray<{ config: KernelConfig; replaces: boolean; why: string }> = [
+  {
+    config: config(Conv2DBackpropFilter, conv2dBackpropFilter),
+    replaces: false,
+    why: 'missing on wasm; computed as an XNNPACK forward conv over transposed tensors',
+  },
+  {
+    config: config(Conv2DBackpropInput, conv2dBackpropInput),
+    replaces: true,
+    why: "wasm's own kernel is a scalar loop (~1.7 GFLOP/s); computed as a forward conv of zero-inserted dy with the flipped filter",
+  },
+  {
+    config: config(UnsortedSegmentSum, unsortedSegmentSum),
+    replaces: false,
+    why: 'missing on wasm (gradient of gather); computed as a one-hot matrix product',
+  },
+  {
+    config: config(MaxPoolGrad, maxPoolGrad),
+    replaces: true,
+    why: "wasm's kernel gives wrong gradients for batch > 1; first-maximum routing built from StridedSlice/Equal/Select",
+  },
+  ...(['wasm', 'cpu'] as const).flatMap((b) => [
+    {
+      config: config(ResizeNearestNeighborGrad, resizeGradKernel('ResizeNearestNeighbor', b), b),
+      replaces: true,
+      why: `${b}'s kernel is wrong for non-square images; block sum for integer factors, else the transposed interpolation matrices of the forward kernel`,
+    },
+    {
+      config: config(ResizeBilinearGrad, resizeGradKernel('ResizeBilinear', b), b),
+      replaces: true,
+      why: `${b}'s kernel returns a transposed shape for non-square images; transposed interpolation matrices of the forward kernel`,
+    },
+  ]),
+];

@@ -1,0 +1,170 @@
+/**
+ * `@disco/runtime/node`: Node-only helpers for DISCO's command-line tools — backend choice from
+ * flags and environment, run provenance, progress lines with ETA, atomic file writes.
+ *
+ * @packageDocumentation
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { BACKEND_CHOICES, selectBackend, type BackendChoice, type BackendInfo } from './backend.js';
+
+/** Environment variable read by {@link resolveBackendChoice}. */
+export const BACKEND_ENV = 'DISCO_BACKEND';
+
+/**
+ * The backend a command should use: the `--backend` flag if given, else `$DISCO_BACKEND`, else
+ * `auto`. Throws a one-line error naming the source of an invalid value.
+ */
+export function resolveBackendChoice(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): BackendChoice {
+  const [value, source] = flag !== undefined ? [flag, '--backend'] : env[BACKEND_ENV] ? [env[BACKEND_ENV]!, BACKEND_ENV] : ['auto', 'default'];
+  if (!(BACKEND_CHOICES as readonly string[]).includes(value)) {
+    throw new Error(`${source}: unknown backend '${value}'; valid: ${BACKEND_CHOICES.join(', ')}`);
+  }
+  return value as BackendChoice;
+}
+
+/** Selects the backend for a command and prints it once on stderr. */
+export async function setupBackendForCli(flag: string | undefined, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<BackendInfo> {
+  return selectBackend({ backend: resolveBackendChoice(flag), log });
+}
+
+/** Provenance recorded with every run. */
+export interface RunInfo {
+  /** `git rev-parse HEAD` of the working directory, or `unknown`. */
+  gitCommit: string;
+  /** Whether the work tree had uncommitted changes. */
+  gitDirty: boolean;
+  /** ISO date of the start. */
+  startedAt: string;
+  /** `process.version`. */
+  node: string;
+  /** CPU model and count, total memory. */
+  machine: { cpu: string; cores: number; memoryGiB: number; platform: string };
+}
+
+/** Collects {@link RunInfo} for the current process. */
+export function collectRunInfo(cwd: string = process.cwd()): RunInfo {
+  let gitCommit = 'unknown';
+  let gitDirty = false;
+  try {
+    gitCommit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    gitDirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() !== '';
+  } catch {
+    // not a git checkout
+  }
+  const cpus = os.cpus();
+  return {
+    gitCommit,
+    gitDirty,
+    startedAt: new Date().toISOString(),
+    node: process.version,
+    machine: { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()}-${os.arch()}` },
+  };
+}
+
+/**
+ * Writes a file so that readers never see it half-written: write to a temporary name in the same
+ * folder, flush, then rename over the target. The temporary file is removed on failure.
+ */
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  const dir = path.dirname(file);
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      if (typeof data === 'string') fs.writeSync(fd, data);
+      else fs.writeSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** {@link writeFileAtomic} of pretty-printed JSON with a trailing newline. */
+export function writeJsonAtomic(file: string, value: unknown): void {
+  writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Options of {@link Progress}. */
+export interface ProgressOptions {
+  /** Total number of steps. */
+  total: number;
+  /** Prefix of every line, e.g. `train`. */
+  label: string;
+  /** Minimum milliseconds between two lines (the last step always prints). Default 2000. */
+  intervalMs?: number;
+  /** Where lines go. Default: stderr. */
+  write?: (line: string) => void;
+  /** Clock in ms (tests). Default `performance.now`. */
+  now?: () => number;
+  /** Steps already done when resuming; the rate counts only new steps. */
+  start?: number;
+}
+
+/** Formats seconds as `h:mm:ss` or `m:ss`. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+/**
+ * A periodic progress line with rate and ETA:
+ * `train 120/2000 (6.0%) 1.85 it/s elapsed 1:05 ETA 16:56 loss=3.21`.
+ */
+export class Progress {
+  private readonly t0: number;
+  private last = -Infinity;
+  private readonly opts: Required<ProgressOptions>;
+
+  constructor(options: ProgressOptions) {
+    this.opts = {
+      intervalMs: 2000,
+      write: (l) => process.stderr.write(`${l}\n`),
+      now: () => performance.now(),
+      start: 0,
+      ...options,
+    };
+    this.t0 = this.opts.now();
+  }
+
+  /** Reports that `done` steps are complete; `fields` are appended as `k=v`. */
+  update(done: number, fields: Record<string, number | string> = {}): string | null {
+    const now = this.opts.now();
+    if (done < this.opts.total && now - this.last < this.opts.intervalMs) return null;
+    this.last = now;
+    const line = this.format(done, now, fields);
+    this.opts.write(line);
+    return line;
+  }
+
+  private format(done: number, now: number, fields: Record<string, number | string>): string {
+    const { total, label, start } = this.opts;
+    const elapsed = (now - this.t0) / 1000;
+    const rate = elapsed > 0 ? (done - start) / elapsed : 0;
+    const eta = rate > 0 ? (total - done) / rate : Infinity;
+    const extra = Object.entries(fields)
+      .map(([k, v]) => `${k}=${typeof v === 'number' ? formatNumber(v) : v}`)
+      .join(' ');
+    const pct = total > 0 ? ((100 * done) / total).toFixed(1) : '100.0';
+    return `${label} ${done}/${total} (${pct}%) ${rate.toFixed(2)} it/s elapsed ${formatDuration(elapsed)} ETA ${formatDuration(eta)}${extra ? ` ${extra}` : ''}`;
+  }
+}
+
+function formatNumber(v: number): string {
+  if (Number.isInteger(v)) return String(v);
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(3) : v.toFixed(4);
+}
