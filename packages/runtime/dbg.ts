@@ -1,0 +1,22 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from './src/index.js';
+import { randomTensor } from './src/testing.js';
+await selectBackend({ backend: 'wasm' });
+const t = (name: string, flops: number, fn: () => tf.Tensor) => { tf.tidy(() => fn().dataSync()); const t0 = performance.now(); const R=3; for (let i=0;i<R;i++) tf.tidy(() => fn().dataSync()); const s=(performance.now()-t0)/R/1000; console.log(name.padEnd(40), s.toFixed(3)+'s', (flops/s/1e9).toFixed(1), 'GFLOP/s'); };
+const x = randomTensor([8,64,64,64],1) as tf.Tensor4D; const w = randomTensor([3,3,64,64],2) as tf.Tensor4D; const dy = randomTensor([8,64,64,64],3) as tf.Tensor4D;
+const F = 2*8*64*64*64*9*64;
+t('fwd', F, () => tf.conv2d(x, w, 1, 'same'));
+t('dx (kernel)', F, () => tf.engine().runKernel('Conv2DBackpropInput', {dy, filter: w}, {strides:1,pad:'same',dataFormat:'NHWC',inputShape:x.shape}) as tf.Tensor);
+t('dW (kernel)', F, () => tf.engine().runKernel('Conv2DBackpropFilter', {x, dy}, {strides:1,pad:'same',dataFormat:'NHWC',filterShape:w.shape}) as tf.Tensor);
+t('transpose x', 0, () => tf.transpose(x,[3,1,2,0]));
+const xt = tf.transpose(x,[3,1,2,0]); const dyt = tf.transpose(dy,[1,2,0,3]);
+t('dW conv only', F, () => tf.conv2d(xt as tf.Tensor4D, dyt as tf.Tensor4D, 1, [[0,0],[1,1],[1,1],[0,0]]));
+// im2col
+const xp = tf.pad(x, [[0,0],[1,1],[1,1],[0,0]]);
+t('im2col build', 0, () => tf.concat([0,1,2].flatMap(i=>[0,1,2].map(j=>tf.slice(xp,[0,i,j,0],[8,64,64,64]))), 3));
+const col = tf.reshape(tf.concat([0,1,2].flatMap(i=>[0,1,2].map(j=>tf.slice(xp,[0,i,j,0],[8,64,64,64]))), 3), [1, 8*64*64, 576]);
+const dy2 = tf.reshape(dy, [1, 8*64*64, 64]);
+t('matmul colT·dy', F, () => tf.matMul(col, dy2, true, false));
+const colT = tf.transpose(col, [0,2,1]);
+t('matmul colT(pre)·dy', F, () => tf.matMul(colT, dy2));
+t('matmul dyT·col', F, () => tf.matMul(dy2, col, true, false));
