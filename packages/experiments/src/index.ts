@@ -1,7 +1,30 @@
 /**
- * `@disco/experiments` (work in progress).
+ * `@disco/experiments`: the DISCO paper's evaluation metrics — colorfulness, FID, KID and
+ * Inception Score — as pure float64 functions over images and feature sets (browser-safe).
+ * The Node-only feature networks and the `eval-fid` command live in `@disco/experiments/node`.
  *
  * @packageDocumentation
  */
+export { colorfulness, meanColorfulness, summarizeColorfulness, type RgbImage, type ColorfulnessSummary } from './metrics/colorfulness.js';
+export { featureMatrix, featureMean, featureStatistics, covarianceFactor, checkFeatures, type FeatureMatrix, type FeatureStatistics } from './metrics/features.js';
+export {
+  frechetInceptionDistance,
+  frechetDistance,
+  resolveFidOptions,
+  FID_DEFAULTS,
+  FID_METHODS,
+  type FidOptions,
+  type FidMethod,
+  type FidResult,
+} from './metrics/fid.js';
+export { kernelInceptionDistance, polynomialMmd2, resolveKidOptions, KID_DEFAULTS, type KidOptions, type KidResult } from './metrics/kid.js';
+export {
+  inceptionScore,
+  resolveInceptionScoreOptions,
+  INCEPTION_SCORE_DEFAULTS,
+  type InceptionScoreOptions,
+  type InceptionScoreResult,
+} from './metrics/inception_score.js';
+
 /** Package version. */
 export const VERSION = '0.1.0';
