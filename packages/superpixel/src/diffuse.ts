@@ -13,10 +13,10 @@ function diffuse_(superpixelFeatures: tf.Tensor4D, association: tf.Tensor4D, cel
   );
   // Each cell's 9 neighbouring superpixel features (zero outside the grid).
   const padded = padCells(superpixelFeatures); // [B, h+2, w+2, C]
-  const neighbours = tf.stack(
+  const neighbours = tf.concat(
     OFFSETS.map(([dy, dx]) => readShifted(padded, h, w, dy, dx)),
     3,
-  ); // [B, h, w, 9, C]
+  ); // [B, h, w, 9*C], neighbour k in channels [k*C, (k+1)*C)
   const zn = tf.reshape(neighbours, [B * h * w, 9, C]); // [B*h*w, 9, C]
   const ac = toCells(association, S); // [B*h*w, S*S, 9]
   const out = tf.matMul(ac, zn); // [B*h*w, S*S, C]

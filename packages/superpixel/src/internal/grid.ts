@@ -66,19 +66,22 @@ export function fromCells(x: tf.Tensor3D, B: number, h: number, w: number, S: nu
 
 /**
  * Pads the two cell axes (1 and 2) of `t` by one zero cell on each side, so that the shifted grid
- * for any offset is one `slice`. Works for any rank ≥ 3.
+ * for any offset is one `slice`. Rank 4 only: wasm slices of higher rank take a slow path.
  */
-export function padCells<T extends tf.Tensor>(t: T): T {
-  const pads: Array<[number, number]> = t.shape.map((_, i) => (i === 1 || i === 2 ? [1, 1] : [0, 0]));
-  return tf.pad(t, pads);
+export function padCells(t: tf.Tensor4D): tf.Tensor4D {
+  return tf.pad(t, [
+    [0, 0],
+    [1, 1],
+    [1, 1],
+    [0, 0],
+  ]);
 }
 
 /**
  * From a {@link padCells}-padded tensor with cell grid `h×w`, the grid read at offset `(oy, ox)`:
- * `out[:, i, j, ...] = t[:, i+oy, j+ox, ...]`, zero outside the grid.
+ * `out[:, i, j, :] = t[:, i+oy, j+ox, :]`, zero outside the grid.
  */
-export function readShifted<T extends tf.Tensor>(padded: T, h: number, w: number, oy: number, ox: number): T {
-  const begin = padded.shape.map((_, i) => (i === 1 ? 1 + oy : i === 2 ? 1 + ox : 0));
-  const size = padded.shape.map((d, i) => (i === 1 ? h : i === 2 ? w : d));
-  return tf.slice(padded, begin, size);
+export function readShifted(padded: tf.Tensor4D, h: number, w: number, oy: number, ox: number): tf.Tensor4D {
+  const [B, , , C] = padded.shape;
+  return tf.slice(padded, [0, 1 + oy, 1 + ox, 0], [B, h, w, C]);
 }
