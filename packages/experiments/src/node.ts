@@ -1,0 +1,31 @@
+/**
+ * `@disco/experiments/node`: Node-only parts of the evaluation — image listing and decoding, the
+ * offline InceptionV3 feature networks, batched feature extraction and scoring behind
+ * `nx run experiments:eval-fid`.
+ *
+ * @packageDocumentation
+ */
+export { listImages, readRgbImage, IMAGE_EXTENSIONS, type DecodedImage } from './node/images.js';
+export {
+  loadNsfwInception,
+  loadInceptionFromFile,
+  readNsfwInceptionArtifacts,
+  nsfwInceptionDir,
+  fileModelHandler,
+  imagesToBatch,
+  type FeatureNetwork,
+  type FeatureLayer,
+  type FeatureOutputs,
+  type InceptionFileOptions,
+} from './node/inception.js';
+export {
+  extractImageSetFeatures,
+  scoreFeatureSets,
+  formatScoreTable,
+  type ImageSetFeatures,
+  type ExtractOptions,
+  type ScoreOptions,
+  type LayerScores,
+  type IsScores,
+  type SetScores,
+} from './node/eval_fid.js';

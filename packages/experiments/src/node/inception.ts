@@ -1,0 +1,252 @@
+/**
+ * Feature networks for FID/KID/IS (Node only): the InceptionV3 shipped inside `nsfwjs@4.4.0`, loaded
+ * offline from the installed package, or a standard InceptionV3 in tfjs layers format from disk.
+ */
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+
+/** One feature layer of a {@link FeatureNetwork}. */
+export interface FeatureLayer {
+  /** Short key used in score labels and JSON: `pool` (2048-d) or `mixed5` (768-d). */
+  key: string;
+  /** The model layer the features come from (before any added global average pool). */
+  layer: string;
+  /** Feature dimension. */
+  dims: number;
+}
+
+/** A pretrained network turned into a feature extractor. */
+export interface FeatureNetwork {
+  /** Name used in score labels, e.g. `nsfw-inception`: `FID[nsfw-inception-2048]`. */
+  name: string;
+  /** What the scores computed with it may be compared with (printed and saved with them). */
+  caveat: string;
+  /** Square input size in pixels (299 for InceptionV3). */
+  inputSize: number;
+  /** The feature layers, in the order of {@link FeatureOutputs.features}. */
+  layers: FeatureLayer[];
+  /** Number of classes of the classifier head used for IS, or 0 when IS is unavailable. */
+  classes: number;
+  /** Why IS is unavailable (null when it is available). */
+  isUnavailableReason: string | null;
+  /**
+   * Runs the network on images `[batch, inputSize, inputSize, 3]` with RGB in [0, 1] (the network's
+   * own input scaling is applied inside). The caller owns the returned tensors.
+   */
+  infer(images: tf.Tensor4D): FeatureOutputs;
+  /** Frees the model's weights. */
+  dispose(): void;
+}
+
+/** What {@link FeatureNetwork.infer} returns. */
+export interface FeatureOutputs {
+  /** One `[batch, dims]` tensor per {@link FeatureNetwork.layers} entry. */
+  features: tf.Tensor2D[];
+  /** Class probabilities `[batch, classes]` (rows sum to 1), or null when IS is unavailable. */
+  probs: tf.Tensor2D | null;
+}
+
+/** Options of {@link loadInceptionFromFile}. */
+export interface InceptionFileOptions {
+  /** Name of the 2048-d pooled feature layer. Default: the first of `avg_pool`, `flatten_1`, `global_average_pooling2d` present. */
+  poolLayer?: string;
+  /** Name of the 768-d block whose global average gives the second features, or null to skip. Default `mixed5` if present. */
+  mixedLayer?: string | null;
+  /** Input scaling the network was trained with: `[-1,1]` (Keras `preprocess_input`, default) or `[0,1]`. */
+  inputRange?: '[-1,1]' | '[0,1]';
+  /** Label of the network in score names. Default `inception-v3:<file name without .json>`. */
+  name?: string;
+}
+
+const POOL_CANDIDATES = ['avg_pool', 'flatten_1', 'global_average_pooling2d'];
+
+/** Builds the extractor from a loaded layers model. */
+function wrap(
+  model: tfl.LayersModel,
+  poolLayer: string,
+  mixedLayer: string | null,
+  classifier: 'softmax' | 'logits' | null,
+  scale: (x: tf.Tensor4D) => tf.Tensor4D,
+  info: { name: string; caveat: string; isUnavailableReason: string | null },
+): FeatureNetwork {
+  const outputs: tfl.SymbolicTensor[] = [];
+  const layers: FeatureLayer[] = [];
+  const pool = model.getLayer(poolLayer).output as tfl.SymbolicTensor;
+  if (pool.shape.length !== 2) throw new Error(`loadInception: layer '${poolLayer}' has shape [${pool.shape.join(',')}], expected [batch, dims]`);
+  outputs.push(pool);
+  layers.push({ key: 'pool', layer: poolLayer, dims: pool.shape[1]! });
+  if (mixedLayer !== null) {
+    const mixed = model.getLayer(mixedLayer).output as tfl.SymbolicTensor;
+    if (mixed.shape.length !== 4) throw new Error(`loadInception: layer '${mixedLayer}' has shape [${mixed.shape.join(',')}], expected [batch, h, w, c]`);
+    const gap = tfl.layers.globalAveragePooling2d({ name: `${mixedLayer}_global_average` }).apply(mixed) as tfl.SymbolicTensor;
+    outputs.push(gap);
+    layers.push({ key: mixedLayer, layer: mixedLayer, dims: mixed.shape[3]! });
+  }
+  let classes = 0;
+  if (classifier !== null) {
+    const out = model.outputs[0]!;
+    outputs.push(out);
+    classes = out.shape[1]!;
+  }
+  const extractor = tfl.model({ inputs: model.inputs, outputs });
+  return {
+    name: info.name,
+    caveat: info.caveat,
+    inputSize: model.inputs[0]!.shape[1] ?? 299,
+    layers,
+    classes,
+    isUnavailableReason: info.isUnavailableReason,
+    infer(images: tf.Tensor4D): FeatureOutputs {
+      tf.util.assert(images.rank === 4 && images.shape[3] === 3, () => `FeatureNetwork.infer: images must be [batch, h, w, 3], got [${images.shape.join(',')}]`);
+      const res = tf.tidy(() => {
+        const out = extractor.predict(scale(images)) as tf.Tensor[];
+        if (classifier === 'logits') out[layers.length] = tf.softmax(out[layers.length]!);
+        return out;
+      }) as tf.Tensor2D[];
+      return { features: res.slice(0, layers.length), probs: classifier === null ? null : res[layers.length]! };
+    },
+    dispose(): void {
+      model.dispose();
+    },
+  };
+}
+
+/** The folder holding nsfwjs' bundled InceptionV3 (`model.min.js`, `group1-shard*of6.min.js`). */
+export function nsfwInceptionDir(): string {
+  const require = createRequire(import.meta.url);
+  // nsfwjs' "exports" hides dist/models; its main entry is dist/cjs/index.js.
+  return path.resolve(path.dirname(require.resolve('nsfwjs')), '../models/inception_v3');
+}
+
+/**
+ * Reads nsfwjs' bundled InceptionV3 into tfjs model artifacts without network: `model.min.js`
+ * exports `{ modelTopology, weightsManifest }`, and each `group1-shard*.min.js` exports one weight
+ * shard as a base64 string (uint8-quantised; the manifest's `quantization` fields let tfjs
+ * dequantise on load).
+ */
+export function readNsfwInceptionArtifacts(dir: string = nsfwInceptionDir()): tf.io.ModelArtifacts {
+  const require = createRequire(import.meta.url);
+  const json = require(path.join(dir, 'model.min.js')) as { modelTopology: object; weightsManifest: tf.io.WeightsManifestConfig };
+  const specs: tf.io.WeightsManifestEntry[] = [];
+  const shards: Uint8Array[] = [];
+  for (const group of json.weightsManifest) {
+    specs.push(...group.weights);
+    for (const p of group.paths) {
+      const b64 = require(path.join(dir, `${p}.min.js`)) as unknown;
+      if (typeof b64 !== 'string') throw new Error(`readNsfwInceptionArtifacts: ${p}.min.js did not export a base64 string`);
+      shards.push(new Uint8Array(Buffer.from(b64, 'base64')));
+    }
+  }
+  return { modelTopology: json.modelTopology, weightSpecs: specs, weightData: concat(shards) };
+}
+
+function concat(parts: Uint8Array[]): ArrayBuffer {
+  const out = new Uint8Array(parts.reduce((a, b) => a + b.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out.buffer;
+}
+
+/**
+ * nsfwjs@4.4.0's InceptionV3 as a feature network: 299×299 RGB in [0, 1]; features at `flatten_1`
+ * (the 8×8 average pool of `mixed10`, 2048-d) and the global average of `mixed5` (768-d). Blocks up
+ * to `mixed5` keep their ImageNet initialisation; later blocks were fine-tuned on a 5-class NSFW
+ * task and the weights are uint8-quantised, so scores are project-relative only. IS is unavailable
+ * (its head has 5 classes, not ImageNet's 1000).
+ */
+export async function loadNsfwInception(): Promise<FeatureNetwork> {
+  const model = await tfl.loadLayersModel(tf.io.fromMemory(readNsfwInceptionArtifacts()));
+  return wrap(model, 'flatten_1', 'mixed5', null, (x) => x, {
+    name: 'nsfw-inception',
+    caveat:
+      'nsfwjs@4.4.0 InceptionV3 (uint8-quantised; blocks after mixed5 fine-tuned on a 5-class NSFW task): project-relative scores, NOT comparable with published FID/KID values',
+    isUnavailableReason: 'the nsfwjs InceptionV3 head has 5 NSFW classes, not 1000 ImageNet classes; pass --inception <model.json> with a 1000-class classifier',
+  });
+}
+
+/**
+ * An IOHandler reading a tfjs layers model (`model.json` plus the binary weight files listed in its
+ * `weightsManifest`, relative to the JSON's folder) from disk.
+ */
+export function fileModelHandler(modelJson: string): tf.io.IOHandler {
+  return {
+    async load(): Promise<tf.io.ModelArtifacts> {
+      const json = JSON.parse(fs.readFileSync(modelJson, 'utf8')) as { modelTopology?: object; weightsManifest?: tf.io.WeightsManifestConfig; format?: string };
+      if (json.modelTopology === undefined || json.weightsManifest === undefined) {
+        throw new Error(`fileModelHandler: '${modelJson}' is not a tfjs model.json (needs modelTopology and weightsManifest)`);
+      }
+      const dir = path.dirname(modelJson);
+      const specs: tf.io.WeightsManifestEntry[] = [];
+      const shards: Uint8Array[] = [];
+      for (const group of json.weightsManifest) {
+        specs.push(...group.weights);
+        for (const p of group.paths) shards.push(new Uint8Array(fs.readFileSync(path.join(dir, p))));
+      }
+      return { modelTopology: json.modelTopology, weightSpecs: specs, weightData: concat(shards), format: json.format };
+    },
+  };
+}
+
+/**
+ * A standard InceptionV3 converted to tfjs layers format (see the README for the conversion), with
+ * features at `poolLayer` (2048-d) and the global average of `mixedLayer`; when the model's output
+ * has 1000 classes it is used for IS (softmax applied if the output layer is not already one).
+ */
+export async function loadInceptionFromFile(modelJson: string, options: InceptionFileOptions = {}): Promise<FeatureNetwork> {
+  const model = await tfl.loadLayersModel(fileModelHandler(modelJson));
+  const names = new Set(model.layers.map((l) => l.name));
+  const poolLayer = options.poolLayer ?? POOL_CANDIDATES.find((n) => names.has(n));
+  if (poolLayer === undefined || !names.has(poolLayer)) {
+    model.dispose();
+    throw new Error(`loadInceptionFromFile: pool layer '${poolLayer ?? ''}' not in the model; give poolLayer (tried ${POOL_CANDIDATES.join(', ')})`);
+  }
+  const mixedLayer = options.mixedLayer === undefined ? (names.has('mixed5') ? 'mixed5' : null) : options.mixedLayer;
+  if (mixedLayer !== null && !names.has(mixedLayer)) {
+    model.dispose();
+    throw new Error(`loadInceptionFromFile: mixedLayer '${mixedLayer}' not in the model`);
+  }
+  const range = options.inputRange ?? '[-1,1]';
+  if (range !== '[-1,1]' && range !== '[0,1]') throw new Error(`loadInceptionFromFile: inputRange must be one of [-1,1], [0,1], got '${String(range)}'`);
+  const out = model.outputs[0]!;
+  const outLayer = model.getLayer(out.sourceLayer.name);
+  const classes = out.shape.length === 2 ? out.shape[1]! : 0;
+  let classifier: 'softmax' | 'logits' | null = null;
+  let reason: string | null = null;
+  if (classes === 1000) {
+    const activation = (outLayer.getConfig() as { activation?: string }).activation;
+    classifier = activation === 'softmax' ? 'softmax' : 'logits';
+  } else {
+    reason = `the model's output has shape [${out.shape.join(',')}], not [batch, 1000] ImageNet classes`;
+  }
+  const name = options.name ?? `inception-v3:${path.basename(modelJson).replace(/\.json$/, '')}`;
+  const scale = range === '[-1,1]' ? (x: tf.Tensor4D) => tf.sub(tf.mul(x, 2), 1) as tf.Tensor4D : (x: tf.Tensor4D) => x;
+  return wrap(model, poolLayer, mixedLayer, classifier, scale, {
+    name,
+    caveat: `user-provided InceptionV3 '${modelJson}': comparable with published FID only if these are the reference FID Inception weights and preprocessing (the Keras ImageNet InceptionV3 and bilinear resizing differ slightly)`,
+    isUnavailableReason: reason,
+  });
+}
+
+/**
+ * Converts decoded 8-bit RGB images to a network batch `[batch, size, size, 3]` in [0, 1]: each
+ * image is resized with bilinear interpolation (half-pixel centres, no antialiasing; tfjs
+ * `resizeBilinear(…, alignCorners=false, halfPixelCenters=true)`) and divided by 255.
+ */
+export function imagesToBatch(images: readonly { width: number; height: number; data: Uint8Array }[], size: number): tf.Tensor4D {
+  tf.util.assert(images.length > 0, () => 'imagesToBatch: images must not be empty');
+  return tf.tidy(() => {
+    const resized = images.map((im) => {
+      tf.util.assert(im.data.length === im.width * im.height * 3, () => `imagesToBatch: image data has ${im.data.length} bytes, expected ${im.width}*${im.height}*3`);
+      const t = tf.tensor3d(im.data, [im.height, im.width, 3], 'int32');
+      const f = tf.div(tf.cast(t, 'float32'), 255) as tf.Tensor3D;
+      return im.width === size && im.height === size ? f : tf.image.resizeBilinear(f, [size, size], false, true);
+    });
+    return tf.stack(resized) as tf.Tensor4D;
+  });
+}
