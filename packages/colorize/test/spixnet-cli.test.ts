@@ -30,7 +30,7 @@ function capture(): CliIo & { outLines: string[]; errLines: string[] } {
 describe('spixnet CLI (tiny preset, 32×32 images, S=8, wasm)', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'spixnet-cli-'));
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
-  const common = ['--preset', 'tiny', '--size', '32', '--cell', '8', '--batch', '2', '--lr', '0.01', '--seed', '3', '--backend', 'wasm'];
+  const common = ['--preset', 'tiny', '--size', '32', '--cell', '8', '--batch-size', '2', '--lr', '0.01', '--seed', '3', '--backend', 'wasm'];
 
   it('trains 2 steps with checkpoints, resumes to 4, reports quality and draws boundaries', async () => {
     await writeImages(path.join(root, 'train'), 4, 0);

@@ -192,7 +192,7 @@ interface TrainFlags {
   preset: SpixNetPreset;
   size: number;
   cell: number;
-  batch: number;
+  batchSize: number;
   steps: number;
   lr: number;
   seed: number;
@@ -228,8 +228,8 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
   writeJsonAtomic(path.join(flags.out, 'run.json'), runJson);
   const progress = new Progress({ total: options.steps, label: 'train', start: startStep, write: io.err });
   let last = { step: startStep, loss: NaN };
-  const save = async (step: number, loss: number) => writeCheckpoint(flags.out, net, optimizer, { step, loss, train: options, preset: flags.preset, seed: flags.seed, size: flags.size, batch: flags.batch });
-  const result = await trainSpixNet(net, imageBatches(files, flags.size, flags.batch, flags.seed, startStep, options.steps), options, {
+  const save = async (step: number, loss: number) => writeCheckpoint(flags.out, net, optimizer, { step, loss, train: options, preset: flags.preset, seed: flags.seed, size: flags.size, batch: flags.batchSize });
+  const result = await trainSpixNet(net, imageBatches(files, flags.size, flags.batchSize, flags.seed, startStep, options.steps), options, {
     startStep,
     optimizer,
     onStep: async (s) => {
@@ -336,7 +336,7 @@ export function buildSpixnetProgram(io: CliIo = defaultIo): Command {
     }, 'paper')
     .option('--size <px>', 'images are resized to size×size', intArg('--size', 1), 256)
     .option('--cell <px>', 'superpixel cell size S', intArg('--cell', 1), 16)
-    .option('--batch <n>', 'batch size', intArg('--batch', 1), 8)
+    .option('--batch-size <n>', 'batch size', intArg('--batch-size', 1), 8)
     .option('--steps <n>', 'total optimisation steps', intArg('--steps', 1), 1000)
     .option('--lr <rate>', 'initial Adam learning rate (linear decay to 1%)', numArg('--lr'), 2e-4)
     .option('--seed <n>', 'seed of weights and data order', intArg('--seed', 0), 0)
