@@ -28,15 +28,11 @@ function pool_(features: tf.Tensor4D, association: tf.Tensor4D, cellSize: number
   const den = tf.expandDims(tf.sum(ac, 1), 2); // [B*h*w, 9, 1]
   // Rank 4 throughout the shifts (wasm slices of rank 5 take a slow path): neighbour k owns the
   // channels [k*(C+1), (k+1)*(C+1)).
-  const both = tf.reshape(tf.concat([num, den], 2), [B, h, w, 9 * (C + 1)]); // [B, h, w, 9*(C+1)]
+  const both = tf.reshape(tf.concat([num, den], 2), [B, h, w, 9 * (C + 1)]) as tf.Tensor4D; // [B, h, w, 9*(C+1)]
   const padded = padCells(both); // [B, h+2, w+2, 9*(C+1)]
   // A pixel in cell c sends to superpixel c + offset_k, so superpixel s gathers from c = s - offset_k.
-  let acc: tf.Tensor4D | null = null;
-  OFFSETS.forEach(([dy, dx], k) => {
-    const fromK = tf.slice(padded, [0, 1 - dy, 1 - dx, k * (C + 1)], [B, h, w, C + 1]); // [B, h, w, C+1]
-    acc = acc == null ? fromK : tf.add(acc, fromK);
-  });
-  const total = acc! as tf.Tensor4D; // [B, h, w, C+1]
+  const total = OFFSETS.map(([dy, dx], k) => tf.slice(padded, [0, 1 - dy, 1 - dx, k * (C + 1)], [B, h, w, C + 1])) // 9 × [B, h, w, C+1]
+    .reduce((sum, fromK) => tf.add(sum, fromK)); // [B, h, w, C+1]
   const [numerator, denominator] = tf.split(total, [C, 1], 3) as [tf.Tensor4D, tf.Tensor4D];
   const pooled = tf.div(numerator, tf.add(denominator, POOL_EPS)) as tf.Tensor4D;
   const mass = tf.div(denominator, S * S) as tf.Tensor4D;
