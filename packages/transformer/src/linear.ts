@@ -1,6 +1,7 @@
 /** A fully connected layer `y = x W + b` on the last axis, Xavier-uniform initialised. */
 import * as tf from '@tensorflow/tfjs-core';
 import { TransformerModule } from './module.js';
+import { linearOp } from './internal/linear_op.js';
 import { xavierUniform } from './internal/random.js';
 import { checkInt, checkSeed, rejectUnknownKeys } from './internal/validate.js';
 
@@ -76,8 +77,8 @@ export class Linear extends TransformerModule {
     return tf.tidy(() => {
       const lead = x.shape.slice(0, -1);
       const x2 = tf.reshape(x, [-1, inputDim]); // [N, inputDim]
-      const y = tf.fused.matMul({ a: x2, b: this.kernel, bias: this.bias ?? undefined, activation }); // [N, outputDim]
-      return tf.reshape(y, [...lead, outputDim]);
+      const y = linearOp(x2 as tf.Tensor2D, this.kernel as tf.Tensor2D, this.bias as tf.Tensor1D | null); // [N, outputDim]
+      return tf.reshape(activation === 'relu' ? tf.relu(y) : y, [...lead, outputDim]);
     });
   }
 }

@@ -199,3 +199,15 @@ describeBackends(describe, beforeAll, 'Linear', () => {
     [a, b, c].forEach((m) => m.dispose());
   });
 });
+
+describeBackends(describe, beforeAll, 'linearOp (transposed-product gradient)', () => {
+  it('gradients of x·w + b and x·w match central differences ([3,4]·[4,5])', async () => {
+    const { linearOp } = await import('../src/internal/linear_op.js');
+    const x = randomTensor([3, 4], 21), w = randomTensor([4, 5], 22), b = randomTensor([5], 23), coef = randomTensor([3, 5], 24);
+    const y = linearOp(x as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D);
+    expectClose(y, tf.add(tf.matMul(x, w), b), { rtol: 1e-6, atol: 1e-6, what: 'forward' });
+    checkGradients((a, c, d) => tf.sum(tf.mul(linearOp(a as tf.Tensor2D, c as tf.Tensor2D, d as tf.Tensor1D), coef)), [x, w, b]);
+    checkGradients((a, c) => tf.sum(tf.mul(linearOp(a as tf.Tensor2D, c as tf.Tensor2D, null), coef)), [x, w]);
+    tf.dispose([x, w, b, coef, y]);
+  });
+});
