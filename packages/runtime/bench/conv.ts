@@ -5,7 +5,6 @@
  *   nx run runtime:bench              (writes bench/results.json)
  *   nx run runtime:bench -- --quick   (cpu at batch 1 only; rates are per-FLOP so comparable)
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';

@@ -1,4 +1,4 @@
-import { getGradient, getKernel, registerGradient, registerKernel, unregisterKernel, zerosLike, type Tensor } from '@tensorflow/tfjs-core';
+import { cast, GatherV2, getGradient, getKernel, registerGradient, registerKernel, unregisterKernel, zerosLike, type NamedAttrMap, type Tensor } from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { conv2dGradConfig } from './internal/conv2d_grad.js';
 import { avgPoolGradConfig, mirrorPadGradConfig } from './internal/gradient_fixes.js';
@@ -25,7 +25,8 @@ export function listTrainingKernels(): RegisteredKernel[] {
 
 /**
  * Registers DISCO's training kernels (see {@link listTrainingKernels}) and corrected gradients:
- * Conv2D with dilation, AvgPool with padding, MirrorPad, and zero gradients for comparisons.
+ * Conv2D with dilation, AvgPool with padding, MirrorPad, GatherV2 with variable-dependent indices,
+ * and zero gradients for comparisons.
  * Idempotent; {@link selectBackend} calls it. Heavy kernels stay on wasm: nothing is moved to
  * `cpu`.
  */
@@ -39,6 +40,19 @@ export function registerTrainingKernels(): void {
   registerGradient(conv2dGradConfig);
   registerGradient(avgPoolGradConfig);
   registerGradient(mirrorPadGradConfig);
+  // tfjs' GatherV2 gradient returns the int32 indices themselves as their "gradient", which the
+  // tape rejects whenever the indices depend on a variable (e.g. class ids from an argmin).
+  const gather = getGradient(GatherV2);
+  if (gather != null) {
+    registerGradient({
+      kernelName: GatherV2,
+      inputsToSave: gather.inputsToSave,
+      gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => ({
+        ...gather.gradFunc(dy, saved, attrs),
+        indices: () => zerosLike(cast(saved[1]!, 'float32')),
+      }),
+    });
+  }
   // Comparisons are piecewise constant: a zero gradient lets masks built from differentiable
   // tensors (`where(greater(a, b), a, b)`) sit on the tape. tfjs 4.22 throws there instead.
   for (const kernelName of ZERO_GRADIENT_KERNELS) {

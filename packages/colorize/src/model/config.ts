@@ -1,0 +1,183 @@
+/**
+ * The DISCO model configuration: data, not code branches. Presets `paper` and `tiny`; ablations
+ * are whole-block swaps chosen here and applied at assembly ({@link DiscoModel}).
+ */
+
+/** Backbone layer plan (the VGG-like "ColorProbNet" of the paper's code). */
+export interface BackboneConfig {
+  /** Widths of the four encoder stages at 1, 1/2, 1/4, 1/8 resolution. Paper `[64,128,256,512]`. */
+  widths: [number, number, number, number];
+  /** Convolutions per encoder stage. Paper `[2,3,3,3]`. */
+  convs: [number, number, number, number];
+  /** Extra stages at 1/8 resolution (width `widths[3]`). Paper 3 (conv5–conv7). */
+  extraStages: number;
+  /** Convolutions per extra stage. Paper 3. */
+  extraConvs: number;
+  /** Output feature channels (= transformer width). Paper 64. */
+  outChannels: number;
+}
+
+/** Refinement hourglass layer plan ("HourGlass2"). */
+export interface RefinementConfig {
+  /** Widths at 1, 1/2, 1/4 resolution. Paper `[64,128,256]`. */
+  widths: [number, number, number];
+  /** Residual blocks at the bottleneck. Paper 3. */
+  residualBlocks: number;
+}
+
+/** The two transformer encoders (color modeler and color generator). */
+export interface TransformerConfig {
+  /** Layers in each encoder. Paper 6. */
+  layers: number;
+  /** Attention heads. Paper 8. */
+  heads: number;
+  /** Feed-forward width. Paper 256 (4·d). */
+  dff: number;
+  /** Dropout. Paper 0.1. */
+  dropout: number;
+}
+
+/** Ablation switches: whole blocks swapped at assembly. */
+export interface AblationConfig {
+  /** Anchor placement: `clustering` (k-means, the paper) or `random`. */
+  anchors: 'clustering' | 'random';
+  /** Whether the generator sees anchor hints (false: "without anchor branch"). */
+  anchorBranch: boolean;
+  /** `soft` association from SPixNet, or `hard` (one-hot of its maximum). */
+  superpixels: 'soft' | 'hard';
+  /** Whether the refinement CNN runs (false: decoded generator colors diffused to pixels). */
+  refinement: boolean;
+}
+
+/** Everything that defines a DISCO model. */
+export interface DiscoConfig {
+  /** Training / model image size (square). Paper 256. */
+  imageSize: number;
+  /** Superpixel cell size S. Paper 16. */
+  cellSize: number;
+  /** Number of anchors K. Paper 8. */
+  anchors: number;
+  /** SPixNet preset name (see `@disco/superpixel`). */
+  spixnetPreset: 'paper' | 'tiny';
+  /** Backbone plan. */
+  backbone: BackboneConfig;
+  /** Transformer plan. */
+  transformer: TransformerConfig;
+  /** Refinement plan. */
+  refinement: RefinementConfig;
+  /** Ablations (paper: clustering anchors, anchor branch on, soft superpixels, refinement on). */
+  ablation: AblationConfig;
+  /** Seed of weight initialisation. */
+  seed: number;
+}
+
+/** The paper's model: 256², S = 16, K = 8, full widths, 6 + 6 transformer layers. */
+export const PAPER_CONFIG: Readonly<DiscoConfig> = deepFreeze({
+  imageSize: 256,
+  cellSize: 16,
+  anchors: 8,
+  spixnetPreset: 'paper',
+  backbone: { widths: [64, 128, 256, 512], convs: [2, 3, 3, 3], extraStages: 3, extraConvs: 3, outChannels: 64 },
+  transformer: { layers: 6, heads: 8, dff: 256, dropout: 0.1 },
+  refinement: { widths: [64, 128, 256], residualBlocks: 3 },
+  ablation: { anchors: 'clustering', anchorBranch: true, superpixels: 'soft', refinement: true },
+  seed: 0,
+});
+
+/** A CPU-sized model: 64², S = 8 (64 tokens), narrow widths, 2 + 2 transformer layers. */
+export const TINY_CONFIG: Readonly<DiscoConfig> = deepFreeze({
+  imageSize: 64,
+  cellSize: 8,
+  anchors: 8,
+  spixnetPreset: 'tiny',
+  backbone: { widths: [16, 32, 64, 96], convs: [1, 2, 2, 2], extraStages: 1, extraConvs: 2, outChannels: 32 },
+  transformer: { layers: 2, heads: 4, dff: 128, dropout: 0.1 },
+  refinement: { widths: [16, 32, 64], residualBlocks: 1 },
+  ablation: { anchors: 'clustering', anchorBranch: true, superpixels: 'soft', refinement: true },
+  seed: 0,
+});
+
+/** Named presets. */
+export const DISCO_PRESETS: Readonly<Record<'paper' | 'tiny', Readonly<DiscoConfig>>> = Object.freeze({ paper: PAPER_CONFIG, tiny: TINY_CONFIG });
+
+/** A partial config: any field may be omitted; nested objects merge field by field. */
+export type DiscoConfigOverrides = Partial<Omit<DiscoConfig, 'backbone' | 'transformer' | 'refinement' | 'ablation'>> & {
+  backbone?: Partial<BackboneConfig>;
+  transformer?: Partial<TransformerConfig>;
+  refinement?: Partial<RefinementConfig>;
+  ablation?: Partial<AblationConfig>;
+};
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+function rejectUnknown(where: string, given: object, known: object): void {
+  for (const k of Object.keys(given)) {
+    if (!(k in known)) throw new Error(`resolveDiscoConfig: unknown key '${where}${k}'; valid: ${Object.keys(known).join(', ')}`);
+  }
+}
+
+function positiveInt(name: string, v: number): void {
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`resolveDiscoConfig: ${name} must be a positive integer (got ${v})`);
+}
+
+function oneOf<T>(name: string, v: T, valid: readonly T[]): void {
+  if (!valid.includes(v)) throw new Error(`resolveDiscoConfig: ${name} must be one of ${valid.join(', ')} (got ${String(v)})`);
+}
+
+/**
+ * Completes and validates a config: starts from a preset (default `tiny`), merges overrides field
+ * by field, rejects unknown keys, and checks ranges (image size a multiple of 8 and of S, head
+ * count dividing the width, …). Pure: never mutates its arguments.
+ */
+export function resolveDiscoConfig(overrides: DiscoConfigOverrides = {}, preset: 'paper' | 'tiny' = 'tiny'): DiscoConfig {
+  oneOf('preset', preset, ['paper', 'tiny'] as const);
+  const base = DISCO_PRESETS[preset];
+  rejectUnknown('', overrides, base);
+  for (const key of ['backbone', 'transformer', 'refinement', 'ablation'] as const) {
+    if (overrides[key] !== undefined) rejectUnknown(`${key}.`, overrides[key]!, base[key]);
+  }
+  const c: DiscoConfig = {
+    ...base,
+    ...overrides,
+    backbone: { ...base.backbone, ...overrides.backbone } as BackboneConfig,
+    transformer: { ...base.transformer, ...overrides.transformer },
+    refinement: { ...base.refinement, ...overrides.refinement } as RefinementConfig,
+    ablation: { ...base.ablation, ...overrides.ablation },
+  };
+  c.backbone = { ...c.backbone, widths: [...c.backbone.widths] as BackboneConfig['widths'], convs: [...c.backbone.convs] as BackboneConfig['convs'] };
+  c.refinement = { ...c.refinement, widths: [...c.refinement.widths] as RefinementConfig['widths'] };
+  positiveInt('imageSize', c.imageSize);
+  positiveInt('cellSize', c.cellSize);
+  positiveInt('anchors', c.anchors);
+  if (c.imageSize % 8 !== 0) throw new Error(`resolveDiscoConfig: imageSize must be a multiple of 8 (the backbone goes to 1/8), got ${c.imageSize}`);
+  if (c.imageSize % c.cellSize !== 0) throw new Error(`resolveDiscoConfig: imageSize ${c.imageSize} must be a multiple of cellSize ${c.cellSize}`);
+  const tokens = (c.imageSize / c.cellSize) ** 2;
+  if (c.anchors > tokens) throw new Error(`resolveDiscoConfig: anchors ${c.anchors} exceeds the ${tokens} superpixels`);
+  oneOf('spixnetPreset', c.spixnetPreset, ['paper', 'tiny'] as const);
+  if (c.backbone.widths.length !== 4 || c.backbone.convs.length !== 4) throw new Error('resolveDiscoConfig: backbone.widths and backbone.convs need 4 entries');
+  c.backbone.widths.forEach((w, i) => positiveInt(`backbone.widths[${i}]`, w));
+  c.backbone.convs.forEach((w, i) => positiveInt(`backbone.convs[${i}]`, w));
+  if (!Number.isInteger(c.backbone.extraStages) || c.backbone.extraStages < 0) throw new Error(`resolveDiscoConfig: backbone.extraStages must be ≥ 0 (got ${c.backbone.extraStages})`);
+  positiveInt('backbone.extraConvs', c.backbone.extraConvs);
+  positiveInt('backbone.outChannels', c.backbone.outChannels);
+  positiveInt('transformer.layers', c.transformer.layers);
+  positiveInt('transformer.heads', c.transformer.heads);
+  positiveInt('transformer.dff', c.transformer.dff);
+  if (c.backbone.outChannels % c.transformer.heads !== 0) throw new Error(`resolveDiscoConfig: transformer.heads ${c.transformer.heads} must divide backbone.outChannels ${c.backbone.outChannels}`);
+  if (c.backbone.outChannels % 4 !== 0) throw new Error(`resolveDiscoConfig: backbone.outChannels must be a multiple of 4 (2-D sine encoding), got ${c.backbone.outChannels}`);
+  if (!(c.transformer.dropout >= 0 && c.transformer.dropout < 1)) throw new Error(`resolveDiscoConfig: transformer.dropout must be in [0, 1) (got ${c.transformer.dropout})`);
+  c.refinement.widths.forEach((w, i) => positiveInt(`refinement.widths[${i}]`, w));
+  if (!Number.isInteger(c.refinement.residualBlocks) || c.refinement.residualBlocks < 0) throw new Error(`resolveDiscoConfig: refinement.residualBlocks must be ≥ 0`);
+  oneOf('ablation.anchors', c.ablation.anchors, ['clustering', 'random'] as const);
+  oneOf('ablation.superpixels', c.ablation.superpixels, ['soft', 'hard'] as const);
+  oneOf('ablation.anchorBranch', c.ablation.anchorBranch, [true, false]);
+  oneOf('ablation.refinement', c.ablation.refinement, [true, false]);
+  if (!Number.isInteger(c.seed)) throw new Error(`resolveDiscoConfig: seed must be an integer (got ${c.seed})`);
+  return c;
+}

@@ -1,0 +1,343 @@
+/**
+ * The assembled DISCO model (design.md §2): SPixNet (frozen) → backbone → SP-pool → color modeler
+ * → anchor locator → color generator → SP-diffuse → refinement. Ablations swap whole blocks here.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { anchorHints, applyUserAnchors, groundTruthAnchorColors, locateAnchors, sampleAnchorColors, type AnchorHints, type UserAnchor, type ColorVariant } from '@disco/anchors';
+import { diffuse, hardAssociation, pool, SpixNet, superpixelSizes } from '@disco/superpixel';
+import { Encoder, Linear, sinePositionEncoding2D } from '@disco/transformer';
+import { AbQuantizer, NUM_AB_BINS } from '../color/quantizer.js';
+import { AB_SCALE } from '../color/lab.js';
+import type { DiscoConfig } from './config.js';
+import { buildBackbone, buildRefinement } from './networks.js';
+
+/** How the anchor colors are chosen in {@link DiscoModel.forward}. */
+export type AnchorColorSource =
+  /** The ground-truth color bin of each anchor token (training; needs `ab`). */
+  | { kind: 'groundTruth' }
+  /** Sampled from the modeler's distribution: variant 0, 1 or 2 (design.md §4). */
+  | { kind: 'sampled'; variant: ColorVariant };
+
+/** Options of {@link DiscoModel.forward}. */
+export interface DiscoForwardOptions {
+  /** Training mode: dropout and batch-norm statistics. Default false. */
+  training?: boolean;
+  /** Anchor colors. Default ground truth when `ab` is given, else sampled variant 0. */
+  colors?: AnchorColorSource;
+  /**
+   * Which features the locator clusters: `colors` (ground-truth superpixel colors, as in training)
+   * or `modeler` (the color modeler's output features, as at inference). Default `colors` when
+   * `ab` is given, else `modeler`.
+   */
+  locateOn?: 'colors' | 'modeler';
+  /** Number of anchors; default the config's K. */
+  anchors?: number;
+  /** Seed of k-means++ / random placement. Default 0. */
+  seed?: number;
+  /** User anchors per image, ab in Lab units (replace or merge with located ones; see `@disco/anchors`). */
+  userAnchors?: readonly (readonly UserAnchor[])[];
+  /** With `userAnchors`: `replace` the located anchors (default) or `merge` with them. */
+  userMode?: 'replace' | 'merge';
+}
+
+/** Everything {@link DiscoModel.forward} computes. The caller owns (and disposes) every tensor. */
+export interface DiscoOutputs {
+  /** Soft (or hard) association `[B,H,W,9]`. */
+  association: tf.Tensor4D;
+  /** Superpixel colors pooled from the input ab, `[B,h,w,2]` (ab/110), or null without `ab`. */
+  superpixelColors: tf.Tensor4D | null;
+  /** Nearest-bin class of each superpixel color `[B,h,w]` int32, or null without `ab`. */
+  targetClasses: tf.Tensor3D | null;
+  /** Color modeler logits `[B,h,w,313]`. */
+  modelerLogits: tf.Tensor4D;
+  /** Color generator logits `[B,h,w,313]`. */
+  generatorLogits: tf.Tensor4D;
+  /** Anchor token indices `[B,K]` (row-major in the h×w grid). */
+  anchorIndices: tf.Tensor2D;
+  /** Hint mask `[B,h,w,1]` (ones at anchors; zeros without the anchor branch). */
+  anchorMask: tf.Tensor4D;
+  /** Anchor color classes `[B,h,w,313]` one-hot at anchors. */
+  anchorColors: tf.Tensor4D;
+  /** Predicted ab `[B,H,W,2]`, normalised (ab/110, in (−1, 1)). */
+  ab: tf.Tensor4D;
+}
+
+/** Parameter counts per block. */
+export interface ParamCounts {
+  spixnet: number;
+  backbone: number;
+  modeler: number;
+  generator: number;
+  refinement: number;
+  total: number;
+}
+
+/**
+ * The DISCO colorization model.
+ *
+ * @example
+ * ```ts
+ * const model = DiscoModel.create(resolveDiscoConfig({}, 'tiny'));
+ * const out = model.forward(L, ab, { training: true }); // L [B,64,64,1], ab [B,64,64,2] normalised
+ * ```
+ */
+export class DiscoModel {
+  /** The resolved configuration. */
+  readonly config: Readonly<DiscoConfig>;
+  /** Frozen superpixel network. */
+  readonly spixnet: SpixNet;
+  /** Pixel feature CNN. */
+  readonly backbone: tfl.LayersModel;
+  /** Color modeler encoder. */
+  readonly modeler: Encoder;
+  /** Modeler head: features → 313 logits (no bias). */
+  readonly modelerHead: Linear;
+  /** Generator input embedding: `[tokens, mask·one-hot, mask]` → d (no bias). */
+  readonly hintEmbedding: Linear;
+  /** Color generator encoder. */
+  readonly generator: Encoder;
+  /** Generator head: features → 313 logits (no bias). */
+  readonly generatorHead: Linear;
+  /** Refinement CNN, or null when ablated. */
+  readonly refinement: tfl.LayersModel | null;
+  /** The 313-bin quantizer (bins, prior, rebalancing weights). */
+  readonly quantizer: AbQuantizer;
+  private readonly positionCache = new Map<string, tf.Tensor>();
+
+  private constructor(config: DiscoConfig, spixnet: SpixNet) {
+    this.config = config;
+    const d = config.backbone.outChannels;
+    const t = config.transformer;
+    this.spixnet = spixnet;
+    this.backbone = buildBackbone(config.backbone, config.seed);
+    const enc = { dModel: d, heads: t.heads, dff: t.dff, dropout: t.dropout, layers: t.layers, positionMode: 'dense' as const };
+    this.modeler = new Encoder({ ...enc, seed: config.seed + 101 });
+    this.modelerHead = new Linear({ inputDim: d, outputDim: NUM_AB_BINS, bias: false, seed: config.seed + 102 });
+    this.hintEmbedding = new Linear({ inputDim: d + NUM_AB_BINS + 1, outputDim: d, bias: false, seed: config.seed + 103 });
+    this.generator = new Encoder({ ...enc, seed: config.seed + 104 });
+    this.generatorHead = new Linear({ inputDim: d, outputDim: NUM_AB_BINS, bias: false, seed: config.seed + 105 });
+    this.refinement = config.ablation.refinement ? buildRefinement(config.refinement, 1 + d, config.seed) : null;
+    this.quantizer = new AbQuantizer();
+  }
+
+  /** Builds a model with fresh weights (SPixNet too: load trained SPixNet weights before training). */
+  static create(config: DiscoConfig, spixnet?: SpixNet): DiscoModel {
+    return new DiscoModel(config, spixnet ?? SpixNet.create({ seed: config.seed }, config.spixnetPreset));
+  }
+
+  /** Token grid size for an image of `height × width`. */
+  grid(height: number, width: number): [number, number] {
+    return [height / this.config.cellSize, width / this.config.cellSize];
+  }
+
+  private position(h: number, w: number): tf.Tensor {
+    const key = `${h}x${w}`;
+    let p = this.positionCache.get(key);
+    if (!p) {
+      p = tf.tidy(() => tf.reshape(sinePositionEncoding2D(h, w, { channels: this.config.backbone.outChannels }), [1, h * w, this.config.backbone.outChannels]));
+      tf.keep(p);
+      this.positionCache.set(key, p);
+    }
+    return p;
+  }
+
+  /**
+   * Runs the model.
+   *
+   * @param L `[B,H,W,1]` normalised lightness ((L−50)/50); H, W multiples of S and of 8.
+   * @param ab `[B,H,W,2]` normalised ground-truth ab (ab/110), or null at inference.
+   */
+  forward(L: tf.Tensor4D, ab: tf.Tensor4D | null, options: DiscoForwardOptions = {}): DiscoOutputs {
+    const fn = 'DiscoModel.forward';
+    const [B, H, W, c] = L.shape;
+    const S = this.config.cellSize;
+    tf.util.assert(c === 1, () => `${fn}: L must be [batch, height, width, 1], got [${L.shape}]`);
+    tf.util.assert(H % S === 0 && W % S === 0 && H % 8 === 0 && W % 8 === 0, () => `${fn}: height and width (${H}×${W}) must be multiples of the cell size ${S} and of 8`);
+    if (ab) tf.util.assert(tf.util.arraysEqual(ab.shape, [B, H, W, 2]), () => `${fn}: ab must be [${B}, ${H}, ${W}, 2], got [${ab.shape}]`);
+    const training = options.training ?? false;
+    const colors: AnchorColorSource = options.colors ?? (ab ? { kind: 'groundTruth' } : { kind: 'sampled', variant: 0 });
+    const locateOn = options.locateOn ?? (ab ? 'colors' : 'modeler');
+    tf.util.assert(colors.kind !== 'groundTruth' || ab !== null, () => `${fn}: ground-truth anchor colors need ab`);
+    tf.util.assert(locateOn !== 'colors' || ab !== null, () => `${fn}: locating anchors on colors needs ab`);
+    const K = options.anchors ?? this.config.anchors;
+    const [h, w] = this.grid(H, W);
+    const d = this.config.backbone.outChannels;
+    const abl = this.config.ablation;
+
+    // 1. Superpixels (frozen network: its variables never enter the gradient).
+    const association = tf.tidy(() => {
+      const soft = this.spixnet.predict(L, false);
+      return abl.superpixels === 'hard' ? hardAssociation(soft) : soft;
+    }) as tf.Tensor4D;
+
+    // 2–4. Pixel features, SP-pool, color modeler.
+    interface Front { tokens: tf.Tensor3D; enc: tf.Tensor3D; logits: tf.Tensor4D; spColors: tf.Tensor4D | null; target: tf.Tensor3D | null }
+    const front = tf.tidy((): tf.TensorContainer => {
+      const feats = this.backbone.apply(L, { training }) as tf.Tensor4D; // [B,H,W,d]
+      const tokens4 = pool(feats, association, S).pooled; // [B,h,w,d]
+      // Superpixel colors pooled on their own, so targets never depend on a variable.
+      const spColors = ab ? (pool(ab, association, S).pooled as tf.Tensor4D) : null; // [B,h,w,2]
+      const tokens = tf.reshape(tokens4, [B, h * w, d]) as tf.Tensor3D; // [B,T,d]
+      const pos = this.position(h, w);
+      const enc = this.modeler.apply(tokens, { pos, training }); // [B,T,d]
+      const logits = tf.reshape(this.modelerHead.apply(enc), [B, h, w, NUM_AB_BINS]) as tf.Tensor4D;
+      const target = spColors ? (tf.reshape(this.quantizer.encode(tf.mul(spColors, AB_SCALE)), [B, h, w]) as tf.Tensor3D) : null;
+      return { tokens, enc, logits, spColors, target } as unknown as tf.TensorContainer;
+    }) as unknown as Front;
+
+    // 5. Anchor locator and anchor colors: no gradients flow here.
+    const hints: AnchorHints & { indices: tf.Tensor2D } = tf.tidy(() => {
+      const sizes = superpixelSizes(association, S) as tf.Tensor4D; // [B,h,w,1]
+      const feats = locateOn === 'colors' ? front.spColors! : (tf.reshape(front.enc, [B, h, w, d]) as tf.Tensor4D);
+      const located = locateAnchors(feats, sizes, { k: K, seed: options.seed ?? 0, placement: abl.anchors === 'random' ? 'random' : 'cluster' });
+      const classes =
+        colors.kind === 'groundTruth'
+          ? groundTruthAnchorColors(tf.reshape(front.target!, [B, h * w]), located.indices)
+          : sampleAnchorColors(tf.reshape(front.logits, [B, h * w, NUM_AB_BINS]), this.quantizer.bins, located.indices, { variant: colors.variant });
+      let hh = anchorHints(located.indices, classes, h, w, NUM_AB_BINS);
+      if (options.userAnchors) {
+        hh = applyUserAnchors(hh, options.userAnchors, this.quantizer.bins, { mode: options.userMode ?? 'replace', cellSize: S });
+      }
+      if (!abl.anchorBranch) hh = { mask: tf.zerosLike(hh.mask), colors: tf.zerosLike(hh.colors) };
+      return { mask: hh.mask, colors: hh.colors, indices: located.indices };
+    });
+
+    // 6. Color generator.
+    const back = tf.tidy(() => {
+      const mask = tf.reshape(hints.mask, [B, h * w, 1]);
+      const onehot = tf.reshape(hints.colors, [B, h * w, NUM_AB_BINS]);
+      const x = this.hintEmbedding.apply(tf.concat([front.tokens, tf.mul(mask, onehot), mask], 2)); // [B,T,d]
+      const dec = this.generator.apply(x, { pos: this.position(h, w), training }); // [B,T,d]
+      const logits = tf.reshape(this.generatorHead.apply(dec), [B, h, w, NUM_AB_BINS]) as tf.Tensor4D;
+      let out: tf.Tensor4D;
+      if (this.refinement) {
+        // 7. SP-diffuse and refinement.
+        const full = diffuse(tf.reshape(dec, [B, h, w, d]) as tf.Tensor4D, association, S);
+        out = this.refinement.apply(tf.concat([L, full], 3), { training }) as tf.Tensor4D;
+      } else {
+        // Ablation: decoded generator colors (expectation under softmax) diffused to pixels.
+        const spAb = tf.div(tf.reshape(tf.matMul(tf.reshape(tf.softmax(logits), [-1, NUM_AB_BINS]), this.quantizer.bins), [B, h, w, 2]), AB_SCALE) as tf.Tensor4D;
+        out = diffuse(spAb, association, S) as tf.Tensor4D;
+      }
+      return { logits, out };
+    });
+    tf.dispose([front.tokens, front.enc]);
+    return {
+      association,
+      superpixelColors: front.spColors,
+      targetClasses: front.target,
+      modelerLogits: front.logits,
+      generatorLogits: back.logits,
+      anchorIndices: hints.indices,
+      anchorMask: hints.mask,
+      anchorColors: hints.colors,
+      ab: back.out,
+    };
+  }
+
+  /** The variables stage 2 trains: everything except SPixNet. */
+  trainableVariables(): tf.Variable[] {
+    const fromLayers = (m: tfl.LayersModel | null) => (m ? m.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val) : []);
+    return [
+      ...fromLayers(this.backbone),
+      ...this.modeler.trainableVariables(),
+      ...this.modelerHead.trainableVariables(),
+      ...this.hintEmbedding.trainableVariables(),
+      ...this.generator.trainableVariables(),
+      ...this.generatorHead.trainableVariables(),
+      ...fromLayers(this.refinement),
+    ];
+  }
+
+  /** Trainable parameter counts per block (SPixNet counted, though frozen in stage 2). */
+  countParams(): ParamCounts {
+    const layers = (m: tfl.LayersModel | null) => (m ? m.trainableWeights.reduce((n, w) => n + w.shape.reduce((a, b) => a! * b!, 1)!, 0) : 0);
+    const c = {
+      spixnet: this.spixnet.countParams(),
+      backbone: layers(this.backbone),
+      modeler: this.modeler.countParams() + this.modelerHead.countParams(),
+      generator: this.hintEmbedding.countParams() + this.generator.countParams() + this.generatorHead.countParams(),
+      refinement: layers(this.refinement),
+      total: 0,
+    };
+    c.total = c.spixnet + c.backbone + c.modeler + c.generator + c.refinement;
+    return c;
+  }
+
+  /**
+   * Every weight (trainable or not, batch-norm statistics included) by unique name:
+   * `spixnet/…`, `backbone/…`, `modeler.…`, `refine/…`.
+   */
+  namedWeights(): Record<string, tf.Tensor> {
+    const out: Record<string, tf.Tensor> = {};
+    const fromLayers = (prefix: string, m: tfl.LayersModel | null) => {
+      if (!m) return;
+      for (const w of m.weights) out[`${prefix}/${w.originalName}`] = w.read(); // originalName: no per-process uniqueness suffix
+    };
+    fromLayers('spixnet', this.spixnet.model);
+    fromLayers('backbone', this.backbone);
+    fromLayers('refine', this.refinement);
+    const mods = { modeler: this.modeler, modelerHead: this.modelerHead, hintEmbedding: this.hintEmbedding, generator: this.generator, generatorHead: this.generatorHead };
+    for (const [prefix, m] of Object.entries(mods)) for (const [n, v] of Object.entries(m.getWeights())) out[`${prefix}.${n}`] = v;
+    return out;
+  }
+
+  /** Assigns weights saved by {@link DiscoModel.namedWeights}; every name must match in name and shape. */
+  setNamedWeights(weights: Record<string, tf.Tensor>, options: { only?: (name: string) => boolean } = {}): void {
+    const fn = 'DiscoModel.setNamedWeights';
+    const mine = this.namedWeights();
+    const wanted = Object.keys(mine).filter((n) => (options.only ? options.only(n) : true));
+    for (const n of wanted) {
+      const src = weights[n];
+      if (!src) throw new Error(`${fn}: missing weight '${n}'`);
+      if (!tf.util.arraysEqual(src.shape, mine[n]!.shape)) throw new Error(`${fn}: weight '${n}' has shape [${src.shape}], expected [${mine[n]!.shape}]`);
+    }
+    const assignLayers = (prefix: string, m: tfl.LayersModel | null) => {
+      if (!m) return;
+      for (const w of m.weights) {
+        const key = `${prefix}/${w.originalName}`;
+        if (wanted.includes(key)) w.write(tf.clone(weights[key]!));
+      }
+    };
+    assignLayers('spixnet', this.spixnet.model);
+    assignLayers('backbone', this.backbone);
+    assignLayers('refine', this.refinement);
+    const mods = { modeler: this.modeler, modelerHead: this.modelerHead, hintEmbedding: this.hintEmbedding, generator: this.generator, generatorHead: this.generatorHead };
+    for (const [prefix, m] of Object.entries(mods)) {
+      const part: Record<string, tf.Tensor> = {};
+      let any = false;
+      for (const n of Object.keys(m.getWeights())) {
+        const key = `${prefix}.${n}`;
+        if (wanted.includes(key)) {
+          part[n] = weights[key]!;
+          any = true;
+        }
+      }
+      if (any) m.setWeights(part);
+    }
+    const extra = Object.keys(weights).filter((n) => !(n in mine));
+    if (extra.length > 0) throw new Error(`${fn}: unknown weight '${extra[0]}' (${extra.length} unknown)`);
+  }
+
+  /**
+   * Restarts the dropout streams of both encoders from `seed`, so a training step's masks depend
+   * only on (seed, step): resuming from a checkpoint then reproduces an uninterrupted run.
+   */
+  reseedDropout(seed: number): void {
+    const reseed = (e: Encoder, s: number) => (e as unknown as { reseedDropout?: (s: number) => void }).reseedDropout?.(s);
+    reseed(this.modeler, seed);
+    reseed(this.generator, seed + 7);
+  }
+
+  /** Frees every variable and cached tensor. */
+  dispose(): void {
+    this.spixnet.dispose();
+    this.backbone.dispose();
+    this.refinement?.dispose();
+    for (const m of [this.modeler, this.modelerHead, this.hintEmbedding, this.generator, this.generatorHead]) m.dispose();
+    this.quantizer.dispose();
+    for (const p of this.positionCache.values()) p.dispose();
+    this.positionCache.clear();
+  }
+}

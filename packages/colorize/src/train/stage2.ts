@@ -1,0 +1,203 @@
+/**
+ * Stage-2 training of DISCO (design.md §5): everything but SPixNet, with
+ * `CE(modeler) + CE(generator) + 5·perceptual (+ λ·Laplacian L1)`, Adam, linear learning-rate
+ * decay to 1 %. Pure tfjs: data arrives as batches, checkpoints leave as named tensors.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { normalizedLabToRgb } from '../color/lab.js';
+import type { DiscoModel, DiscoOutputs } from '../model/disco.js';
+import { laplacianL1, perceptualLoss, rebalancedCrossEntropy, type FeatureNetwork } from '../model/losses.js';
+
+/** Options of {@link Stage2Trainer}. */
+export interface Stage2Options {
+  /** Total optimisation steps (the decay schedule spans them). Default 2000. */
+  steps: number;
+  /** Initial learning rate. Default 2e-4. */
+  learningRate: number;
+  /** Learning rate at the last step as a fraction of the initial one. Default 0.01. */
+  finalLearningRateFraction: number;
+  /** Adam β1. Default 0.9. */
+  beta1: number;
+  /** Adam β2. Default 0.999. */
+  beta2: number;
+  /** Weight of the perceptual loss. Default 5. */
+  perceptualWeight: number;
+  /** Weight of the Laplacian-gradient L1 (0: off). Default 0. */
+  laplacianWeight: number;
+  /** Whether the cross-entropies use class rebalancing (λ = 0.5). Default true. */
+  rebalance: boolean;
+  /** Seed of anchor placement and dropout streams (per step: seed + step). Default 0. */
+  seed: number;
+}
+
+/** Defaults of {@link Stage2Options}. */
+export const STAGE2_DEFAULTS: Readonly<Stage2Options> = Object.freeze({
+  steps: 2000,
+  learningRate: 2e-4,
+  finalLearningRateFraction: 0.01,
+  beta1: 0.9,
+  beta2: 0.999,
+  perceptualWeight: 5,
+  laplacianWeight: 0,
+  rebalance: true,
+  seed: 0,
+});
+
+/** Validates {@link Stage2Options}; rejects unknown keys. */
+export function resolveStage2Options(partial: Partial<Stage2Options> = {}): Stage2Options {
+  for (const k of Object.keys(partial)) {
+    if (!(k in STAGE2_DEFAULTS)) throw new Error(`resolveStage2Options: unknown option '${k}'; valid: ${Object.keys(STAGE2_DEFAULTS).join(', ')}`);
+  }
+  const o = { ...STAGE2_DEFAULTS, ...partial };
+  const check = (name: keyof Stage2Options, ok: boolean, what: string) => {
+    if (!ok) throw new Error(`resolveStage2Options: ${name} must be ${what} (got ${String(o[name])})`);
+  };
+  check('steps', Number.isInteger(o.steps) && o.steps >= 1, 'an integer ≥ 1');
+  check('learningRate', o.learningRate > 0, '> 0');
+  check('finalLearningRateFraction', o.finalLearningRateFraction > 0 && o.finalLearningRateFraction <= 1, 'in (0, 1]');
+  check('beta1', o.beta1 >= 0 && o.beta1 < 1, 'in [0, 1)');
+  check('beta2', o.beta2 >= 0 && o.beta2 < 1, 'in [0, 1)');
+  check('perceptualWeight', o.perceptualWeight >= 0, '≥ 0');
+  check('laplacianWeight', o.laplacianWeight >= 0, '≥ 0');
+  check('seed', Number.isInteger(o.seed), 'an integer');
+  return o;
+}
+
+/** Learning rate at `step` (0-based): linear from `lr` at step 0 to `lr·final` at the last step. */
+export function stage2LearningRate(step: number, o: Pick<Stage2Options, 'steps' | 'learningRate' | 'finalLearningRateFraction'>): number {
+  const t = o.steps <= 1 ? 0 : Math.min(1, Math.max(0, step / (o.steps - 1)));
+  return o.learningRate * (1 - (1 - o.finalLearningRateFraction) * t);
+}
+
+/** Optimizer state as tfjs returns it: `{name, tensor}` entries (iterations first, then moments). */
+export type OptimizerWeights = Awaited<ReturnType<tf.Optimizer['getWeights']>>;
+
+/** One stage-2 batch: normalised Lab of square crops. */
+export interface Stage2Batch {
+  /** `[B,H,W,1]` (L−50)/50. */
+  L: tf.Tensor4D;
+  /** `[B,H,W,2]` ab/110. */
+  ab: tf.Tensor4D;
+}
+
+/** The loss terms of one step (plain numbers, read back after the step). */
+export interface Stage2Losses {
+  /** Total loss. */
+  total: number;
+  /** Rebalanced CE of the color modeler. */
+  ceModeler: number;
+  /** Rebalanced CE of the color generator. */
+  ceGenerator: number;
+  /** Perceptual term before weighting (0 without a feature network). */
+  perceptual: number;
+  /** Laplacian L1 before weighting (0 when off). */
+  laplacian: number;
+  /** Mean |Δab| of the prediction in Lab units (a readable quality signal). */
+  abL1: number;
+}
+
+/**
+ * The loss of a forward pass. Returns the total and its terms as scalars (caller disposes).
+ *
+ * @param out outputs of `model.forward(batch.L, batch.ab, { training })`.
+ */
+export function stage2Loss(
+  model: DiscoModel,
+  batch: Stage2Batch,
+  out: DiscoOutputs,
+  o: Stage2Options,
+  featureNet: FeatureNetwork | null,
+): { total: tf.Scalar; terms: Record<keyof Stage2Losses, tf.Scalar> } {
+  return tf.tidy(() => {
+    const w = o.rebalance ? model.quantizer.weights : null;
+    const ceModeler = rebalancedCrossEntropy(out.modelerLogits, out.targetClasses!, w);
+    const ceGenerator = rebalancedCrossEntropy(out.generatorLogits, out.targetClasses!, w);
+    let total = tf.add(ceModeler, ceGenerator) as tf.Scalar;
+    let perceptual = tf.scalar(0);
+    if (featureNet && o.perceptualWeight > 0) {
+      const pred = normalizedLabToRgb(batch.L, out.ab) as tf.Tensor4D;
+      const gt = normalizedLabToRgb(batch.L, batch.ab) as tf.Tensor4D;
+      perceptual = perceptualLoss(featureNet, pred, gt);
+      total = tf.add(total, tf.mul(perceptual, o.perceptualWeight));
+    }
+    let lap = tf.scalar(0);
+    if (o.laplacianWeight > 0) {
+      lap = laplacianL1(out.ab, batch.ab);
+      total = tf.add(total, tf.mul(lap, o.laplacianWeight));
+    }
+    const abL1 = tf.mul(tf.mean(tf.abs(tf.sub(out.ab, batch.ab))), 110) as tf.Scalar;
+    return { total, terms: { total, ceModeler, ceGenerator, perceptual, laplacian: lap, abL1 } };
+  });
+}
+
+/**
+ * Runs stage-2 steps. Anchors are located on ground-truth superpixel colors with a per-step seed,
+ * anchor colors are the ground-truth bins (as in the paper's training).
+ */
+export class Stage2Trainer {
+  /** Resolved options. */
+  readonly options: Stage2Options;
+  /** The Adam optimizer (its state is part of a checkpoint). */
+  readonly optimizer: tf.AdamOptimizer;
+  private readonly variables: tf.Variable[];
+
+  constructor(
+    readonly model: DiscoModel,
+    options: Partial<Stage2Options> = {},
+    readonly featureNet: FeatureNetwork | null = null,
+  ) {
+    this.options = resolveStage2Options(options);
+    this.optimizer = tf.train.adam(this.options.learningRate, this.options.beta1, this.options.beta2) as tf.AdamOptimizer;
+    this.variables = model.trainableVariables();
+  }
+
+  /** One optimisation step at `step` (0-based, sets the learning rate of the schedule). */
+  step(batch: Stage2Batch, step: number): Stage2Losses {
+    const o = this.options;
+    (this.optimizer as unknown as { learningRate: number }).learningRate = stage2LearningRate(step, o);
+    this.model.reseedDropout(o.seed * 1000003 + step);
+    let terms: Record<keyof Stage2Losses, tf.Scalar> | null = null;
+    const cost = this.optimizer.minimize(
+      () => {
+        const out = this.model.forward(batch.L, batch.ab, { training: true, seed: o.seed + step });
+        const r = stage2Loss(this.model, batch, out, o, this.featureNet);
+        terms = Object.fromEntries(Object.entries(r.terms).filter(([k]) => k !== 'total').map(([k, v]) => [k, tf.keep(v)])) as Record<keyof Stage2Losses, tf.Scalar>;
+        tf.dispose(Object.values(out));
+        return r.total;
+      },
+      true,
+      this.variables,
+    );
+    const t = terms as unknown as Record<keyof Stage2Losses, tf.Scalar>;
+    const values = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.dataSync()[0]!])) as unknown as Stage2Losses;
+    values.total = cost!.dataSync()[0]!;
+    tf.dispose([...Object.values(t), cost!]);
+    return values;
+  }
+
+  /** Loss terms on a batch without updating anything (inference mode: no dropout, BN moving stats). */
+  evaluate(batch: Stage2Batch, seed = 0): Stage2Losses {
+    let values: Stage2Losses | null = null;
+    tf.tidy(() => {
+      const out = this.model.forward(batch.L, batch.ab, { training: false, seed });
+      const r = stage2Loss(this.model, batch, out, this.options, this.featureNet);
+      values = Object.fromEntries(Object.entries(r.terms).map(([k, v]) => [k, v.dataSync()[0]!])) as unknown as Stage2Losses;
+    });
+    return values!;
+  }
+
+  /** Optimizer state (iterations and Adam moments) as named tensors, for checkpoints. */
+  async optimizerState(): Promise<OptimizerWeights> {
+    return this.optimizer.getWeights();
+  }
+
+  /** Restores optimizer state saved by {@link Stage2Trainer.optimizerState}. */
+  async setOptimizerState(state: OptimizerWeights): Promise<void> {
+    await this.optimizer.setWeights(state);
+  }
+
+  /** Frees the optimizer state (not the model). */
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
