@@ -1,0 +1,147 @@
+/**
+ * Image files ↔ RGB float tensors with sharp (Node-only). Formats: PNG, JPEG, WebP, TIFF, GIF
+ * (first frame), AVIF/HEIF where libvips has them.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import sharp from 'sharp';
+import { writeFileAtomic } from '@disco/runtime/node';
+
+/** Options of {@link readImage}. */
+export interface ReadImageOptions {
+  /**
+   * What to do with an alpha channel: `white` composites the image over white (default),
+   * `drop` discards alpha and keeps the stored color of transparent pixels.
+   */
+  alpha: 'white' | 'drop';
+  /** Refuse images with more pixels than this (decompression bombs). Default 2²⁸ ≈ 268 M. */
+  maxPixels: number;
+}
+
+/** Defaults of {@link ReadImageOptions}. */
+export const READ_IMAGE_DEFAULTS: Readonly<ReadImageOptions> = Object.freeze({ alpha: 'white', maxPixels: 2 ** 28 });
+
+/** Options of {@link writeImage}. */
+export interface WriteImageOptions {
+  /** Output format; default from the file extension, `png` when it is not one of these. */
+  format: 'png' | 'jpeg' | 'webp' | 'tiff';
+  /** JPEG/WebP quality 1..100. Default 92. */
+  quality: number;
+  /** Bits per channel: 8 (the only value supported for now). Default 8. */
+  depth: 8;
+}
+
+/** Defaults of {@link WriteImageOptions} (`format` is inferred when omitted). */
+export const WRITE_IMAGE_DEFAULTS: Readonly<Omit<WriteImageOptions, 'format'>> = Object.freeze({ quality: 92, depth: 8 });
+
+function resolve<T extends object>(fn: string, defaults: Readonly<T>, partial: Partial<T>, extraKeys: string[] = []): T {
+  const known = [...Object.keys(defaults), ...extraKeys];
+  for (const k of Object.keys(partial)) if (!known.includes(k)) throw new Error(`${fn}: unknown option '${k}'; valid: ${known.join(', ')}`);
+  const out = { ...defaults } as T;
+  for (const [k, v] of Object.entries(partial)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+/** Validates {@link ReadImageOptions} (pure; unknown keys and bad values throw). */
+export function resolveReadImageOptions(partial: Partial<ReadImageOptions> = {}): ReadImageOptions {
+  const o = resolve('readImage', READ_IMAGE_DEFAULTS, partial);
+  if (o.alpha !== 'white' && o.alpha !== 'drop') throw new Error(`readImage: alpha = ${String(o.alpha)}; valid: white, drop`);
+  if (!(Number.isInteger(o.maxPixels) && o.maxPixels > 0)) throw new Error(`readImage: maxPixels = ${o.maxPixels}; valid: a positive integer`);
+  return o;
+}
+
+const oneLine = (e: unknown): string => String((e as Error)?.message ?? e).split('\n')[0]!.trim();
+
+/**
+ * Decodes an image file to RGB float in [0, 1], `[height, width, 3]`, honouring EXIF
+ * orientation. Grayscale is replicated to three channels; 16-bit inputs are read at 8-bit precision;
+ * alpha is composited on white or dropped (see {@link ReadImageOptions}). Errors are one line:
+ * `readImage: <file>: <reason>` (missing, empty, corrupt, truncated, not an image, too large).
+ *
+ * @returns `[height, width, 3]` float32; the caller owns it.
+ */
+export async function readImage(file: string, options: Partial<ReadImageOptions> = {}): Promise<tf.Tensor3D> {
+  const { data, width, height } = await decodeImage(file, options);
+  return tf.tensor3d(data, [height, width, 3]);
+}
+
+/** Decoded pixels of {@link decodeImage}. */
+export interface DecodedImage {
+  /** RGB float in [0, 1], row-major `[height, width, 3]`. */
+  data: Float32Array;
+  /** Width after EXIF orientation. */
+  width: number;
+  /** Height after EXIF orientation. */
+  height: number;
+}
+
+/** {@link readImage} without tfjs: the pixels as a `Float32Array` `[height, width, 3]`. */
+export async function decodeImage(file: string, options: Partial<ReadImageOptions> = {}): Promise<DecodedImage> {
+  const o = resolveReadImageOptions(options);
+  const fail = (reason: string): never => {
+    throw new Error(`readImage: ${file}: ${reason}`);
+  };
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch (e) {
+    return fail((e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : oneLine(e));
+  }
+  if (!stat.isFile()) fail('not a regular file');
+  if (stat.size === 0) fail('empty file');
+  try {
+    const img = sharp(file, { limitInputPixels: o.maxPixels, failOn: 'error', pages: 1 });
+    // 16-bit inputs are converted to 8 bits per channel by libvips (sharp 0.34's 16-bit raw
+    // output returned zeros in our tests), so their precision is 1/255.
+    const sixteen = false;
+    let p = img.rotate();
+    p = o.alpha === 'white' ? p.flatten({ background: { r: 255, g: 255, b: 255 } }) : p.removeAlpha();
+    p = p.toColourspace(sixteen ? 'rgb16' : 'srgb');
+    const { data, info } = await p.raw(sixteen ? { depth: 'ushort' } : {}).toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) fail(`decoded to ${info.channels} channels, expected 3`);
+    const n = info.width * info.height * 3;
+    const out = new Float32Array(n);
+    if (sixteen) {
+      const u16 = new Uint16Array(data.buffer, data.byteOffset, n);
+      for (let i = 0; i < n; i++) out[i] = u16[i]! / 65535;
+    } else {
+      for (let i = 0; i < n; i++) out[i] = data[i]! / 255;
+    }
+    return { data: out, width: info.width, height: info.height };
+  } catch (e) {
+    if ((e as Error).message.startsWith('readImage:')) throw e;
+    return fail(oneLine(e));
+  }
+}
+
+const EXT_FORMAT: Record<string, WriteImageOptions['format']> = { '.png': 'png', '.jpg': 'jpeg', '.jpeg': 'jpeg', '.webp': 'webp', '.tif': 'tiff', '.tiff': 'tiff' };
+
+/**
+ * Encodes `[height, width, 3]` RGB in [0, 1] (values outside are clipped) and writes it
+ * atomically: to a temporary name in the same folder, then renamed, so no reader ever sees a
+ * half-written file. PNG unless the extension or `options.format` says otherwise.
+ *
+ * @param rgb `[height, width, 3]` float32 (not disposed).
+ */
+export async function writeImage(file: string, rgb: tf.Tensor3D, options: Partial<WriteImageOptions> = {}): Promise<void> {
+  const o = resolve('writeImage', { ...WRITE_IMAGE_DEFAULTS, format: EXT_FORMAT[path.extname(file).toLowerCase()] ?? 'png' } as WriteImageOptions, options);
+  tf.util.assert(rgb.rank === 3 && rgb.shape[2] === 3, () => `writeImage: rgb must have shape [height, width, 3], got [${rgb.shape}]`);
+  if (!['png', 'jpeg', 'webp', 'tiff'].includes(o.format)) throw new Error(`writeImage: format = ${o.format}; valid: png, jpeg, webp, tiff`);
+  if (o.depth !== 8) throw new Error(`writeImage: depth = ${String(o.depth)}; valid: 8`);
+  if (!(o.quality >= 1 && o.quality <= 100)) throw new Error(`writeImage: quality = ${o.quality}; valid: 1..100`);
+  const [height, width] = rgb.shape;
+  const v = (await rgb.data()) as Float32Array;
+  const wide = false;
+  const max = wide ? 65535 : 255;
+  const px = wide ? new Uint16Array(v.length) : new Uint8Array(v.length);
+  for (let i = 0; i < v.length; i++) px[i] = Math.round(Math.min(1, Math.max(0, Number.isFinite(v[i]!) ? v[i]! : 0)) * max);
+  let img = sharp(Buffer.from(px.buffer, px.byteOffset, px.byteLength), { raw: { width, height, channels: 3, ...(wide ? { depth: 'ushort' as const } : {}) } });
+  if (wide) img = img.toColourspace('rgb16');
+  const encoded =
+    o.format === 'png' ? await img.png().toBuffer()
+    : o.format === 'jpeg' ? await img.jpeg({ quality: o.quality }).toBuffer()
+    : o.format === 'webp' ? await img.webp({ quality: o.quality }).toBuffer()
+    : await img.tiff({ bitdepth: 8 }).toBuffer();
+  writeFileAtomic(file, encoded);
+}
