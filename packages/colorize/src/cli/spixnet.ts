@@ -64,10 +64,10 @@ function numArg(name: string) {
   };
 }
 
-/** Image files of a folder, sorted by name. */
+/** Image files of a folder and its subfolders, sorted by path. */
 function listImages(dir: string): string[] {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`--data: '${dir}' is not a folder`);
-  const files = fs.readdirSync(dir).filter((f) => IMAGE_EXT.test(f)).sort().map((f) => path.join(dir, f));
+  const files = (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => IMAGE_EXT.test(f)).sort().map((f) => path.join(dir, f));
   if (files.length === 0) throw new Error(`--data: no images (${IMAGE_EXT.source}) in '${dir}'`);
   return files;
 }
@@ -146,8 +146,8 @@ function fileSaveHandler(dir: string): tf.io.IOHandler {
   });
 }
 
-/** Loads a SPixNet from a folder written by {@link fileSaveHandler}. */
-async function loadNet(dir: string): Promise<SpixNet> {
+/** Loads a SPixNet from a folder written by the `train` command (`model.json` + `weights.bin`). */
+export async function loadNet(dir: string): Promise<SpixNet> {
   const file = path.join(dir, 'model.json');
   if (!fs.existsSync(file)) throw new Error(`--model: no model.json in '${dir}'`);
   const json = JSON.parse(fs.readFileSync(file, 'utf8')) as tf.io.ModelJSON;

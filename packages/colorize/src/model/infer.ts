@@ -1,0 +1,105 @@
+/**
+ * Colorization at any resolution (design.md §5): run at the model size and upsample ab bilinearly
+ * onto the original L (`resize`, the default), or edge-pad to a multiple of the cell size and crop
+ * (`pad`, full-resolution inference).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ColorVariant, UserAnchor } from '@disco/anchors';
+import type { DiscoModel } from './disco.js';
+
+/** Options of {@link colorizeL}. */
+export interface ColorizeOptions {
+  /** `resize` (model size, ab upsampled) or `pad` (full resolution, edge padding). Default `resize`. */
+  mode: 'resize' | 'pad';
+  /** Number of anchors K; default the model's. */
+  anchors?: number;
+  /** Anchor-color variants to produce (one result each): `[0]`, or `[0, 1, 2]` for diverse results. Default `[0]`. */
+  variants: ColorVariant[];
+  /** User anchors in pixel coordinates of the input image, ab in Lab units. */
+  userAnchors?: readonly UserAnchor[];
+  /** Seed of k-means++. Default 0. */
+  seed: number;
+}
+
+/** Defaults of {@link ColorizeOptions}. */
+export const COLORIZE_DEFAULTS: Readonly<ColorizeOptions> = Object.freeze({ mode: 'resize', variants: [0 as ColorVariant], seed: 0 });
+
+/** One colorization result. */
+export interface ColorizeResult {
+  /** The anchor-color variant. */
+  variant: ColorVariant;
+  /** `[1,H,W,2]` normalised ab at the input resolution. */
+  ab: tf.Tensor4D;
+  /** Anchor centres in input pixel coordinates, with their ab (Lab units). */
+  anchors: Array<{ row: number; col: number; ab: [number, number] }>;
+}
+
+/**
+ * Colorizes one normalised L image `[1,H,W,1]` of any size. The caller owns the returned tensors.
+ */
+export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<ColorizeOptions> = {}): ColorizeResult[] {
+  const o = { ...COLORIZE_DEFAULTS, ...options };
+  const fn = 'colorizeL';
+  tf.util.assert(L.rank === 4 && L.shape[0] === 1 && L.shape[3] === 1, () => `${fn}: L must be [1, height, width, 1], got [${L.shape}]`);
+  tf.util.assert(o.mode === 'resize' || o.mode === 'pad', () => `${fn}: mode must be resize or pad, got ${String(o.mode)}`);
+  const [, H, W] = L.shape;
+  const S = model.config.cellSize;
+  const unit = Math.max(8, S) % S === 0 ? Math.max(8, S) : 8 * S;
+  // Geometry of the model input and the map back to input pixels.
+  let inH: number;
+  let inW: number;
+  if (o.mode === 'resize') {
+    inH = model.config.imageSize;
+    inW = model.config.imageSize;
+  } else {
+    inH = Math.ceil(H / unit) * unit;
+    inW = Math.ceil(W / unit) * unit;
+  }
+  const sy = o.mode === 'resize' ? inH / H : 1;
+  const sx = o.mode === 'resize' ? inW / W : 1;
+  const input = tf.tidy(() =>
+    o.mode === 'resize'
+      ? (tf.image.resizeBilinear(L, [inH, inW], false, true) as tf.Tensor4D)
+      : edgePad(L, inH - H, inW - W),
+  );
+  const user = o.userAnchors ? [o.userAnchors.map((u) => ({ ...u, row: (u.units === 'grid' ? u.row * S : u.row) * sy, col: (u.units === 'grid' ? u.col * S : u.col) * sx, units: 'pixel' as const }))] : undefined;
+  const results: ColorizeResult[] = [];
+  try {
+    for (const variant of o.variants) {
+      const out = model.forward(input, null, { colors: { kind: 'sampled', variant }, anchors: o.anchors, seed: o.seed, userAnchors: user });
+      const ab = tf.tidy(() =>
+        o.mode === 'resize'
+          ? (tf.image.resizeBilinear(out.ab, [H, W], false, true) as tf.Tensor4D)
+          : (tf.slice(out.ab, [0, 0, 0, 0], [1, H, W, 2]) as tf.Tensor4D),
+      );
+      const [h, w] = model.grid(inH, inW);
+      const mask = out.anchorMask.dataSync();
+      const cls = tf.tidy(() => tf.argMax(out.anchorColors, 3).dataSync());
+      const bins = model.quantizer.bins.dataSync();
+      const anchors: ColorizeResult['anchors'] = [];
+      for (let t = 0; t < h * w; t++) {
+        if (mask[t] !== 1) continue;
+        const r = Math.floor(t / w);
+        const c = t % w;
+        anchors.push({ row: Math.min(H - 1, ((r + 0.5) * S) / sy), col: Math.min(W - 1, ((c + 0.5) * S) / sx), ab: [bins[2 * cls[t]!]!, bins[2 * cls[t]! + 1]!] });
+      }
+      tf.dispose(Object.values(out).filter((t) => t) as tf.Tensor[]);
+      results.push({ variant, ab, anchors });
+    }
+  } finally {
+    input.dispose();
+  }
+  return results;
+}
+
+/** Pads `[B,H,W,C]` at the bottom and right by repeating the last row and column. */
+export function edgePad(x: tf.Tensor4D, bottom: number, right: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    let y = x;
+    const [B, H, , C] = y.shape;
+    if (bottom > 0) y = tf.concat([y, tf.tile(tf.slice(y, [0, H - 1, 0, 0], [B, 1, y.shape[2], C]), [1, bottom, 1, 1])], 1);
+    const W = y.shape[2];
+    if (right > 0) y = tf.concat([y, tf.tile(tf.slice(y, [0, 0, W - 1, 0], [B, y.shape[1], 1, C]), [1, 1, right, 1])], 2);
+    return y;
+  });
+}

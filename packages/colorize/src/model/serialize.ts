@@ -1,0 +1,51 @@
+/**
+ * DISCO model files: `disco-model.json` (format tag, config, weight specs) + one weights buffer.
+ * Browser-safe: this module only converts to and from bytes; `@disco/colorize/node` reads and
+ * writes the files.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { resolveDiscoConfig, type DiscoConfig } from './config.js';
+import { DiscoModel } from './disco.js';
+
+/** Format tag written into every model file. */
+export const DISCO_MODEL_FORMAT = 'disco-model-v1';
+
+/** The JSON half of a saved model. */
+export interface DiscoModelJson {
+  /** Always {@link DISCO_MODEL_FORMAT}. */
+  format: string;
+  /** The model configuration. */
+  config: DiscoConfig;
+  /** tfjs weight specs, in buffer order. */
+  weightSpecs: tf.io.WeightsManifestEntry[];
+  /** Free-form provenance (training run, data, metrics): the model card's facts. */
+  meta: Record<string, unknown>;
+}
+
+/** Serialises every weight of a model (batch-norm statistics included). */
+export async function serializeDiscoModel(model: DiscoModel, meta: Record<string, unknown> = {}): Promise<{ json: DiscoModelJson; weights: ArrayBuffer }> {
+  const { data, specs } = await tf.io.encodeWeights(model.namedWeights());
+  return { json: { format: DISCO_MODEL_FORMAT, config: model.config as DiscoConfig, weightSpecs: specs, meta }, weights: data };
+}
+
+/**
+ * Rebuilds a model from {@link serializeDiscoModel}'s output. Throws a one-line error on a wrong
+ * format tag, a config that does not validate, or weights that do not match the config.
+ */
+export function deserializeDiscoModel(json: DiscoModelJson, weights: ArrayBuffer, where = 'model'): DiscoModel {
+  if (!json || json.format !== DISCO_MODEL_FORMAT) throw new Error(`${where}: not a DISCO model (format '${String(json?.format)}', expected '${DISCO_MODEL_FORMAT}')`);
+  const config = resolveDiscoConfig(json.config, json.config.imageSize === 256 && json.config.cellSize === 16 ? 'paper' : 'tiny');
+  const expected = json.weightSpecs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * 4, 0);
+  if (weights.byteLength !== expected) throw new Error(`${where}: weights hold ${weights.byteLength} bytes, the specs need ${expected}`);
+  const model = DiscoModel.create(config);
+  const named = tf.io.decodeWeights(weights, json.weightSpecs);
+  try {
+    model.setNamedWeights(named);
+  } catch (e) {
+    model.dispose();
+    throw new Error(`${where}: ${(e as Error).message}`);
+  } finally {
+    tf.dispose(Object.values(named));
+  }
+  return model;
+}
