@@ -5,6 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Linear } from './linear.js';
 import { TransformerModule } from './module.js';
+import { attentionLoop } from './internal/attention_loop.js';
+import { maybeDropout } from './internal/dropout.js';
 import { deriveSeed, dropoutSeeds } from './internal/random.js';
 import { checkInt, checkNumber, checkSeed, rejectUnknownKeys } from './internal/validate.js';
 
@@ -39,14 +41,20 @@ export interface ScaledDotProductAttentionOptions extends AttentionMasks {
   training?: boolean;
   /** Seed of the dropout mask. Default: random. */
   seed?: number;
+  /**
+   * Whether to return the weights. Default true. With false, on the wasm backend and without a
+   * float `attnMask`, attention runs as a loop of per-(batch, head) XNNPACK products with a
+   * hand-written backward pass (several times faster than wasm's batched `BatchMatMul`).
+   */
+  returnWeights?: boolean;
 }
 
 /** Result of {@link scaledDotProductAttention}. */
 export interface AttentionResult {
   /** `[batch, heads, queries, valueDepth]` */
   output: tf.Tensor4D;
-  /** `[batch, heads, queries, keys]`, softmax weights before dropout (rows sum to 1, or 0 if fully masked). */
-  weights: tf.Tensor4D;
+  /** `[batch, heads, queries, keys]`, softmax weights before dropout (rows sum to 1, or 0 if fully masked); null unless `returnWeights`. */
+  weights: tf.Tensor4D | null;
 }
 
 function maskTerms(
@@ -97,13 +105,19 @@ function scaledDotProductAttention_(query: tf.Tensor4D, key: tf.Tensor4D, value:
   tf.util.assert(Number.isFinite(scale), () => `${fn}: scale must be finite (got ${scale})`);
   tf.util.assert(dropout >= 0 && dropout < 1, () => `${fn}: dropout must be in [0, 1) (got ${dropout})`);
   const { bias, keep } = maskTerms(fn, options, b, h, t, s);
+  const returnWeights = options.returnWeights ?? true;
+  const floatMask = options.attnMask != null && options.attnMask.dtype !== 'bool';
+  if (!returnWeights && !floatMask && tf.getBackend() === 'wasm') {
+    const output = attentionLoop(query, key, value, { bias, keep, scale, dropout: training ? dropout : 0, seed });
+    return { output, weights: null };
+  }
   let scores: tf.Tensor = tf.mul(tf.matMul(query, key, false, true), scale); // [B, H, T, S]
   if (bias != null) scores = tf.add(scores, bias);
   let weights = tf.softmax(scores) as tf.Tensor4D; // [B, H, T, S]
   if (keep != null) weights = tf.mul(weights, keep); // exact zeros, also for fully masked rows
-  const attended = training && dropout > 0 ? tf.dropout(weights, dropout, undefined, seed) : weights;
+  const attended = maybeDropout(weights, dropout, training, seed);
   const output = tf.matMul(attended, value) as tf.Tensor4D; // [B, H, T, Dv]
-  return { output, weights };
+  return { output, weights: returnWeights ? weights : null };
 }
 
 /**
@@ -243,6 +257,7 @@ export class MultiHeadAttention extends TransformerModule {
       const k = split(this.key.apply(key), s);
       const v = split(this.value.apply(value), s);
       const r = scaledDotProductAttention(q, k, v, {
+        returnWeights: options.returnWeights ?? false,
         keyPaddingMask: options.keyPaddingMask ?? null,
         attnMask: options.attnMask ?? null,
         dropout,
@@ -251,7 +266,7 @@ export class MultiHeadAttention extends TransformerModule {
       });
       const merged = tf.reshape(tf.transpose(r.output, [0, 2, 1, 3]), [b, t, d]); // [B, T, d]
       const out = this.output.apply(merged); // [B, T, d]
-      return options.returnWeights ? [out, r.weights] : [out];
+      return r.weights != null ? [out, r.weights] : [out];
     });
     return { output: output as tf.Tensor3D, weights: (weights as tf.Tensor4D | undefined) ?? null };
   }

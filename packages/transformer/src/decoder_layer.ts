@@ -1,10 +1,11 @@
 /** DETR's post-norm transformer decoder layer: self-attention, cross-attention, FFN. */
 import * as tf from '@tensorflow/tfjs-core';
 import { MultiHeadAttention } from './attention.js';
-import { checkPos, ENCODER_LAYER_DEFAULTS, maybeDropout, resolveEncoderLayerOptions, type EncoderLayerOptions, type ResolvedEncoderLayerOptions } from './encoder_layer.js';
+import { checkPos, ENCODER_LAYER_DEFAULTS, resolveEncoderLayerOptions, type EncoderLayerOptions, type ResolvedEncoderLayerOptions } from './encoder_layer.js';
 import { LayerNorm } from './layer_norm.js';
 import { Linear } from './linear.js';
 import { TransformerModule } from './module.js';
+import { maybeDropout } from './internal/dropout.js';
 import { deriveSeed, dropoutSeeds } from './internal/random.js';
 
 /** Options of {@link DecoderLayer}: the same fields as {@link EncoderLayerOptions}. */

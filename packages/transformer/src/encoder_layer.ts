@@ -4,6 +4,7 @@ import { MultiHeadAttention, type AttentionMasks } from './attention.js';
 import { LayerNorm } from './layer_norm.js';
 import { Linear } from './linear.js';
 import { TransformerModule } from './module.js';
+import { maybeDropout } from './internal/dropout.js';
 import { deriveSeed, dropoutSeeds } from './internal/random.js';
 import { checkInt, checkNumber, checkSeed, rejectUnknownKeys } from './internal/validate.js';
 
@@ -51,11 +52,6 @@ export interface EncoderLayerCallOptions extends AttentionMasks {
   pos?: tf.Tensor | null;
   /** Training mode: dropout active. Default false. */
   training?: boolean;
-}
-
-/** Dropout that is the identity outside training. */
-export function maybeDropout(x: tf.Tensor, rate: number, training: boolean, seed: number | undefined): tf.Tensor {
-  return training && rate > 0 ? tf.dropout(x, rate, undefined, seed) : x;
 }
 
 /** Checks a position tensor against tokens `[b, t, d]`. */

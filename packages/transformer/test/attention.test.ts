@@ -36,8 +36,8 @@ describeBackends(describe, beforeAll, 'scaledDotProductAttention', () => {
     expect(r.output.shape).toEqual([B, H, T, Dv]);
     expect(r.output.dtype).toBe('float32');
     expectClose(r.output, ref.out, { rtol: 1e-5, atol: 1e-6, what: 'output' });
-    expectClose(r.weights, ref.w, { rtol: 1e-5, atol: 1e-6, what: 'weights' });
-    tf.dispose([Q, K, V, r.output, r.weights]);
+    expectClose(r.weights!, ref.w, { rtol: 1e-5, atol: 1e-6, what: 'weights' });
+    tf.dispose([Q, K, V, r.output, r.weights!]);
   });
 
   it('matches the reference with a key-padding mask (one batch fully masked), additive -Infinity mask and bool mask', () => {
@@ -49,8 +49,8 @@ describeBackends(describe, beforeAll, 'scaledDotProductAttention', () => {
     const allowedKp = (b: number) => Array.from({ length: T }, () => pad[b]!.map((p) => !p));
     const ref1 = sdpaRef(Q, K, V, allowedKp);
     expectClose(r1.output, ref1.out, { rtol: 1e-5, atol: 1e-6, what: 'output (key padding)' });
-    expectClose(r1.weights, ref1.w, { rtol: 1e-5, atol: 1e-6, what: 'weights (key padding)' });
-    const w1 = r1.weights.dataSync();
+    expectClose(r1.weights!, ref1.w, { rtol: 1e-5, atol: 1e-6, what: 'weights (key padding)' });
+    const w1 = r1.weights!.dataSync();
     expect(Array.from(w1).every(Number.isFinite)).toBe(true);
     // masked keys get exactly zero
     for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) expect(w1[((0 * H + h) * T + t) * S + 1]).toBe(0);
@@ -63,7 +63,7 @@ describeBackends(describe, beforeAll, 'scaledDotProductAttention', () => {
     const kp2 = [[false, false, false, true], [false, false, false, false]];
     const ref2 = sdpaRef(Q, K, V, (b) => add.map((row, _t) => row.map((x, s) => x > -Infinity && !kp2[b]![s])), () => add.map((row) => row.map((x) => (x > -Infinity ? x : 0))));
     expectClose(r2.output, ref2.out, { rtol: 1e-5, atol: 1e-6, what: 'output (additive + padding)' });
-    expectClose(r2.weights, ref2.w, { rtol: 1e-5, atol: 1e-6, what: 'weights (additive + padding)' });
+    expectClose(r2.weights!, ref2.w, { rtol: 1e-5, atol: 1e-6, what: 'weights (additive + padding)' });
 
     // bool [B,H,T,S] mask
     const blocked = Array.from({ length: B * H * T * S }, (_, i) => i % 5 === 1);
@@ -71,8 +71,7 @@ describeBackends(describe, beforeAll, 'scaledDotProductAttention', () => {
     const r3 = scaledDotProductAttention(Q, K, V, { attnMask: bm });
     const ref3 = sdpaRef(Q, K, V, (b, h) => Array.from({ length: T }, (_, t) => Array.from({ length: S }, (_, s) => !blocked[((b * H + h) * T + t) * S + s])));
     expectClose(r3.output, ref3.out, { rtol: 1e-5, atol: 1e-6, what: 'output (bool mask)' });
-    tf.dispose([Q, K, V, kp, am, bm, r1, r2, r3] as unknown as tf.Tensor[]);
-    tf.dispose([r1.output, r1.weights, r2.output, r2.weights, r3.output, r3.weights]);
+    tf.dispose([Q, K, V, kp, am, bm, r1.output, r1.weights!, r2.output, r2.weights!, r3.output, r3.weights!]);
   });
 
   it('gradients with respect to q, k, v and a finite additive mask match central differences ([1,2,3,2])', () => {
@@ -86,6 +85,41 @@ describeBackends(describe, beforeAll, 'scaledDotProductAttention', () => {
       { eps: 1e-2, rtol: 2e-2, atol: 1e-3 },
     );
     tf.dispose([Q, K, V, M, kp, coef]);
+  });
+
+  it('without weights (per-head XNNPACK loop on wasm) matches the reference with key padding and a bool mask', () => {
+    const [Q, K, V] = [q(), k(), v()];
+    const pad = [[false, true, false, false], [true, true, true, true]];
+    const kp = tf.tensor2d(pad.flat(), [B, S], 'bool');
+    const blocked = Array.from({ length: T * S }, (_, i) => i % 3 === 2);
+    const bm = tf.tensor2d(blocked, [T, S], 'bool');
+    const r = scaledDotProductAttention(Q, K, V, { keyPaddingMask: kp, attnMask: bm, returnWeights: false });
+    expect(r.weights).toBeNull();
+    const ref = sdpaRef(Q, K, V, (b) => Array.from({ length: T }, (_, t) => Array.from({ length: S }, (_, s) => !pad[b]![s] && !blocked[t * S + s])));
+    expectClose(r.output, ref.out, { rtol: 1e-5, atol: 1e-6, what: 'output (no weights)' });
+    const plain = scaledDotProductAttention(Q, K, V, { returnWeights: false });
+    expectClose(plain.output, sdpaRef(Q, K, V).out, { rtol: 1e-5, atol: 1e-6, what: 'output (no masks, no weights)' });
+    // training dropout: seeded masks reproduce, and change the output
+    const drop = (seed: number) => scaledDotProductAttention(Q, K, V, { returnWeights: false, dropout: 0.5, training: true, seed }).output;
+    const [d1, d2, d3] = [drop(1), drop(1), drop(2)];
+    expectClose(d1, d2, { rtol: 0, atol: 0, what: 'same seed' });
+    expect(tf.max(tf.abs(tf.sub(d1, d3))).dataSync()[0]).toBeGreaterThan(1e-3);
+    expect(tf.max(tf.abs(tf.sub(d1, plain.output))).dataSync()[0]).toBeGreaterThan(1e-3);
+    tf.dispose([Q, K, V, kp, bm, r.output, plain.output, d1, d2, d3]);
+  });
+
+  it('gradients without weights, with key padding and seeded training dropout, match central differences ([1,2,3,2])', () => {
+    const Q = randomTensor([1, 2, 3, 2], 31), K = randomTensor([1, 2, 4, 2], 32), V = randomTensor([1, 2, 4, 2], 33);
+    const kp = tf.tensor2d([[0, 1, 0, 0]]);
+    const coef = randomTensor([1, 2, 3, 2], 34);
+    for (const training of [false, true]) {
+      checkGradients(
+        (a, b, c) => tf.sum(tf.mul(scaledDotProductAttention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, { keyPaddingMask: kp, returnWeights: false, dropout: 0.3, training, seed: 5 }).output, coef)),
+        [Q, K, V],
+        { eps: 1e-2, rtol: 2e-2, atol: 1e-3 },
+      );
+    }
+    tf.dispose([Q, K, V, kp, coef]);
   });
 
   it('rejects bad inputs with one-line errors naming the argument', () => {
