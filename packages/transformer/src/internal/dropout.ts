@@ -4,14 +4,24 @@
  * kernels per mask) and reproducible for a given seed.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { mulberry32 } from './random.js';
 
-/** Multiplier `[shape]`: 0 with probability `rate`, else `1 / (1 − rate)`. Random when `seed` is undefined. */
+/**
+ * Multiplier `[shape]`: 0 with probability `rate`, else `1 / (1 − rate)`. Random when `seed` is
+ * undefined. Inlined mulberry32 (same stream as `mulberry32(seed)`): element i is dropped when
+ * its 32-bit draw `u` satisfies `u / 2^32 < rate`.
+ */
 export function dropoutMultiplier(shape: number[], rate: number, seed: number | undefined): tf.Tensor {
-  const rnd = seed === undefined ? Math.random : mulberry32(seed);
   const keep = 1 / (1 - rate);
-  const v = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < v.length; i++) v[i] = rnd() >= rate ? keep : 0;
+  const threshold = Math.ceil(rate * 4294967296); // u >= threshold  ⇔  u / 2^32 >= rate
+  let a = (seed === undefined ? Math.floor(Math.random() * 4294967296) : seed) >>> 0;
+  const v = new Float32Array(shape.reduce((x, y) => x * y, 1));
+  for (let i = 0; i < v.length; i++) {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    v[i] = (t ^ (t >>> 14)) >>> 0 >= threshold ? keep : 0;
+  }
   return tf.tensor(v, shape);
 }
 
