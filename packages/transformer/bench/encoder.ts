@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { collectRunInfo, setupBackendForCli, writeJsonAtomic } from '@disco/runtime/node';
-import { Encoder, ENCODER_PRESETS, flattenTokens, Linear, sinePositionEncoding2D } from '../src/index.js';
+import { Encoder, ENCODER_PRESETS, flattenTokens, Linear, MultiHeadAttention, sinePositionEncoding2D } from '../src/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
@@ -85,6 +85,19 @@ const ours = await timeIt(() => {
 rows.push({ case: 'Linear 64→256 [2048,64] fwd+bwd, stock MatMul grad', ...stock });
 rows.push({ case: 'Linear 64→256 [2048,64] fwd+bwd, transposed-product grad', ...ours });
 
+// One attention block at [8, 256, 64], training: stock batched BatchMatMul path (taken when the
+// weights are requested) vs the per-(batch, head) XNNPACK loop (the default on wasm).
+const mha = new MultiHeadAttention({ dModel: 64, heads: 8, dropout: 0.1 });
+const mhaStep = (returnWeights: boolean) => () => {
+  const { value, grads } = tf.variableGrads(() => {
+    const r = mha.apply(x, x, x, { training: true, returnWeights });
+    return tf.mean(tf.square(r.output)) as tf.Scalar;
+  }, mha.trainableVariables());
+  return [value, ...Object.values(grads)];
+};
+rows.push({ case: 'MultiHeadAttention [8,256,64] fwd+bwd, batched BatchMatMul', ...(await timeIt(mhaStep(true))) });
+rows.push({ case: 'MultiHeadAttention [8,256,64] fwd+bwd, per-head XNNPACK loop', ...(await timeIt(mhaStep(false))) });
+
 const loadAfter = os.loadavg();
 console.log(`\nencoder ${enc.options.layers} layers, d=${enc.options.dModel}, heads=${enc.options.heads}, dff=${enc.options.dff}, tokens [${shape}], ${enc.countParams()} params, backend ${info.name}`);
 console.log('case'.padEnd(60), 'median ms'.padStart(10), 'min ms'.padStart(8));
@@ -110,3 +123,4 @@ writeJsonAtomic(path.join(here, 'results.json'), {
 tf.dispose([x, pos, x2]);
 enc.dispose();
 lin.dispose();
+mha.dispose();
