@@ -30,3 +30,6 @@ export {
   type PhotoRecord,
   type PhotoSet,
 } from './data/photos.js';
+export { nsfwInceptionDir, readNsfwInceptionArtifacts, loadNsfwInceptionStem } from './io/nsfw_inception.js';
+export { MODEL_FILES, embeddedModelDir, saveDiscoModel, loadDiscoModel, readModelMeta } from './io/model_files.js';
+export { runDiscoCli, buildDiscoProgram, registerFeatureNetwork, type FeatureNetworkFactory } from './cli/disco.js';

@@ -18,6 +18,7 @@ import { normalizedLabToRgb, rgbToNormalizedLab } from '../color/lab.js';
 import { PhotoDataset } from '../data/dataset.js';
 import { readImage, writeImage } from '../io/image.js';
 import { embeddedModelDir, loadDiscoModel, saveDiscoModel } from '../io/model_files.js';
+import { loadNsfwInceptionStem } from '../io/nsfw_inception.js';
 import { resolveDiscoConfig, type DiscoConfig, type DiscoConfigOverrides } from '../model/config.js';
 import { DiscoModel } from '../model/disco.js';
 import { colorizeL } from '../model/infer.js';
@@ -44,7 +45,7 @@ function numArg(name: string) {
 
 /** A feature network factory for `--perceptual`, registered by name (pluggable). */
 export type FeatureNetworkFactory = (imageSize: number) => Promise<FeatureNetwork>;
-const FEATURE_NETWORKS = new Map<string, FeatureNetworkFactory>();
+const FEATURE_NETWORKS = new Map<string, FeatureNetworkFactory>([['inception', async () => loadNsfwInceptionStem()]]);
 
 /** Makes a perceptual feature network available to `disco train --perceptual <name>`. */
 export function registerFeatureNetwork(name: string, factory: FeatureNetworkFactory): void {
@@ -430,7 +431,7 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--lr <rate>', 'initial Adam learning rate (linear decay to 1 %)', numArg('--lr'), 2e-4)
     .option('--seed <n>', 'seed of data order, anchors and dropout', intArg('--seed', 0), 0)
     .option('--spixnet <dir>', 'trained SPixNet folder (model.json), e.g. runs/spixnet-tiny/model')
-    .option('--perceptual <net>', 'perceptual feature network, or none', 'none')
+    .option('--perceptual <net>', 'perceptual feature network: inception (nsfwjs InceptionV3 stem) or none', 'inception')
     .option('--laplacian <w>', 'weight of the Laplacian-gradient L1 (0: off)', Number, 0)
     .option('--anchors <k>', 'number of anchors K', intArg('--anchors', 1))
     .option('--ablation <names...>', 'random-anchors, no-anchor-branch, hard-superpixels, no-refinement')

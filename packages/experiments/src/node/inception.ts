@@ -3,10 +3,10 @@
  * offline from the installed package, or a standard InceptionV3 in tfjs layers format from disk.
  */
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { readNsfwInceptionArtifacts } from '@disco/colorize/node';
 
 /** One feature layer of a {@link FeatureNetwork}. */
 export interface FeatureLayer {
@@ -114,34 +114,9 @@ function wrap(
   };
 }
 
-/** The folder holding nsfwjs' bundled InceptionV3 (`model.min.js`, `group1-shard*of6.min.js`). */
-export function nsfwInceptionDir(): string {
-  const require = createRequire(import.meta.url);
-  // nsfwjs' "exports" hides dist/models; its main entry is dist/cjs/index.js.
-  return path.resolve(path.dirname(require.resolve('nsfwjs')), '../models/inception_v3');
-}
-
-/**
- * Reads nsfwjs' bundled InceptionV3 into tfjs model artifacts without network: `model.min.js`
- * exports `{ modelTopology, weightsManifest }`, and each `group1-shard*.min.js` exports one weight
- * shard as a base64 string (uint8-quantised; the manifest's `quantization` fields let tfjs
- * dequantise on load).
- */
-export function readNsfwInceptionArtifacts(dir: string = nsfwInceptionDir()): tf.io.ModelArtifacts {
-  const require = createRequire(import.meta.url);
-  const json = require(path.join(dir, 'model.min.js')) as { modelTopology: object; weightsManifest: tf.io.WeightsManifestConfig };
-  const specs: tf.io.WeightsManifestEntry[] = [];
-  const shards: Uint8Array[] = [];
-  for (const group of json.weightsManifest) {
-    specs.push(...group.weights);
-    for (const p of group.paths) {
-      const b64 = require(path.join(dir, `${p}.min.js`)) as unknown;
-      if (typeof b64 !== 'string') throw new Error(`readNsfwInceptionArtifacts: ${p}.min.js did not export a base64 string`);
-      shards.push(new Uint8Array(Buffer.from(b64, 'base64')));
-    }
-  }
-  return { modelTopology: json.modelTopology, weightSpecs: specs, weightData: concat(shards) };
-}
+// nsfwjs' model files are read by @disco/colorize/node (which also builds the perceptual network
+// of training from them); re-exported here for the metric loaders.
+export { nsfwInceptionDir, readNsfwInceptionArtifacts } from '@disco/colorize/node';
 
 function concat(parts: Uint8Array[]): ArrayBuffer {
   const out = new Uint8Array(parts.reduce((a, b) => a + b.length, 0));
