@@ -168,6 +168,29 @@ describeBackends(describe, beforeAll, 'MultiHeadAttention', () => {
     mha.dispose();
   });
 
+  it('fast path (no weights) and batched path (weights) agree in outputs and all gradients ([2,12,16], 4 heads, key padding)', () => {
+    const mha = new MultiHeadAttention({ dModel: 16, heads: 4, dropout: 0 });
+    randomizeWeights(mha, 500);
+    const x = randomTensor([2, 12, 16], 20);
+    const kp = tf.tensor2d(Array.from({ length: 24 }, (_, i) => (i % 12 >= 9 || i === 13 ? 1 : 0)), [2, 12]);
+    const run = (returnWeights: boolean) => {
+      const { value, grads } = tf.variableGrads(() => {
+        const r = mha.apply(x, x, x, { keyPaddingMask: kp, returnWeights, training: true });
+        if (r.weights) r.weights.dispose();
+        return tf.sum(tf.mul(r.output, r.output)) as tf.Scalar;
+      }, mha.trainableVariables());
+      const out = { value: value.dataSync()[0]!, grads: Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, g.dataSync().slice()])) };
+      tf.dispose([value, ...Object.values(grads)]);
+      return out;
+    };
+    const fast = run(false);
+    const batched = run(true);
+    expectClose(fast.value, batched.value, { rtol: 1e-5, atol: 1e-6, what: 'loss' });
+    for (const name of Object.keys(batched.grads)) expectClose(fast.grads[name]!, batched.grads[name]!, { rtol: 1e-4, atol: 1e-6, what: `grad ${name}` });
+    tf.dispose([x, kp]);
+    mha.dispose();
+  });
+
   it('is permutation equivariant without position encoding ([2,5,8])', () => {
     const mha = new MultiHeadAttention({ dModel: d, heads });
     randomizeWeights(mha, 300);
