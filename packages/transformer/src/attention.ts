@@ -171,7 +171,10 @@ export function resolveMultiHeadAttentionOptions(partial: Partial<MultiHeadAtten
 export interface MultiHeadAttentionCallOptions extends AttentionMasks {
   /** Training mode: dropout active. Default false. */
   training?: boolean;
-  /** Whether to return the per-head attention weights. Default false. */
+  /**
+   * Whether to return the per-head attention weights. Default false, which on wasm selects the
+   * fast per-(batch, head) path of {@link scaledDotProductAttention}.
+   */
   returnWeights?: boolean;
 }
 
