@@ -1,7 +1,7 @@
 import { cast, GatherV2, getGradient, getKernel, registerGradient, registerKernel, unregisterKernel, zerosLike, type NamedAttrMap, type Tensor } from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { conv2dGradConfig } from './internal/conv2d_grad.js';
-import { avgPoolGradConfig, mirrorPadGradConfig } from './internal/gradient_fixes.js';
+import { avgPoolGradConfig, fusedBatchNormGradConfig, mirrorPadGradConfig } from './internal/gradient_fixes.js';
 import { TRAINING_KERNELS } from './internal/kernels.js';
 
 let registered = false;
@@ -40,6 +40,7 @@ export function registerTrainingKernels(): void {
   registerGradient(conv2dGradConfig);
   registerGradient(avgPoolGradConfig);
   registerGradient(mirrorPadGradConfig);
+  registerGradient(fusedBatchNormGradConfig);
   // tfjs' GatherV2 gradient returns the int32 indices themselves as their "gradient", which the
   // tape rejects whenever the indices depend on a variable (e.g. class ids from an argmin).
   const gather = getGradient(GatherV2);

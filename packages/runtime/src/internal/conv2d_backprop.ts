@@ -91,7 +91,7 @@ export function conv2dFilterGradWasm(
 /**
  * Input gradient `dx` as a stride-1 forward convolution of the zero-inserted `dy` with the
  * spatially flipped, in/out-swapped filter `[kh,kw,Co,Ci]`, dilation d.
- * Zero insertion for stride s: `[N,Ho,Wo,C] → [N,Ho,1,Wo,1,C] → pad → [N,Ho·s,Wo·s,C]`.
+ * Zero insertion for stride s: `[N,Ho,Wo,C] → [N,Ho·s,Wo·s,C]`, one axis at a time (rank 4).
  */
 export function conv2dInputGradWasm(
   backend: KernelBackend,
@@ -101,19 +101,8 @@ export function conv2dInputGradWasm(
 ): TensorInfo {
   const s = new Scratch(backend);
   try {
-    const [n, ho, wo, co] = dy.shape as [number, number, number, number];
-    let dyz = dy;
-    if (g.strideH > 1 || g.strideW > 1) {
-      const r = s.reshape(dy, [n * ho, 1, wo, 1, co]); // [N·Ho,1,Wo,1,Co]
-      const p = s.pad(r, [
-        [0, 0],
-        [0, g.strideH - 1],
-        [0, 0],
-        [0, g.strideW - 1],
-        [0, 0],
-      ]); // [N·Ho,sH,Wo,sW,Co]
-      dyz = s.reshape(p, [n, ho * g.strideH, wo * g.strideW, co]);
-    }
+    const [, ho, wo] = dy.shape as [number, number, number, number];
+    const dyz = s.zeroInsert(dy, g.strideH, g.strideW); // [N,Ho·sH,Wo·sW,Co]
     const rows = ho * g.strideH;
     const cols = wo * g.strideW;
     // Flipped filter: Wf[i',j',co,ci] = W[kh−1−i', kw−1−j', ci, co].

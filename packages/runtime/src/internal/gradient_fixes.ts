@@ -5,9 +5,12 @@
  *   the stock gradient by the full window size. Fixed by rescaling dy by `kh·kw / count`.
  * - MirrorPad: the stock gradient is a plain slice and drops the reflected contributions.
  *   Fixed by folding each padded border back onto the pixels it copied, one axis at a time.
+ * - FusedBatchNorm: same values, but broadcasting instead of a full-size `tile` (speed).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  FusedBatchNorm,
+  type FusedBatchNormAttrs,
   AvgPool,
   AvgPoolGrad,
   backend_util,
@@ -82,6 +85,34 @@ export const mirrorPadGradConfig: GradConfig = {
         });
         return g;
       },
+    };
+  },
+};
+
+/**
+ * FusedBatchNorm gradient with broadcasting instead of tfjs' `tile` of `1/√(σ²+ε)` to the full
+ * input size (the same values; one full-size tensor less per batch-norm layer and step).
+ */
+export const fusedBatchNormGradConfig: GradConfig = {
+  kernelName: FusedBatchNorm,
+  inputsToSave: ['x', 'mean', 'variance', 'scale'],
+  gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: NamedAttrMap) => {
+    const { varianceEpsilon } = attrs as unknown as FusedBatchNormAttrs;
+    const [x, mean, variance, scale] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor | undefined];
+    const g = dy as tf.Tensor;
+    const scaleValue = scale == null ? tf.scalar(1) : scale;
+    const reductionAxes = backend_util.getReductionAxes(mean.shape, x.shape);
+    const reduce = (t: tf.Tensor) => tf.reshape(mean.rank === 1 ? tf.sum(t, reductionAxes) : t, mean.shape);
+    const xMinusMean = tf.sub(x, mean);
+    const dyScaled = tf.mul(g, scaleValue);
+    const rstd = tf.rsqrt(tf.add(variance, tf.scalar(varianceEpsilon)));
+    const minusHalfRCube = tf.mul(tf.mul(tf.mul(rstd, rstd), rstd), tf.scalar(-0.5));
+    return {
+      x: () => tf.reshape(tf.mul(tf.mul(g, rstd), scaleValue), x.shape),
+      mean: () => reduce(tf.mul(tf.mul(rstd, tf.scalar(-1)), dyScaled)),
+      variance: () => reduce(tf.mul(tf.mul(minusHalfRCube, xMinusMean), dyScaled)),
+      scale: () => reduce(tf.mul(g, tf.mul(xMinusMean, rstd))),
+      offset: () => reduce(g),
     };
   },
 };

@@ -154,7 +154,7 @@ export const TRAINING_KERNELS: ReadonlyArray<{ config: KernelConfig; replaces: b
   {
     config: config(MaxPoolGrad, maxPoolGrad),
     replaces: true,
-    why: "wasm's kernel gives wrong gradients for batch > 1; first-maximum routing built from StridedSlice/Equal/Select",
+    why: "wasm's kernel gives wrong gradients for batch > 1; first-maximum routing built from Slice/Equal/Select",
   },
   ...(['wasm', 'cpu'] as const).flatMap((b) => [
     {

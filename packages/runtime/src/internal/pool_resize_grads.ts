@@ -32,24 +32,19 @@ export function maxPoolGradWasm(
     const pT = info.padInfo.top;
     const pL = info.padInfo.left;
     // Padded extent large enough for every tap of every output position.
-    const hp = Math.max(h + pT, (ho - 1) * sh + kh);
-    const wp = Math.max(w + pL, (wo - 1) * sw + kw);
+    const hp = Math.max(h + pT, ho * sh + kh);
+    const wp = Math.max(w + pL, wo * sw + kw);
     const xp = s.run('PadV2', { x: input }, { paddings: [[0, 0], [pT, hp - h - pT], [pL, wp - w - pL], [0, 0]], constantValue: -Infinity });
     let taken: TensorInfo | null = null;
     let acc: TensorInfo | null = null;
     const zeros = s.run('ZerosLike', { x: dy });
     for (let i = 0; i < kh; i += dh) {
       for (let j = 0; j < kw; j += dw) {
-        const xt = s.run(
-          'StridedSlice',
-          { x: xp },
-          {
-            begin: [0, i, j, 0],
-            end: [n, i + (ho - 1) * sh + 1, j + (wo - 1) * sw + 1, c],
-            strides: [1, sh, sw, 1],
-            beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0,
-          },
-        ); // [N,Ho,Wo,C]
+        // Tap (i, j) of every window: rows i + o·sh, columns j + q·sw (rank ≤ 4 ops only).
+        const block = s.slice(xp, [0, i, j, 0], [n, ho * sh, wo * sw, c]);
+        const rows = s.slice(s.reshape(block, [n * ho, sh, wo * sw * c]), [0, 0, 0], [n * ho, 1, wo * sw * c]);
+        const cols = s.slice(s.reshape(rows, [n * ho * wo, sw, c]), [0, 0, 0], [n * ho * wo, 1, c]);
+        const xt = s.reshape(cols, [n, ho, wo, c]); // [N,Ho,Wo,C]
         let hit = s.run('Equal', { a: xt, b: output });
         if (taken !== null) {
           const free = s.run('LogicalNot', { x: taken });
@@ -77,13 +72,8 @@ export function maxPoolGradWasm(
  * tensor (positions outside are dropped): zero insertion by the stride, then pad or crop.
  */
 function scatterTap(s: Scratch, g: TensorInfo, sh: number, sw: number, offH: number, offW: number, h: number, w: number): TensorInfo {
-  const [n, ho, wo, c] = g.shape as [number, number, number, number];
-  let z = g;
-  if (sh > 1 || sw > 1) {
-    const r = s.reshape(g, [n * ho, 1, wo, 1, c]);
-    const p = s.pad(r, [[0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
-    z = s.reshape(p, [n, ho * sh, wo * sw, c]);
-  }
+  const [, ho, wo] = g.shape as [number, number, number, number];
+  const z = s.zeroInsert(g, sh, sw);
   return s.padOrCrop(z, offH, h - offH - ho * sh, offW, w - offW - wo * sw);
 }
 
