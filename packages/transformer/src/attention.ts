@@ -211,7 +211,7 @@ export class MultiHeadAttention extends TransformerModule {
   readonly value: Linear;
   /** Output projection `d → d`. */
   readonly output: Linear;
-  private readonly nextDropoutSeed: () => number | undefined;
+  private nextDropoutSeed: () => number | undefined;
 
   /** Builds the block from (partial) {@link MultiHeadAttentionOptions}. */
   constructor(options: Partial<MultiHeadAttentionOptions> = {}) {
@@ -230,6 +230,14 @@ export class MultiHeadAttention extends TransformerModule {
   /** A copy of the resolved options. */
   getConfig(): MultiHeadAttentionOptions {
     return { ...this.options };
+  }
+
+  /**
+   * Restarts the dropout-mask stream from `seed` (same seed, same masks from here on), e.g. once
+   * per training step so that a resumed run reproduces an uninterrupted one.
+   */
+  reseedDropout(seed: number): void {
+    this.nextDropoutSeed = dropoutSeeds(seed);
   }
 
   /**

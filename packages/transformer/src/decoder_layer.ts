@@ -67,7 +67,7 @@ export class DecoderLayer extends TransformerModule {
   readonly norm2: LayerNorm;
   /** Norm after the FFN. */
   readonly norm3: LayerNorm;
-  private readonly nextDropoutSeed: () => number | undefined;
+  private nextDropoutSeed: () => number | undefined;
 
   /** Builds the layer from (partial) {@link DecoderLayerOptions}. */
   constructor(options: Partial<DecoderLayerOptions> = {}) {
@@ -89,6 +89,13 @@ export class DecoderLayer extends TransformerModule {
   /** A copy of the resolved options. */
   getConfig(): ResolvedEncoderLayerOptions {
     return { ...this.options };
+  }
+
+  /** Restarts this layer's dropout streams (and its attention blocks') from `seed`. */
+  reseedDropout(seed: number): void {
+    this.nextDropoutSeed = dropoutSeeds(seed);
+    this.selfAttn.reseedDropout(deriveSeed(seed, 'selfAttn'));
+    this.crossAttn.reseedDropout(deriveSeed(seed, 'crossAttn'));
   }
 
   /**

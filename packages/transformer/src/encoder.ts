@@ -97,6 +97,14 @@ export class Encoder extends TransformerModule {
   }
 
   /**
+   * Restarts every layer's dropout streams from `seed` (layer i uses a seed derived from `seed`
+   * and i). Call it once per training step to make masks a function of (seed, step) only.
+   */
+  reseedDropout(seed: number): void {
+    this.layers.forEach((layer, i) => layer.reseedDropout(deriveSeed(seed, `layers.${i}`)));
+  }
+
+  /**
    * Runs every layer.
    *
    * @param x tokens `[batch, tokens, dModel]`

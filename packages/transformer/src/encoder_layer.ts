@@ -87,7 +87,7 @@ export class EncoderLayer extends TransformerModule {
   readonly norm1: LayerNorm;
   /** Norm after the FFN. */
   readonly norm2: LayerNorm;
-  private readonly nextDropoutSeed: () => number | undefined;
+  private nextDropoutSeed: () => number | undefined;
 
   /** Builds the layer from (partial) {@link EncoderLayerOptions}. */
   constructor(options: Partial<EncoderLayerOptions> = {}) {
@@ -107,6 +107,12 @@ export class EncoderLayer extends TransformerModule {
   /** A copy of the resolved options. */
   getConfig(): ResolvedEncoderLayerOptions {
     return { ...this.options };
+  }
+
+  /** Restarts this layer's dropout streams (and its attention blocks') from `seed`. */
+  reseedDropout(seed: number): void {
+    this.nextDropoutSeed = dropoutSeeds(seed);
+    this.selfAttn.reseedDropout(deriveSeed(seed, 'selfAttn'));
   }
 
   /**

@@ -211,3 +211,24 @@ describeBackends(describe, beforeAll, 'linearOp (transposed-product gradient)', 
     tf.dispose([x, w, b, coef, y]);
   });
 });
+
+describe('Encoder.reseedDropout', () => {
+  it('makes training-mode outputs a function of the seed only (resume-exact dropout)', async () => {
+    const { selectBackend } = await import('@disco/runtime');
+    await selectBackend({ backend: 'wasm' });
+    const enc = new Encoder({ dModel: 8, heads: 2, dff: 16, layers: 2, dropout: 0.3, seed: 1 });
+    const x = tf.randomNormal([2, 5, 8], 0, 1, 'float32', 3);
+    const run = (seed: number) => {
+      enc.reseedDropout(seed);
+      return enc.apply(x, { training: true }).dataSync().slice();
+    };
+    const a = run(7);
+    enc.apply(x, { training: true }).dispose(); // advances the streams
+    const b = run(7);
+    const c = run(8);
+    expect(Array.from(b)).toEqual(Array.from(a));
+    expect(Array.from(c)).not.toEqual(Array.from(a));
+    x.dispose();
+    enc.dispose();
+  });
+});

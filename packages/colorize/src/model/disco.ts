@@ -325,9 +325,8 @@ export class DiscoModel {
    * only on (seed, step): resuming from a checkpoint then reproduces an uninterrupted run.
    */
   reseedDropout(seed: number): void {
-    const reseed = (e: Encoder, s: number) => (e as unknown as { reseedDropout?: (s: number) => void }).reseedDropout?.(s);
-    reseed(this.modeler, seed);
-    reseed(this.generator, seed + 7);
+    this.modeler.reseedDropout(seed);
+    this.generator.reseedDropout(seed + 7);
   }
 
   /** Frees every variable and cached tensor. */
