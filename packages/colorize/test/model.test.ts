@@ -102,7 +102,7 @@ describe('DiscoModel (tiny preset, wasm)', () => {
 
   it('rejects bad inputs with one-line errors naming the argument', () => {
     const m = DiscoModel.create(tiny());
-    expect(() => m.forward(tf.zeros([1, 30, 32, 1]) as tf.Tensor4D, null)).toThrow(/DiscoModel.forward: height and width \(30×32\) must be multiples/);
+    expect(() => m.forward(tf.zeros([1, 30, 32, 1]) as tf.Tensor4D, null)).toThrow(/DiscoModel.forward: height and width \(30×32\) must be multiples of 16/);
     expect(() => m.forward(tf.zeros([1, 32, 32, 3]) as tf.Tensor4D, null)).toThrow(/L must be \[batch, height, width, 1\]/);
     expect(() => m.forward(tf.zeros([1, 32, 32, 1]) as tf.Tensor4D, tf.zeros([1, 16, 32, 2]) as tf.Tensor4D)).toThrow(/ab must be \[1, 32, 32, 2\]/);
     expect(() => m.forward(tf.zeros([1, 32, 32, 1]) as tf.Tensor4D, null, { colors: { kind: 'groundTruth' } })).toThrow(/ground-truth anchor colors need ab/);

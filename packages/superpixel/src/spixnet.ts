@@ -65,7 +65,8 @@ const METADATA_KEY = 'disco.spixnet';
 
 /** Builds the functional tfjs-layers graph of the SPixNet plan. */
 function buildModel(c: SpixNetConfig): tfl.LayersModel {
-  let seed = c.seed * 1000;
+  // +1: tfjs treats a seed of 0 as "no seed" (random), which made seed 0 irreproducible.
+  let seed = c.seed * 1000 + 1;
   const init = () => tfl.initializers.heNormal({ seed: seed++ });
   const conv = (x: tfl.SymbolicTensor, filters: number, strides: number, name: string): tfl.SymbolicTensor => {
     const y = tfl.layers.conv2d({ filters, kernelSize: 3, strides, padding: 'same', useBias: false, kernelInitializer: init(), name: `${name}_conv` }).apply(x);

@@ -70,6 +70,7 @@ interface TrainFlags {
   validationBatches: number;
   checkpointEvery: number;
   resume?: boolean;
+  stopAt?: number;
   backend?: string;
   ablation?: string[];
   anchors?: number;
@@ -80,7 +81,7 @@ interface CheckpointState {
   step: number;
   config: DiscoConfig;
   options: Stage2Options;
-  flags: Omit<TrainFlags, 'resume'>;
+  flags: Omit<TrainFlags, 'resume' | 'stopAt'>;
   optimizerNames: string[];
   elapsedS: number;
   lastLosses: Stage2Losses | null;
@@ -244,10 +245,15 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
           fs.appendFileSync(path.join(out, 'validation.jsonl'), `${JSON.stringify({ step, ...v })}\n`);
           io.err(`validate step ${step}: loss=${v.total?.toFixed(4)} abL1=${v.abL1?.toFixed(2)}`);
         }
-        if (step % flags.checkpointEvery === 0 || step === options.steps) {
-          const { resume: _r, ...kept } = flags;
+        const stopping = flags.stopAt !== undefined && step >= flags.stopAt && step < options.steps;
+        if (step % flags.checkpointEvery === 0 || step === options.steps || stopping) {
+          const { resume: _r, stopAt: _s, ...kept } = flags;
           await writeCheckpoint(out, model, trainer, { step, config, options, flags: { ...kept, data: sources }, elapsedS, lastLosses });
           lastCheckpoint = step;
+        }
+        if (stopping) {
+          io.err(`train: stopped at step ${step} as asked (--stop-at); continue with --resume`);
+          return;
         }
       }
     }
@@ -439,6 +445,7 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--validation-batches <n>', 'batches per validation', intArg('--validation-batches', 1), 4)
     .option('--checkpoint-every <n>', 'steps between checkpoints', intArg('--checkpoint-every', 1), 100)
     .option('--resume', 'continue from <out>/checkpoint')
+    .option('--stop-at <step>', 'checkpoint and stop once this step is done (time-boxed sessions; continue with --resume)', intArg('--stop-at', 1))
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu (default $DISCO_BACKEND or auto)')
     .action(async (flags: TrainFlags) => train(flags, io));
   program

@@ -126,6 +126,12 @@ export class DiscoModel {
     return new DiscoModel(config, spixnet ?? SpixNet.create({ seed: config.seed }, config.spixnetPreset));
   }
 
+  /** Image sides must be multiples of this: lcm(8 (backbone), S, SPixNet's stride). */
+  sizeMultiple(): number {
+    const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+    return [8, this.config.cellSize, this.spixnet.stride].reduce((a, b) => (a * b) / gcd(a, b));
+  }
+
   /** Token grid size for an image of `height × width`. */
   grid(height: number, width: number): [number, number] {
     return [height / this.config.cellSize, width / this.config.cellSize];
@@ -153,7 +159,8 @@ export class DiscoModel {
     const [B, H, W, c] = L.shape;
     const S = this.config.cellSize;
     tf.util.assert(c === 1, () => `${fn}: L must be [batch, height, width, 1], got [${L.shape}]`);
-    tf.util.assert(H % S === 0 && W % S === 0 && H % 8 === 0 && W % 8 === 0, () => `${fn}: height and width (${H}×${W}) must be multiples of the cell size ${S} and of 8`);
+    const m = this.sizeMultiple();
+    tf.util.assert(H % m === 0 && W % m === 0, () => `${fn}: height and width (${H}×${W}) must be multiples of ${m} (cell size ${S}, backbone 8, SPixNet ${this.spixnet.stride})`);
     if (ab) tf.util.assert(tf.util.arraysEqual(ab.shape, [B, H, W, 2]), () => `${fn}: ab must be [${B}, ${H}, ${W}, 2], got [${ab.shape}]`);
     const training = options.training ?? false;
     const colors: AnchorColorSource = options.colors ?? (ab ? { kind: 'groundTruth' } : { kind: 'sampled', variant: 0 });

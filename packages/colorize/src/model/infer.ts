@@ -44,7 +44,7 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
   tf.util.assert(o.mode === 'resize' || o.mode === 'pad', () => `${fn}: mode must be resize or pad, got ${String(o.mode)}`);
   const [, H, W] = L.shape;
   const S = model.config.cellSize;
-  const unit = Math.max(8, S) % S === 0 ? Math.max(8, S) : 8 * S;
+  const unit = model.sizeMultiple();
   // Geometry of the model input and the map back to input pixels.
   let inH: number;
   let inW: number;

@@ -1,0 +1,112 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDiscoCli } from '../src/cli/disco.js';
+
+const lines: string[] = [];
+const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) };
+let dir = '';
+let data = '';
+
+/** Colorful 80×72 test photos: gradients plus a disc, different per seed. */
+async function makeImage(file: string, seed: number, w = 80, h = 72): Promise<void> {
+  const px = Buffer.alloc(w * h * 3);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const i = (y * w + x) * 3;
+      const inDisc = (x - 20 - seed * 3) ** 2 + (y - 30) ** 2 < 200;
+      px[i] = inDisc ? 220 : (x * 3 + seed * 20) % 256;
+      px[i + 1] = inDisc ? 40 : (y * 3) % 256;
+      px[i + 2] = inDisc ? 60 : 128 + seed * 5;
+    }
+  await sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toFile(file);
+}
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'disco-cli-'));
+  data = path.join(dir, 'photos');
+  fs.mkdirSync(data);
+  for (let i = 0; i < 12; i++) await makeImage(path.join(data, `p${i}.png`), i);
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const trainArgs = (out: string, extra: string[] = []) => ['train', '--config', 'tiny', '--data', data, '--out', out, '--steps', '4', '--batch-size', '2', '--perceptual', 'none', '--validate-every', '0', '--checkpoint-every', '2', '--backend', 'wasm', ...extra];
+
+describe('disco train / colorize (CLI, wasm)', () => {
+  it('an interrupted run resumed with --resume ends bit-identical to an uninterrupted one', async () => {
+    const a = path.join(dir, 'a');
+    const b = path.join(dir, 'b');
+    await runDiscoCli(trainArgs(a), io);
+    await runDiscoCli(trainArgs(b, ['--stop-at', '2']), io);
+    expect(fs.existsSync(path.join(b, 'model'))).toBe(false); // stopped before the end
+    expect(JSON.parse(fs.readFileSync(path.join(b, 'checkpoint', 'state.json'), 'utf8')).step).toBe(2);
+    await runDiscoCli(trainArgs(b, ['--resume']), io);
+    const strip0 = (f: string) => fs.readFileSync(f, 'utf8').trim().split('\n').map((l) => { const { ms: _ms, ...rest } = JSON.parse(l); return rest; });
+    expect(strip0(path.join(b, 'log.jsonl'))).toEqual(strip0(path.join(a, 'log.jsonl')));
+    const wa = fs.readFileSync(path.join(a, 'model', 'weights.bin'));
+    const wb = fs.readFileSync(path.join(b, 'model', 'weights.bin'));
+    expect(wb.length).toBe(wa.length);
+    expect(wb.equals(wa)).toBe(true);
+    const strip = (f: string) => fs.readFileSync(f, 'utf8').trim().split('\n').map((l) => { const { ms: _ms, ...rest } = JSON.parse(l); return rest; });
+    expect(strip(path.join(b, 'log.jsonl'))).toEqual(strip(path.join(a, 'log.jsonl')));
+    expect(strip(path.join(a, 'log.jsonl')).map((r) => r.step)).toEqual([0, 1, 2, 3]);
+    const run = JSON.parse(fs.readFileSync(path.join(a, 'run.json'), 'utf8'));
+    expect(run.backend).toBe('wasm');
+    expect(run.config.seed).toBe(0);
+    expect(run.run.gitCommit).toMatch(/^([0-9a-f]{40}|unknown)$/);
+    expect(fs.readdirSync(a).filter((f) => f.includes('.tmp'))).toEqual([]);
+  });
+
+  it('colorizes good files at full resolution, three variants with --diverse, and reports a corrupt one by name', async () => {
+    const out = path.join(dir, 'col');
+    const good = path.join(data, 'p1.png');
+    const bad = path.join(dir, 'broken.jpg');
+    fs.writeFileSync(bad, 'not a jpeg');
+    lines.length = 0;
+    await runDiscoCli(['colorize', good, bad, '-o', out, '--model', path.join(dir, 'a', 'model'), '--diverse', '--show-anchors', '--backend', 'wasm'], io);
+    expect(process.exitCode).toBe(2);
+    process.exitCode = 0;
+    for (const t of [0, 1, 2]) {
+      const meta = await sharp(path.join(out, `p1_T${t}.png`)).metadata();
+      expect([meta.width, meta.height]).toEqual([80, 72]);
+    }
+    expect(lines.some((l) => l.startsWith('colorize: ') && l.includes('broken.jpg'))).toBe(true);
+    expect(lines.some((l) => l.includes('colorized 1/2 images'))).toBe(true);
+    const report = JSON.parse(fs.readFileSync(path.join(out, 'colorize.json'), 'utf8'));
+    expect(report.results[1].error).toMatch(/broken\.jpg/);
+  });
+
+  it('user anchors from --anchors-file and pad mode', async () => {
+    const out = path.join(dir, 'hint');
+    const hints = path.join(dir, 'hints.json');
+    fs.writeFileSync(hints, JSON.stringify({ '*': [{ row: 10, col: 12, ab: [50, 40] }] }));
+    lines.length = 0;
+    await runDiscoCli(['colorize', path.join(data, 'p2.png'), '-o', out, '--model', path.join(dir, 'a', 'model'), '--anchors-file', hints, '--mode', 'pad', '--backend', 'wasm'], io);
+    expect(lines.filter((l) => l.startsWith('colorize: '))).toEqual([]);
+    const meta = await sharp(path.join(out, 'p2.png')).metadata();
+    expect([meta.width, meta.height]).toEqual([80, 72]);
+    fs.writeFileSync(hints, JSON.stringify({ '*': [{ row: 'x' }] }));
+    await expect(runDiscoCli(['colorize', path.join(data, 'p2.png'), '-o', out, '--model', path.join(dir, 'a', 'model'), '--anchors-file', hints], io)).rejects.toThrow(/--anchors-file: .*hints\.json: '\*'\[0\] must be/);
+  });
+
+  it('bad arguments fail with one line naming the argument', async () => {
+    await expect(runDiscoCli(trainArgs(path.join(dir, 'x'), ['--ablation', 'no-colors']), io)).rejects.toThrow("--ablation: unknown 'no-colors'; valid: random-anchors, no-anchor-branch, hard-superpixels, no-refinement");
+    await expect(runDiscoCli(['train', '--data', path.join(dir, 'nowhere'), '--out', path.join(dir, 'y'), '--perceptual', 'none'], io)).rejects.toThrow(/nowhere/);
+    await expect(runDiscoCli(trainArgs(path.join(dir, 'z'), ['--resume']), io)).rejects.toThrow(/--resume: no checkpoint in/);
+    await expect(runDiscoCli(['colorize', 'x.png', '-o', dir, '--model', path.join(dir, 'nomodel')], io)).rejects.toThrow(/--model: no disco-model.json in/);
+    await expect(runDiscoCli(trainArgs(path.join(dir, 'w'), ['--perceptual', 'vgg']), io)).rejects.toThrow(/--perceptual: unknown network 'vgg'; valid: none, inception/);
+  });
+
+  it('a diverging run stops at the first non-finite loss and keeps the last good checkpoint', async () => {
+    const out = path.join(dir, 'nan');
+    const err = await runDiscoCli(trainArgs(out, ['--lr', '1e30', '--steps', '30', '--checkpoint-every', '1']), io).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(/non-finite loss at step \d+ .*last good checkpoint \(step \d+\) is kept/);
+    const state = JSON.parse(fs.readFileSync(path.join(out, 'checkpoint', 'state.json'), 'utf8'));
+    expect(Object.values(state.lastLosses ?? { total: 0 }).every((v) => Number.isFinite(v as number))).toBe(true);
+  });
+});
