@@ -32,16 +32,16 @@ beforeAll(async () => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const trainArgs = (out: string, extra: string[] = []) => ['train', '--config', 'tiny', '--data', data, '--out', out, '--steps', '4', '--batch-size', '2', '--perceptual', 'none', '--validate-every', '0', '--checkpoint-every', '2', '--backend', 'wasm', ...extra];
+const trainArgs = (out: string, extra: string[] = []) => ['train', '--config', 'tiny', '--data', data, '--out', out, '--steps', '8', '--batch-size', '2', '--perceptual', 'none', '--validate-every', '0', '--checkpoint-every', '3', '--backend', 'wasm', ...extra];
 
 describe('disco train / colorize (CLI, wasm)', () => {
   it('an interrupted run resumed with --resume ends bit-identical to an uninterrupted one', async () => {
     const a = path.join(dir, 'a');
     const b = path.join(dir, 'b');
     await runDiscoCli(trainArgs(a), io);
-    await runDiscoCli(trainArgs(b, ['--stop-at', '2']), io);
+    await runDiscoCli(trainArgs(b, ['--stop-at', '7']), io); // 12 images, batch 2: crosses the epoch boundary at step 6
     expect(fs.existsSync(path.join(b, 'model'))).toBe(false); // stopped before the end
-    expect(JSON.parse(fs.readFileSync(path.join(b, 'checkpoint', 'state.json'), 'utf8')).step).toBe(2);
+    expect(JSON.parse(fs.readFileSync(path.join(b, 'checkpoint', 'state.json'), 'utf8')).step).toBe(7);
     await runDiscoCli(trainArgs(b, ['--resume']), io);
     const strip0 = (f: string) => fs.readFileSync(f, 'utf8').trim().split('\n').map((l) => { const { ms: _ms, ...rest } = JSON.parse(l); return rest; });
     expect(strip0(path.join(b, 'log.jsonl'))).toEqual(strip0(path.join(a, 'log.jsonl')));
@@ -51,7 +51,7 @@ describe('disco train / colorize (CLI, wasm)', () => {
     expect(wb.equals(wa)).toBe(true);
     const strip = (f: string) => fs.readFileSync(f, 'utf8').trim().split('\n').map((l) => { const { ms: _ms, ...rest } = JSON.parse(l); return rest; });
     expect(strip(path.join(b, 'log.jsonl'))).toEqual(strip(path.join(a, 'log.jsonl')));
-    expect(strip(path.join(a, 'log.jsonl')).map((r) => r.step)).toEqual([0, 1, 2, 3]);
+    expect(strip(path.join(a, 'log.jsonl')).map((r) => r.step)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     const run = JSON.parse(fs.readFileSync(path.join(a, 'run.json'), 'utf8'));
     expect(run.backend).toBe('wasm');
     expect(run.config.seed).toBe(0);

@@ -85,6 +85,10 @@ interface CheckpointState {
   optimizerNames: string[];
   elapsedS: number;
   lastLosses: Stage2Losses | null;
+  /** Epoch of the data stream at the checkpoint. */
+  dataEpoch: number;
+  /** Batches of that epoch already consumed. */
+  dataIndex: number;
 }
 
 const CKPT = 'checkpoint';
@@ -182,14 +186,14 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
     config,
     options,
     flags: { ...flags, data: sources },
-    data: { train: ds.files.length, validation: val.files.length, batchesPerEpoch: perEpoch },
+    data: { train: ds.files.length, validation: val.files.length, batchesPerEpochAtMost: perEpoch },
     perceptual: featureNet?.name ?? 'none',
     spixnet: flags.spixnet ?? null,
     params: model.countParams(),
   };
   fs.mkdirSync(out, { recursive: true });
   writeJsonAtomic(path.join(out, resumeState ? `run.resume-${start}.json` : 'run.json'), run);
-  io.err(`train: config ${flags.config}, ${run.params.total.toLocaleString('en')} parameters, ${ds.files.length} training / ${val.files.length} validation images, ${perEpoch} batches per epoch, seed ${flags.seed}, commit ${run.run.gitCommit.slice(0, 10)}`);
+  io.err(`train: config ${flags.config}, ${run.params.total.toLocaleString('en')} parameters, ${ds.files.length} training / ${val.files.length} validation images, ≤ ${perEpoch} batches per epoch, seed ${flags.seed}, commit ${run.run.gitCommit.slice(0, 10)}`);
   // The step log: one JSON line per step; on resume, lines from the replayed steps are dropped.
   const logFile = path.join(out, 'log.jsonl');
   if (resumeState && fs.existsSync(logFile)) {
@@ -219,15 +223,20 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
     return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, n)]));
   };
   try {
+    // Data position: epochs are consumed in order; a checkpoint records (epoch, batch index) so a
+    // resumed run replays exactly the same batches (epoch lengths vary with the grey filter).
+    let epoch = resumeState?.dataEpoch ?? 0;
+    let skip = resumeState?.dataIndex ?? 0;
     while (step < options.steps) {
-      const epoch = Math.floor(step / perEpoch);
       let index = 0;
+      let served = 0;
       for await (const b of ds.batches(epoch)) {
-        if (epoch * perEpoch + index < step || step >= options.steps) {
+        if (index < skip) {
           index++;
           tf.dispose([b.L!, b.ab!]);
           continue;
         }
+        served++;
         const ts = performance.now();
         const losses = trainer.step({ L: b.L!, ab: b.ab! }, step);
         tf.dispose([b.L!, b.ab!]);
@@ -248,14 +257,18 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
         const stopping = flags.stopAt !== undefined && step >= flags.stopAt && step < options.steps;
         if (step % flags.checkpointEvery === 0 || step === options.steps || stopping) {
           const { resume: _r, stopAt: _s, ...kept } = flags;
-          await writeCheckpoint(out, model, trainer, { step, config, options, flags: { ...kept, data: sources }, elapsedS, lastLosses });
+          await writeCheckpoint(out, model, trainer, { step, config, options, flags: { ...kept, data: sources }, elapsedS, lastLosses, dataEpoch: epoch, dataIndex: index });
           lastCheckpoint = step;
         }
         if (stopping) {
           io.err(`train: stopped at step ${step} as asked (--stop-at); continue with --resume`);
           return;
         }
+        if (step >= options.steps) break;
       }
+      if (served === 0 && step < options.steps) throw new Error(`--data: epoch ${epoch} served no batch (every image filtered out or fewer images than one batch)`);
+      epoch++;
+      skip = 0;
     }
     const elapsedS = elapsedBefore + (performance.now() - t0) / 1000;
     const finalVal = flags.validateEvery > 0 ? await validate() : {};
