@@ -33,3 +33,34 @@ export {
   resolveQuantizerOptions,
   type QuantizerOptions,
 } from './color/quantizer.js';
+
+// The assembled model, its training and inference (browser-safe).
+export {
+  PAPER_CONFIG,
+  TINY_CONFIG,
+  DISCO_PRESETS,
+  resolveDiscoConfig,
+  type DiscoConfig,
+  type DiscoConfigOverrides,
+  type BackboneConfig,
+  type RefinementConfig,
+  type TransformerConfig,
+  type AblationConfig,
+} from './model/config.js';
+export { buildBackbone, buildRefinement } from './model/networks.js';
+export { DiscoModel, type DiscoForwardOptions, type DiscoOutputs, type AnchorColorSource, type ParamCounts } from './model/disco.js';
+export { rebalancedCrossEntropy, perceptualLoss, laplacian, laplacianL1, type FeatureNetwork } from './model/losses.js';
+export { InceptionStemFeatures, INCEPTION_STEM_LAYER_WEIGHTS } from './model/perceptual.js';
+export { colorizeL, edgePad, COLORIZE_DEFAULTS, type ColorizeOptions, type ColorizeResult } from './model/infer.js';
+export { serializeDiscoModel, deserializeDiscoModel, DISCO_MODEL_FORMAT, type DiscoModelJson } from './model/serialize.js';
+export {
+  Stage2Trainer,
+  stage2Loss,
+  stage2LearningRate,
+  resolveStage2Options,
+  STAGE2_DEFAULTS,
+  type Stage2Options,
+  type Stage2Batch,
+  type Stage2Losses,
+  type OptimizerWeights,
+} from './train/stage2.js';

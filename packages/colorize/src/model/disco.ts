@@ -65,11 +65,17 @@ export interface DiscoOutputs {
 
 /** Parameter counts per block. */
 export interface ParamCounts {
+  /** SPixNet (frozen in stage 2). */
   spixnet: number;
+  /** Backbone CNN. */
   backbone: number;
+  /** Color modeler encoder and its 313-way head. */
   modeler: number;
+  /** Hint embedding, color generator encoder and its head. */
   generator: number;
+  /** Refinement hourglass (0 when ablated). */
   refinement: number;
+  /** Sum of the above. */
   total: number;
 }
 

@@ -140,12 +140,19 @@ export class Stage2Trainer {
   /** The Adam optimizer (its state is part of a checkpoint). */
   readonly optimizer: tf.AdamOptimizer;
   private readonly variables: tf.Variable[];
+  /** The model being trained (not owned: the caller disposes it). */
+  readonly model: DiscoModel;
+  /** The frozen perceptual feature network, or null (no perceptual term). */
+  readonly featureNet: FeatureNetwork | null;
 
-  constructor(
-    readonly model: DiscoModel,
-    options: Partial<Stage2Options> = {},
-    readonly featureNet: FeatureNetwork | null = null,
-  ) {
+  /**
+   * @param model the model to train; only {@link DiscoModel.trainableVariables} change.
+   * @param options partial {@link Stage2Options}.
+   * @param featureNet perceptual feature network, or null.
+   */
+  constructor(model: DiscoModel, options: Partial<Stage2Options> = {}, featureNet: FeatureNetwork | null = null) {
+    this.model = model;
+    this.featureNet = featureNet;
     this.options = resolveStage2Options(options);
     this.optimizer = tf.train.adam(this.options.learningRate, this.options.beta1, this.options.beta2) as tf.AdamOptimizer;
     this.variables = model.trainableVariables();
