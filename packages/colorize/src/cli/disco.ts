@@ -66,6 +66,7 @@ interface TrainFlags {
   spixnet?: string;
   perceptual: string;
   laplacian: number;
+  pixel: number;
   validateEvery: number;
   validationBatches: number;
   checkpointEvery: number;
@@ -154,7 +155,7 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
     resumeState = JSON.parse(fs.readFileSync(sf, 'utf8')) as CheckpointState;
     config = resumeState.config;
   }
-  const options = resolveStage2Options({ steps: flags.steps, learningRate: flags.lr, seed: flags.seed, laplacianWeight: flags.laplacian, perceptualWeight: flags.perceptual === 'none' ? 0 : 5 });
+  const options = resolveStage2Options({ steps: flags.steps, learningRate: flags.lr, seed: flags.seed, laplacianWeight: flags.laplacian, pixelWeight: flags.pixel, perceptualWeight: flags.perceptual === 'none' ? 0 : 5 });
   let featureNet: FeatureNetwork | null = null;
   if (flags.perceptual !== 'none') {
     const factory = FEATURE_NETWORKS.get(flags.perceptual);
@@ -287,6 +288,7 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
       machine: run.run.machine,
       trainingTime: formatDuration(elapsedS),
       trainingImages: ds.files.length,
+      pixelWeight: options.pixelWeight,
       lastLosses,
       validation: finalVal,
     });
@@ -422,6 +424,30 @@ async function colorize(inputs: string[], flags: ColorizeFlags, io: CliIo): Prom
 }
 
 // ---------------------------------------------------------------------------------------------
+// export
+
+/** Turns a run's checkpoint into a model folder (e.g. to use a run that is still going). */
+async function exportCheckpoint(run: string, outDir: string, io: CliIo): Promise<void> {
+  const dir = path.join(path.resolve(run), CKPT);
+  const sf = path.join(dir, 'state.json');
+  if (!fs.existsSync(sf)) throw new Error(`--run: no checkpoint in '${dir}'`);
+  const state = JSON.parse(fs.readFileSync(sf, 'utf8')) as CheckpointState & { specs: tf.io.WeightsManifestEntry[] };
+  const buf = fs.readFileSync(path.join(dir, 'weights.bin'));
+  const named = tf.io.decodeWeights(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength), state.specs);
+  const weights: Record<string, tf.Tensor> = {};
+  for (const [k, v] of Object.entries(named)) if (k.startsWith('model:')) weights[k.slice(6)] = v;
+  const model = DiscoModel.create(state.config);
+  try {
+    model.setNamedWeights(weights);
+    await saveDiscoModel(model, outDir, { exportedFrom: dir, step: state.step, steps: state.options.steps, seed: state.options.seed, lastLosses: state.lastLosses, trainingTime: formatDuration(state.elapsedS) });
+  } finally {
+    model.dispose();
+    tf.dispose(Object.values(named));
+  }
+  io.out(`exported step ${state.step} of ${dir} to ${outDir}`);
+}
+
+// ---------------------------------------------------------------------------------------------
 // params
 
 function params(config: 'paper' | 'tiny', io: CliIo): void {
@@ -452,6 +478,7 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--spixnet <dir>', 'trained SPixNet folder (model.json), e.g. runs/spixnet-tiny/model')
     .option('--perceptual <net>', 'perceptual feature network: inception (nsfwjs InceptionV3 stem) or none', 'inception')
     .option('--laplacian <w>', 'weight of the Laplacian-gradient L1 (0: off)', Number, 0)
+    .option('--pixel <w>', 'weight of a direct L1 on ab/110 (0: off, as in the paper)', Number, 0)
     .option('--anchors <k>', 'number of anchors K', intArg('--anchors', 1))
     .option('--ablation <names...>', 'random-anchors, no-anchor-branch, hard-superpixels, no-refinement')
     .option('--validate-every <n>', 'steps between validations (0: never)', intArg('--validate-every', 0), 200)
@@ -478,6 +505,16 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
       if (flags.mode !== 'resize' && flags.mode !== 'pad') throw new InvalidArgumentError(`--mode must be resize or pad; got '${flags.mode}'`);
       const failed = await colorize(inputs, flags, io);
       if (failed > 0) process.exitCode = 2;
+    });
+  program
+    .command('export')
+    .description("write a run's latest checkpoint as a model folder")
+    .requiredOption('--run <dir>', 'training run folder (with checkpoint/)')
+    .requiredOption('-o, --output <dir>', 'model folder to write')
+    .option('--backend <name>', 'auto, tensorflow, wasm or cpu')
+    .action(async (flags: { run: string; output: string; backend?: string }) => {
+      await setupBackendForCli(flags.backend, io.err);
+      await exportCheckpoint(flags.run, flags.output, io);
     });
   program
     .command('params')

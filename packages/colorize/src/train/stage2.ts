@@ -1,6 +1,6 @@
 /**
  * Stage-2 training of DISCO (design.md §5): everything but SPixNet, with
- * `CE(modeler) + CE(generator) + 5·perceptual (+ λ·Laplacian L1)`, Adam, linear learning-rate
+ * `CE(modeler) + CE(generator) + 5·perceptual (+ λ·Laplacian L1 + μ·pixel L1)`, Adam, linear learning-rate
  * decay to 1 %. Pure tfjs: data arrives as batches, checkpoints leave as named tensors.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -24,6 +24,11 @@ export interface Stage2Options {
   perceptualWeight: number;
   /** Weight of the Laplacian-gradient L1 (0: off). Default 0. */
   laplacianWeight: number;
+  /**
+   * Weight of a direct L1 on the predicted ab (ab/110 units; 0: off, the paper). Not in the
+   * paper: it gives the refinement network a direct signal, which short CPU runs need. Default 0.
+   */
+  pixelWeight: number;
   /** Whether the cross-entropies use class rebalancing (λ = 0.5). Default true. */
   rebalance: boolean;
   /** Seed of anchor placement and dropout streams (per step: seed + step). Default 0. */
@@ -39,6 +44,7 @@ export const STAGE2_DEFAULTS: Readonly<Stage2Options> = Object.freeze({
   beta2: 0.999,
   perceptualWeight: 5,
   laplacianWeight: 0,
+  pixelWeight: 0,
   rebalance: true,
   seed: 0,
 });
@@ -59,6 +65,7 @@ export function resolveStage2Options(partial: Partial<Stage2Options> = {}): Stag
   check('beta2', o.beta2 >= 0 && o.beta2 < 1, 'in [0, 1)');
   check('perceptualWeight', o.perceptualWeight >= 0, '≥ 0');
   check('laplacianWeight', o.laplacianWeight >= 0, '≥ 0');
+  check('pixelWeight', o.pixelWeight >= 0, '≥ 0');
   check('seed', Number.isInteger(o.seed), 'an integer');
   return o;
 }
@@ -92,7 +99,7 @@ export interface Stage2Losses {
   perceptual: number;
   /** Laplacian L1 before weighting (0 when off). */
   laplacian: number;
-  /** Mean |Δab| of the prediction in Lab units (a readable quality signal). */
+  /** Mean |Δab| of the prediction in Lab units (a readable quality signal; the pixel term is this / 110). */
   abL1: number;
 }
 
@@ -125,7 +132,9 @@ export function stage2Loss(
       lap = laplacianL1(out.ab, batch.ab);
       total = tf.add(total, tf.mul(lap, o.laplacianWeight));
     }
-    const abL1 = tf.mul(tf.mean(tf.abs(tf.sub(out.ab, batch.ab))), 110) as tf.Scalar;
+    const l1 = tf.mean(tf.abs(tf.sub(out.ab, batch.ab))) as tf.Scalar;
+    if (o.pixelWeight > 0) total = tf.add(total, tf.mul(l1, o.pixelWeight));
+    const abL1 = tf.mul(l1, 110) as tf.Scalar;
     return { total, terms: { total, ceModeler, ceGenerator, perceptual, laplacian: lap, abL1 } };
   });
 }
