@@ -83,7 +83,8 @@ describe('disco train / colorize (CLI, wasm)', () => {
     const hints = path.join(dir, 'hints.json');
     fs.writeFileSync(hints, JSON.stringify({ '*': [{ row: 10, col: 12, ab: [50, 40] }] }));
     lines.length = 0;
-    await runDiscoCli(['colorize', path.join(data, 'p2.png'), '-o', out, '--model', path.join(dir, 'a', 'model'), '--anchors-file', hints, '--mode', 'pad', '--backend', 'wasm'], io);
+    await runDiscoCli(['colorize', path.join(data, 'p2.png'), path.join(data, 'p2.png'), '-o', out, '--model', path.join(dir, 'a', 'model'), '--anchors-file', hints, '--mode', 'pad', '--backend', 'wasm'], io);
+    expect(fs.existsSync(path.join(out, 'p2_2.png'))).toBe(true); // same name twice: suffixed, not overwritten
     expect(lines.filter((l) => l.startsWith('colorize: '))).toEqual([]);
     const meta = await sharp(path.join(out, 'p2.png')).metadata();
     expect([meta.width, meta.height]).toEqual([80, 72]);

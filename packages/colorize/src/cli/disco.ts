@@ -379,6 +379,7 @@ async function colorize(inputs: string[], flags: ColorizeFlags, io: CliIo): Prom
   const progress = new Progress({ total: files.length, label: 'colorize', write: io.err, intervalMs: 1000 });
   let failed = 0;
   const results: Array<Record<string, unknown>> = [];
+  const usedNames = new Set<string>();
   for (const [i, file] of files.entries()) {
     try {
       const rgb = await readImage(file);
@@ -389,7 +390,11 @@ async function colorize(inputs: string[], flags: ColorizeFlags, io: CliIo): Prom
         return { L: lab.L };
       });
       rgb.dispose();
-      const base = path.basename(file).replace(/\.[^.]+$/, '');
+      // Same base name from two folders: suffix _2, _3… instead of overwriting.
+      const stem = path.basename(file).replace(/\.[^.]+$/, '');
+      let base = stem;
+      for (let k = 2; usedNames.has(base); k++) base = `${stem}_${k}`;
+      usedNames.add(base);
       const user = hints ? (hints[path.basename(file)] ?? hints['*']) : undefined;
       const res = colorizeL(model, L as tf.Tensor4D, { mode: flags.mode, anchors: flags.anchors, variants, seed: flags.seed, userAnchors: user });
       const written: string[] = [];
