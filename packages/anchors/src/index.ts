@@ -40,6 +40,7 @@ export { kmeans, initCentroids, type KMeansResult, type InitOptions } from './km
 export { selectAnchors, randomAnchors, locateAnchors, type AnchorSet, type LocatedAnchors } from './select.js';
 export { nearestBins, sampleAnchorColors, groundTruthAnchorColors, anchorHints, type AnchorHints } from './colors.js';
 export { applyUserAnchors, type UserAnchor, type AnchorUnits } from './user.js';
+export { broadcastAnchorColors } from './broadcast.js';
 
 /** Package version. */
 export const VERSION = '0.1.0';

@@ -51,7 +51,7 @@ export { buildBackbone, buildRefinement } from './model/networks.js';
 export { DiscoModel, type DiscoForwardOptions, type DiscoOutputs, type AnchorColorSource, type ParamCounts } from './model/disco.js';
 export { rebalancedCrossEntropy, perceptualLoss, laplacian, laplacianL1, type FeatureNetwork } from './model/losses.js';
 export { InceptionStemFeatures, INCEPTION_STEM_LAYER_WEIGHTS } from './model/perceptual.js';
-export { colorizeL, edgePad, COLORIZE_DEFAULTS, type ColorizeOptions, type ColorizeResult } from './model/infer.js';
+export { colorizeL, edgePad, resizeArea, COLORIZE_DEFAULTS, type ColorizeOptions, type ColorizeResult } from './model/infer.js';
 export { serializeDiscoModel, deserializeDiscoModel, DISCO_MODEL_FORMAT, type DiscoModelJson } from './model/serialize.js';
 export {
   Stage2Trainer,

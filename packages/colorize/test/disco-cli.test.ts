@@ -92,6 +92,35 @@ describe('disco train / colorize (CLI, wasm)', () => {
     await expect(runDiscoCli(['colorize', path.join(data, 'p2.png'), '-o', out, '--model', path.join(dir, 'a', 'model'), '--anchors-file', hints], io)).rejects.toThrow(/--anchors-file: .*hints\.json: '\*'\[0\] must be/);
   });
 
+  it('--oracle colors the anchors from the originals (matched by name, file and folder forms agree); the recipe flags reach the config', async () => {
+    const run = path.join(dir, 'recipe');
+    await runDiscoCli(trainArgs(run, ['--steps', '3', '--hint-encoding', 'soft', '--hint-broadcast', '--residual-refinement', '--decode-temperature', '0.38', '--spixnet', path.join(dir, 'a', 'model')]), io);
+    const cfg = JSON.parse(fs.readFileSync(path.join(run, 'run.json'), 'utf8')).config;
+    expect([cfg.hintEncoding, cfg.hintBroadcast, cfg.refinement.residual, cfg.decodeTemperature]).toEqual(['soft', true, true, 0.38]);
+    const grey = path.join(dir, 'grey');
+    fs.mkdirSync(grey, { recursive: true });
+    await sharp(path.join(data, 'p3.png')).grayscale().toFile(path.join(grey, 'p3.png'));
+    const o1 = path.join(dir, 'oracle1');
+    const o2 = path.join(dir, 'oracle2');
+    await runDiscoCli(['colorize', grey, '-o', o1, '--model', path.join(run, 'model'), '--oracle', data, '--backend', 'wasm'], io);
+    await runDiscoCli(['colorize', path.join(grey, 'p3.png'), '-o', o2, '--model', path.join(run, 'model'), '--oracle', path.join(data, 'p3.png'), '--backend', 'wasm'], io);
+    const a = await sharp(path.join(o1, 'p3.png')).raw().toBuffer();
+    expect(a.equals(await sharp(path.join(o2, 'p3.png')).raw().toBuffer())).toBe(true); // folder and file forms agree
+    await expect(runDiscoCli(['colorize', path.join(data, 'p1.png'), path.join(data, 'p2.png'), '-o', o1, '--oracle', path.join(data, 'p1.png')], io)).rejects.toThrow(/--oracle: a single image serves a single input/);
+    await expect(runDiscoCli(['colorize', path.join(data, 'p1.png'), '-o', o1, '--oracle', path.join(dir, 'none')], io)).rejects.toThrow(/--oracle: '.*none' does not exist/);
+  });
+
+  it('pad mode on an image whose sides are multiples of 16 (no padding needed) and at 16 px', async () => {
+    const out = path.join(dir, 'pad16');
+    const f64 = path.join(dir, 'sq64.png');
+    await makeImage(f64, 4, 64, 48);
+    lines.length = 0;
+    await runDiscoCli(['colorize', f64, '-o', out, '--model', path.join(dir, 'a', 'model'), '--mode', 'pad', '--backend', 'wasm'], io);
+    expect(lines.filter((l) => l.startsWith('colorize: '))).toEqual([]);
+    const meta = await sharp(path.join(out, 'sq64.png')).metadata();
+    expect([meta.width, meta.height]).toEqual([64, 48]);
+  });
+
   it('bad arguments fail with one line naming the argument', async () => {
     await expect(runDiscoCli(trainArgs(path.join(dir, 'x'), ['--ablation', 'no-colors']), io)).rejects.toThrow("--ablation: unknown 'no-colors'; valid: random-anchors, no-anchor-branch, hard-superpixels, no-refinement");
     await expect(runDiscoCli(['train', '--data', path.join(dir, 'nowhere'), '--out', path.join(dir, 'y'), '--perceptual', 'none'], io)).rejects.toThrow(/nowhere/);

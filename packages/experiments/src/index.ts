@@ -28,3 +28,4 @@ export {
 
 /** Package version. */
 export const VERSION = '0.1.0';
+export { abAccuracy, colorShares, AUC_MAX_THRESHOLD, type AbAccuracy, type ColorShares } from './metrics/ab.js';

@@ -29,3 +29,16 @@ export {
   type IsScores,
   type SetScores,
 } from './node/eval_fid.js';
+export {
+  scoreHeldout,
+  diagnoseAnchors,
+  greyMethod,
+  constantMethod,
+  discoMethod,
+  meanTrainingAb,
+  type HeldoutMethod,
+  type MethodScores,
+  type HeldoutScores,
+  type HeldoutOptions,
+  type AnchorDiagnosis,
+} from './node/heldout.js';

@@ -17,7 +17,7 @@ import { collectRunInfo, formatDuration, Progress, setupBackendForCli, writeFile
 import { normalizedLabToRgb, rgbToNormalizedLab } from '../color/lab.js';
 import { PhotoDataset } from '../data/dataset.js';
 import { readImage, writeImage } from '../io/image.js';
-import { embeddedModelDir, loadDiscoModel, saveDiscoModel } from '../io/model_files.js';
+import { embeddedModelDir, loadDiscoModel, MODEL_FILES, saveDiscoModel } from '../io/model_files.js';
 import { loadNsfwInceptionStem } from '../io/nsfw_inception.js';
 import { resolveDiscoConfig, type DiscoConfig, type DiscoConfigOverrides } from '../model/config.js';
 import { DiscoModel } from '../model/disco.js';
@@ -75,6 +75,10 @@ interface TrainFlags {
   backend?: string;
   ablation?: string[];
   anchors?: number;
+  hintEncoding?: 'onehot' | 'soft';
+  residualRefinement?: boolean;
+  decodeTemperature?: number;
+  hintBroadcast?: boolean;
 }
 
 interface CheckpointState {
@@ -147,6 +151,10 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
   const out = path.resolve(flags.out);
   const overrides: DiscoConfigOverrides = { seed: flags.seed, ablation: parseAblations(flags.ablation) };
   if (flags.anchors !== undefined) overrides.anchors = flags.anchors;
+  if (flags.hintEncoding !== undefined) overrides.hintEncoding = flags.hintEncoding;
+  if (flags.decodeTemperature !== undefined) overrides.decodeTemperature = flags.decodeTemperature;
+  if (flags.residualRefinement) overrides.refinement = { residual: true };
+  if (flags.hintBroadcast) overrides.hintBroadcast = true;
   let config = resolveDiscoConfig(overrides, flags.config);
   let resumeState: CheckpointState | null = null;
   if (flags.resume) {
@@ -162,10 +170,24 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
     if (!factory) throw new Error(`--perceptual: unknown network '${flags.perceptual}'; valid: none${[...FEATURE_NETWORKS.keys()].map((k) => `, ${k}`).join('')}`);
     featureNet = await factory(config.imageSize);
   }
-  const spix = flags.spixnet ? await loadNet(path.resolve(flags.spixnet)) : null;
+  // --spixnet: a SPixNet folder (model.json) or a DISCO model folder whose stage-1 network is reused.
+  const spixDir = flags.spixnet ? path.resolve(flags.spixnet) : null;
+  const fromDisco = spixDir !== null && fs.existsSync(path.join(spixDir, MODEL_FILES.json));
+  const spix = spixDir && !fromDisco ? await loadNet(spixDir) : null;
   if (spix && spix.config.widths.length === 0) throw new Error('--spixnet: empty network');
   const model = DiscoModel.create(config, spix ?? SpixNet.create({ seed: config.seed }, config.spixnetPreset));
-  if (!spix) io.err('train: warning: no --spixnet given; SPixNet is untrained (association ≈ uniform). Train one with `nx run superpixel:train`.');
+  if (fromDisco) {
+    const src = loadDiscoModel(spixDir);
+    try {
+      const only = (n: string) => n.startsWith('spixnet/');
+      model.setNamedWeights(Object.fromEntries(Object.entries(src.namedWeights()).filter(([n]) => only(n))), { only });
+    } catch (e) {
+      throw new Error(`--spixnet: ${spixDir}: ${(e as Error).message}`);
+    } finally {
+      src.dispose();
+    }
+  }
+  if (!spixDir) io.err('train: warning: no --spixnet given; SPixNet is untrained (association ≈ uniform). Train one with `nx run superpixel:train`.');
   const trainer = new Stage2Trainer(model, options, featureNet);
   let start = 0;
   let elapsedBefore = 0;
@@ -312,6 +334,7 @@ interface ColorizeFlags {
   seed: number;
   mode: 'resize' | 'pad';
   backend?: string;
+  oracle?: string;
 }
 
 const IMAGE_EXT = /\.(png|jpe?g|webp|tiff?|gif)$/i;
@@ -326,6 +349,30 @@ function expandInputs(inputs: string[]): string[] {
     }
   }
   return files;
+}
+
+/**
+ * `--oracle <image|folder>`: the color original of each input. A file serves a single input; in a
+ * folder the original is the image with the input's base name (any extension; must be unique).
+ */
+function oracleLookup(spec: string, files: string[]): (file: string) => string {
+  if (!fs.existsSync(spec)) throw new Error(`--oracle: '${spec}' does not exist`);
+  if (!fs.statSync(spec).isDirectory()) {
+    if (files.length !== 1) throw new Error(`--oracle: a single image serves a single input, got ${files.length} inputs (give a folder)`);
+    return () => spec;
+  }
+  const byName = new Map<string, string>();
+  for (const f of expandInputs([spec])) {
+    const stem = path.basename(f).replace(/\.[^.]+$/, '');
+    byName.set(stem, byName.has(stem) ? '' : f); // '' marks an ambiguous name
+  }
+  return (file) => {
+    const stem = path.basename(file).replace(/\.[^.]+$/, '');
+    const hit = byName.get(stem);
+    if (hit === undefined) throw new Error(`--oracle: no original for '${path.basename(file)}' in ${spec}`);
+    if (hit === '') throw new Error(`--oracle: several originals named '${stem}' in ${spec}`);
+    return hit;
+  };
 }
 
 /** `hints.json`: `{ "<file name or *>": [{ "row": px, "col": px, "ab": [a, b] }, …] }` (pixel coordinates, Lab ab). */
@@ -374,6 +421,7 @@ async function colorize(inputs: string[], flags: ColorizeFlags, io: CliIo): Prom
   const hints = flags.anchorsFile ? readHints(flags.anchorsFile) : null;
   const files = expandInputs(inputs);
   if (files.length === 0) throw new Error('colorize: no input images');
+  const oracleFor = flags.oracle ? oracleLookup(flags.oracle, files) : null;
   fs.mkdirSync(flags.output, { recursive: true });
   const variants: ColorVariant[] = flags.diverse ? [0, 1, 2] : [0];
   const progress = new Progress({ total: files.length, label: 'colorize', write: io.err, intervalMs: 1000 });
@@ -384,6 +432,16 @@ async function colorize(inputs: string[], flags: ColorizeFlags, io: CliIo): Prom
     try {
       const rgb = await readImage(file);
       const [H, W] = rgb.shape;
+      let oracle: tf.Tensor4D | undefined;
+      if (oracleFor) {
+        const truth = await readImage(oracleFor(file));
+        if (truth.shape[0] !== H || truth.shape[1] !== W) {
+          truth.dispose();
+          throw new Error(`--oracle: ${oracleFor(file)} is ${truth.shape[1]}×${truth.shape[0]}, the input ${W}×${H}`);
+        }
+        oracle = tf.tidy(() => rgbToNormalizedLab(tf.expandDims(truth, 0) as tf.Tensor4D).ab);
+        truth.dispose();
+      }
       const { L } = tf.tidy(() => {
         const lab = rgbToNormalizedLab(tf.expandDims(rgb, 0) as tf.Tensor4D);
         tf.dispose(lab.ab);
@@ -396,7 +454,8 @@ async function colorize(inputs: string[], flags: ColorizeFlags, io: CliIo): Prom
       for (let k = 2; usedNames.has(base); k++) base = `${stem}_${k}`;
       usedNames.add(base);
       const user = hints ? (hints[path.basename(file)] ?? hints['*']) : undefined;
-      const res = colorizeL(model, L as tf.Tensor4D, { mode: flags.mode, anchors: flags.anchors, variants, seed: flags.seed, userAnchors: user });
+      const res = colorizeL(model, L as tf.Tensor4D, { mode: flags.mode, anchors: flags.anchors, variants, seed: flags.seed, userAnchors: user, oracle });
+      oracle?.dispose();
       const written: string[] = [];
       for (const r of res) {
         const out = tf.tidy(() => tf.squeeze(normalizedLabToRgb(L as tf.Tensor4D, r.ab), [0]) as tf.Tensor3D);
@@ -480,12 +539,16 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--batch-size <n>', 'images per batch', intArg('--batch-size', 1), 8)
     .option('--lr <rate>', 'initial Adam learning rate (linear decay to 1 %)', numArg('--lr'), 2e-4)
     .option('--seed <n>', 'seed of data order, anchors and dropout', intArg('--seed', 0), 0)
-    .option('--spixnet <dir>', 'trained SPixNet folder (model.json), e.g. runs/spixnet-tiny/model')
+    .option('--spixnet <dir>', 'trained SPixNet folder (model.json), or a DISCO model folder whose SPixNet is reused')
     .option('--perceptual <net>', 'perceptual feature network: inception (nsfwjs InceptionV3 stem) or none', 'inception')
     .option('--laplacian <w>', 'weight of the Laplacian-gradient L1 (0: off)', Number, 0)
     .option('--pixel <w>', 'weight of a direct L1 on ab/110 (0: off, as in the paper)', Number, 0)
     .option('--anchors <k>', 'number of anchors K', intArg('--anchors', 1))
     .option('--ablation <names...>', 'random-anchors, no-anchor-branch, hard-superpixels, no-refinement')
+    .option('--hint-encoding <enc>', 'anchor colors into the generator: onehot (paper) or soft (Gaussian over nearby bins)')
+    .option('--hint-broadcast', 'every token also receives the color of its nearest anchor (locator features)')
+    .option('--residual-refinement', 'refinement predicts a residual on the diffused decoded generator colors')
+    .option('--decode-temperature <t>', 'annealed-mean temperature of the generator decoding (1: mean; 0.38: Zhang et al.)', numArg('--decode-temperature'))
     .option('--validate-every <n>', 'steps between validations (0: never)', intArg('--validate-every', 0), 200)
     .option('--validation-batches <n>', 'batches per validation', intArg('--validation-batches', 1), 4)
     .option('--checkpoint-every <n>', 'steps between checkpoints', intArg('--checkpoint-every', 1), 100)
@@ -505,6 +568,7 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--anchors-file <file>', 'user anchors: {"<image name>|*": [{"row", "col", "ab": [a, b]}]} in pixels / Lab')
     .option('--seed <n>', 'seed of anchor placement', intArg('--seed', 0), 0)
     .option('--mode <mode>', 'resize (model size, ab upsampled) or pad (full resolution)', 'resize')
+    .option('--oracle <image|folder>', 'oracle anchors: locate and color the anchors from these color originals (matched by name): the upper bound')
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu')
     .action(async (inputs: string[], flags: ColorizeFlags) => {
       if (flags.mode !== 'resize' && flags.mode !== 'pad') throw new InvalidArgumentError(`--mode must be resize or pad; got '${flags.mode}'`);

@@ -23,6 +23,13 @@ export interface RefinementConfig {
   widths: [number, number, number];
   /** Residual blocks at the bottleneck. Paper 3. */
   residualBlocks: number;
+  /**
+   * Predict a residual on the generator's decoded colors instead of ab from scratch: the input
+   * gains the diffused decoded ab (2 channels) and the output is `decoded + tanh(…)`. The paper's
+   * refinement maps features to ab directly (false); with true the anchors' colors reach the
+   * pixels through the generator's 313-way prediction even when the refinement is barely trained.
+   */
+  residual: boolean;
 }
 
 /** The two transformer encoders (color modeler and color generator). */
@@ -67,6 +74,26 @@ export interface DiscoConfig {
   refinement: RefinementConfig;
   /** Ablations (paper: clustering anchors, anchor branch on, soft superpixels, refinement on). */
   ablation: AblationConfig;
+  /**
+   * How an anchor's color enters the generator: `onehot` (the paper's one-hot bin) or `soft`
+   * (a Gaussian over the nearest bins, σ = 5 as Zhang et al. 2016's soft encoding, so that
+   * neighbouring colors share their embedding and rare bins are not left untrained).
+   */
+  hintEncoding: 'onehot' | 'soft';
+  /**
+   * Anchor-color broadcast (an extension beyond the paper, off in both presets' defaults): every
+   * token also receives the hint color of its nearest anchor in the color modeler's feature space
+   * (`broadcastAnchorColors` of `@disco/anchors`), both as an input and as a log-prior
+   * `log(ε + hint)` added to the generator's logits (a copy path). The generator then refines a
+   * propagated color instead of having to learn the propagation from K sparse hints.
+   */
+  hintBroadcast: boolean;
+  /**
+   * Temperature of the annealed-mean decoding of the generator's logits into superpixel ab
+   * (used without refinement and by the residual refinement). 1 is the plain mean; Zhang et al.
+   * 2016 use 0.38.
+   */
+  decodeTemperature: number;
   /** Seed of weight initialisation. */
   seed: number;
 }
@@ -79,8 +106,11 @@ export const PAPER_CONFIG: Readonly<DiscoConfig> = deepFreeze({
   spixnetPreset: 'paper',
   backbone: { widths: [64, 128, 256, 512], convs: [2, 3, 3, 3], extraStages: 3, extraConvs: 3, outChannels: 64 },
   transformer: { layers: 6, heads: 8, dff: 256, dropout: 0.1 },
-  refinement: { widths: [64, 128, 256], residualBlocks: 3 },
+  refinement: { widths: [64, 128, 256], residualBlocks: 3, residual: false },
   ablation: { anchors: 'clustering', anchorBranch: true, superpixels: 'soft', refinement: true },
+  hintEncoding: 'onehot',
+  hintBroadcast: false,
+  decodeTemperature: 1,
   seed: 0,
 });
 
@@ -92,8 +122,11 @@ export const TINY_CONFIG: Readonly<DiscoConfig> = deepFreeze({
   spixnetPreset: 'tiny',
   backbone: { widths: [16, 32, 64, 96], convs: [1, 2, 2, 2], extraStages: 1, extraConvs: 2, outChannels: 32 },
   transformer: { layers: 2, heads: 4, dff: 128, dropout: 0.1 },
-  refinement: { widths: [16, 32, 64], residualBlocks: 1 },
+  refinement: { widths: [16, 32, 64], residualBlocks: 1, residual: false },
   ablation: { anchors: 'clustering', anchorBranch: true, superpixels: 'soft', refinement: true },
+  hintEncoding: 'onehot',
+  hintBroadcast: false,
+  decodeTemperature: 1,
   seed: 0,
 });
 
@@ -178,6 +211,10 @@ export function resolveDiscoConfig(overrides: DiscoConfigOverrides = {}, preset:
   oneOf('ablation.superpixels', c.ablation.superpixels, ['soft', 'hard'] as const);
   oneOf('ablation.anchorBranch', c.ablation.anchorBranch, [true, false]);
   oneOf('ablation.refinement', c.ablation.refinement, [true, false]);
+  oneOf('refinement.residual', c.refinement.residual, [true, false]);
+  oneOf('hintEncoding', c.hintEncoding, ['onehot', 'soft'] as const);
+  oneOf('hintBroadcast', c.hintBroadcast, [true, false]);
+  if (!(c.decodeTemperature > 0 && c.decodeTemperature <= 1)) throw new Error(`resolveDiscoConfig: decodeTemperature must be in (0, 1] (got ${c.decodeTemperature})`);
   if (!Number.isInteger(c.seed)) throw new Error(`resolveDiscoConfig: seed must be an integer (got ${c.seed})`);
   return c;
 }

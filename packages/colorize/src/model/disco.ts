@@ -4,13 +4,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { anchorHints, applyUserAnchors, groundTruthAnchorColors, locateAnchors, sampleAnchorColors, type AnchorHints, type UserAnchor, type ColorVariant } from '@disco/anchors';
+import { anchorHints, applyUserAnchors, broadcastAnchorColors, groundTruthAnchorColors, locateAnchors, sampleAnchorColors, type AnchorHints, type UserAnchor, type ColorVariant } from '@disco/anchors';
 import { diffuse, hardAssociation, pool, SpixNet, superpixelSizes } from '@disco/superpixel';
 import { Encoder, Linear, sinePositionEncoding2D } from '@disco/transformer';
 import { AbQuantizer, NUM_AB_BINS } from '../color/quantizer.js';
 import { AB_SCALE } from '../color/lab.js';
 import type { DiscoConfig } from './config.js';
 import { buildBackbone, buildRefinement } from './networks.js';
+
+/** Floor ε of the copy path's log-prior `log(ε + hint)` (see {@link DiscoConfig.hintBroadcast}). */
+export const COPY_PRIOR_FLOOR = 1e-3;
 
 /** How the anchor colors are chosen in {@link DiscoModel.forward}. */
 export type AnchorColorSource =
@@ -39,6 +42,8 @@ export interface DiscoForwardOptions {
   userAnchors?: readonly (readonly UserAnchor[])[];
   /** With `userAnchors`: `replace` the located anchors (default) or `merge` with them. */
   userMode?: 'replace' | 'merge';
+  /** Withhold every hint from the generator (mask and colors zero), e.g. to measure what the hints add. Default false. */
+  dropHints?: boolean;
 }
 
 /** Everything {@link DiscoModel.forward} computes. The caller owns (and disposes) every tensor. */
@@ -99,7 +104,7 @@ export class DiscoModel {
   readonly modeler: Encoder;
   /** Modeler head: features → 313 logits (no bias). */
   readonly modelerHead: Linear;
-  /** Generator input embedding: `[tokens, mask·one-hot, mask]` → d (no bias). */
+  /** Generator input embedding: `[tokens, mask·hint, mask (, nearest anchor's hint)]` → d (no bias). */
   readonly hintEmbedding: Linear;
   /** Color generator encoder. */
   readonly generator: Encoder;
@@ -120,10 +125,10 @@ export class DiscoModel {
     const enc = { dModel: d, heads: t.heads, dff: t.dff, dropout: t.dropout, layers: t.layers, positionMode: 'dense' as const };
     this.modeler = new Encoder({ ...enc, seed: config.seed + 101 });
     this.modelerHead = new Linear({ inputDim: d, outputDim: NUM_AB_BINS, bias: false, seed: config.seed + 102 });
-    this.hintEmbedding = new Linear({ inputDim: d + NUM_AB_BINS + 1, outputDim: d, bias: false, seed: config.seed + 103 });
+    this.hintEmbedding = new Linear({ inputDim: d + NUM_AB_BINS + 1 + (config.hintBroadcast ? NUM_AB_BINS : 0), outputDim: d, bias: false, seed: config.seed + 103 });
     this.generator = new Encoder({ ...enc, seed: config.seed + 104 });
     this.generatorHead = new Linear({ inputDim: d, outputDim: NUM_AB_BINS, bias: false, seed: config.seed + 105 });
-    this.refinement = config.ablation.refinement ? buildRefinement(config.refinement, 1 + d, config.seed) : null;
+    this.refinement = config.ablation.refinement ? buildRefinement(config.refinement, 1 + d + (config.refinement.residual ? 2 : 0), config.seed) : null;
     this.quantizer = new AbQuantizer();
   }
 
@@ -200,7 +205,7 @@ export class DiscoModel {
     }) as unknown as Front;
 
     // 5. Anchor locator and anchor colors: no gradients flow here.
-    const hints: AnchorHints & { indices: tf.Tensor2D } = tf.tidy(() => {
+    const hints = tf.tidy((): tf.TensorContainer => {
       const sizes = superpixelSizes(association, S) as tf.Tensor4D; // [B,h,w,1]
       const feats = locateOn === 'colors' ? front.spColors! : (tf.reshape(front.enc, [B, h, w, d]) as tf.Tensor4D);
       const located = locateAnchors(feats, sizes, { k: K, seed: options.seed ?? 0, placement: abl.anchors === 'random' ? 'random' : 'cluster' });
@@ -212,30 +217,55 @@ export class DiscoModel {
       if (options.userAnchors) {
         hh = applyUserAnchors(hh, options.userAnchors, this.quantizer.bins, { mode: options.userMode ?? 'replace', cellSize: S });
       }
-      if (!abl.anchorBranch) hh = { mask: tf.zerosLike(hh.mask), colors: tf.zerosLike(hh.colors) };
-      return { mask: hh.mask, colors: hh.colors, indices: located.indices };
-    });
+      if (!abl.anchorBranch || options.dropHints) hh = { mask: tf.zerosLike(hh.mask), colors: tf.zerosLike(hh.colors) };
+      const off = !abl.anchorBranch || options.dropHints;
+      // Broadcast on the modeler's features in training and inference alike (the anchors
+      // themselves are located on the true colors in training, as in the paper).
+      // A detached copy: tfjs has no stop-gradient, and no gradient may flow through the argmin.
+      const modelerFeats = tf.tensor4d(front.enc.dataSync() as Float32Array, [B, h, w, d]);
+      const spread = this.config.hintBroadcast ? (off ? tf.zeros([B, h, w, NUM_AB_BINS]) : broadcastAnchorColors(modelerFeats, hh.mask, hh.colors)) as tf.Tensor4D : null;
+      return { mask: hh.mask, colors: hh.colors, indices: located.indices, ...(spread ? { spread } : {}) };
+    }) as unknown as AnchorHints & { indices: tf.Tensor2D; spread?: tf.Tensor4D };
 
     // 6. Color generator.
     const back = tf.tidy(() => {
       const mask = tf.reshape(hints.mask, [B, h * w, 1]);
-      const onehot = tf.reshape(hints.colors, [B, h * w, NUM_AB_BINS]);
-      const x = this.hintEmbedding.apply(tf.concat([front.tokens, tf.mul(mask, onehot), mask], 2)); // [B,T,d]
+      // Soft hint: the Gaussian soft encoding of the bin's centre (zero where there is no hint).
+      const encode = (oneHot: tf.Tensor4D): tf.Tensor => {
+        const flat = tf.reshape(oneHot, [B, h * w, NUM_AB_BINS]);
+        if (this.config.hintEncoding === 'onehot') return flat;
+        const present = tf.sum(flat, 2, true); // 1 at hinted tokens, 0 elsewhere
+        return tf.mul(this.quantizer.softEncode(tf.reshape(tf.matMul(tf.reshape(flat, [-1, NUM_AB_BINS]), this.quantizer.bins), [B, h * w, 2])), present);
+      };
+      const parts = [front.tokens, tf.mul(mask, encode(hints.colors)), mask];
+      if (hints.spread) parts.push(encode(hints.spread));
+      const x = this.hintEmbedding.apply(tf.concat(parts, 2)); // [B,T,d]
       const dec = this.generator.apply(x, { pos: this.position(h, w), training }); // [B,T,d]
-      const logits = tf.reshape(this.generatorHead.apply(dec), [B, h, w, NUM_AB_BINS]) as tf.Tensor4D;
+      let logits = tf.reshape(this.generatorHead.apply(dec), [B, h, w, NUM_AB_BINS]) as tf.Tensor4D;
+      if (hints.spread) {
+        // Copy path: the nearest anchor's (soft) color as a log-prior on the logits. Without hints
+        // the prior is the same constant for every bin, which softmax ignores.
+        logits = tf.add(logits, tf.reshape(tf.log(tf.add(encode(hints.spread), COPY_PRIOR_FLOOR)), [B, h, w, NUM_AB_BINS])) as tf.Tensor4D;
+      }
+      // Decoded generator colors per superpixel, ab/110 `[B,h,w,2]` (annealed mean).
+      const decoded = () => tf.div(this.quantizer.decodeAnnealedMean(logits, this.config.decodeTemperature), AB_SCALE) as tf.Tensor4D;
       let out: tf.Tensor4D;
       if (this.refinement) {
-        // 7. SP-diffuse and refinement.
+        // 7. SP-diffuse and refinement (optionally as a residual on the diffused decoded colors).
         const full = diffuse(tf.reshape(dec, [B, h, w, d]) as tf.Tensor4D, association, S);
-        out = this.refinement.apply(tf.concat([L, full], 3), { training }) as tf.Tensor4D;
+        if (this.config.refinement.residual) {
+          const base = diffuse(decoded(), association, S) as tf.Tensor4D;
+          out = tf.add(base, this.refinement.apply(tf.concat([L, full, base], 3), { training }) as tf.Tensor4D) as tf.Tensor4D;
+        } else {
+          out = this.refinement.apply(tf.concat([L, full], 3), { training }) as tf.Tensor4D;
+        }
       } else {
-        // Ablation: decoded generator colors (expectation under softmax) diffused to pixels.
-        const spAb = tf.div(tf.reshape(tf.matMul(tf.reshape(tf.softmax(logits), [-1, NUM_AB_BINS]), this.quantizer.bins), [B, h, w, 2]), AB_SCALE) as tf.Tensor4D;
-        out = diffuse(spAb, association, S) as tf.Tensor4D;
+        // Ablation: decoded generator colors diffused to pixels.
+        out = diffuse(decoded(), association, S) as tf.Tensor4D;
       }
       return { logits, out };
     });
-    tf.dispose([front.tokens, front.enc]);
+    tf.dispose([front.tokens, front.enc, ...(hints.spread ? [hints.spread] : [])]);
     return {
       association,
       superpixelColors: front.spColors,

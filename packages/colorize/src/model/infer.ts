@@ -19,6 +19,12 @@ export interface ColorizeOptions {
   userAnchors?: readonly UserAnchor[];
   /** Seed of k-means++. Default 0. */
   seed: number;
+  /**
+   * Oracle anchors: the ground-truth ab `[1,H,W,2]` (ab/110) of the same image. Anchors are then
+   * located on the true superpixel colors and take their true bins, as in training: the
+   * generator's upper bound. `variants` is ignored (one result, variant 0).
+   */
+  oracle?: tf.Tensor4D;
 }
 
 /** Defaults of {@link ColorizeOptions}. */
@@ -57,16 +63,17 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
   }
   const sy = o.mode === 'resize' ? inH / H : 1;
   const sx = o.mode === 'resize' ? inW / W : 1;
-  const input = tf.tidy(() =>
-    o.mode === 'resize'
-      ? (tf.image.resizeBilinear(L, [inH, inW], false, true) as tf.Tensor4D)
-      : edgePad(L, inH - H, inW - W),
-  );
+  if (o.oracle) tf.util.assert(tf.util.arraysEqual(o.oracle.shape, [1, H, W, 2]), () => `${fn}: oracle ab must be [1, ${H}, ${W}, 2], got [${o.oracle!.shape}]`);
+  const toModel = (x: tf.Tensor4D) => tf.tidy(() => (o.mode === 'resize' ? resizeArea(x, inH, inW) : edgePad(x, inH - H, inW - W)));
+  const input = toModel(L);
+  const oracleAb = o.oracle ? toModel(o.oracle) : null;
   const user = o.userAnchors ? [o.userAnchors.map((u) => ({ ...u, row: (u.units === 'grid' ? u.row * S : u.row) * sy, col: (u.units === 'grid' ? u.col * S : u.col) * sx, units: 'pixel' as const }))] : undefined;
   const results: ColorizeResult[] = [];
   try {
-    for (const variant of o.variants) {
-      const out = model.forward(input, null, { colors: { kind: 'sampled', variant }, anchors: o.anchors, seed: o.seed, userAnchors: user });
+    for (const variant of oracleAb ? [0 as ColorVariant] : o.variants) {
+      const out = oracleAb
+        ? model.forward(input, oracleAb, { colors: { kind: 'groundTruth' }, locateOn: 'colors', anchors: o.anchors, seed: o.seed, userAnchors: user })
+        : model.forward(input, null, { colors: { kind: 'sampled', variant }, anchors: o.anchors, seed: o.seed, userAnchors: user });
       const ab = tf.tidy(() =>
         o.mode === 'resize'
           ? (tf.image.resizeBilinear(out.ab, [H, W], false, true) as tf.Tensor4D)
@@ -88,14 +95,33 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
     }
   } finally {
     input.dispose();
+    oracleAb?.dispose();
   }
   return results;
 }
 
-/** Pads `[B,H,W,C]` at the bottom and right by repeating the last row and column. */
-export function edgePad(x: tf.Tensor4D, bottom: number, right: number): tf.Tensor4D {
+/**
+ * Resizes `[B,H,W,C]` to `[B,h,w,C]` without aliasing: 2×2 box averages halve the image while it
+ * is at least twice the target in both sides, then a bilinear step (half-pixel centres) finishes.
+ * Training crops are resized by sharp with a proper filter; plain bilinear sampling of a large
+ * photo would show the model a noisier, aliased image than it was trained on.
+ */
+export function resizeArea(x: tf.Tensor4D, h: number, w: number): tf.Tensor4D {
   return tf.tidy(() => {
     let y = x;
+    while (y.shape[1] >= 2 * h && y.shape[2] >= 2 * w) {
+      const [B, H, W, C] = y.shape;
+      const even = H % 2 || W % 2 ? (tf.slice(y, [0, 0, 0, 0], [B, H - (H % 2), W - (W % 2), C]) as tf.Tensor4D) : y;
+      y = tf.avgPool(even, 2, 2, 'valid') as tf.Tensor4D;
+    }
+    return y.shape[1] === h && y.shape[2] === w ? tf.clone(y) : (tf.image.resizeBilinear(y, [h, w], false, true) as tf.Tensor4D);
+  });
+}
+
+/** Pads `[B,H,W,C]` at the bottom and right by repeating the last row and column. Always returns a new tensor (the caller may dispose both). */
+export function edgePad(x: tf.Tensor4D, bottom: number, right: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    let y = tf.clone(x);
     const [B, H, , C] = y.shape;
     if (bottom > 0) y = tf.concat([y, tf.tile(tf.slice(y, [0, H - 1, 0, 0], [B, 1, y.shape[2], C]), [1, bottom, 1, 1])], 1);
     const W = y.shape[2];

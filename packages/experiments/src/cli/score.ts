@@ -1,0 +1,105 @@
+/**
+ * `nx run experiments:score -- --model <dir> --heldout <dir|list> --train <dir|list> [--out <dir>]`
+ *
+ * Scores a DISCO model on held-out photos against two trivial baselines (grey, the training set's
+ * mean color): ab error, AuC, colorfulness, green/red shares, with predicted and oracle anchors;
+ * plus the stage-by-stage anchor-path diagnosis. Writes `scores.json` and `scores.md`.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { loadDiscoModel, embeddedModelDir, writeImage } from '@disco/colorize/node';
+import { collectRunInfo, Progress, setupBackendForCli, writeFileAtomic, writeJsonAtomic } from '@disco/runtime/node';
+import { constantMethod, diagnoseAnchors, discoMethod, greyMethod, meanTrainingAb, scoreHeldout, type AnchorDiagnosis, type HeldoutScores } from '../node/heldout.js';
+import { listImages } from '../node/images.js';
+
+const base = process.env['INIT_CWD'] ?? process.cwd();
+const resolve = (p: string): string => path.resolve(base, p);
+
+function int(name: string, min: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    return n;
+  };
+}
+
+/** Markdown tables of a score run. */
+export function formatScores(s: HeldoutScores, d: AnchorDiagnosis | null): string {
+  const f = (x: number, k = 2) => x.toFixed(k);
+  const lines = [
+    `| method | mean ab error ↓ | AuC ↑ | colorfulness | green share (a < −10) | red share (a > 15) |`,
+    `|---|---:|---:|---:|---:|---:|`,
+    `| ground truth | 0 | 1 | ${f(s.truth.colorfulness, 1)} | ${f(100 * s.truth.green, 1)} % | ${f(100 * s.truth.red, 1)} % |`,
+    ...Object.entries(s.methods).map(([n, m]) => `| ${n} | ${f(m.meanError)} | ${f(m.auc, 4)} | ${f(m.colorfulness, 1)} | ${f(100 * m.green, 1)} % | ${f(100 * m.red, 1)} % |`),
+  ];
+  if (d) {
+    lines.push(
+      '',
+      `Anchor path with oracle anchors at the model size (${d.images} images; errors in Lab units):`,
+      '',
+      '| stage | value |',
+      '|---|---:|',
+      `| hint bin = true bin at anchors | ${f(100 * d.hintEqualsTruth, 1)} % |`,
+      `| generator's most probable bin = hint bin at anchors | ${f(100 * d.generatorKeepsHint, 1)} % |`,
+      `| generator decoded color vs truth, anchor tokens | ${f(d.generatorErrorAtAnchors)} |`,
+      `| generator decoded color vs truth, all tokens | ${f(d.generatorErrorAllTokens)} |`,
+      `| same, hints withheld | ${f(d.generatorErrorNoHints)} |`,
+      `| modeler decoded color vs truth, all tokens | ${f(d.modelerErrorAllTokens)} |`,
+      `| decoded generator colors diffused to pixels vs truth | ${f(d.diffusedError)} |`,
+      `| model output vs truth | ${f(d.outputError)} |`,
+      `| model output, hints withheld | ${f(d.outputErrorNoHints)} |`,
+      `| user-anchor path vs oracle path, max abs ab difference | ${d.userPathMaxDiff.toExponential(2)} |`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const program = new Command()
+  .name('score')
+  .description('ab error / AuC / colorfulness / color shares of a DISCO model on held-out photos, with grey and mean-color baselines and oracle anchors')
+  .option('--model <dir>', 'DISCO model folder (default: the embedded tiny model)')
+  .requiredOption('--heldout <dir|list>', 'held-out photos (folder or list file)')
+  .requiredOption('--train <dir|list>', 'training photos (for the mean-color baseline)')
+  .option('--out <dir>', 'output folder for scores.json and scores.md', 'scores')
+  .option('--max-side <n>', 'score at most this long side (0: full resolution)', int('--max-side', 0), 0)
+  .option('--limit <n>', 'score only the first n held-out photos (0: all)', int('--limit', 0), 0)
+  .option('--images', 'also write the output PNGs per method under <out>/images/<method>/')
+  .option('--no-diagnose', 'skip the anchor-path diagnosis')
+  .option('--backend <name>', 'auto, tensorflow, wasm or cpu')
+  .action(async (flags: { model?: string; heldout: string; train: string; out: string; maxSide: number; limit: number; images?: boolean; diagnose: boolean; backend?: string }) => {
+    const backend = await setupBackendForCli(flags.backend);
+    const modelDir = flags.model ? resolve(flags.model) : embeddedModelDir();
+    const model = loadDiscoModel(modelDir);
+    let files = listImages(resolve(flags.heldout));
+    if (flags.limit > 0) files = files.slice(0, flags.limit);
+    const out = resolve(flags.out);
+    fs.mkdirSync(out, { recursive: true });
+    const meanAb = await meanTrainingAb(listImages(resolve(flags.train)));
+    const methods = [greyMethod(), constantMethod(meanAb), discoMethod(model), discoMethod(model, { oracle: true })];
+    const progress = new Progress({ total: files.length, label: 'score', write: (l) => process.stderr.write(`${l}\n`), intervalMs: 2000 });
+    const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+    const scores = await scoreHeldout(files, methods, {
+      maxSide: flags.maxSide,
+      onImage: (i) => progress.update(i),
+      onOutput: flags.images
+        ? async (file, method, rgb) => {
+            const dir = path.join(out, 'images', slug(method));
+            fs.mkdirSync(dir, { recursive: true });
+            await writeImage(path.join(dir, `${path.basename(file).replace(/\.[^.]+$/, '')}.png`), rgb);
+          }
+        : undefined,
+    });
+    const diagnosis = flags.diagnose ? await diagnoseAnchors(model, files) : null;
+    model.dispose();
+    const report = { command: 'experiments:score', run: collectRunInfo(), backend: backend.name, model: modelDir, heldout: flags.heldout, images: files.length, maxSide: flags.maxSide, meanTrainingAb: meanAb, scores, diagnosis };
+    writeJsonAtomic(path.join(out, 'scores.json'), report);
+    const md = formatScores(scores, diagnosis);
+    writeFileAtomic(path.join(out, 'scores.md'), md);
+    process.stdout.write(md);
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  process.stderr.write(`score: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`);
+  process.exit(1);
+});

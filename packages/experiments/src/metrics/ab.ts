@@ -1,0 +1,94 @@
+/**
+ * Accuracy of predicted chroma against the ground truth in CIE Lab, as in Zhang, Isola & Efros,
+ * "Colorful Image Colorization" (ECCV 2016, §3.1): the per-pixel Euclidean ab error, and the area
+ * under the curve of the fraction of pixels within ab distance t, for t = 0 … 150.
+ */
+
+/** Per-image chroma accuracy. */
+export interface AbAccuracy {
+  /** Mean over pixels of ‖ab_pred − ab_true‖₂ (Lab units). */
+  meanError: number;
+  /**
+   * Area under the cumulative error curve: mean over t = 0, 1, …, `maxThreshold` of the fraction
+   * of pixels with error ≤ t, in [0, 1] (1: every pixel exact).
+   */
+  auc: number;
+  /** Number of pixels scored. */
+  pixels: number;
+}
+
+/** Shares of strongly colored pixels (Lab a axis: green < −10, red > 15). */
+export interface ColorShares {
+  /** Fraction of pixels with a < −10 (green). */
+  green: number;
+  /** Fraction of pixels with a > 15 (red). */
+  red: number;
+}
+
+/** Thresholds of {@link abAccuracy}'s curve run from 0 to this value (Zhang et al. 2016: 150). */
+export const AUC_MAX_THRESHOLD = 150;
+
+function checkAb(where: string, name: string, ab: ArrayLike<number>): void {
+  if (ab.length === 0 || ab.length % 2 !== 0) throw new Error(`${where}: ${name} must hold interleaved [a, b] pairs (even, non-zero length), got ${ab.length} values`);
+}
+
+/**
+ * Chroma accuracy of one image.
+ *
+ * @param pred Predicted ab, interleaved `[a0, b0, a1, b1, …]` in Lab units (pixels row-major).
+ * @param truth Ground-truth ab, same layout and length.
+ * @param maxThreshold Last threshold of the curve (integer ≥ 1). Default 150.
+ *
+ * @example
+ * ```ts
+ * abAccuracy([0, 0], [3, 4]); // { meanError: 5, auc: 146 / 151, pixels: 1 }
+ * ```
+ */
+export function abAccuracy(pred: ArrayLike<number>, truth: ArrayLike<number>, maxThreshold = AUC_MAX_THRESHOLD): AbAccuracy {
+  const fn = 'abAccuracy';
+  checkAb(fn, 'pred', pred);
+  checkAb(fn, 'truth', truth);
+  if (pred.length !== truth.length) throw new Error(`${fn}: pred has ${pred.length / 2} pixels, truth ${truth.length / 2}`);
+  if (!Number.isInteger(maxThreshold) || maxThreshold < 1) throw new Error(`${fn}: maxThreshold must be an integer ≥ 1, got ${maxThreshold}`);
+  const n = pred.length / 2;
+  // hist[k]: pixels whose error lies in (k−1, k] (k = 0: error 0 exactly); errors > max are not counted.
+  const hist = new Float64Array(maxThreshold + 1);
+  let sum = 0;
+  for (let p = 0; p < n; p++) {
+    const e = Math.hypot(pred[2 * p]! - truth[2 * p]!, pred[2 * p + 1]! - truth[2 * p + 1]!);
+    if (!Number.isFinite(e)) throw new Error(`${fn}: non-finite value at pixel ${p}`);
+    sum += e;
+    const k = Math.ceil(e);
+    if (k <= maxThreshold) hist[k]! += 1;
+  }
+  let within = 0;
+  let area = 0;
+  for (let t = 0; t <= maxThreshold; t++) {
+    within += hist[t]!;
+    area += within / n;
+  }
+  return { meanError: sum / n, auc: area / (maxThreshold + 1), pixels: n };
+}
+
+/**
+ * Fractions of green (a < −10) and red (a > 15) pixels of an ab image.
+ *
+ * @param ab Interleaved `[a, b]` pairs in Lab units.
+ *
+ * @example
+ * ```ts
+ * colorShares([-20, 0, 30, 0, 0, 0, 5, 5]); // { green: 0.25, red: 0.25 }
+ * ```
+ */
+export function colorShares(ab: ArrayLike<number>): ColorShares {
+  checkAb('colorShares', 'ab', ab);
+  const n = ab.length / 2;
+  let green = 0;
+  let red = 0;
+  for (let p = 0; p < n; p++) {
+    const a = ab[2 * p]!;
+    if (a < -10) green++;
+    else if (a > 15) red++;
+  }
+  return { green: green / n, red: red / n };
+}
