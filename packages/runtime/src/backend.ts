@@ -1,6 +1,7 @@
 /**
- * Backend selection: native TensorFlow (`@tensorflow/tfjs-node-gpu` / `-node`) when installed and
- * loadable, else `wasm` (with DISCO's training kernels), else `cpu`.
+ * Backend selection. In Node: native TensorFlow (`@tensorflow/tfjs-node-gpu` / `-node`) when
+ * installed and loadable, else `wasm` (with DISCO's training kernels), else `cpu`. In a browser:
+ * `webgpu`, `webgl`, `wasm` (binaries from `wasmPaths`), then `cpu`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -9,24 +10,50 @@ import '@tensorflow/tfjs-layers';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { registerTrainingKernels } from './training_kernels.js';
 
-/** The backends DISCO knows how to pick. `tensorflow` is the native one from tfjs-node(-gpu). */
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+/**
+ * The backends DISCO knows how to pick. `tensorflow` is the native one from tfjs-node(-gpu) (Node
+ * only); `webgpu` and `webgl` exist only in browsers, registered by importing
+ * `@tensorflow/tfjs-backend-webgpu` / `@tensorflow/tfjs-backend-webgl`.
+ */
+export type BackendName = 'tensorflow' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
-/** A backend request: a name, or `auto` for the first that loads in the order tensorflow, wasm, cpu. */
+/**
+ * A backend request: a name, or `auto` for the first that loads — in Node in the order
+ * tensorflow, wasm, cpu; in a browser webgpu, webgl, wasm, cpu.
+ */
 export type BackendChoice = BackendName | 'auto';
 
-/** Every valid {@link BackendChoice}, for argument validation. */
+/** Where {@link selectBackend} runs: it decides the valid choices and the `auto` order. */
+export type BackendPlatform = 'node' | 'browser';
+
+/** Every valid {@link BackendChoice} in Node, for argument validation. */
 export const BACKEND_CHOICES: readonly BackendChoice[] = Object.freeze(['auto', 'tensorflow', 'wasm', 'cpu']);
+
+/** Every valid {@link BackendChoice} in a browser, for argument validation. */
+export const BROWSER_BACKEND_CHOICES: readonly BackendChoice[] = Object.freeze(['auto', 'webgpu', 'webgl', 'wasm', 'cpu']);
+
+/** File names of the three wasm binaries of `@tensorflow/tfjs-backend-wasm` (plain, SIMD, threaded SIMD). */
+export type WasmBinaryName = 'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm';
+
+/**
+ * Locations of the wasm binaries: a folder prefix (ending in `/`), or a URL for each of the three
+ * binaries, as `setWasmPaths` of `@tensorflow/tfjs-backend-wasm` takes them (a bundler that
+ * renames assets gives the map). The threaded build is fetched only on cross-origin-isolated pages.
+ */
+export type WasmPaths = string | Readonly<Record<WasmBinaryName, string>>;
 
 /** Options of {@link selectBackend}. */
 export interface SelectBackendOptions {
   /** Which backend to use. Default `auto`. */
   backend?: BackendChoice;
   /**
-   * Where the wasm binaries live (browser builds). Default: resolved next to the installed
-   * `@tensorflow/tfjs-backend-wasm` package, which is what Node needs.
+   * Where the wasm binaries live. In Node the default (resolved next to the installed
+   * `@tensorflow/tfjs-backend-wasm` package) is right; in a browser `wasm` is tried only when
+   * this is given, since a bundled page serves the binaries from its own asset URLs.
    */
-  wasmPaths?: string;
+  wasmPaths?: WasmPaths;
+  /** Node or browser. Default: detected ({@link detectPlatform}). */
+  platform?: BackendPlatform;
   /** Called with one line describing the outcome. Default: silent. */
   log?: (line: string) => void;
 }
@@ -39,6 +66,18 @@ export interface BackendInfo {
   nativePackage: string | null;
   /** Why earlier candidates of an `auto` choice were skipped. */
   skipped: string[];
+  /** Where the selection ran. Absent means `node`. */
+  platform?: BackendPlatform;
+}
+
+/**
+ * `browser` when a DOM window and document exist and this is not Node (or Deno/Bun posing as
+ * one), else `node`.
+ */
+export function detectPlatform(): BackendPlatform {
+  const g = globalThis as { window?: unknown; document?: unknown; process?: { versions?: { node?: string } } };
+  const isNode = typeof g.process?.versions?.node === 'string';
+  return !isNode && typeof g.window === 'object' && typeof g.document === 'object' ? 'browser' : 'node';
 }
 
 /** Names tried for the native backend, GPU first. */
@@ -74,30 +113,44 @@ async function activate(name: BackendName): Promise<boolean> {
 /**
  * Picks and activates a backend, then registers DISCO's training kernels for it.
  *
- * `auto` tries native TensorFlow, then `wasm`, then `cpu`. An explicit name must load or this
- * throws `Error("backend 'X' is not available: …")`.
+ * `auto` tries, in Node, native TensorFlow, then `wasm`, then `cpu`; in a browser `webgpu` (where
+ * `navigator.gpu` exists and the webgpu package is imported), `webgl` (where its package is
+ * imported), `wasm` (when `wasmPaths` is given), then `cpu`. Each skipped candidate is listed in
+ * {@link BackendInfo.skipped} with its reason; in a browser the log line also says what it fell
+ * back from. An explicit name must load or this throws `Error("backend 'X' is not available: …")`.
  *
  * @example
  * ```ts
  * const info = await selectBackend({ backend: 'auto', log: console.error });
  * // info.name === 'wasm' on a machine without tfjs-node
+ * // in a page: import '@tensorflow/tfjs-backend-webgl' first, and pass wasmPaths for the fallback
  * ```
  */
 export async function selectBackend(options: SelectBackendOptions = {}): Promise<BackendInfo> {
   const choice = options.backend ?? 'auto';
-  if (!BACKEND_CHOICES.includes(choice)) {
-    throw new Error(`backend: unknown '${String(choice)}'; valid: ${BACKEND_CHOICES.join(', ')}`);
+  const platform = options.platform ?? detectPlatform();
+  const valid = platform === 'browser' ? BROWSER_BACKEND_CHOICES : BACKEND_CHOICES;
+  if (!valid.includes(choice)) {
+    throw new Error(`backend: unknown '${String(choice)}'; valid: ${valid.join(', ')}`);
   }
   const skipped: string[] = [];
   let nativePackage: string | null = null;
   let name: BackendName | null = null;
-  const order: BackendName[] = choice === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [choice];
+  const autoOrder: BackendName[] = platform === 'browser' ? ['webgpu', 'webgl', 'wasm', 'cpu'] : ['tensorflow', 'wasm', 'cpu'];
+  const order: BackendName[] = choice === 'auto' ? autoOrder : [choice];
   for (const candidate of order) {
     if (candidate === 'tensorflow') {
       nativePackage = await tryNative(skipped);
       if (nativePackage == null) continue;
     }
-    if (candidate === 'wasm' && options.wasmPaths !== undefined) setWasmPaths(options.wasmPaths);
+    if (platform === 'browser') {
+      const missing = browserPrerequisite(candidate, options);
+      if (missing != null) {
+        skipped.push(`${candidate}: ${missing}`);
+        continue;
+      }
+    }
+    if (candidate === 'wasm' && options.wasmPaths !== undefined) setWasmPaths(typeof options.wasmPaths === 'string' ? options.wasmPaths : { ...options.wasmPaths });
     if (await activate(candidate)) {
       name = candidate;
       break;
@@ -109,9 +162,31 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
   }
   registerTrainingKernels();
   quietCpuBackend();
-  const info: BackendInfo = { name, nativePackage, skipped };
+  const info: BackendInfo = platform === 'browser' ? { name, nativePackage, skipped, platform } : { name, nativePackage, skipped };
   options.log?.(describeBackend(info));
   return info;
+}
+
+/** Why a browser backend cannot even be tried, or null when it can. */
+function browserPrerequisite(name: BackendName, options: SelectBackendOptions): string | null {
+  const registered = (() => {
+    try {
+      return tf.findBackendFactory(name) != null;
+    } catch {
+      return false;
+    }
+  })();
+  switch (name) {
+    case 'webgpu':
+      if (typeof (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu !== 'object') return 'navigator.gpu is not available (no WebGPU in this browser or context)';
+      return registered ? null : 'not registered (import @tensorflow/tfjs-backend-webgpu)';
+    case 'webgl':
+      return registered ? null : 'not registered (import @tensorflow/tfjs-backend-webgl)';
+    case 'wasm':
+      return options.wasmPaths === undefined ? 'no wasmPaths given (a page must say where its .wasm binaries are served)' : null;
+    default:
+      return null;
+  }
 }
 
 /**
@@ -123,14 +198,26 @@ function quietCpuBackend(): void {
   if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
 }
 
-/** One line naming the active backend, e.g. `backend: wasm (XNNPACK, SIMD, 1 thread)`. */
+/**
+ * One line naming the active backend, e.g. `backend: wasm (XNNPACK, SIMD, 1 thread)`. In a
+ * browser, a fallback is named with the reasons: `backend: webgl (WebGL; fell back from webgpu:
+ * navigator.gpu is not available …)`.
+ */
 export function describeBackend(info: BackendInfo): string {
-  switch (info.name) {
-    case 'tensorflow':
-      return `backend: tensorflow (${info.nativePackage ?? 'native'})`;
-    case 'wasm':
-      return 'backend: wasm (XNNPACK; DISCO training kernels registered)';
-    case 'cpu':
-      return 'backend: cpu (pure JavaScript; slow for training)';
-  }
+  const line = (() => {
+    switch (info.name) {
+      case 'tensorflow':
+        return `backend: tensorflow (${info.nativePackage ?? 'native'})`;
+      case 'webgpu':
+        return 'backend: webgpu (WebGPU compute shaders)';
+      case 'webgl':
+        return 'backend: webgl (WebGL shaders)';
+      case 'wasm':
+        return 'backend: wasm (XNNPACK; DISCO training kernels registered)';
+      case 'cpu':
+        return 'backend: cpu (pure JavaScript; slow for training)';
+    }
+  })();
+  if (info.platform !== 'browser' || info.skipped.length === 0) return line;
+  return `${line.slice(0, -1)}; fell back from ${info.skipped.join('; ')})`;
 }
