@@ -1,15 +1,38 @@
 /**
  * `@disco/runtime/node`: Node-only helpers for DISCO's command-line tools — backend choice from
- * flags and environment, run provenance, progress lines with ETA, atomic file writes.
+ * flags and environment, run provenance, progress lines with ETA, atomic file writes and
+ * checkpoints, listing of image folders, and a fault-injecting file system for tests.
  *
  * @packageDocumentation
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { BACKEND_CHOICES, selectBackend, type BackendChoice, type BackendInfo } from './backend.js';
+
+export {
+  FileWriteError,
+  UNWRITABLE_CODES,
+  appendLine,
+  describeFsError,
+  ensureWritableDir,
+  fileError,
+  fsyncDir,
+  listFilesRecursive,
+  nodeFileSystem,
+  parseTempName,
+  processAlive,
+  removeStaleTemps,
+  tempSibling,
+  writeAll,
+  writeFileAtomic,
+  writeFileDurable,
+  writeJsonAtomic,
+  type FileSystem,
+  type ListFilesOptions,
+  type WriteFileOptions,
+} from './files.js';
+export { loadCheckpoint, saveCheckpoint, type CheckpointIntegrity, type CheckpointOptions, type CheckpointStateBase, type LoadCheckpointOptions, type LoadedCheckpoint } from './checkpoint.js';
+export { FaultyFileSystem, SimulatedKill, type FaultKind, type FaultOptions, type MutatingOp } from './faults.js';
 
 /** Environment variable read by {@link resolveBackendChoice}. */
 export const BACKEND_ENV = 'DISCO_BACKEND';
@@ -63,35 +86,6 @@ export function collectRunInfo(cwd: string = process.cwd()): RunInfo {
     node: process.version,
     machine: { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()}-${os.arch()}` },
   };
-}
-
-/**
- * Writes a file so that readers never see it half-written: write to a temporary name in the same
- * folder, flush, then rename over the target. The temporary file is removed on failure.
- */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      if (typeof data === 'string') fs.writeSync(fd, data);
-      else fs.writeSync(fd, data);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-}
-
-/** {@link writeFileAtomic} of pretty-printed JSON with a trailing newline. */
-export function writeJsonAtomic(file: string, value: unknown): void {
-  writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** Options of {@link Progress}. */
