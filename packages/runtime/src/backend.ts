@@ -114,8 +114,9 @@ async function activate(name: BackendName): Promise<boolean> {
  * Picks and activates a backend, then registers DISCO's training kernels for it.
  *
  * `auto` tries, in Node, native TensorFlow, then `wasm`, then `cpu`; in a browser `webgpu` (where
- * `navigator.gpu` exists and the webgpu package is imported), `webgl` (where its package is
- * imported), `wasm` (when `wasmPaths` is given), then `cpu`. Each skipped candidate is listed in
+ * `navigator.gpu` has an adapter and the webgpu package is imported), `webgl` (where its package
+ * is imported), `wasm` (when `wasmPaths` is given), then `cpu` — skipping a GPU backend that only
+ * a software rasteriser serves (SwiftShader, llvmpipe), which is slower than wasm. Each skipped candidate is listed in
  * {@link BackendInfo.skipped} with its reason; in a browser the log line also says what it fell
  * back from. An explicit name must load or this throws `Error("backend 'X' is not available: …")`.
  *
@@ -144,7 +145,7 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
       if (nativePackage == null) continue;
     }
     if (platform === 'browser') {
-      const missing = browserPrerequisite(candidate, options);
+      const missing = await browserPrerequisite(candidate, options, choice === 'auto');
       if (missing != null) {
         skipped.push(`${candidate}: ${missing}`);
         continue;
@@ -167,8 +168,16 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
   return info;
 }
 
-/** Why a browser backend cannot even be tried, or null when it can. */
-function browserPrerequisite(name: BackendName, options: SelectBackendOptions): string | null {
+/** Renderer names of software rasterisers: GPU backends on them run slower than wasm. */
+const SOFTWARE_RENDERERS = /swiftshader|llvmpipe|softpipe|software|basic render driver/i;
+
+/**
+ * Why a browser backend cannot (or, for `auto`, should not) be tried, or null when it can. With
+ * `auto`, a GPU backend served by a software rasteriser (SwiftShader, llvmpipe: a machine without
+ * a usable GPU) is skipped, since wasm runs the same model several times faster there; an explicit
+ * choice still uses it.
+ */
+async function browserPrerequisite(name: BackendName, options: SelectBackendOptions, auto: boolean): Promise<string | null> {
   const registered = (() => {
     try {
       return tf.findBackendFactory(name) != null;
@@ -177,15 +186,40 @@ function browserPrerequisite(name: BackendName, options: SelectBackendOptions): 
     }
   })();
   switch (name) {
-    case 'webgpu':
-      if (typeof (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu !== 'object') return 'navigator.gpu is not available (no WebGPU in this browser or context)';
-      return registered ? null : 'not registered (import @tensorflow/tfjs-backend-webgpu)';
-    case 'webgl':
-      return registered ? null : 'not registered (import @tensorflow/tfjs-backend-webgl)';
+    case 'webgpu': {
+      const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<{ info?: { isFallbackAdapter?: boolean; description?: string } } | null> } } }).navigator?.gpu;
+      if (typeof gpu !== 'object' || gpu == null) return 'navigator.gpu is not available (no WebGPU in this browser or context)';
+      if (!registered) return 'not registered (import @tensorflow/tfjs-backend-webgpu)';
+      const adapter = await gpu.requestAdapter().catch(() => null);
+      if (adapter == null) return 'no WebGPU adapter';
+      if (auto && adapter.info?.isFallbackAdapter) return 'software fallback adapter only (wasm is faster on a CPU)';
+      return null;
+    }
+    case 'webgl': {
+      if (!registered) return 'not registered (import @tensorflow/tfjs-backend-webgl)';
+      const renderer = auto ? webglRenderer() : null;
+      if (renderer != null && SOFTWARE_RENDERERS.test(renderer)) return `software renderer only (${renderer}; wasm is faster on a CPU)`;
+      return null;
+    }
     case 'wasm':
       return options.wasmPaths === undefined ? 'no wasmPaths given (a page must say where its .wasm binaries are served)' : null;
     default:
       return null;
+  }
+}
+
+/** The unmasked WebGL renderer string of this browser, or null where it cannot be read. */
+function webglRenderer(): string | null {
+  try {
+    const doc = (globalThis as { document?: { createElement(tag: 'canvas'): HTMLCanvasElement } }).document;
+    const gl = doc?.createElement('canvas').getContext('webgl2') ?? doc?.createElement('canvas').getContext('webgl');
+    if (!gl) return null;
+    const ext = gl.getExtension('WEBGL_debug_renderer_info');
+    const renderer = String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+    gl.getExtension('WEBGL_lose_context')?.loseContext();
+    return renderer;
+  } catch {
+    return null;
   }
 }
 

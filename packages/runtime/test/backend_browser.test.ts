@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BACKEND_CHOICES, BROWSER_BACKEND_CHOICES, describeBackend, detectPlatform, selectBackend } from '../src/index.js';
 
 // The browser order run under Node with `platform: 'browser'`: Node has no navigator.gpu and
@@ -48,5 +49,38 @@ describe('selectBackend, browser platform', () => {
     expect(describeBackend({ name: 'webgl', nativePackage: null, skipped: ['webgpu: x'], platform: 'browser' })).toBe('backend: webgl (WebGL shaders; fell back from webgpu: x)');
     expect(describeBackend({ name: 'webgpu', nativePackage: null, skipped: [], platform: 'browser' })).toMatch(/^backend: webgpu /);
     expect(describeBackend({ name: 'wasm', nativePackage: null, skipped: ['tensorflow: x'] })).toBe('backend: wasm (XNNPACK; DISCO training kernels registered)');
+  });
+});
+
+describe('selectBackend, browser platform with stand-ins for a page without a GPU', () => {
+  // A page whose WebGPU has no adapter and whose WebGL is SwiftShader (a machine without a GPU);
+  // the 'webgpu' and 'webgl' factories here are cpu backends under those names.
+  const fakeGl = {
+    RENDERER: 0x1f01,
+    getExtension: (n: string) => (n === 'WEBGL_debug_renderer_info' ? { UNMASKED_RENDERER_WEBGL: 0x9246 } : null),
+    getParameter: () => 'ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero) (0x0000C0DE)), SwiftShader driver)',
+  };
+  beforeAll(() => {
+    vi.stubGlobal('document', { createElement: () => ({ getContext: () => fakeGl }) });
+    vi.stubGlobal('navigator', { gpu: { requestAdapter: async () => null } });
+    tf.registerBackend('webgl', () => new MathBackendCPU(), 0);
+    tf.registerBackend('webgpu', () => new MathBackendCPU(), 0);
+  });
+  afterAll(() => {
+    vi.unstubAllGlobals();
+    tf.removeBackend('webgl');
+    tf.removeBackend('webgpu');
+  });
+  it('auto skips an adapter-less WebGPU and a software-rendered WebGL, naming both', async () => {
+    const info = await selectBackend({ platform: 'browser' });
+    expect(info.name).toBe('cpu');
+    expect(info.skipped[0]).toBe('webgpu: no WebGPU adapter');
+    expect(info.skipped[1]).toMatch(/^webgl: software renderer only \(ANGLE .*SwiftShader driver\); wasm is faster on a CPU\)$/);
+  });
+  it('an explicit webgl choice uses the software renderer anyway', async () => {
+    const info = await selectBackend({ platform: 'browser', backend: 'webgl' });
+    expect(info.name).toBe('webgl');
+    expect(tf.getBackend()).toBe('webgl');
+    expect(describeBackend(info)).toBe('backend: webgl (WebGL shaders)');
   });
 });
