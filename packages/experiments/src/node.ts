@@ -42,3 +42,4 @@ export {
   type HeldoutOptions,
   type AnchorDiagnosis,
 } from './node/heldout.js';
+export { renderSheet, sheetColumn, type SheetColumn } from './node/sheet.js';

@@ -20,7 +20,12 @@ export type AnchorColorSource =
   /** The ground-truth color bin of each anchor token (training; needs `ab`). */
   | { kind: 'groundTruth' }
   /** Sampled from the modeler's distribution: variant 0, 1 or 2 (design.md §4). */
-  | { kind: 'sampled'; variant: ColorVariant };
+  | { kind: 'sampled'; variant: ColorVariant }
+  /**
+   * The bin nearest to the modeler's annealed-mean color at each anchor (temperature
+   * `config.decodeTemperature`): a hedged single result instead of the most probable bin.
+   */
+  | { kind: 'expected' };
 
 /** Options of {@link DiscoModel.forward}. */
 export interface DiscoForwardOptions {
@@ -209,10 +214,13 @@ export class DiscoModel {
       const sizes = superpixelSizes(association, S) as tf.Tensor4D; // [B,h,w,1]
       const feats = locateOn === 'colors' ? front.spColors! : (tf.reshape(front.enc, [B, h, w, d]) as tf.Tensor4D);
       const located = locateAnchors(feats, sizes, { k: K, seed: options.seed ?? 0, placement: abl.anchors === 'random' ? 'random' : 'cluster' });
+      const flatLogits = () => tf.reshape(front.logits, [B, h * w, NUM_AB_BINS]) as tf.Tensor3D;
       const classes =
         colors.kind === 'groundTruth'
           ? groundTruthAnchorColors(tf.reshape(front.target!, [B, h * w]), located.indices)
-          : sampleAnchorColors(tf.reshape(front.logits, [B, h * w, NUM_AB_BINS]), this.quantizer.bins, located.indices, { variant: colors.variant });
+          : colors.kind === 'expected'
+            ? groundTruthAnchorColors(tf.reshape(this.quantizer.encode(this.quantizer.decodeAnnealedMean(flatLogits(), this.config.decodeTemperature)), [B, h * w]), located.indices)
+            : sampleAnchorColors(flatLogits(), this.quantizer.bins, located.indices, { variant: colors.variant });
       let hh = anchorHints(located.indices, classes, h, w, NUM_AB_BINS);
       if (options.userAnchors) {
         hh = applyUserAnchors(hh, options.userAnchors, this.quantizer.bins, { mode: options.userMode ?? 'replace', cellSize: S });

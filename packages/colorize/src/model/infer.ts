@@ -20,6 +20,11 @@ export interface ColorizeOptions {
   /** Seed of k-means++. Default 0. */
   seed: number;
   /**
+   * Anchor colors of variant 0: `mode` (the modeler's most probable bin, the paper) or `expected`
+   * (the bin nearest its annealed-mean color). Variants 1 and 2 always sample. Default `mode`.
+   */
+  anchorColors: 'mode' | 'expected';
+  /**
    * Oracle anchors: the ground-truth ab `[1,H,W,2]` (ab/110) of the same image. Anchors are then
    * located on the true superpixel colors and take their true bins, as in training: the
    * generator's upper bound. `variants` is ignored (one result, variant 0).
@@ -28,7 +33,7 @@ export interface ColorizeOptions {
 }
 
 /** Defaults of {@link ColorizeOptions}. */
-export const COLORIZE_DEFAULTS: Readonly<ColorizeOptions> = Object.freeze({ mode: 'resize', variants: [0 as ColorVariant], seed: 0 });
+export const COLORIZE_DEFAULTS: Readonly<ColorizeOptions> = Object.freeze({ mode: 'resize', variants: [0 as ColorVariant], seed: 0, anchorColors: 'mode' });
 
 /** One colorization result. */
 export interface ColorizeResult {
@@ -73,7 +78,7 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
     for (const variant of oracleAb ? [0 as ColorVariant] : o.variants) {
       const out = oracleAb
         ? model.forward(input, oracleAb, { colors: { kind: 'groundTruth' }, locateOn: 'colors', anchors: o.anchors, seed: o.seed, userAnchors: user })
-        : model.forward(input, null, { colors: { kind: 'sampled', variant }, anchors: o.anchors, seed: o.seed, userAnchors: user });
+        : model.forward(input, null, { colors: variant === 0 && o.anchorColors === 'expected' ? { kind: 'expected' } : { kind: 'sampled', variant }, anchors: o.anchors, seed: o.seed, userAnchors: user });
       const ab = tf.tidy(() =>
         o.mode === 'resize'
           ? (tf.image.resizeBilinear(out.ab, [H, W], false, true) as tf.Tensor4D)

@@ -76,7 +76,7 @@ const program = new Command()
     const out = resolve(flags.out);
     fs.mkdirSync(out, { recursive: true });
     const meanAb = await meanTrainingAb(listImages(resolve(flags.train)));
-    const methods = [greyMethod(), constantMethod(meanAb), discoMethod(model), discoMethod(model, { oracle: true })];
+    const methods = [greyMethod(), constantMethod(meanAb), discoMethod(model), discoMethod(model, { anchorColors: 'expected', name: 'DISCO, expected anchor colors' }), discoMethod(model, { oracle: true })];
     const progress = new Progress({ total: files.length, label: 'score', write: (l) => process.stderr.write(`${l}\n`), intervalMs: 2000 });
     const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
     const scores = await scoreHeldout(files, methods, {

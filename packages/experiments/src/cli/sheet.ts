@@ -1,0 +1,43 @@
+/**
+ * `nx run experiments:sheet -- --out sheet.png --columns "truth=<dir>" "grey=<dir>" … [--names a,b,c] [--height 160]`
+ *
+ * A contact sheet for looking at colorizations side by side: one row per image name, one column
+ * per folder (images matched by base name, any extension), a caption row on top.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { writeFileAtomic } from '@disco/runtime/node';
+import { renderSheet, sheetColumn } from '../node/sheet.js';
+
+const base = process.env['INIT_CWD'] ?? process.cwd();
+const resolve = (p: string): string => path.resolve(base, p);
+
+function int(name: string, min: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    return n;
+  };
+}
+
+const program = new Command()
+  .name('sheet')
+  .description('contact sheet of images matched by name across folders')
+  .requiredOption('--out <file>', 'PNG to write')
+  .requiredOption('--columns <title=folder...>', 'one column per folder, in order')
+  .option('--names <a,b,…>', 'image base names (rows); default: the first column, sorted')
+  .option('--height <px>', 'cell height', int('--height', 16), 160)
+  .action(async (flags: { out: string; columns: string[]; names?: string; height: number }) => {
+    const cols = flags.columns.map((c) => sheetColumn(c, resolve));
+    const names = flags.names ? flags.names.split(',').map((s) => s.trim()).filter(Boolean) : [...cols[0]!.files.keys()].sort();
+    const png = await renderSheet(cols, names, flags.height);
+    fs.mkdirSync(path.dirname(resolve(flags.out)), { recursive: true });
+    writeFileAtomic(resolve(flags.out), png);
+    process.stdout.write(`sheet: ${names.length} rows × ${cols.length} columns → ${resolve(flags.out)}\n`);
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  process.stderr.write(`sheet: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`);
+  process.exit(1);
+});
