@@ -97,6 +97,7 @@ describe.skipIf(!executable)('demo in headless Chromium', () => {
   let page: Page;
   const problems: string[] = [];
   const timings: Record<string, number> = {};
+  let autoResult: { backend: string; pixels: Pixels } | null = null;
 
   beforeAll(async () => {
     await selectBackend({ backend: 'wasm' }); // this process: image files and the CLI
@@ -305,6 +306,33 @@ describe.skipIf(!executable)('demo in headless Chromium', () => {
     const backend = await p.evaluate(() => document.body.dataset.backend);
     expect(facts).toContain(`backend ${backend}`);
     if (backend !== 'webgpu') expect(facts).toMatch(/fell back from webgpu \(/);
+    autoResult = { backend: backend!, pixels: await resultPixels(p) };
+    expect(errors).toEqual([]);
+    await p.close();
+  });
+
+  it('?backend=webgl (forced, even where only a software rasteriser serves it) gives the same colorization within GPU precision', async () => {
+    const p = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+    const errors: string[] = [];
+    p.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    p.on('pageerror', (e) => errors.push(e.message));
+    const t = performance.now();
+    await p.goto(`${server.url}?demo=1&backend=webgl`);
+    await p.waitForFunction(() => Number(document.body.dataset.renders ?? 0) > 0 && document.body.dataset.state === 'ready', null, { timeout: 100_000 });
+    timings.webglFirstColorizationMs = performance.now() - t;
+    expect(await p.evaluate(() => document.body.dataset.backend)).toBe('webgl');
+    const a = await resultPixels(p);
+    const b = autoResult!.pixels;
+    let maxDiff = 0;
+    let sum = 0;
+    for (let i = 0; i < a.data.length; i++) {
+      const d = Math.abs(a.data[i]! - b.data[i]!);
+      maxDiff = Math.max(maxDiff, d);
+      sum += d;
+    }
+    console.info(`webgl vs ${autoResult!.backend}: max |Δ| ${maxDiff}/255, mean |Δ| ${(sum / a.data.length).toFixed(4)}/255`);
+    expect(maxDiff).toBeLessThanOrEqual(12);
+    expect(sum / a.data.length).toBeLessThanOrEqual(1);
     expect(errors).toEqual([]);
     await p.close();
   });
