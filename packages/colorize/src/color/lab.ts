@@ -208,3 +208,74 @@ export function normalizedLabToRgb(l: tf.Tensor4D, ab: tf.Tensor4D): tf.Tensor4D
   );
   return tf.tidy(() => labToRgb(tf.concat([denormalizeL(l), denormalizeAb(ab)], 3)));
 }
+
+// ---------------------------------------------------------------------------------------------
+// The same conversions on plain arrays (float64 arithmetic), for full-resolution images that are
+// processed outside tfjs: the formulas of rgbToNormalizedLab and normalizedLabToRgb, equal to
+// them within float32 rounding (≤ 1e-5 in the normalised units).
+
+/** sRGB companding of the 256 byte values: `lin = c ≤ 0.04045 ? c/12.92 : ((c+0.055)/1.055)^2.4`, `c = v/255`. */
+const LINEAR_OF_BYTE: Float64Array = Float64Array.from({ length: 256 }, (_, v) => {
+  const c = Math.fround(v / 255);
+  return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+});
+
+const cieF = (t: number): number => (t > CIE_EPSILON ? Math.cbrt(t) : (CIE_KAPPA * t + 16) / 116);
+
+/**
+ * 8-bit sRGB pixels → the model's normalised L (`(L − 50)/50`) and, if `ab` is given, ab
+ * (`ab/110`), as {@link rgbToNormalizedLab} computes them for `rgb/255`.
+ *
+ * @param rgb `n·3` bytes, interleaved RGB.
+ * @param L `n` floats written: normalised L.
+ * @param ab `2n` floats written (optional): normalised ab, interleaved.
+ */
+export function srgb8ToNormalizedLab(rgb: Uint8Array, L: Float32Array | null, ab: Float32Array | null = null): void {
+  const [mx, my, mz] = SRGB_TO_XYZ;
+  const n = Math.floor(rgb.length / 3);
+  for (let i = 0; i < n; i++) {
+    const r = LINEAR_OF_BYTE[rgb[3 * i]!]!;
+    const g = LINEAR_OF_BYTE[rgb[3 * i + 1]!]!;
+    const b = LINEAR_OF_BYTE[rgb[3 * i + 2]!]!;
+    const fy = cieF((my![0] * r + my![1] * g + my![2] * b) / D65_WHITE[1]);
+    if (L) L[i] = (116 * fy - 16 - L_CENTER) / L_CENTER;
+    if (ab) {
+      const fx = cieF((mx![0] * r + mx![1] * g + mx![2] * b) / D65_WHITE[0]);
+      const fz = cieF((mz![0] * r + mz![1] * g + mz![2] * b) / D65_WHITE[2]);
+      ab[2 * i] = (500 * (fx - fy)) / AB_SCALE;
+      ab[2 * i + 1] = (200 * (fy - fz)) / AB_SCALE;
+    }
+  }
+}
+
+/**
+ * The model's normalised L and ab → 8-bit sRGB, as {@link normalizedLabToRgb} followed by
+ * `round(clip(v, 0, 1)·255)` (out-of-gamut colors clamped in linear RGB; non-finite values → 0).
+ *
+ * @param L `n` normalised L.
+ * @param ab `2n` normalised ab, interleaved.
+ * @param out `n·3` bytes written.
+ */
+export function normalizedLabToSrgb8(L: ArrayLike<number>, ab: ArrayLike<number>, out: Uint8Array): void {
+  const m = XYZ_TO_SRGB.map((row) => row.map((v, k) => v * D65_WHITE[k]!));
+  const [m0, m1, m2] = m as [number[], number[], number[]];
+  const fEps = Math.cbrt(CIE_EPSILON);
+  const inv = (f: number): number => (f > fEps ? f * f * f : (116 * f - 16) / CIE_KAPPA);
+  const enc = (lin: number): number => {
+    const c = Number.isFinite(lin) ? Math.min(1, Math.max(0, lin)) : 0;
+    const s = c <= 0.0031308 ? 12.92 * c : 1.055 * c ** (1 / 2.4) - 0.055;
+    return Math.round(Math.min(1, Math.max(0, Math.fround(s))) * 255);
+  };
+  const n = L.length;
+  for (let i = 0; i < n; i++) {
+    const fy = (L[i]! * L_CENTER + L_CENTER + 16) / 116;
+    const fx = fy + (ab[2 * i]! * AB_SCALE) / 500;
+    const fz = fy - (ab[2 * i + 1]! * AB_SCALE) / 200;
+    const tx = inv(fx);
+    const ty = inv(fy);
+    const tz = inv(fz);
+    out[3 * i] = enc(m0[0]! * tx + m0[1]! * ty + m0[2]! * tz);
+    out[3 * i + 1] = enc(m1[0]! * tx + m1[1]! * ty + m1[2]! * tz);
+    out[3 * i + 2] = enc(m2[0]! * tx + m2[1]! * ty + m2[2]! * tz);
+  }
+}

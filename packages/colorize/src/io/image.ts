@@ -2,11 +2,12 @@
  * Image files ↔ RGB float tensors with sharp (Node-only). Formats: PNG, JPEG, WebP, TIFF, GIF
  * (first frame), AVIF/HEIF where libvips has them.
  */
-import * as fs from 'node:fs';
+import type * as nodeFs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
-import { writeFileAtomic } from '@disco/runtime/node';
+import { describeFsError, nodeFileSystem, writeFileAtomic, type FileSystem } from '@disco/runtime/node';
+import type { Rgb8Image } from './banded.js';
 
 /** Options of {@link readImage}. */
 export interface ReadImageOptions {
@@ -57,12 +58,13 @@ const oneLine = (e: unknown): string => String((e as Error)?.message ?? e).split
  * Decodes an image file to RGB float in [0, 1], `[height, width, 3]`, honouring EXIF
  * orientation. Grayscale is replicated to three channels; 16-bit inputs are read at 8-bit precision;
  * alpha is composited on white or dropped (see {@link ReadImageOptions}). Errors are one line:
- * `readImage: <file>: <reason>` (missing, empty, corrupt, truncated, not an image, too large).
+ * `readImage: <file>: <reason>` (missing, empty, unreadable, corrupt, truncated, not an image, too
+ * large). `fs` is the file-system layer (tests inject faults).
  *
  * @returns `[height, width, 3]` float32; the caller owns it.
  */
-export async function readImage(file: string, options: Partial<ReadImageOptions> = {}): Promise<tf.Tensor3D> {
-  const { data, width, height } = await decodeImage(file, options);
+export async function readImage(file: string, options: Partial<ReadImageOptions> = {}, fs: FileSystem = nodeFileSystem): Promise<tf.Tensor3D> {
+  const { data, width, height } = await decodeImage(file, options, fs);
   return tf.tensor3d(data, [height, width, 3]);
 }
 
@@ -77,42 +79,87 @@ export interface DecodedImage {
 }
 
 /** {@link readImage} without tfjs: the pixels as a `Float32Array` `[height, width, 3]`. */
-export async function decodeImage(file: string, options: Partial<ReadImageOptions> = {}): Promise<DecodedImage> {
-  const o = resolveReadImageOptions(options);
+export async function decodeImage(file: string, options: Partial<ReadImageOptions> = {}, fs: FileSystem = nodeFileSystem): Promise<DecodedImage> {
+  const { data, width, height } = await decodeRgb8(file, options, fs);
+  const n = width * height * 3;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = data[i]! / 255;
+  return { data: out, width, height };
+}
+
+/** Checks that `file` is a non-empty regular file we may read; throws `readImage: <file>: <reason>`. */
+function checkReadable(file: string, fs: FileSystem): void {
   const fail = (reason: string): never => {
     throw new Error(`readImage: ${file}: ${reason}`);
   };
-  let stat: fs.Stats;
+  let stat: nodeFs.Stats;
   try {
     stat = fs.statSync(file);
   } catch (e) {
-    return fail((e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : oneLine(e));
+    return fail((e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : describeFsError(e));
   }
   if (!stat.isFile()) fail('not a regular file');
   if (stat.size === 0) fail('empty file');
+  // Open it ourselves first: libvips reports an unreadable file as an "unsupported image format".
+  try {
+    fs.closeSync(fs.openSync(file, 'r'));
+  } catch (e) {
+    fail((e as NodeJS.ErrnoException).code === 'EACCES' || (e as NodeJS.ErrnoException).code === 'EPERM' ? `cannot read (${describeFsError(e)})` : describeFsError(e));
+  }
+}
+
+/**
+ * Width and height of an image after EXIF orientation, from its header only (nothing is decoded).
+ * Errors as {@link readImage}.
+ */
+export async function readImageSize(file: string, options: Partial<ReadImageOptions> = {}, fs: FileSystem = nodeFileSystem): Promise<{ width: number; height: number }> {
+  const o = resolveReadImageOptions(options);
+  checkReadable(file, fs);
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharp(file, { limitInputPixels: o.maxPixels, failOn: 'error', pages: 1 }).metadata();
+  } catch (e) {
+    throw new Error(`readImage: ${file}: ${oneLine(e)}`);
+  }
+  if (!meta.width || !meta.height) throw new Error(`readImage: ${file}: no image size in its header`);
+  if (meta.width * meta.height > o.maxPixels) throw new Error(`readImage: ${file}: ${meta.width}×${meta.height} px is more than the limit of ${o.maxPixels} px`);
+  const swap = (meta.orientation ?? 1) >= 5;
+  return swap ? { width: meta.height, height: meta.width } : { width: meta.width, height: meta.height };
+}
+
+/**
+ * {@link readImage} as 8-bit sRGB bytes `[height, width, 3]` (3 bytes per pixel, outside tfjs):
+ * what the bounded-memory colorization of large photos works from.
+ */
+export async function decodeRgb8(file: string, options: Partial<ReadImageOptions> = {}, fs: FileSystem = nodeFileSystem): Promise<Rgb8Image> {
+  const o = resolveReadImageOptions(options);
+  checkReadable(file, fs);
+  const fail = (reason: string): never => {
+    throw new Error(`readImage: ${file}: ${reason}`);
+  };
   try {
     const img = sharp(file, { limitInputPixels: o.maxPixels, failOn: 'error', pages: 1 });
     // 16-bit inputs are converted to 8 bits per channel by libvips (sharp 0.34's 16-bit raw
     // output returned zeros in our tests), so their precision is 1/255.
-    const sixteen = false;
     let p = img.rotate();
     p = o.alpha === 'white' ? p.flatten({ background: { r: 255, g: 255, b: 255 } }) : p.removeAlpha();
-    p = p.toColourspace(sixteen ? 'rgb16' : 'srgb');
-    const { data, info } = await p.raw(sixteen ? { depth: 'ushort' } : {}).toBuffer({ resolveWithObject: true });
+    p = p.toColourspace('srgb');
+    const { data, info } = await p.raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) fail(`decoded to ${info.channels} channels, expected 3`);
-    const n = info.width * info.height * 3;
-    const out = new Float32Array(n);
-    if (sixteen) {
-      const u16 = new Uint16Array(data.buffer, data.byteOffset, n);
-      for (let i = 0; i < n; i++) out[i] = u16[i]! / 65535;
-    } else {
-      for (let i = 0; i < n; i++) out[i] = data[i]! / 255;
-    }
-    return { data: out, width: info.width, height: info.height };
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
   } catch (e) {
     if ((e as Error).message.startsWith('readImage:')) throw e;
     return fail(oneLine(e));
   }
+}
+
+/**
+ * Encodes 8-bit RGB as PNG and writes it atomically ({@link writeFileAtomic}: a full disk or a
+ * permission error leaves no partial file and is reported in one line naming `file`).
+ */
+export async function writePng8(file: string, rgb: Uint8Array, width: number, height: number, fs: FileSystem = nodeFileSystem): Promise<void> {
+  const png = await sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), { raw: { width, height, channels: 3 }, limitInputPixels: false }).png().toBuffer();
+  writeFileAtomic(file, png, { fs });
 }
 
 const EXT_FORMAT: Record<string, WriteImageOptions['format']> = { '.png': 'png', '.jpg': 'jpeg', '.jpeg': 'jpeg', '.webp': 'webp', '.tif': 'tiff', '.tiff': 'tiff' };
