@@ -118,9 +118,25 @@ describe('PhotoDataset', () => {
     expect(() => resolveDatasetOptions({ sources: [] })).toThrow(/sources/);
     expect(() => resolveDatasetOptions({ sources: ['x'], shuffle: true } as never)).toThrow(/unknown option 'shuffle'/);
     await expect(PhotoDataset.create({ sources: [path.join(dir, 'nope')] })).rejects.toThrow(/^PhotoDataset: source .*nope: no such file or folder/);
-    fs.writeFileSync(path.join(dir, 'bad.txt'), 'broken.png\n');
+  });
+
+  it('skips a corrupt photo, names it in `skipped`, and serves the others (every epoch alike)', async () => {
+    fs.writeFileSync(path.join(dir, 'bad.txt'), 'broken.png\nphotos/img0.png\nempty.png\n');
     fs.writeFileSync(path.join(dir, 'broken.png'), 'not a png');
+    fs.writeFileSync(path.join(dir, 'empty.png'), '');
     const ds = await PhotoDataset.create({ sources: [path.join(dir, 'bad.txt')], split: 'all', batchSize: 1 });
-    await expect(collect(ds)).rejects.toThrow(/broken\.png: /);
+    for (const epoch of [0, 1]) expect((await collect(ds, epoch)).files.map((f) => path.basename(f))).toEqual(['img0.png']);
+    expect([...ds.skipped.keys()].map((f) => path.basename(f)).sort()).toEqual(['broken.png', 'empty.png']);
+    expect(ds.skipped.get(path.join(dir, 'broken.png'))).toMatch(/unsupported image format|corrupt|Input/i);
+    expect(ds.filtered()).toEqual({ grey: 0, unreadable: 2 });
+  });
+
+  it('a folder with a link loop lists each photo once', async () => {
+    const loop = path.join(dir, 'loop');
+    fs.mkdirSync(path.join(loop, 'sub'), { recursive: true });
+    fs.copyFileSync(path.join(dir, 'photos', 'img0.png'), path.join(loop, 'sub', 'a.png'));
+    fs.symlinkSync(loop, path.join(loop, 'sub', 'back'));
+    const ds = await PhotoDataset.create({ sources: [loop], split: 'all' });
+    expect(ds.files).toEqual([path.join(loop, 'sub', 'a.png')]);
   });
 });

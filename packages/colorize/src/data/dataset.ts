@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
+import { listFilesRecursive } from '@disco/runtime/node';
 import { rgbToNormalizedLab } from '../color/lab.js';
 
 /** Options of {@link PhotoDataset}. */
@@ -93,14 +94,8 @@ const IMAGE_RE = /\.(jpe?g|png|webp|tiff?|gif)$/i;
 
 function listSource(src: string): string[] {
   const st = fs.statSync(src);
-  if (st.isDirectory()) {
-    const out: string[] = [];
-    for (const e of fs.readdirSync(src, { withFileTypes: true, recursive: true })) {
-      const full = path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name);
-      if (e.isFile() && IMAGE_RE.test(e.name)) out.push(full);
-    }
-    return out;
-  }
+  // Links are followed, each real folder entered once (a link loop lists each photo once).
+  if (st.isDirectory()) return listFilesRecursive(src, { filter: (name) => IMAGE_RE.test(name) });
   const dir = path.dirname(src);
   return fs
     .readFileSync(src, 'utf8')
@@ -163,6 +158,7 @@ export class PhotoDataset {
   /** The files of the selected split, sorted. */
   readonly files: readonly string[];
   private readonly grey = new Map<string, boolean>();
+  private readonly bad = new Map<string, string>();
 
   private constructor(options: DatasetOptions, files: string[]) {
     this.options = options;
@@ -206,9 +202,25 @@ export class PhotoDataset {
     return g;
   }
 
-  /** Decodes one augmented sample, or `null` when it is filtered out as near-grey. */
+  /**
+   * Files that could not be decoded (missing, unreadable, corrupt), with the reason. They are
+   * skipped like near-grey photos, in every epoch, so batches stay a function of `(seed, epoch)`.
+   */
+  get skipped(): ReadonlyMap<string, string> {
+    return this.bad;
+  }
+
+  /** How many of the files seen so far were skipped as near-grey and as undecodable. */
+  filtered(): { grey: number; unreadable: number } {
+    let grey = 0;
+    for (const g of this.grey.values()) if (g) grey++;
+    return { grey, unreadable: this.bad.size };
+  }
+
+  /** Decodes one augmented sample, or `null` when it is filtered out as near-grey or cannot be decoded. */
   private async load(file: string, epoch: number): Promise<Float32Array | null> {
     const { size, minCropScale, flip } = this.options;
+    if (this.bad.has(file)) return null;
     try {
       if (await this.isGrey(file)) return null;
       // Orient first, so crops are taken in display coordinates.
@@ -226,13 +238,15 @@ export class PhotoDataset {
       for (let i = 0; i < out.length; i++) out[i] = px[i]! / 255;
       return out;
     } catch (e) {
-      throw new Error(`PhotoDataset: ${file}: ${String((e as Error).message).split('\n')[0]}`);
+      this.bad.set(file, String((e as Error).message).split('\n')[0]!);
+      return null;
     }
   }
 
   /**
-   * The batches of one epoch, decoded up to `prefetch` batches ahead. Stopping early (`break`)
-   * leaves no tensors behind; batches already yielded belong to the caller.
+   * The batches of one epoch, decoded up to `prefetch` batches ahead. Near-grey and undecodable
+   * photos are left out (see {@link PhotoDataset.skipped}). Stopping early (`break`) leaves no
+   * tensors behind; batches already yielded belong to the caller.
    */
   async *batches(epoch = 0): AsyncGenerator<DatasetBatch> {
     const { batchSize, prefetch, size, output, dropRemainder } = this.options;
