@@ -5,9 +5,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic, writeJsonAtomic } from '@disco/runtime/node';
+import { nodeFileSystem, writeFileAtomic, writeJsonAtomic, type FileSystem } from '@disco/runtime/node';
 import type { DiscoModel } from '../model/disco.js';
-import { deserializeDiscoModel, serializeDiscoModel, type DiscoModelJson } from '../model/serialize.js';
+import { DISCO_MODEL_FORMAT, deserializeDiscoModel, serializeDiscoModel, type DiscoModelJson } from '../model/serialize.js';
 
 /** File names inside a model folder. */
 export const MODEL_FILES = Object.freeze({ json: 'disco-model.json', weights: 'weights.bin' });
@@ -17,12 +17,62 @@ export function embeddedModelDir(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'models', 'tiny');
 }
 
-/** Writes a model folder; each file is written atomically (temp name, then rename). */
-export async function saveDiscoModel(model: DiscoModel, dir: string, meta: Record<string, unknown> = {}): Promise<void> {
+/** Writes a model folder; each file is written atomically (temp name, then rename). `files` is the file-system layer (tests inject faults). */
+export async function saveDiscoModel(model: DiscoModel, dir: string, meta: Record<string, unknown> = {}, files: FileSystem = nodeFileSystem): Promise<void> {
   const { json, weights } = await serializeDiscoModel(model, meta);
-  fs.mkdirSync(dir, { recursive: true });
-  writeFileAtomic(path.join(dir, MODEL_FILES.weights), new Uint8Array(weights));
-  writeJsonAtomic(path.join(dir, MODEL_FILES.json), json);
+  writeFileAtomic(path.join(dir, MODEL_FILES.weights), new Uint8Array(weights), { fs: files });
+  writeJsonAtomic(path.join(dir, MODEL_FILES.json), json, { fs: files });
+}
+
+/**
+ * Checks the fields of a model JSON that {@link deserializeDiscoModel} relies on, so a damaged or
+ * hand-edited file fails with one line naming the file and the field. Returns the byte count the
+ * weight specs need (float32).
+ */
+export function checkModelJson(json: unknown, file: string): number {
+  const bad = (why: string): never => {
+    throw new Error(`${file}: ${why}`);
+  };
+  if (!json || typeof json !== 'object' || Array.isArray(json)) bad('not a JSON object');
+  const j = json as Partial<DiscoModelJson>;
+  if (typeof j.format !== 'string') bad("missing 'format'");
+  if (!j.config || typeof j.config !== 'object' || Array.isArray(j.config)) bad("missing 'config' (an object)");
+  if (!Array.isArray(j.weightSpecs)) bad("missing 'weightSpecs' (a list)");
+  let bytes = 0;
+  j.weightSpecs!.forEach((w, i) => {
+    if (!w || typeof w.name !== 'string' || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0)) bad(`weightSpecs[${i}] must be {name, shape: [integers], dtype}`);
+    if (w.dtype !== undefined && w.dtype !== 'float32') bad(`weightSpecs[${i}] '${w.name}': dtype ${String(w.dtype)}; only float32 is written`);
+    bytes += w.shape.reduce((a, b) => a * b, 1) * 4;
+  });
+  return bytes;
+}
+
+/**
+ * Throws one line naming `file` if a float32 weight buffer holds NaN or ±Infinity (a diverged run
+ * saved that way would fail on every image), with the count and the first weight affected.
+ */
+export function checkFiniteWeights(buf: ArrayBuffer, specs: ReadonlyArray<{ name: string; shape: number[] }>, file: string): void {
+  const v = new Float32Array(buf, 0, Math.floor(buf.byteLength / 4));
+  let bad = 0;
+  let first = -1;
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i]!)) {
+      if (first < 0) first = i;
+      bad++;
+    }
+  }
+  if (bad === 0) return;
+  let at = 0;
+  let name = '?';
+  for (const s of specs) {
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    if (first < at + n) {
+      name = s.name;
+      break;
+    }
+    at += n;
+  }
+  throw new Error(`${file}: ${bad} of ${v.length} weights are not finite (NaN or Infinity), first in '${name}'; the model cannot be used`);
 }
 
 /** Reads a model folder written by {@link saveDiscoModel}; errors name the folder. */
@@ -37,8 +87,18 @@ export function loadDiscoModel(dir: string = embeddedModelDir()): DiscoModel {
   } catch (e) {
     throw new Error(`--model: ${jf}: ${(e as Error).message.split('\n')[0]}`);
   }
-  const buf = fs.readFileSync(wf);
-  return deserializeDiscoModel(json, buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength), `--model: ${dir}`);
+  const ours = (json as { format?: unknown } | null)?.format === DISCO_MODEL_FORMAT;
+  const need = ours ? checkModelJson(json, `--model: ${jf}`) : 0;
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(wf);
+  } catch (e) {
+    throw new Error(`--model: ${wf}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (ours && buf.length !== need) throw new Error(`--model: ${wf}: ${buf.length} bytes, ${path.basename(jf)} needs ${need} (truncated or from another model)`);
+  const weights = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+  if (ours) checkFiniteWeights(weights, json.weightSpecs, `--model: ${wf}`);
+  return deserializeDiscoModel(json, weights, `--model: ${dir}`);
 }
 
 /** The `meta` (model card facts) of a model folder without loading its weights. */
