@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
-import { collectRunInfo, Progress, setupBackendForCli, writeFileAtomic, writeJsonAtomic } from '@disco/runtime/node';
+import { collectRunInfo, listFilesRecursive, loadCheckpoint, nodeFileSystem, Progress, saveCheckpoint, setupBackendForCli, writeFileAtomic, writeJsonAtomic, type FileSystem } from '@disco/runtime/node';
 import {
   boundaries,
   createSpixNetOptimizer,
@@ -44,6 +44,8 @@ export interface CliIo {
   out: (line: string) => void;
   /** Logs and progress. */
   err: (line: string) => void;
+  /** File-system layer of checkpoints and outputs. Default `node:fs` (tests inject faults). */
+  fs?: FileSystem;
 }
 
 const defaultIo: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
@@ -67,14 +69,20 @@ function numArg(name: string) {
 /** Image files of a folder and its subfolders, sorted by path. */
 function listImages(dir: string): string[] {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`--data: '${dir}' is not a folder`);
-  const files = (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => IMAGE_EXT.test(f)).sort().map((f) => path.join(dir, f));
+  const files = listFilesRecursive(dir, { filter: (f) => IMAGE_EXT.test(f) });
   if (files.length === 0) throw new Error(`--data: no images (${IMAGE_EXT.source}) in '${dir}'`);
   return files;
 }
 
 /** Reads an image as sRGB in [0, 1], resized (cover crop) to `size`²: `[1, size, size, 3]`. */
 async function readRgb(file: string, size: number): Promise<tf.Tensor4D> {
-  const { data, info } = await sharp(file).rotate().resize(size, size, { fit: 'cover' }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  let decoded: { data: Buffer; info: sharp.OutputInfo };
+  try {
+    decoded = await sharp(file).rotate().resize(size, size, { fit: 'cover' }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    throw new Error(`${file}: ${String((e as Error).message).split('\n')[0]}`);
+  }
+  const { data, info } = decoded;
   const v = new Float32Array(info.width * info.height * 3);
   for (let i = 0; i < v.length; i++) v[i] = data[i]! / 255;
   return tf.tensor4d(v, [1, info.height, info.width, 3]);
@@ -128,35 +136,85 @@ async function* imageBatches(files: string[], size: number, batch: number, seed:
   }
 }
 
-/** tfjs `io` handler writing `model.json` + `weights.bin` into `dir` (each file atomically). */
-function fileSaveHandler(dir: string): tf.io.IOHandler {
-  return tf.io.withSaveHandler(async (artifacts) => {
-    const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData!));
-    const modelJson = {
-      format: artifacts.format ?? 'layers-model',
-      generatedBy: artifacts.generatedBy,
-      convertedBy: artifacts.convertedBy ?? null,
-      modelTopology: artifacts.modelTopology,
-      userDefinedMetadata: artifacts.userDefinedMetadata,
-      weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-    };
-    writeFileAtomic(path.join(dir, 'weights.bin'), weights);
-    writeJsonAtomic(path.join(dir, 'model.json'), modelJson);
-    return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
-  });
+/** A SPixNet as the two files of a tfjs model folder: `model.json` and `weights.bin`. */
+async function netFiles(net: SpixNet): Promise<{ 'model.json': Uint8Array; 'weights.bin': Uint8Array }> {
+  let files: { 'model.json': Uint8Array; 'weights.bin': Uint8Array } | null = null;
+  await net.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const modelJson = {
+        format: artifacts.format ?? 'layers-model',
+        generatedBy: artifacts.generatedBy,
+        convertedBy: artifacts.convertedBy ?? null,
+        modelTopology: artifacts.modelTopology,
+        userDefinedMetadata: artifacts.userDefinedMetadata,
+        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+      };
+      files = { 'model.json': Buffer.from(`${JSON.stringify(modelJson, null, 2)}\n`), 'weights.bin': new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData!)) };
+      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+    }),
+  );
+  return files!;
 }
 
-/** Loads a SPixNet from a folder written by the `train` command (`model.json` + `weights.bin`). */
-export async function loadNet(dir: string): Promise<SpixNet> {
+/** Writes `model.json` + `weights.bin` into `dir` (each file atomically). */
+async function saveNet(net: SpixNet, dir: string, files: FileSystem = nodeFileSystem): Promise<void> {
+  const f = await netFiles(net);
+  writeFileAtomic(path.join(dir, 'weights.bin'), f['weights.bin'], { fs: files });
+  writeFileAtomic(path.join(dir, 'model.json'), f['model.json'], { fs: files });
+}
+
+/** Builds a SPixNet from the bytes of `model.json` and its weights; errors are one line naming `where`. */
+async function netFromFiles(json: Uint8Array, weights: Uint8Array, where: { json: string; weights: string }): Promise<SpixNet> {
+  let model: tf.io.ModelJSON;
+  try {
+    model = JSON.parse(Buffer.from(json).toString('utf8')) as tf.io.ModelJSON;
+  } catch (e) {
+    throw new Error(`${where.json}: not valid JSON: ${String((e as Error).message).split('\n')[0]}`);
+  }
+  const manifest = Array.isArray(model?.weightsManifest) ? model.weightsManifest[0] : undefined;
+  if (!manifest || !Array.isArray(manifest.weights) || !Array.isArray(manifest.paths) || !model.modelTopology) throw new Error(`${where.json}: not a tfjs layers model (needs modelTopology and weightsManifest)`);
+  const need = manifest.weights.reduce((n, w) => n + (Array.isArray(w.shape) ? w.shape.reduce((a, b) => a * b, 1) : 0) * 4, 0);
+  if (weights.byteLength !== need) throw new Error(`${where.weights}: ${weights.byteLength} bytes, ${path.basename(where.json)} needs ${need} (truncated or from another model)`);
+  const weightData = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer;
+  const v = new Float32Array(weightData);
+  if (!v.every(Number.isFinite)) throw new Error(`${where.weights}: weights are not finite (NaN or Infinity)`);
+  try {
+    return await SpixNet.load(tf.io.fromMemory({ modelTopology: model.modelTopology, weightSpecs: manifest.weights, weightData, userDefinedMetadata: model.userDefinedMetadata, format: model.format, generatedBy: model.generatedBy }));
+  } catch (e) {
+    throw new Error(`${where.json}: ${String((e as Error).message).split('\n')[0]}`);
+  }
+}
+
+/**
+ * Loads a SPixNet from a folder written by the `train` command (`model.json` + `weights.bin`).
+ * Errors are one line starting with `flag` (the option that named the folder) and naming the file.
+ */
+export async function loadNet(dir: string, flag = '--model'): Promise<SpixNet> {
+  if (!fs.existsSync(dir)) throw new Error(`${flag}: '${dir}' does not exist`);
+  if (!fs.statSync(dir).isDirectory()) throw new Error(`${flag}: '${dir}' is not a folder`);
   const file = path.join(dir, 'model.json');
-  if (!fs.existsSync(file)) throw new Error(`--model: no model.json in '${dir}'`);
-  const json = JSON.parse(fs.readFileSync(file, 'utf8')) as tf.io.ModelJSON;
-  const manifest = json.weightsManifest[0]!;
-  const buf = fs.readFileSync(path.join(dir, manifest.paths[0]!));
-  const weightData = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-  return SpixNet.load(
-    tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: manifest.weights, weightData, userDefinedMetadata: json.userDefinedMetadata, format: json.format, generatedBy: json.generatedBy }),
-  );
+  if (!fs.existsSync(file)) throw new Error(`${flag}: no model.json in '${dir}'`);
+  const read = (f: string): Buffer => {
+    try {
+      return fs.readFileSync(f);
+    } catch (e) {
+      throw new Error(`${flag}: ${f}: ${String((e as Error).message).split('\n')[0]}`);
+    }
+  };
+  const json = read(file);
+  let wname = 'weights.bin';
+  try {
+    wname = (JSON.parse(json.toString('utf8')) as tf.io.ModelJSON).weightsManifest[0]!.paths[0]!;
+  } catch {
+    // reported by netFromFiles
+  }
+  const wf = path.join(dir, path.basename(wname));
+  const weights = fs.existsSync(wf) ? read(wf) : new Uint8Array(0);
+  try {
+    return await netFromFiles(json, weights, { json: file, weights: wf });
+  } catch (e) {
+    throw new Error(`${flag}: ${(e as Error).message}`);
+  }
 }
 
 /** What the checkpoint folder's `state.json` holds. */
@@ -171,19 +229,14 @@ interface CheckpointState {
   optimizer: tf.io.WeightsManifestEntry[];
 }
 
-/** Writes a complete checkpoint into a temporary folder, then swaps it in by renaming. */
-async function writeCheckpoint(outDir: string, net: SpixNet, optimizer: tf.AdamOptimizer, state: Omit<CheckpointState, 'optimizer'>): Promise<void> {
-  const final = path.join(outDir, 'checkpoint');
-  const tmp = path.join(outDir, `.checkpoint.${process.pid}.tmp`);
-  fs.rmSync(tmp, { recursive: true, force: true });
-  await net.save(fileSaveHandler(tmp));
+/** The files of a SPixNet checkpoint besides `state.json`. */
+const CKPT_FILES = ['model.json', 'weights.bin', 'optimizer.bin'] as const;
+
+/** Commits `<outDir>/checkpoint/` with the shared atomic, checksummed scheme ({@link saveCheckpoint}). */
+async function writeCheckpoint(outDir: string, net: SpixNet, optimizer: tf.AdamOptimizer, state: Omit<CheckpointState, 'optimizer'>, files: FileSystem): Promise<void> {
+  const nf = await netFiles(net);
   const opt = await saveOptimizerState(optimizer);
-  writeFileAtomic(path.join(tmp, 'optimizer.bin'), new Uint8Array(opt.data));
-  writeJsonAtomic(path.join(tmp, 'state.json'), { ...state, optimizer: opt.specs });
-  const old = path.join(outDir, `.checkpoint.${process.pid}.old`);
-  if (fs.existsSync(final)) fs.renameSync(final, old);
-  fs.renameSync(tmp, final);
-  fs.rmSync(old, { recursive: true, force: true });
+  saveCheckpoint(outDir, { ...nf, 'optimizer.bin': new Uint8Array(opt.data) }, { ...state, optimizer: opt.specs }, { fs: files });
 }
 
 interface TrainFlags {
@@ -205,16 +258,30 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
   const backend = await setupBackendForCli(flags.backend, io.err);
   const files = listImages(flags.data);
   const ckptDir = path.join(flags.out, 'checkpoint');
+  const fsl = io.fs ?? nodeFileSystem;
   let net: SpixNet;
   let startStep = 0;
   const options = resolveTrainSpixNetOptions({ steps: flags.steps, learningRate: flags.lr, cellSize: flags.cell });
   const optimizer = createSpixNetOptimizer(options);
   if (flags.resume) {
-    if (!fs.existsSync(path.join(ckptDir, 'state.json'))) throw new Error(`--resume: no checkpoint in '${ckptDir}'`);
-    const state = JSON.parse(fs.readFileSync(path.join(ckptDir, 'state.json'), 'utf8')) as CheckpointState;
-    net = await loadNet(ckptDir);
-    const buf = fs.readFileSync(path.join(ckptDir, 'optimizer.bin'));
-    await loadOptimizerState(optimizer, { specs: state.optimizer, data: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) });
+    let ck: ReturnType<typeof loadCheckpoint<CheckpointState>>;
+    try {
+      ck = loadCheckpoint<CheckpointState>(flags.out, { fs: fsl, legacyFiles: CKPT_FILES, log: io.err });
+    } catch (e) {
+      throw new Error(`--resume: ${(e as Error).message}`);
+    }
+    if (!ck) throw new Error(`--resume: no checkpoint in '${ckptDir}'`);
+    if (!ck.verified) io.err(`resume: ${ckptDir} has no checksums (written by an older version); sizes are checked only`);
+    const state = ck.state;
+    net = await netFromFiles(ck.files['model.json']!, ck.files['weights.bin']!, { json: path.join(ckptDir, 'model.json'), weights: path.join(ckptDir, 'weights.bin') }).catch((e: Error) => {
+      throw new Error(`--resume: ${e.message}`);
+    });
+    const ob = ck.files['optimizer.bin']!;
+    try {
+      await loadOptimizerState(optimizer, { specs: state.optimizer, data: ob.buffer.slice(ob.byteOffset, ob.byteOffset + ob.byteLength) as ArrayBuffer });
+    } catch (e) {
+      throw new Error(`--resume: ${path.join(ckptDir, 'optimizer.bin')}: ${String((e as Error).message).split('\n')[0]}`);
+    }
     startStep = state.step;
     io.err(`resumed from ${ckptDir} at step ${startStep} (loss ${state.loss.toFixed(4)})`);
   } else {
@@ -228,7 +295,7 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
   writeJsonAtomic(path.join(flags.out, 'run.json'), runJson);
   const progress = new Progress({ total: options.steps, label: 'train', start: startStep, write: io.err });
   let last = { step: startStep, loss: NaN };
-  const save = async (step: number, loss: number) => writeCheckpoint(flags.out, net, optimizer, { step, loss, train: options, preset: flags.preset, seed: flags.seed, size: flags.size, batch: flags.batchSize });
+  const save = async (step: number, loss: number) => writeCheckpoint(flags.out, net, optimizer, { step, loss, train: options, preset: flags.preset, seed: flags.seed, size: flags.size, batch: flags.batchSize }, fsl);
   const result = await trainSpixNet(net, imageBatches(files, flags.size, flags.batchSize, flags.seed, startStep, options.steps), options, {
     startStep,
     optimizer,
@@ -239,7 +306,7 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
     },
   });
   await save(result.step, last.loss);
-  await net.save(fileSaveHandler(path.join(flags.out, 'model')));
+  await saveNet(net, path.join(flags.out, 'model'), fsl);
   io.err(`saved checkpoint ${ckptDir} and tfjs model ${path.join(flags.out, 'model')} at step ${result.step}`);
   io.out(JSON.stringify({ step: result.step, loss: last.loss }));
   optimizer.dispose();
