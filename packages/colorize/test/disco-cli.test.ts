@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDiscoCli } from '../src/cli/disco.js';
+import { describeCliError, PAD_MAX_TOKENS, runDiscoCli } from '../src/cli/disco.js';
 
 const lines: string[] = [];
 const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) };
@@ -57,6 +57,18 @@ describe('disco train / colorize (CLI, wasm)', () => {
     expect(run.config.seed).toBe(0);
     expect(run.run.gitCommit).toMatch(/^([0-9a-f]{40}|unknown)$/);
     expect(fs.readdirSync(a).filter((f) => f.includes('.tmp'))).toEqual([]);
+  });
+
+  it('resumes bit-identically from a checkpoint taken on the last batch of an epoch', async () => {
+    const a = path.join(dir, 'a');
+    const perEpoch = JSON.parse(fs.readFileSync(path.join(a, 'run.json'), 'utf8')).data.batchesPerEpochAtMost as number;
+    expect(perEpoch).toBeLessThan(8);
+    const c = path.join(dir, 'c');
+    await runDiscoCli(trainArgs(c, ['--stop-at', String(perEpoch)]), io);
+    const st = JSON.parse(fs.readFileSync(path.join(c, 'checkpoint', 'state.json'), 'utf8'));
+    expect([st.step, st.dataEpoch, st.dataIndex]).toEqual([perEpoch, 0, perEpoch]); // every batch of epoch 0 consumed
+    await runDiscoCli(trainArgs(c, ['--resume']), io);
+    expect(fs.readFileSync(path.join(c, 'model', 'weights.bin')).equals(fs.readFileSync(path.join(a, 'model', 'weights.bin')))).toBe(true);
   });
 
   it('colorizes good files at full resolution, three variants with --diverse, and reports a corrupt one by name', async () => {
@@ -119,6 +131,52 @@ describe('disco train / colorize (CLI, wasm)', () => {
     expect(lines.filter((l) => l.startsWith('colorize: '))).toEqual([]);
     const meta = await sharp(path.join(out, 'sq64.png')).metadata();
     expect([meta.width, meta.height]).toEqual([64, 48]);
+  });
+
+  it('a folder with a link loop colorizes each image once; an output folder inside the input folder is not read back', async () => {
+    const src = path.join(dir, 'loopy');
+    fs.mkdirSync(path.join(src, 'sub'), { recursive: true });
+    fs.copyFileSync(path.join(data, 'p5.png'), path.join(src, 'sub', 'p5.png'));
+    fs.symlinkSync(src, path.join(src, 'sub', 'back'));
+    const out = path.join(src, 'out');
+    for (const run of [1, 2]) {
+      lines.length = 0;
+      await runDiscoCli(['colorize', src, '-o', out, '--backend', 'wasm'], io);
+      expect(lines.filter((l) => l.startsWith('colorized ')), `run ${run}`).toEqual([`colorized 1/1 images into ${out}`]);
+    }
+    expect(fs.readdirSync(out).sort()).toEqual(['colorize.json', 'colorize.jsonl', 'p5.png']);
+  });
+
+  it('--mode pad refuses an image above the token limit and one too small for the anchors, by name, and the batch goes on; tiny images work in resize mode', async () => {
+    const out = path.join(dir, 'limits');
+    const wide = path.join(dir, 'wide.png');
+    await makeImage(wide, 1, 10000, 50);
+    const tiny = path.join(dir, 'tiny16.png');
+    await makeImage(tiny, 2, 16, 16);
+    const one = path.join(dir, 'one.png');
+    await makeImage(one, 3, 1, 1);
+    lines.length = 0;
+    await runDiscoCli(['colorize', wide, tiny, path.join(data, 'p1.png'), '-o', out, '--mode', 'pad', '--backend', 'wasm'], io);
+    process.exitCode = 0;
+    const errs = lines.filter((l) => l.startsWith('colorize: '));
+    expect(errs[0]).toBe(`colorize: ${wide}: --mode pad: 10000×50 px is 10000 superpixels, above the limit of ${PAD_MAX_TOKENS} (attention memory grows with their square); use --mode resize`);
+    expect(errs[1]).toBe(`colorize: ${tiny}: --mode pad: 16×16 px gives 4 superpixels, fewer than the 8 anchors; use --mode resize or --anchors ≤ 4`);
+    expect(lines).toContain(`colorized 1/3 images into ${out} (2 failed)`);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'colorize.json'), 'utf8')).results.map((r: { error?: string }) => !r.error)).toEqual([false, false, true]);
+    lines.length = 0;
+    await runDiscoCli(['colorize', wide, tiny, one, '-o', out, '--backend', 'wasm'], io);
+    expect(lines).toContain(`colorized 3/3 images into ${out}`);
+    expect((await sharp(path.join(out, 'wide.png')).metadata()).width).toBe(10000);
+    expect((await sharp(path.join(out, 'one.png')).metadata()).width).toBe(1);
+  });
+
+  it('--mode foo prints one line and exits 1 (the message reaches the terminal)', async () => {
+    const err = await runDiscoCli(['colorize', path.join(data, 'p1.png'), '-o', path.join(dir, 'm'), '--mode', 'foo'], io).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(describeCliError(err)).toEqual({ line: "disco: --mode must be resize or pad; got 'foo'", exitCode: 1 });
+    expect(fs.existsSync(path.join(dir, 'm'))).toBe(false);
   });
 
   it('bad arguments fail with one line naming the argument', async () => {
