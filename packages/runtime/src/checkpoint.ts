@@ -207,7 +207,7 @@ export function loadCheckpoint<S extends CheckpointStateBase>(runDir: string, op
  * leaves the previous checkpoint in place, removes the partial temporary folder, and throws one
  * line naming the path. Returns the checkpoint folder.
  */
-export function saveCheckpoint(runDir: string, files: Record<string, Uint8Array>, state: CheckpointStateBase & object, options: CheckpointOptions = {}): string {
+export function saveCheckpoint<S extends CheckpointStateBase>(runDir: string, files: Record<string, Uint8Array>, state: S, options: CheckpointOptions = {}): string {
   const fs = options.fs ?? nodeFileSystem;
   const name = options.name ?? 'checkpoint';
   if (STATE in files) throw new Error(`saveCheckpoint: '${STATE}' is reserved for the state`);

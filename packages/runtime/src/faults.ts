@@ -29,6 +29,8 @@ export interface FaultOptions {
   fault?: FaultKind;
   /** Only paths for which this returns true count and fail (e.g. one output folder). Default: all. */
   scope?: (p: string) => boolean;
+  /** Paths that cannot be read (opening, reading or `accessSync` them fails with `EACCES`), as for a file without read permission. */
+  unreadable?: (p: string) => boolean;
   /** Called before each counted operation with its index, name, path and (for writes) the bytes. */
   onOp?: (index: number, op: MutatingOp, p: string, data?: Uint8Array) => void;
 }
@@ -80,7 +82,12 @@ export class FaultyFileSystem implements FileSystem {
   private readonly o: Required<Omit<FaultOptions, 'onOp'>> & Pick<FaultOptions, 'onOp'>;
 
   constructor(options: FaultOptions = {}) {
-    this.o = { at: 0, fault: 'kill', scope: () => true, ...options };
+    this.o = { at: 0, fault: 'kill', scope: () => true, unreadable: () => false, ...options };
+  }
+
+  private readable(op: string, p: string): void {
+    this.alive();
+    if (this.o.unreadable(p)) throw sysError('EACCES', op, p);
   }
 
   private alive(): void {
@@ -135,11 +142,12 @@ export class FaultyFileSystem implements FileSystem {
     return nodeFs.readdirSync(p);
   }
   readFileSync(p: string): Buffer {
-    this.alive();
+    this.readable('open', p);
     return nodeFs.readFileSync(p);
   }
   accessSync(p: string, mode?: number): void {
-    this.alive();
+    if (mode === undefined || mode & nodeFs.constants.R_OK) this.readable('access', p);
+    else this.alive();
     nodeFs.accessSync(p, mode);
   }
   mkdirSync(p: string, options?: { recursive?: boolean }): string | undefined {
@@ -150,7 +158,7 @@ export class FaultyFileSystem implements FileSystem {
   openSync(p: string, flags: string): number {
     const writes = flags !== 'r';
     if (writes && this.hit('openSync', p)) this.fail('openSync', p);
-    if (!writes) this.alive();
+    if (!writes) this.readable('open', p);
     if (writes && !nodeFs.existsSync(p)) this.noSpace('open', p);
     const fd = nodeFs.openSync(p, flags);
     this.fds.set(fd, p);
