@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { collectRunInfo, setupBackendForCli, writeJsonAtomic } from '@disco/runtime/node';
 import { KID_DEFAULTS } from '../metrics/kid.js';
-import { extractImageSetFeatures, formatScoreTable, scoreFeatureSets } from '../node/eval_fid.js';
+import { checkSetSizes, extractImageSetFeatures, formatScoreTable, scoreFeatureSets, smallSampleWarnings } from '../node/eval_fid.js';
 import { listImages } from '../node/images.js';
 import { loadInceptionFromFile, loadNsfwInception, type FeatureNetwork } from '../node/inception.js';
 
@@ -66,6 +66,8 @@ async function main(): Promise<void> {
   const limit = (files: string[]): string[] => (o.limit !== undefined ? files.slice(0, o.limit) : files);
   const realFiles = limit(listImages(resolve(o.real)));
   const fakeFiles = limit(listImages(resolve(o.fake)));
+  // Before loading the network or decoding anything.
+  checkSetSizes({ real: realFiles.length, fake: fakeFiles.length }, { real: '--real', fake: '--fake' });
   let network: FeatureNetwork;
   const tl = performance.now();
   if (o.inception !== undefined) {
@@ -79,18 +81,25 @@ async function main(): Promise<void> {
   process.stderr.write(`caveat: ${network.caveat}\n`);
   const real = await extractImageSetFeatures(realFiles, network, { batchSize: o.batchSize, label: 'real' });
   const fake = await extractImageSetFeatures(fakeFiles, network, { batchSize: o.batchSize, label: 'fake' });
-  const throughput = (realFiles.length + fakeFiles.length) / (real.seconds + fake.seconds);
+  const skipped = [...real.skipped, ...fake.skipped];
+  if (skipped.length > 0) process.stderr.write(`skipped ${skipped.length} undecodable image(s) (${real.skipped.length} real, ${fake.skipped.length} fake); scores use ${real.files.length} real / ${fake.files.length} fake\n`);
+  checkSetSizes({ real: real.files.length, fake: fake.files.length }, { real: '--real (after skipping undecodable images)', fake: '--fake (after skipping undecodable images)' });
+  const throughput = (real.files.length + fake.files.length) / (real.seconds + fake.seconds);
   process.stderr.write(`feature extraction: ${throughput.toFixed(2)} images/s (batch ${o.batchSize}, backend ${backend.name})\n`);
   const ts = performance.now();
   const scores = scoreFeatureSets(real, fake, network, { kid: { subsets: o.kidSubsets, subsetSize: o.kidSubsetSize, seed: o.seed } });
   const scoreSeconds = (performance.now() - ts) / 1000;
   network.dispose();
-  const table = formatScoreTable(scores, { real: realFiles.length, fake: fakeFiles.length });
+  const counts = { real: real.files.length, fake: fake.files.length };
+  const table = formatScoreTable(scores, counts);
   process.stdout.write(`${table}\n`);
+  const warnings = smallSampleWarnings(scores, counts);
+  for (const w of warnings) process.stderr.write(`eval-fid: warning: ${w}\n`);
   const report = {
     command: 'eval-fid',
-    real: { source: resolve(o.real), count: realFiles.length },
-    fake: { source: resolve(o.fake), count: fakeFiles.length },
+    real: { source: resolve(o.real), count: real.files.length, skipped: real.skipped },
+    fake: { source: resolve(o.fake), count: fake.files.length, skipped: fake.skipped },
+    warnings,
     network: { name: network.name, caveat: network.caveat, layers: network.layers, inputSize: network.inputSize, resize: 'bilinear, half-pixel centres, no antialiasing (tfjs resizeBilinear)', classes: network.classes },
     scores: {
       fid: Object.fromEntries(scores.layers.map((l) => [l.fidLabel, l.fid])),

@@ -24,6 +24,8 @@ export interface ImageSetFeatures {
   colorfulness: number[];
   /** Seconds spent (decode + inference). */
   seconds: number;
+  /** Images that could not be decoded and were left out, with the reason (one line each). */
+  skipped: Array<{ file: string; error: string }>;
 }
 
 /** Options of {@link extractImageSetFeatures}. */
@@ -36,46 +38,101 @@ export interface ExtractOptions {
   write?: (line: string) => void;
   /** Minimum ms between progress lines. Default 2000. */
   intervalMs?: number;
+  /** Where a warning about a skipped image goes (one line naming it). Default: `write`, else stderr. */
+  warn?: (line: string) => void;
+}
+
+/** Fewest images per set FID and KID are defined for (unbiased covariance and MMD need 2). */
+export const MIN_IMAGES_PER_SET = 2;
+
+/**
+ * Throws one line if a set is too small to score, before any feature is extracted:
+ * `--fake: 1 image; FID and KID need at least 2 per set`.
+ */
+export function checkSetSizes(counts: { real: number; fake: number }, labels: { real: string; fake: string } = { real: 'real', fake: 'fake' }): void {
+  for (const k of ['real', 'fake'] as const) {
+    const n = counts[k];
+    if (n < MIN_IMAGES_PER_SET) throw new Error(`${labels[k]}: ${n} image${n === 1 ? '' : 's'}; FID and KID need at least ${MIN_IMAGES_PER_SET} per set`);
+  }
+}
+
+/**
+ * Warnings to print with scores from small sets: FID from fewer images than feature dimensions
+ * (rank-deficient covariances, strong upward bias: compare only values with the same n; Heusel
+ * et al. use 10 000 or more), and KID whose subsets are as large as a set (every subset then
+ * holds the same images, so its ± shows no sampling spread).
+ */
+export function smallSampleWarnings(s: SetScores, counts: { real: number; fake: number }): string[] {
+  const out: string[] = [];
+  const n = Math.min(counts.real, counts.fake);
+  const dims = Math.max(...s.layers.map((l) => l.dims));
+  if (n < dims) out.push(`small sample: FID from ${counts.real} real / ${counts.fake} fake images, fewer than the ${dims} feature dimensions; the value is strongly biased upward by the sample size: compare only runs with the same n (Heusel et al. use ≥ 10 000)`);
+  for (const l of s.layers) {
+    if (l.kid.subsetSize >= n) {
+      out.push(`small sample: ${l.kidLabel} subsets of ${l.kid.subsetSize} from ${n} images hold every image, so its ± (${l.kid.std.toExponential(2)}) is not a sampling uncertainty`);
+      break;
+    }
+  }
+  return out;
 }
 
 /**
  * Runs `network` over `files` in batches (decode with sharp, bilinear resize to the network's
- * input, RGB in [0, 1]) and collects features, probabilities and colorfulness. Prints progress
- * with rate and ETA. Frees every tensor it creates.
+ * input, RGB in [0, 1]) and collects features, probabilities and colorfulness. An image that
+ * cannot be decoded is left out with a warning naming it (see {@link ImageSetFeatures.skipped});
+ * the rows then hold the decoded images only. Prints progress with rate and ETA. Frees every
+ * tensor it creates.
  */
 export async function extractImageSetFeatures(files: readonly string[], network: FeatureNetwork, options: ExtractOptions = {}): Promise<ImageSetFeatures> {
   const batchSize = options.batchSize ?? 8;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`extractImageSetFeatures: batchSize must be a positive integer, got ${batchSize}`);
   if (files.length === 0) throw new Error('extractImageSetFeatures: files must not be empty');
+  const warn = options.warn ?? options.write ?? ((l: string) => void process.stderr.write(`${l}\n`));
   const t0 = performance.now();
   const n = files.length;
   const dims = network.layers.map((l) => l.dims);
   const feats = dims.map((d) => new Float32Array(n * d));
   const probs = network.classes > 0 ? new Float32Array(n * network.classes) : null;
   const cf: number[] = [];
+  const kept: string[] = [];
+  const skipped: Array<{ file: string; error: string }> = [];
   const progress = new Progress({ total: n, label: options.label ?? 'features', ...(options.write ? { write: options.write } : {}), ...(options.intervalMs !== undefined ? { intervalMs: options.intervalMs } : {}) });
+  let row = 0;
   for (let start = 0; start < n; start += batchSize) {
     const chunk = files.slice(start, start + batchSize);
     const images: DecodedImage[] = [];
     for (const f of chunk) {
-      const im = await readRgbImage(f);
+      let im: DecodedImage;
+      try {
+        im = await readRgbImage(f);
+      } catch (e) {
+        const error = String((e as Error).message).split('\n')[0]!;
+        skipped.push({ file: f, error });
+        warn(`${options.label ?? 'features'}: warning: skipping ${error.startsWith('readRgbImage:') ? error.replace(/^readRgbImage: /, '') : `'${f}': ${error}`}`);
+        continue;
+      }
       cf.push(colorfulness(im));
       images.push(im);
+      kept.push(f);
     }
-    const batch = imagesToBatch(images, network.inputSize);
-    const out = network.infer(batch);
-    batch.dispose();
-    for (let k = 0; k < dims.length; k++) feats[k]!.set(await out.features[k]!.data(), start * dims[k]!);
-    if (probs !== null && out.probs !== null) probs.set(await out.probs.data(), start * network.classes);
-    tf.dispose([...out.features, ...(out.probs ? [out.probs] : [])]);
-    progress.update(Math.min(start + batchSize, n), { img_per_s: (Math.min(start + batchSize, n) * 1000) / (performance.now() - t0) });
+    if (images.length > 0) {
+      const batch = imagesToBatch(images, network.inputSize);
+      const out = network.infer(batch);
+      batch.dispose();
+      for (let k = 0; k < dims.length; k++) feats[k]!.set(await out.features[k]!.data(), row * dims[k]!);
+      if (probs !== null && out.probs !== null) probs.set(await out.probs.data(), row * network.classes);
+      tf.dispose([...out.features, ...(out.probs ? [out.probs] : [])]);
+      row += images.length;
+    }
+    progress.update(Math.min(start + batchSize, n), { img_per_s: (Math.min(start + batchSize, n) * 1000) / (performance.now() - t0), ...(skipped.length ? { skipped: skipped.length } : {}) });
   }
   return {
-    files: [...files],
-    features: feats.map((data, k) => ({ rows: n, cols: dims[k]!, data })),
-    probs: probs === null ? null : { rows: n, cols: network.classes, data: probs },
+    files: kept,
+    features: feats.map((data, k) => ({ rows: row, cols: dims[k]!, data: data.subarray(0, row * dims[k]!) })),
+    probs: probs === null ? null : { rows: row, cols: network.classes, data: probs.subarray(0, row * network.classes) },
     colorfulness: cf,
     seconds: (performance.now() - t0) / 1000,
+    skipped,
   };
 }
 

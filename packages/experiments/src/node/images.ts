@@ -5,24 +5,23 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
+import { describeFsError, listFilesRecursive } from '@disco/runtime/node';
 import type { RgbImage } from '../metrics/colorfulness.js';
 
-/** File extensions {@link listImages} picks up in a folder (lower case). */
-export const IMAGE_EXTENSIONS: readonly string[] = Object.freeze(['.png', '.jpg', '.jpeg', '.webp', '.bmp', '.tif', '.tiff', '.gif']);
+/** File extensions {@link listImages} picks up in a folder (lower case): the formats sharp decodes (it has no BMP reader). */
+export const IMAGE_EXTENSIONS: readonly string[] = Object.freeze(['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif']);
 
 /**
  * The image files named by `spec`: a folder (its image files, recursively, sorted by path) or a
  * text file with one path per line (relative paths resolve against the list's folder; blank lines
- * and lines starting with `#` are skipped). Throws a one-line error if nothing is found.
+ * and lines starting with `#` are skipped). Links are followed but each real folder is entered
+ * once, so a link loop lists each image once. Throws a one-line error if nothing is found.
  */
 export function listImages(spec: string): string[] {
   if (!fs.existsSync(spec)) throw new Error(`listImages: '${spec}' does not exist`);
   let files: string[];
   if (fs.statSync(spec).isDirectory()) {
-    files = (fs.readdirSync(spec, { recursive: true, encoding: 'utf8' }) as string[])
-      .map((f) => path.join(spec, f))
-      .filter((f) => IMAGE_EXTENSIONS.includes(path.extname(f).toLowerCase()) && fs.statSync(f).isFile())
-      .sort();
+    files = listFilesRecursive(spec, { filter: (f) => IMAGE_EXTENSIONS.includes(path.extname(f).toLowerCase()) });
   } else {
     const base = path.dirname(spec);
     files = fs
@@ -47,10 +46,29 @@ export interface DecodedImage extends RgbImage {
 
 /**
  * Decodes an image file to 8-bit sRGB: alpha dropped, grayscale expanded to R = G = B, EXIF
- * orientation applied.
+ * orientation applied. Errors are one line naming the file: `readRgbImage: '<file>': <reason>`
+ * (missing, unreadable, empty, corrupt, not an image).
  */
 export async function readRgbImage(file: string): Promise<DecodedImage> {
-  const { data, info } = await sharp(file).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  const fail = (why: string): never => {
+    throw new Error(`readRgbImage: '${file}': ${why}`);
+  };
+  try {
+    const st = fs.statSync(file);
+    if (!st.isFile()) fail('not a regular file');
+    if (st.size === 0) fail('empty file');
+    fs.closeSync(fs.openSync(file, 'r'));
+  } catch (e) {
+    if ((e as Error).message.startsWith('readRgbImage:')) throw e;
+    fail(describeFsError(e));
+  }
+  let decoded: { data: Buffer; info: sharp.OutputInfo };
+  try {
+    decoded = await sharp(file).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    return fail(String((e as Error).message).split('\n')[0]!);
+  }
+  const { data, info } = decoded;
   if (info.channels !== 3) throw new Error(`readRgbImage: '${file}' decoded to ${info.channels} channels, expected 3`);
   return { width: info.width, height: info.height, channels: 3, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
