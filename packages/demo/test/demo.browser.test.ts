@@ -245,6 +245,7 @@ describe.skipIf(!executable)('demo in headless Chromium', () => {
     // The comparison slider: 35 % of the width shows the grey input.
     await page.selectOption('#compare-with', 'grey');
     await page.locator('#compare').fill('35');
+    await page.mouse.move(0, 0); // no hover highlight in the screenshot
     expect(await page.$eval('#before', (c) => (c as HTMLCanvasElement).style.clipPath)).toBe('inset(0px 65% 0px 0px)');
     await page.screenshot({ path: path.join(outputDir, 'demo.png'), fullPage: true });
 
