@@ -1,0 +1,96 @@
+/**
+ * The demo's model side (src/engine.ts) in Node on wasm: it must work with whatever model file it
+ * is given — the embedded one and a config with the newer options (soft hints, broadcast,
+ * residual refinement, annealed decoding) — and agree with colorizeL / applyUserAnchors on where
+ * an anchor lands.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DiscoModel, colorizeL, resolveDiscoConfig, rgbToNormalizedLab, serializeDiscoModel, type DiscoModelJson } from '@disco/colorize';
+import { selectBackend } from '@disco/runtime';
+import { DiscoEngine, PALETTE_SIZE, type ImagePixels } from '../src/engine.js';
+
+const here = path.dirname(new URL(import.meta.url).pathname);
+const TINY = path.resolve(here, '../../colorize/models/tiny');
+
+/** A 48×64 test image: a horizontal lightness ramp with a darker disc. */
+function testImage(width = 64, height = 48): ImagePixels {
+  const rgba = new Uint8ClampedArray(width * height * 4);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const v = Math.hypot(x - 40, y - 20) < 10 ? 40 : 60 + Math.round((150 * x) / width);
+      rgba.set([v, v, v, 255], (y * width + x) * 4);
+    }
+  return { width, height, rgba };
+}
+
+async function exercise(engine: DiscoEngine): Promise<void> {
+  const img = testImage();
+  const { diverse, grey } = await engine.open(img);
+  expect(diverse.map((d) => d.variant)).toEqual([0, 1, 2]);
+  expect(grey).toHaveLength(img.width * img.height * 4);
+  for (const d of diverse) {
+    expect(d.rgba).toHaveLength(img.width * img.height * 4);
+    expect(d.anchors.length).toBe(engine.model.config.anchors);
+  }
+  // The palette: PALETTE_SIZE bins, most probable first, probabilities of one softmax.
+  const p = engine.palette(10, 50);
+  expect(p).toHaveLength(PALETTE_SIZE);
+  for (let k = 1; k < p.length; k++) expect(p[k]!.probability).toBeLessThanOrEqual(p[k - 1]!.probability);
+  expect(p.reduce((s, e) => s + e.probability, 0)).toBeLessThanOrEqual(1 + 1e-6);
+  // The T = 0 anchors given back as user anchors reproduce the T = 0 result exactly.
+  const again = await engine.render(diverse[0]!.anchors);
+  expect(Array.from(again)).toEqual(Array.from(diverse[0]!.rgba));
+  // No tensor growth per edit.
+  const edited = diverse[0]!.anchors.map((a, i) => (i === 0 ? { ...a, ab: [60, 50] as [number, number] } : a));
+  await engine.render(edited);
+  const n = tf.memory().numTensors;
+  await engine.render(edited);
+  expect(tf.memory().numTensors).toBe(n);
+}
+
+describe('DiscoEngine (the demo model side)', () => {
+  beforeAll(async () => {
+    await selectBackend({ backend: 'wasm' });
+  });
+
+  it('runs the embedded model from its two files', async () => {
+    const json = JSON.parse(fs.readFileSync(path.join(TINY, 'disco-model.json'), 'utf8')) as DiscoModelJson;
+    const buf = fs.readFileSync(path.join(TINY, 'weights.bin'));
+    const engine = DiscoEngine.fromFiles(json, buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+    expect(engine.describeModel()).toMatch(new RegExp(`${json.config.imageSize}² input, cell ${json.config.cellSize}, K = ${json.config.anchors} anchors$`));
+    await exercise(engine);
+    engine.dispose();
+  });
+
+  it('runs a model whose config has the newer options (soft hints, broadcast, residual refinement, annealed decoding)', async () => {
+    const config = resolveDiscoConfig({ hintEncoding: 'soft', hintBroadcast: true, decodeTemperature: 0.38, refinement: { widths: [16, 32, 64], residualBlocks: 1, residual: true } }, 'tiny');
+    const model = DiscoModel.create(config);
+    const { json, weights } = await serializeDiscoModel(model);
+    model.dispose();
+    const engine = DiscoEngine.fromFiles(JSON.parse(JSON.stringify(json)) as DiscoModelJson, weights);
+    expect(engine.model.config.hintBroadcast).toBe(true);
+    await exercise(engine);
+    engine.dispose();
+  });
+
+  it('places an anchor in the superpixel that colorizeL and applyUserAnchors use (scale to the model input, floor by the cell)', async () => {
+    const json = JSON.parse(fs.readFileSync(path.join(TINY, 'disco-model.json'), 'utf8')) as DiscoModelJson;
+    const buf = fs.readFileSync(path.join(TINY, 'weights.bin'));
+    const engine = DiscoEngine.fromFiles(json, buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+    const img = testImage(64, 48);
+    await engine.open(img);
+    // colorizeL reports each user anchor at the centre of the superpixel it landed in.
+    const L = tf.tidy(() => rgbToNormalizedLab(tf.tensor4d(Float32Array.from(img.rgba.filter((_, i) => i % 4 !== 3), (v) => v / 255), [1, 48, 64, 3])).L);
+    for (const [row, col] of [[23, 63], [0, 0], [47, 5], [11.9, 31.5]] as const) {
+      const [r] = colorizeL(engine.model, L, { userAnchors: [{ row, col, units: 'pixel', ab: [20, 20] }] });
+      r!.ab.dispose();
+      expect(r!.anchors).toHaveLength(1);
+      expect(engine.tokenOf(r!.anchors[0]!.row, r!.anchors[0]!.col), `anchor at (${row}, ${col})`).toEqual(engine.tokenOf(row, col));
+    }
+    L.dispose();
+    engine.dispose();
+  });
+});
