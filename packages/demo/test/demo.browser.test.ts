@@ -262,6 +262,16 @@ describe.skipIf(!executable)('demo in headless Chromium', () => {
     const [pngDl] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
     const browserPng = path.join(tmp, 'browser.png');
     await pngDl.saveAs(browserPng);
+    const edited = await resultPixels(page);
+
+    // Reset gives the model's own anchors back; importing the exported file restores the edit.
+    await page.click('#reset');
+    n = await waitForRender(page, n);
+    expect(await anchorsOf(page)).toEqual(initial);
+    await page.setInputFiles('#import', hintsFile);
+    n = await waitForRender(page, n);
+    expect((await anchorsOf(page)).length).toBe(count - 1);
+    expect(Array.from((await resultPixels(page)).data)).toEqual(Array.from(edited.data));
 
     // The CLI with that JSON: the same image within a stated tolerance.
     t = performance.now();
@@ -308,6 +318,28 @@ describe.skipIf(!executable)('demo in headless Chromium', () => {
     expect(facts).toContain(`backend ${backend}`);
     if (backend !== 'webgpu') expect(facts).toMatch(/fell back from webgpu \(/);
     autoResult = { backend: backend!, pixels: await resultPixels(p) };
+
+    // "Edit from T = 1" shows that result and takes its anchors.
+    let n = await renders(p);
+    await p.click('#diverse button[data-variant="1"]');
+    n = await waitForRender(p, n);
+    const t1 = await p.$eval('#diverse figure:nth-child(2) canvas', (c) => {
+      const cv = c as HTMLCanvasElement;
+      return Array.from(cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data);
+    });
+    expect(Array.from((await resultPixels(p)).data)).toEqual(t1);
+    expect(await p.getAttribute('#diverse button[data-variant="1"]', 'aria-pressed')).toBe('true');
+
+    // Drag and drop of a file (a bundled color photo) opens it.
+    const bytes = fs.readFileSync(path.join(demoRoot, 'photos', 'coffee-color.jpg')).toString('base64');
+    const dt = await p.evaluateHandle((b64) => {
+      const d = new DataTransfer();
+      d.items.add(new File([Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0))], 'coffee-color.jpg', { type: 'image/jpeg' }));
+      return d;
+    }, bytes);
+    await p.dispatchEvent('#drop', 'drop', { dataTransfer: dt });
+    await waitForRender(p, n);
+    expect(await p.textContent('#status')).toMatch(/^coffee-color\.jpg: colorized in /);
     expect(errors).toEqual([]);
     await p.close();
   });
