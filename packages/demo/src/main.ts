@@ -90,6 +90,8 @@ const state = {
   rendering: false,
   pending: false,
   editStart: 0,
+  /** Counts opened photos, so that a result computed for an earlier one is dropped. */
+  generation: 0,
   /** The anchor whose color the free picker last set (its value is then left alone). */
   pickerAnchor: null as number | null,
 };
@@ -200,6 +202,7 @@ async function openBlob(blob: Blob, name: string): Promise<void> {
         await loadModel();
       }
     }
+    state.generation++;
     state.image = { name, original: pixels, grey: opened.grey, scale, diverse: opened.diverse };
     const firstMs = performance.now() - t0;
     useVariant(0, false);
@@ -396,7 +399,10 @@ async function rerender(message: string): Promise<void> {
     do {
       state.pending = false;
       const t0 = performance.now();
+      const generation = state.generation;
       const rgba = await state.engine!.render(state.anchors);
+      // A photo opened meanwhile: this result belongs to the previous one.
+      if (generation !== state.generation) continue;
       state.result = rgba;
       drawResult();
       const runMs = performance.now() - t0;
@@ -500,6 +506,11 @@ function endDrag(e: PointerEvent): void {
     }
   }
 }
+// Enter or Space on a focused anchor (a click with no pointer) selects it.
+ui.anchors.addEventListener('click', (e) => {
+  const target = (e.target as HTMLElement).closest<HTMLButtonElement>('.anchor');
+  if (target && e.detail === 0) select(Number(target.dataset.index));
+});
 ui.anchors.addEventListener('pointerup', endDrag);
 ui.anchors.addEventListener('pointercancel', endDrag);
 

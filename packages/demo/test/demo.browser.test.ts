@@ -222,8 +222,12 @@ describe.skipIf(!executable)('demo in headless Chromium', () => {
     expect(toward, 'near pixels move toward red (mean ab distance to red decreases, Lab units)').toBeGreaterThan(1);
     expect(near, 'near pixels change at least twice as much as far ones').toBeGreaterThan(2 * far);
 
-    // Keyboard: Shift+ArrowDown moves the focused anchor one superpixel; Delete removes one.
+    // Keyboard: Enter selects the focused anchor, Shift+ArrowDown moves it one superpixel; Delete
+    // removes one.
     await page.focus('.anchor >> nth=1');
+    await page.keyboard.press('Enter');
+    expect(await page.getAttribute('.anchor >> nth=1', 'aria-pressed')).toBe('true');
+    expect(await page.textContent('#anchor-info')).toMatch(/^Anchor 2: /);
     const k0 = (await anchorsOf(page))[1]!;
     await page.keyboard.press(k0.row < img.height / 2 ? 'Shift+ArrowDown' : 'Shift+ArrowUp');
     n = await waitForRender(page, n);
