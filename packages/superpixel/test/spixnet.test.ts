@@ -141,6 +141,9 @@ describe('SpixNet, stage-1 loss and training [wasm]', () => {
     expect(restored.iterations).toBe(optimizer.iterations);
     const again = await saveOptimizerState(restored);
     expect(new Float32Array(again.data)).toEqual(new Float32Array(state.data));
+    // Adam's bias-correction powers are bit-identical too (tfjs would set β^(t+1) with one pow()).
+    const acc = (o: tf.AdamOptimizer) => ['accBeta1', 'accBeta2'].map((k) => (o as unknown as Record<string, tf.Variable>)[k]!.dataSync()[0]);
+    expect(acc(restored)).toEqual(acc(optimizer));
     tf.dispose([held.L, held.ab]);
     optimizer.dispose();
     restored.dispose();
