@@ -29,6 +29,8 @@ export interface FaultOptions {
   fault?: FaultKind;
   /** Only paths for which this returns true count and fail (e.g. one output folder). Default: all. */
   scope?: (p: string) => boolean;
+  /** Paths on a read-only mount: every change under them fails with `EROFS`, as does `accessSync(p, W_OK)`. Not counted. */
+  readOnly?: (p: string) => boolean;
   /** Paths that cannot be read (opening, reading or `accessSync` them fails with `EACCES`), as for a file without read permission. */
   unreadable?: (p: string) => boolean;
   /** Called before each counted operation with its index, name, path and (for writes) the bytes. */
@@ -79,10 +81,11 @@ export class FaultyFileSystem implements FileSystem {
   fired = false;
   private full = false;
   private readonly fds = new Map<number, string>();
+  private readonly readFds = new Set<number>();
   private readonly o: Required<Omit<FaultOptions, 'onOp'>> & Pick<FaultOptions, 'onOp'>;
 
   constructor(options: FaultOptions = {}) {
-    this.o = { at: 0, fault: 'kill', scope: () => true, unreadable: () => false, ...options };
+    this.o = { at: 0, fault: 'kill', scope: () => true, unreadable: () => false, readOnly: () => false, ...options };
   }
 
   private readable(op: string, p: string): void {
@@ -97,6 +100,7 @@ export class FaultyFileSystem implements FileSystem {
   /** Counts an operation; returns true when it is the one to fail. */
   private hit(op: MutatingOp, p: string, data?: Uint8Array): boolean {
     this.alive();
+    for (const q of p.split(' -> ')) if (this.o.readOnly(q) && !(op === 'mkdirSync' && nodeFs.existsSync(q))) throw sysError('EROFS', op.replace(/Sync$/, ''), q);
     if (!this.o.scope(p)) return false;
     const index = this.ops.length + 1;
     this.ops.push({ index, op, path: p });
@@ -148,6 +152,7 @@ export class FaultyFileSystem implements FileSystem {
   accessSync(p: string, mode?: number): void {
     if (mode === undefined || mode & nodeFs.constants.R_OK) this.readable('access', p);
     else this.alive();
+    if (mode !== undefined && mode & nodeFs.constants.W_OK && this.o.readOnly(p)) throw sysError('EROFS', 'access', p);
     nodeFs.accessSync(p, mode);
   }
   mkdirSync(p: string, options?: { recursive?: boolean }): string | undefined {
@@ -162,6 +167,8 @@ export class FaultyFileSystem implements FileSystem {
     if (writes && !nodeFs.existsSync(p)) this.noSpace('open', p);
     const fd = nodeFs.openSync(p, flags);
     this.fds.set(fd, p);
+    if (writes) this.readFds.delete(fd);
+    else this.readFds.add(fd);
     return fd;
   }
   writeSync(fd: number, buffer: Uint8Array, offset: number, length: number): number {
@@ -182,6 +189,10 @@ export class FaultyFileSystem implements FileSystem {
   }
   fsyncSync(fd: number): void {
     const p = this.fds.get(fd) ?? `fd ${fd}`;
+    if (this.readFds.has(fd) && !p.endsWith('/') && !this.isDir(p)) {
+      this.alive();
+      return nodeFs.fsyncSync(fd);
+    }
     if (this.hit('fsyncSync', p)) this.fail('fsyncSync', p);
     nodeFs.fsyncSync(fd);
   }
@@ -191,6 +202,13 @@ export class FaultyFileSystem implements FileSystem {
   }
   closeSync(fd: number): void {
     const p = this.fds.get(fd) ?? `fd ${fd}`;
+    if (this.readFds.has(fd) && !this.isDir(p)) {
+      // Closing a file opened for reading changes nothing on disk: not a write point.
+      this.alive();
+      this.fds.delete(fd);
+      this.readFds.delete(fd);
+      return nodeFs.closeSync(fd);
+    }
     if (this.hit('closeSync', p)) {
       if (this.o.fault !== 'kill') nodeFs.closeSync(fd); // the descriptor is released even when close reports an error
       this.fds.delete(fd);
@@ -198,6 +216,13 @@ export class FaultyFileSystem implements FileSystem {
     }
     this.fds.delete(fd);
     nodeFs.closeSync(fd);
+  }
+  private isDir(p: string): boolean {
+    try {
+      return nodeFs.statSync(p).isDirectory();
+    } catch {
+      return false;
+    }
   }
   renameSync(from: string, to: string): void {
     if (this.hit('renameSync', `${from} -> ${to}`)) this.fail('renameSync', from);

@@ -255,10 +255,12 @@ export function appendLine(file: string, line: string, options: WriteFileOptions
   try {
     fd = fs.openSync(file, 'a');
     writeAll(fs, fd, Buffer.from(`${line}\n`, 'utf8'), file);
+    const f = fd;
+    fd = undefined;
+    fs.closeSync(f);
   } catch (e) {
-    throw fileError('cannot write', file, e);
-  } finally {
     if (fd !== undefined) ignore(() => fs.closeSync(fd!));
+    throw fileError('cannot write', file, e);
   }
 }
 
