@@ -578,22 +578,22 @@ async function colorize(inputs: string[], flags: ColorizeFlags, io: CliIo): Prom
   await setupBackendForCli(flags.backend, io.err);
   const output = path.resolve(flags.output);
   const modelDir = flags.model ? path.resolve(flags.model) : embeddedModelDir();
+  const hints = flags.anchorsFile ? readHints(flags.anchorsFile) : null;
+  const inputsFound = expandInputs(inputs, [output]);
+  if (inputsFound.length === 0) throw new Error('colorize: no input images');
+  if (hints) {
+    const names = new Set(inputsFound.map((f) => path.basename(f)));
+    for (const k of Object.keys(hints)) if (k !== '*' && !names.has(k)) io.err(`colorize: warning: --anchors-file: '${k}' names no input image (keys are file names, or '*')`);
+  }
+  const oracleFor = flags.oracle ? oracleLookup(flags.oracle, inputsFound) : null;
+  // Before any computing: the output folder must take files.
+  ensureWritableDir(output, '-o', files);
+  removeStaleTemps(output, files);
   const model = loadDiscoModel(modelDir);
   try {
     const K = flags.anchors ?? model.config.anchors;
     const tokens = (model.config.imageSize / model.config.cellSize) ** 2;
     if (flags.mode === 'resize' && K > tokens) throw new Error(`--anchors: ${K} is more than the ${tokens} superpixels of the model's ${model.config.imageSize}² input`);
-    const hints = flags.anchorsFile ? readHints(flags.anchorsFile) : null;
-    const inputsFound = expandInputs(inputs, [output]);
-    if (inputsFound.length === 0) throw new Error('colorize: no input images');
-    if (hints) {
-      const names = new Set(inputsFound.map((f) => path.basename(f)));
-      for (const k of Object.keys(hints)) if (k !== '*' && !names.has(k)) io.err(`colorize: warning: --anchors-file: '${k}' names no input image (keys are file names, or '*')`);
-    }
-    const oracleFor = flags.oracle ? oracleLookup(flags.oracle, inputsFound) : null;
-    // Before any computing: the output folder must take files.
-    ensureWritableDir(output, '-o', files);
-    removeStaleTemps(output, files);
     const jsonl = path.join(output, 'colorize.jsonl');
     const manifest = path.join(output, 'colorize.json');
     writeFileAtomic(jsonl, '', { fs: files });
