@@ -281,10 +281,9 @@ function drawDiverse(): void {
   }
 }
 
-/** Lab color → CSS, shown at the image's lightness there (kept within 35–85 so that it stays visible). */
-function cssColor(ab: readonly [number, number], lightness: number): string {
-  const [rgb] = state.engine!.labToRgbBytes([[Math.min(85, Math.max(35, lightness)), ab[0], ab[1]]]);
-  return `rgb(${rgb![0]}, ${rgb![1]}, ${rgb![2]})`;
+/** The lightness a marker or swatch is drawn at: the image's there, kept within 35–85 so that it stays visible. */
+function shownLightness(lightness: number): number {
+  return Math.min(85, Math.max(35, lightness));
 }
 
 function hexOf(ab: readonly [number, number], lightness: number): string {
@@ -313,6 +312,7 @@ function drawAnchors(): void {
     buttons.push(b);
   }
   for (let i = state.anchors.length; i < buttons.length; i++) buttons[i]!.remove();
+  const colors = state.engine!.labToRgbBytes(state.anchors.map((a) => [shownLightness(state.engine!.lightnessAt(a.row, a.col)), a.ab[0], a.ab[1]] as const));
   state.anchors.forEach((a, i) => {
     const b = buttons[i]!;
     b.dataset.index = String(i);
@@ -320,7 +320,7 @@ function drawAnchors(): void {
     b.dataset.col = String(a.col);
     b.style.left = `${(a.col / img.original.width) * 100}%`;
     b.style.top = `${(a.row / img.original.height) * 100}%`;
-    b.style.background = cssColor(a.ab, state.engine!.lightnessAt(a.row, a.col));
+    b.style.background = `rgb(${colors[i]!.join(', ')})`;
     b.setAttribute('aria-label', describeAnchor(i));
     b.setAttribute('aria-pressed', String(state.selected === i));
   });
@@ -340,12 +340,13 @@ function drawPanel(): void {
   ui.paletteBlock.hidden = false;
   const L = state.engine!.lightnessAt(a.row, a.col);
   const entries = state.engine!.palette(a.row, a.col);
+  const swatches = state.engine!.labToRgbBytes(entries.map((p) => [shownLightness(L), p.ab[0], p.ab[1]] as const));
   ui.palette.replaceChildren(
     ...entries.map((p, k) => {
       const b = document.createElement('button');
       b.type = 'button';
       b.className = 'swatch';
-      b.style.background = cssColor(p.ab, L);
+      b.style.background = `rgb(${swatches[k]!.join(', ')})`;
       const pct = `${(p.probability * 100).toFixed(p.probability < 0.1 ? 1 : 0)}%`;
       const label = document.createElement('span');
       label.textContent = pct;
