@@ -125,41 +125,50 @@ export class FaultyFileSystem implements FileSystem {
     if (this.full && this.o.scope(p)) throw sysError('ENOSPC', op, p);
   }
 
+  /** Passes through (a read). */
   existsSync(p: string): boolean {
     this.alive();
     return nodeFs.existsSync(p);
   }
+  /** Passes through (a read). */
   statSync(p: string): nodeFs.Stats {
     this.alive();
     return nodeFs.statSync(p);
   }
+  /** Passes through (a read). */
   lstatSync(p: string): nodeFs.Stats {
     this.alive();
     return nodeFs.lstatSync(p);
   }
+  /** Passes through (a read). */
   realpathSync(p: string): string {
     this.alive();
     return nodeFs.realpathSync(p);
   }
+  /** Passes through (a read). */
   readdirSync(p: string): string[] {
     this.alive();
     return nodeFs.readdirSync(p);
   }
+  /** A read; `EACCES` for an `unreadable` path. */
   readFileSync(p: string): Buffer {
     this.readable('open', p);
     return nodeFs.readFileSync(p);
   }
+  /** `EACCES` for an `unreadable` path (read access), `EROFS` for a `readOnly` one (write access). */
   accessSync(p: string, mode?: number): void {
     if (mode === undefined || mode & nodeFs.constants.R_OK) this.readable('access', p);
     else this.alive();
     if (mode !== undefined && mode & nodeFs.constants.W_OK && this.o.readOnly(p)) throw sysError('EROFS', 'access', p);
     nodeFs.accessSync(p, mode);
   }
+  /** A write point. */
   mkdirSync(p: string, options?: { recursive?: boolean }): string | undefined {
     if (this.hit('mkdirSync', p)) this.fail('mkdirSync', p);
     this.noSpace('mkdir', p);
     return nodeFs.mkdirSync(p, options);
   }
+  /** A write point when opening for writing; otherwise a read. */
   openSync(p: string, flags: string): number {
     const writes = flags !== 'r';
     if (writes && this.hit('openSync', p)) this.fail('openSync', p);
@@ -171,6 +180,7 @@ export class FaultyFileSystem implements FileSystem {
     else this.readFds.add(fd);
     return fd;
   }
+  /** A write point; a failing write stores half of its bytes first. */
   writeSync(fd: number, buffer: Uint8Array, offset: number, length: number): number {
     const p = this.fds.get(fd) ?? `fd ${fd}`;
     const data = buffer.subarray(offset, offset + length);
@@ -187,6 +197,7 @@ export class FaultyFileSystem implements FileSystem {
     this.noSpace('write', p);
     return nodeFs.writeSync(fd, buffer, offset, length);
   }
+  /** A write point (for files opened for writing and for folders). */
   fsyncSync(fd: number): void {
     const p = this.fds.get(fd) ?? `fd ${fd}`;
     if (this.readFds.has(fd) && !p.endsWith('/') && !this.isDir(p)) {
@@ -196,10 +207,12 @@ export class FaultyFileSystem implements FileSystem {
     if (this.hit('fsyncSync', p)) this.fail('fsyncSync', p);
     nodeFs.fsyncSync(fd);
   }
+  /** Passes through (a read). */
   fstatSync(fd: number): nodeFs.Stats {
     this.alive();
     return nodeFs.fstatSync(fd);
   }
+  /** A write point for files opened for writing and for folders. */
   closeSync(fd: number): void {
     const p = this.fds.get(fd) ?? `fd ${fd}`;
     if (this.readFds.has(fd) && !this.isDir(p)) {
@@ -224,10 +237,12 @@ export class FaultyFileSystem implements FileSystem {
       return false;
     }
   }
+  /** A write point. */
   renameSync(from: string, to: string): void {
     if (this.hit('renameSync', `${from} -> ${to}`)) this.fail('renameSync', from);
     nodeFs.renameSync(from, to);
   }
+  /** A write point. */
   rmSync(p: string, options?: { recursive?: boolean; force?: boolean }): void {
     if (this.hit('rmSync', p)) this.fail('rmSync', p);
     nodeFs.rmSync(p, options);

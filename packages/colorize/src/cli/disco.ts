@@ -159,7 +159,7 @@ function readCheckpointFiles(run: string, flag: string, files: FileSystem, log: 
   const st = ck.state;
   if (st.format !== 'disco-checkpoint-v1') throw new Error(`${flag}: ${sf}: not a DISCO checkpoint`);
   if (!Array.isArray(st.specs) || !Array.isArray(st.optimizerNames) || !st.config || !st.options) throw new Error(`${flag}: ${sf}: incomplete state (needs specs, optimizerNames, config, options)`);
-  if (!ck.verified) log(`resume: ${ck.dir} has no checksums (written by an older version); sizes are checked only`);
+  if (!ck.verified) log(`checkpoint: ${ck.dir} has no checksums (written by an older version); sizes are checked only`);
   const bytes = ck.files[CKPT_WEIGHTS]!;
   const need = st.specs.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * 4, 0);
   if (bytes.byteLength !== need) throw new Error(`${flag}: ${wf}: ${bytes.byteLength} bytes, state.json needs ${need} (truncated or damaged)`);

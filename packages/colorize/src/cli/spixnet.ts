@@ -271,7 +271,7 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
       throw new Error(`--resume: ${(e as Error).message}`);
     }
     if (!ck) throw new Error(`--resume: no checkpoint in '${ckptDir}'`);
-    if (!ck.verified) io.err(`resume: ${ckptDir} has no checksums (written by an older version); sizes are checked only`);
+    if (!ck.verified) io.err(`checkpoint: ${ckptDir} has no checksums (written by an older version); sizes are checked only`);
     const state = ck.state;
     net = await netFromFiles(ck.files['model.json']!, ck.files['weights.bin']!, { json: path.join(ckptDir, 'model.json'), weights: path.join(ckptDir, 'weights.bin') }).catch((e: Error) => {
       throw new Error(`--resume: ${e.message}`);
