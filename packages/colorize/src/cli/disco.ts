@@ -289,6 +289,8 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
     params: model.countParams(),
   };
   fs.mkdirSync(out, { recursive: true });
+  // Temporary files a killed run left in the model folder (the checkpoint's are recovered, not removed, by the checkpoint scheme).
+  removeStaleTemps(path.join(out, 'model'), files);
   writeJsonAtomic(path.join(out, resumeState ? `run.resume-${start}.json` : 'run.json'), run);
   io.err(`train: config ${flags.config}, ${run.params.total.toLocaleString('en')} parameters, ${ds.files.length} training / ${val?.files.length ?? 0} validation images, ≤ ${perEpoch} batches per epoch, seed ${flags.seed}, commit ${run.run.gitCommit.slice(0, 10)}`);
   // The step log: one JSON line per step; on resume, lines from the replayed steps are dropped.

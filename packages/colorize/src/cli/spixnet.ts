@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
-import { collectRunInfo, listFilesRecursive, loadCheckpoint, nodeFileSystem, Progress, saveCheckpoint, setupBackendForCli, writeFileAtomic, writeJsonAtomic, type FileSystem } from '@disco/runtime/node';
+import { collectRunInfo, listFilesRecursive, loadCheckpoint, nodeFileSystem, Progress, removeStaleTemps, saveCheckpoint, setupBackendForCli, writeFileAtomic, writeJsonAtomic, type FileSystem } from '@disco/runtime/node';
 import {
   boundaries,
   createSpixNetOptimizer,
@@ -306,6 +306,7 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
     },
   });
   await save(result.step, last.loss);
+  removeStaleTemps(path.join(flags.out, 'model'), fsl);
   await saveNet(net, path.join(flags.out, 'model'), fsl);
   io.err(`saved checkpoint ${ckptDir} and tfjs model ${path.join(flags.out, 'model')} at step ${result.step}`);
   io.out(JSON.stringify({ step: result.step, loss: last.loss }));
