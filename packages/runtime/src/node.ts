@@ -32,6 +32,7 @@ export {
   type WriteFileOptions,
 } from './files.js';
 export { loadCheckpoint, saveCheckpoint, type CheckpointIntegrity, type CheckpointOptions, type CheckpointStateBase, type LoadCheckpointOptions, type LoadedCheckpoint } from './checkpoint.js';
+export { expandInputs, isListFile, parseShard, selectShard, shardOfPath, shardSuffix, type ExpandInputsOptions, type InputFile, type Shard } from './inputs.js';
 export { FaultyFileSystem, SimulatedKill, type FaultKind, type FaultOptions, type MutatingOp } from './faults.js';
 
 /** Environment variable read by {@link resolveBackendChoice}. */
