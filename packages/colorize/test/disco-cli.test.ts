@@ -144,7 +144,8 @@ describe('disco train / colorize (CLI, wasm)', () => {
       await runDiscoCli(['colorize', src, '-o', out, '--backend', 'wasm'], io);
       expect(lines.filter((l) => l.startsWith('colorized ')), `run ${run}`).toEqual([`colorized 1/1 images into ${out}`]);
     }
-    expect(fs.readdirSync(out).sort()).toEqual(['colorize.json', 'colorize.jsonl', 'p5.png']);
+    expect(fs.readdirSync(out).sort()).toEqual(['colorize.json', 'colorize.jsonl', 'sub']); // the input's relative folders are kept
+    expect(fs.readdirSync(path.join(out, 'sub'))).toEqual(['p5.png']);
   });
 
   it('--mode pad refuses an image above the token limit and one too small for the anchors, by name, and the batch goes on; tiny images work in resize mode', async () => {
@@ -156,7 +157,7 @@ describe('disco train / colorize (CLI, wasm)', () => {
     const one = path.join(dir, 'one.png');
     await makeImage(one, 3, 1, 1);
     lines.length = 0;
-    await runDiscoCli(['colorize', wide, tiny, path.join(data, 'p1.png'), '-o', out, '--mode', 'pad', '--backend', 'wasm'], io);
+    await runDiscoCli(['colorize', wide, tiny, path.join(data, 'p1.png'), '-o', out, '--mode', 'pad', '--backend', 'wasm', '--workers', '1'], io); // one thread: the errors in input order
     process.exitCode = 0;
     const errs = lines.filter((l) => l.startsWith('colorize: '));
     expect(errs[0]).toBe(`colorize: ${wide}: --mode pad: 10000×50 px is 10000 superpixels, above the limit of ${PAD_MAX_TOKENS} (attention memory grows with their square); use --mode resize`);

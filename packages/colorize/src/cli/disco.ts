@@ -2,12 +2,14 @@
  * `disco`: the DISCO command line.
  *
  *   disco train --config tiny --data <dir|list> [--out runs/x] [--resume]
- *   disco colorize <images|folders…> -o <dir> [--model <dir>] [--anchors K] [--diverse] [--show-anchors]
- *                  [--anchors-file hints.json] [--seed n] [--mode resize|pad]
+ *   disco colorize <images|folders|globs|lists.txt…> -o <dir> [--model <dir>] [--anchors K] [--diverse] [--show-anchors]
+ *                  [--anchors-file hints.json] [--seed n] [--mode resize|pad] [--shard i/n|auto] [--workers N] [--overwrite]
  *   disco params --config paper
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { Command, InvalidArgumentError } from 'commander';
@@ -19,7 +21,12 @@ import {
   ensureWritableDir,
   FileWriteError,
   formatDuration,
-  listFilesRecursive,
+  expandInputs,
+  fileError,
+  parseShard,
+  shardOfPath,
+  shardSuffix,
+  type InputFile,
   loadCheckpoint,
   nodeFileSystem,
   Progress,
@@ -428,7 +435,8 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // colorize
 
-interface ColorizeFlags {
+/** The flags of `disco colorize`. */
+export interface ColorizeFlags {
   output: string;
   model?: string;
   anchors?: number;
@@ -439,9 +447,10 @@ interface ColorizeFlags {
   mode: 'resize' | 'pad';
   backend?: string;
   oracle?: string;
+  shard?: string;
+  overwrite?: boolean;
+  workers?: number;
 }
-
-const IMAGE_EXT = /\.(png|jpe?g|webp|tiff?|gif)$/i;
 
 /**
  * Most superpixel tokens `--mode pad` runs on (4096: 512² px with the tiny model's S = 8, 1024²
@@ -451,32 +460,31 @@ const IMAGE_EXT = /\.(png|jpe?g|webp|tiff?|gif)$/i;
  */
 export const PAD_MAX_TOKENS = 4096;
 
+/** The extensions `disco colorize` reads from folders and globs. */
+const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif'];
+
 /**
- * Image files of the inputs: files as given, folders searched recursively (links followed, each
- * real folder once, so a link loop lists each image once), skipping the folders in `exclude`
- * (the output folder when it lies inside an input folder).
+ * Image files of the inputs: folders (recursive; links followed, each real folder once, so a link
+ * loop lists each image once), globs and list files (`.txt`, one path per line), each with its
+ * path relative to the folder, glob base or list, which the output keeps; the folders in
+ * `exclude` (the output folder when it lies inside an input folder) are skipped.
  */
-function expandInputs(inputs: string[], exclude: string[] = []): string[] {
-  const files: string[] = [];
-  for (const p of inputs) {
-    if (fs.existsSync(p) && fs.statSync(p).isDirectory()) files.push(...listFilesRecursive(p, { filter: (f) => IMAGE_EXT.test(f), exclude }));
-    else files.push(p);
-  }
-  return files;
+function listInputs(inputs: string[], exclude: string[] = []): InputFile[] {
+  return expandInputs(inputs, { extensions: IMAGE_EXTENSIONS, exclude });
 }
 
 /**
  * `--oracle <image|folder>`: the color original of each input. A file serves a single input; in a
  * folder the original is the image with the input's base name (any extension; must be unique).
  */
-function oracleLookup(spec: string, files: string[]): (file: string) => string {
+export function oracleLookup(spec: string, files: string[]): (file: string) => string {
   if (!fs.existsSync(spec)) throw new Error(`--oracle: '${spec}' does not exist`);
   if (!fs.statSync(spec).isDirectory()) {
     if (files.length !== 1) throw new Error(`--oracle: a single image serves a single input, got ${files.length} inputs (give a folder)`);
     return () => spec;
   }
   const byName = new Map<string, string>();
-  for (const f of expandInputs([spec])) {
+  for (const { file: f } of listInputs([spec])) {
     const stem = path.basename(f).replace(/\.[^.]+$/, '');
     byName.set(stem, byName.has(stem) ? '' : f); // '' marks an ambiguous name
   }
@@ -492,7 +500,7 @@ function oracleLookup(spec: string, files: string[]): (file: string) => string {
 const HINT_KEYS = ['row', 'col', 'ab'];
 
 /** `hints.json`: `{ "<file name or *>": [{ "row": px, "col": px, "ab": [a, b] }, …] }` (pixel coordinates, Lab ab). Unknown keys are rejected by name. */
-function readHints(file: string): Record<string, UserAnchor[]> {
+export function readHints(file: string): Record<string, UserAnchor[]> {
   let raw: unknown;
   try {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -517,14 +525,14 @@ function readHints(file: string): Record<string, UserAnchor[]> {
 }
 
 /** One input's entry in `colorize.json` / `colorize.jsonl`. */
-type ResultEntry = { input: string; outputs: string[]; anchors: number } | { input: string; error: string };
+export type ResultEntry = { input: string; outputs: string[]; anchors: number } | { input: string; error: string };
 
 /**
  * Colorizes one file and writes its PNG(s). Full-resolution work stays on 8-bit bytes and row
  * bands ({@link composeRgb8}); `--mode resize` gives the model an input computed band by band at
  * its own size, `--mode pad` is capped at {@link PAD_MAX_TOKENS} superpixels.
  */
-async function colorizeFile(file: string, base: string, ctx: { model: DiscoModel; flags: ColorizeFlags; hints: Record<string, UserAnchor[]> | null; oracleFor: ((f: string) => string) | null; variants: ColorVariant[]; K: number; files: FileSystem }): Promise<ResultEntry> {
+async function colorizeFile(file: string, base: string, ctx: ColorizeContext): Promise<ResultEntry> {
   const { model, flags, variants } = ctx;
   const cell = model.config.cellSize;
   if (flags.mode === 'pad') {
@@ -559,12 +567,21 @@ async function colorizeFile(file: string, base: string, ctx: { model: DiscoModel
   }
   const written: string[] = [];
   let anchors = 0;
+  const outDir = path.resolve(flags.output);
+  const sub = path.dirname(path.join(outDir, base));
+  if (sub !== outDir) {
+    try {
+      ctx.files.mkdirSync(sub, { recursive: true });
+    } catch (e) {
+      throw fileError('cannot create', sub, e);
+    }
+  }
   try {
     for (const r of res) {
       const rgb = composeRgb8(img, r.ab);
       const marks = r.anchors.map((a) => ({ ...a, row: Math.min(H - 1, a.row / sy), col: Math.min(W - 1, a.col / sx) }));
       if (flags.showAnchors) drawAnchorMarkers(rgb, img, marks);
-      const name = path.join(path.resolve(flags.output), `${base}${flags.diverse ? `_T${r.variant}` : ''}.png`);
+      const name = path.join(outDir, `${base}${flags.diverse ? `_T${r.variant}` : ''}.png`);
       await writePng8(name, rgb, W, H, ctx.files);
       written.push(name);
       anchors = anchors || marks.length;
@@ -575,80 +592,259 @@ async function colorizeFile(file: string, base: string, ctx: { model: DiscoModel
   return { input: file, outputs: written, anchors: res[0]?.anchors.length ?? anchors };
 }
 
+/** Everything {@link colorizeFile} needs besides the file; one per thread. */
+export interface ColorizeContext {
+  model: DiscoModel;
+  flags: ColorizeFlags;
+  hints: Record<string, UserAnchor[]> | null;
+  oracleFor: ((f: string) => string) | null;
+  variants: ColorVariant[];
+  K: number;
+  files: FileSystem;
+}
+
+/** One image of a batch: its input, and its output path relative to `-o` without extension. */
+export interface ColorizeJob {
+  i: number;
+  file: string;
+  base: string;
+}
+
+/** What a job gave: its entry, or the first line of its error (with the code of a write error). */
+export type JobResult = { entry: ResultEntry } | { error: string; writeCode: string | null };
+
+/** Runs one job in this thread; errors become a {@link JobResult} with the message's first line. */
+export async function runColorizeJob(job: ColorizeJob, ctx: ColorizeContext): Promise<JobResult> {
+  try {
+    return { entry: await colorizeFile(job.file, job.base, ctx) };
+  } catch (e) {
+    return { error: (e instanceof Error ? e.message : String(e)).split('\n')[0]!, writeCode: e instanceof FileWriteError ? (e.code ?? '') : null };
+  }
+}
+
+/** What a colorize worker thread receives at start. */
+export interface ColorizeWorkerInit {
+  flags: ColorizeFlags;
+  modelDir: string;
+  /** Every input of the batch (an `--oracle` folder is matched against them). */
+  inputs: string[];
+}
+
+/** The settings that make two runs' outputs the same; a run resuming into a folder must match them. */
+function colorizeSettings(flags: ColorizeFlags, modelDir: string, K: number): Record<string, unknown> {
+  return {
+    model: modelDir,
+    seed: flags.seed,
+    mode: flags.mode,
+    diverse: !!flags.diverse,
+    anchors: K,
+    showAnchors: !!flags.showAnchors,
+    anchorsFile: flags.anchorsFile ? path.resolve(flags.anchorsFile) : null,
+    oracle: flags.oracle ? path.resolve(flags.oracle) : null,
+  };
+}
+
+/** A worker thread with its own backend and model, running one job at a time. */
+class ColorizeWorker {
+  private readonly worker: Worker;
+  private pending: ((r: JobResult) => void) | null = null;
+  private failure: string | null = null;
+  readonly ready: Promise<void>;
+
+  constructor(init: ColorizeWorkerInit) {
+    // From the TypeScript sources (tests, `nx run`), the worker loads its module through tsx.
+    const source = import.meta.url.endsWith('.ts');
+    const url = new URL(`./colorize_worker.${source ? 'ts' : 'js'}`, import.meta.url);
+    this.worker = source
+      ? new Worker(`import('tsx/esm/api').then((m) => m.tsImport(${JSON.stringify(url.href)}, ${JSON.stringify(url.href)}))`, { eval: true, workerData: init, execArgv: ['--conditions=@disco/source'] })
+      : new Worker(url, { workerData: init });
+    let started: () => void = () => {};
+    let failed: (e: Error) => void = () => {};
+    this.ready = new Promise<void>((res, rej) => {
+      started = res;
+      failed = rej;
+    });
+    this.worker.on('message', (m: { ready: true } | { error: string } | JobResult) => {
+      if ('ready' in m) started();
+      else {
+        const p = this.pending;
+        this.pending = null;
+        p?.(m as JobResult);
+      }
+    });
+    const die = (why: string): void => {
+      this.failure ??= why;
+      failed(new Error(`colorize worker: ${why}`));
+      const p = this.pending;
+      this.pending = null;
+      p?.({ error: `colorize worker stopped: ${why}`, writeCode: null });
+    };
+    this.worker.on('error', (e) => die(e.message.split('\n')[0]!));
+    this.worker.on('exit', (code) => die(`exit status ${code}`));
+  }
+
+  run(job: ColorizeJob): Promise<JobResult> {
+    if (this.failure) return Promise.resolve({ error: `colorize worker stopped: ${this.failure}`, writeCode: null });
+    return new Promise((res) => {
+      this.pending = res;
+      this.worker.postMessage(job);
+    });
+  }
+
+  get dead(): boolean {
+    return this.failure !== null;
+  }
+
+  async close(): Promise<void> {
+    this.failure ??= 'closed';
+    await this.worker.terminate();
+  }
+}
+
+/** `colorize.jsonl` entries of an earlier run whose outputs all exist, by first output (the last line per output wins; a torn last line is skipped). */
+function finishedEntries(jsonl: string, files: FileSystem): Map<string, ResultEntry> {
+  const done = new Map<string, ResultEntry>();
+  if (!files.existsSync(jsonl)) return done;
+  for (const line of files.readFileSync(jsonl).toString('utf8').split('\n')) {
+    let e: ResultEntry;
+    try {
+      e = JSON.parse(line) as ResultEntry;
+    } catch {
+      continue;
+    }
+    if ('outputs' in e && e.outputs.length > 0 && e.outputs.every((o) => files.existsSync(o))) done.set(e.outputs[0]!, e);
+  }
+  return done;
+}
+
 async function colorize(inputs: string[], flags: ColorizeFlags, io: CliIo): Promise<number> {
   const files = io.fs ?? nodeFileSystem;
+  const shard = parseShard(flags.shard);
   await setupBackendForCli(flags.backend, io.err);
   const output = path.resolve(flags.output);
   const modelDir = flags.model ? path.resolve(flags.model) : embeddedModelDir();
   const hints = flags.anchorsFile ? readHints(flags.anchorsFile) : null;
-  const inputsFound = expandInputs(inputs, [output]);
-  if (inputsFound.length === 0) throw new Error('colorize: no input images');
+  const all = listInputs(inputs, [output]);
+  if (all.length === 0) throw new Error('colorize: no input images');
   if (hints) {
-    const names = new Set(inputsFound.map((f) => path.basename(f)));
+    const names = new Set(all.map((f) => path.basename(f.file)));
     for (const k of Object.keys(hints)) if (k !== '*' && !names.has(k)) io.err(`colorize: warning: --anchors-file: '${k}' names no input image (keys are file names, or '*')`);
   }
-  const oracleFor = flags.oracle ? oracleLookup(flags.oracle, inputsFound) : null;
+  const oracleFor = flags.oracle ? oracleLookup(flags.oracle, all.map((f) => f.file)) : null;
+  // Output names: the input's relative path without extension; two inputs with one relative path get _2, _3…
+  const usedNames = new Set<string>();
+  const jobsAll: ColorizeJob[] = all.map(({ file, rel }, i) => {
+    const stem = rel.replace(/\.[^./]+$/, '');
+    let base = stem;
+    for (let k = 2; usedNames.has(base); k++) base = `${stem}_${k}`;
+    usedNames.add(base);
+    return { i, file, base };
+  });
+  const mine = shard === null ? jobsAll : jobsAll.filter((j) => shardOfPath(all[j.i]!.rel, shard.count) === shard.index);
   // Before any computing: the output folder must take files.
   ensureWritableDir(output, '-o', files);
-  removeStaleTemps(output, files);
-  const model = loadDiscoModel(modelDir);
+  let model: DiscoModel | null = loadDiscoModel(modelDir);
   try {
     const K = flags.anchors ?? model.config.anchors;
     const tokens = (model.config.imageSize / model.config.cellSize) ** 2;
     if (flags.mode === 'resize' && K > tokens) throw new Error(`--anchors: ${K} is more than the ${tokens} superpixels of the model's ${model.config.imageSize}² input`);
-    const jsonl = path.join(output, 'colorize.jsonl');
-    const manifest = path.join(output, 'colorize.json');
-    writeFileAtomic(jsonl, '', { fs: files });
+    const tag = shardSuffix(shard);
+    const jsonl = path.join(output, `colorize${tag}.jsonl`);
+    const manifest = path.join(output, `colorize${tag}.json`);
+    const settings = colorizeSettings(flags, modelDir, K);
+    // Resume: keep what an earlier run with the same settings finished, unless --overwrite.
+    let done = new Map<string, ResultEntry>();
+    if (!flags.overwrite) {
+      let prior: Record<string, unknown> | null = null;
+      try {
+        if (files.existsSync(manifest)) prior = JSON.parse(files.readFileSync(manifest).toString('utf8')) as Record<string, unknown>;
+      } catch {
+        prior = null;
+      }
+      const differs = Object.entries(settings).find(([k, v]) => prior && k in prior && JSON.stringify(prior[k]) !== JSON.stringify(v));
+      if (differs) io.err(`colorize: ${flags.output} holds results made with other settings (${differs[0]} ${JSON.stringify(prior![differs[0]])}, now ${JSON.stringify(differs[1])}); redoing them`);
+      else done = finishedEntries(jsonl, files);
+    }
+    const results = new Map<number, ResultEntry>();
+    const firstOutput = (j: ColorizeJob): string => path.join(output, `${j.base}${flags.diverse ? '_T0' : ''}.png`);
+    for (const j of mine) {
+      const e = done.get(firstOutput(j));
+      if (e && e.input === j.file) results.set(j.i, e);
+    }
+    const todo = mine.filter((j) => !results.has(j.i));
+    for (const d of new Set([output, ...todo.map((j) => path.dirname(path.join(output, j.base)))])) if (files.existsSync(d)) removeStaleTemps(d, files);
+    writeFileAtomic(jsonl, [...results.values()].map((e) => `${JSON.stringify(e)}\n`).join(''), { fs: files });
+    if (shard) io.err(`colorize: shard ${shard.index}/${shard.count}: ${mine.length} of ${all.length} inputs`);
+    if (results.size > 0) io.err(`colorize: ${results.size} of ${mine.length} already done in ${flags.output} (kept; --overwrite redoes them)`);
     const variants: ColorVariant[] = flags.diverse ? [0, 1, 2] : [0];
-    const progress = new Progress({ total: inputsFound.length, label: 'colorize', write: io.err, intervalMs: 1000 });
-    let failed = 0;
-    let stopped: string | null = null;
-    const results: ResultEntry[] = [];
-    const usedNames = new Set<string>();
+    const ordered = (): ResultEntry[] => [...results.entries()].sort((a, b) => a[0] - b[0]).map(([, e]) => e);
     let lastManifest = -Infinity;
     const writeManifest = (complete: boolean): void => {
-      writeJsonAtomic(manifest, { model: modelDir, seed: flags.seed, mode: flags.mode, diverse: !!flags.diverse, complete, results }, { fs: files });
+      writeJsonAtomic(manifest, { ...settings, ...(shard ? { shard: `${shard.index}/${shard.count}` } : {}), complete, results: ordered() }, { fs: files });
       lastManifest = performance.now();
     };
-    for (const [i, file] of inputsFound.entries()) {
-      // Same base name from two folders: suffix _2, _3… instead of overwriting.
-      const stem = path.basename(file).replace(/\.[^.]+$/, '');
-      let base = stem;
-      for (let k = 2; usedNames.has(base); k++) base = `${stem}_${k}`;
-      usedNames.add(base);
+    const workers = Math.max(1, Math.min(flags.workers ?? (io.fs ? 1 : os.availableParallelism()), todo.length));
+    const progress = new Progress({ total: todo.length, label: 'colorize', write: io.err, intervalMs: 1000 });
+    let failed = 0;
+    let finished = 0;
+    let stopped: string | null = null;
+    const handle = (job: ColorizeJob, r: JobResult): void => {
       let entry: ResultEntry;
-      try {
-        entry = await colorizeFile(file, base, { model, flags, hints, oracleFor, variants, K, files });
-      } catch (e) {
+      if ('entry' in r) entry = r.entry;
+      else {
         failed++;
-        const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
-        io.err(`colorize: ${msg.includes(file) ? msg : `${file}: ${msg}`}`);
-        entry = { input: file, error: msg };
-        if (e instanceof FileWriteError && UNWRITABLE_CODES.includes(e.code ?? '')) stopped = msg;
+        io.err(`colorize: ${r.error.includes(job.file) ? r.error : `${job.file}: ${r.error}`}`);
+        entry = { input: job.file, error: r.error };
+        if (r.writeCode !== null && UNWRITABLE_CODES.includes(r.writeCode)) stopped ??= r.error;
       }
-      results.push(entry);
-      progress.update(i + 1, { failed });
+      results.set(job.i, entry);
+      progress.update(++finished, { failed });
       try {
         appendLine(jsonl, JSON.stringify(entry), { fs: files });
-        if (!stopped && performance.now() - lastManifest >= 2000 && i + 1 < inputsFound.length) writeManifest(false);
+        if (!stopped && performance.now() - lastManifest >= 2000 && finished < todo.length) writeManifest(false);
       } catch (e) {
         stopped ??= (e as Error).message;
         io.err(`colorize: ${(e as Error).message}`);
       }
-      if (stopped) break;
+    };
+    let next = 0;
+    const take = (): ColorizeJob | undefined => (stopped ? undefined : todo[next++]);
+    if (workers === 1) {
+      const ctx: ColorizeContext = { model, flags, hints, oracleFor, variants, K, files };
+      for (let job = take(); job; job = take()) handle(job, await runColorizeJob(job, ctx));
+    } else {
+      // Each worker loads its own backend and model; this thread's copy is not needed.
+      model.dispose();
+      model = null;
+      const pool = Array.from({ length: workers }, () => new ColorizeWorker({ flags, modelDir, inputs: all.map((f) => f.file) }));
+      try {
+        await Promise.all(
+          pool.map(async (w) => {
+            try {
+              await w.ready;
+            } catch (e) {
+              stopped ??= (e as Error).message;
+              return;
+            }
+            for (let job = take(); job && !w.dead; job = take()) handle(job, await w.run(job));
+          }),
+        );
+      } finally {
+        await Promise.all(pool.map((w) => w.close()));
+      }
     }
-    const notAttempted = inputsFound.length - results.length;
-    for (const file of inputsFound.slice(results.length)) results.push({ input: file, error: `not attempted: ${stopped}` });
+    const notAttempted = todo.filter((j) => !results.has(j.i));
+    for (const j of notAttempted) results.set(j.i, { input: j.file, error: `not attempted: ${stopped}` });
     try {
-      writeManifest(notAttempted === 0);
+      writeManifest(notAttempted.length === 0);
     } catch (e) {
       io.err(`colorize: ${(e as Error).message}`);
     }
-    const done = results.length - failed - notAttempted;
-    io.out(`colorized ${done}/${inputsFound.length} images into ${flags.output}${failed ? ` (${failed} failed)` : ''}${notAttempted ? `; stopped, ${notAttempted} not attempted: the output folder takes no more files (${stopped})` : ''}`);
-    return failed + notAttempted;
+    const ok = [...results.values()].filter((e) => 'outputs' in e).length;
+    io.out(`colorized ${ok}/${mine.length} images into ${flags.output}${failed ? ` (${failed} failed)` : ''}${notAttempted.length ? `; stopped, ${notAttempted.length} not attempted: the output folder takes no more files (${stopped})` : ''}`);
+    return failed + notAttempted.length;
   } finally {
-    model.dispose();
+    model?.dispose();
   }
 }
 
@@ -720,8 +916,8 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .action(async (flags: TrainFlags) => train(flags, io));
   program
     .command('colorize')
-    .description('colorize images (files or folders); writes PNGs and colorize.json')
-    .argument('<inputs...>', 'image files or folders')
+    .description('colorize images (files, folders, globs or .txt lists); writes PNGs keeping the relative folders, colorize.jsonl and colorize.json')
+    .argument('<inputs...>', 'image files, folders, globs or .txt list files (one path per line)')
     .requiredOption('-o, --output <dir>', 'output folder')
     .option('--model <dir>', 'model folder (default: the embedded tiny model)')
     .option('--anchors <k>', 'number of anchors', intArg('--anchors', 1))
@@ -732,6 +928,9 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--mode <mode>', 'resize (model size, ab upsampled) or pad (full resolution)', 'resize')
     .option('--oracle <image|folder>', 'oracle anchors: locate and color the anchors from these color originals (matched by name): the upper bound')
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu')
+    .option('--shard <i/n|auto>', 'colorize only shard i of n (0-based; by a hash of the relative path); auto: from JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID')
+    .option('--overwrite', 'redo images an earlier run into -o finished (default: keep them)')
+    .option('--workers <n>', 'worker threads, each with its own backend and model (default: the core count)', intArg('--workers', 1))
     .action(async (inputs: string[], flags: ColorizeFlags) => {
       if (flags.mode !== 'resize' && flags.mode !== 'pad') throw new Error(`--mode must be resize or pad; got '${flags.mode}'`);
       const failed = await colorize(inputs, flags, io);
