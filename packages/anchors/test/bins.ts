@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The 313 ab bin centres from the shared data (`/work/shared/data`, beside the repository). */
+/** The 313 ab bin centres (`test/fixtures/cielab-gamut-313.json`, a copy of `packages/colorize/data`'s). */
 export function loadBins(): number[][] {
-  const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../shared/data/cielab-gamut-313.json');
+  const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'cielab-gamut-313.json');
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { points: number[][] }).points;
 }
 

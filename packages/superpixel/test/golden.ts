@@ -1,4 +1,8 @@
-/** Loader of the shared golden vectors (`shared/testdata/superpixel-vectors.json`). */
+/**
+ * Loader of the golden vectors in `test/fixtures/superpixel-vectors.json`: exact pool, diffuse, sizes
+ * and gradient values for random inputs from an independent reference implementation, copied
+ * verbatim into the repository (sha256 `fb6789f8…a8a23`, checked in ops.test.ts).
+ */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,8 +30,11 @@ export interface GoldenCase {
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-/** Absolute path of the shared golden file. */
-export const GOLDEN_PATH = path.resolve(here, '../../../../shared/testdata/superpixel-vectors.json');
+/** Absolute path of the golden file. */
+export const GOLDEN_PATH = path.resolve(here, 'fixtures', 'superpixel-vectors.json');
+
+/** sha256 of the golden file as received from the reference implementation. */
+export const GOLDEN_SHA256 = 'fb6789f8f1c644f8a0fff62084f22c7c28fa45340e9160214ec5e7bdfdca8a23';
 
 /** All cases. */
 export function loadGolden(): GoldenCase[] {

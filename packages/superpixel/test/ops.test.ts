@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { checkGradients, describeBackends, expectClose, expectNoLeaks, randomTensor } from '@disco/runtime/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { boundaries, diffuse, hardAssociation, labelMap, pool, superpixelSizes } from '../src/index.js';
-import { loadGolden } from './golden.js';
+import { GOLDEN_PATH, GOLDEN_SHA256, loadGolden } from './golden.js';
 
 const TOL = { rtol: 0, atol: 1e-4 };
 
@@ -40,8 +42,14 @@ function weightedLoss(wp: tf.Tensor, wd: tf.Tensor, S: number) {
     tf.add(tf.sum(tf.mul(pool(x as tf.Tensor4D, a as tf.Tensor4D, S).pooled, wp)), tf.sum(tf.mul(diffuse(z as tf.Tensor4D, a as tf.Tensor4D, S), wd))) as tf.Scalar;
 }
 
+describe('golden file', () => {
+  it('test/fixtures/superpixel-vectors.json is the reference copy, byte for byte (sha256)', () => {
+    expect(createHash('sha256').update(fs.readFileSync(GOLDEN_PATH)).digest('hex')).toBe(GOLDEN_SHA256);
+  });
+});
+
 describeBackends(describe, beforeAll, 'superpixel ops', () => {
-  describe('golden vectors (shared/testdata/superpixel-vectors.json), tolerance 1e-4', () => {
+  describe('golden vectors (test/fixtures/superpixel-vectors.json), tolerance 1e-4', () => {
     for (const c of loadGolden()) {
       const h = c.H / c.S;
       const w = c.W / c.S;
