@@ -11,7 +11,7 @@ import {
 } from '../src/index.js';
 
 describe('options', () => {
-  it('defaults follow design.md §4 (K=8, 20 iterations, tol 1e-4, top 10) and are frozen', () => {
+  it('defaults are K=8, 20 iterations, tol 1e-4, k-means++, top 10, and are frozen', () => {
     expect(KMEANS_DEFAULTS).toEqual({ k: 8, maxIter: 20, tol: 1e-4, init: 'kmeans++', metric: 'euclidean', seed: 0 });
     expect(LOCATOR_DEFAULTS).toEqual({ ...KMEANS_DEFAULTS, placement: 'cluster' });
     expect(COLOR_SAMPLING_DEFAULTS).toEqual({ variant: 0, topK: 10 });

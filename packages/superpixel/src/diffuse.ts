@@ -24,7 +24,7 @@ function diffuse_(superpixelFeatures: tf.Tensor4D, association: tf.Tensor4D, cel
 }
 
 /**
- * Soft-superpixel diffusion (DISCO §3.1, design.md §3), the way back from superpixels to pixels:
+ * Soft-superpixel diffusion (Xia et al. 2022, §3.1), the way back from superpixels to pixels:
  * `out[p] = Σ_k A[p,k] · z[cell(p) + offset_k]`, zero for neighbours outside the grid.
  * Exact and differentiable with respect to both inputs.
  *

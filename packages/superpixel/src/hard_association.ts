@@ -9,7 +9,7 @@ function hardAssociation_(association: tf.Tensor4D): tf.Tensor4D {
 }
 
 /**
- * The hard variant of an association (design.md §3): the one-hot of each pixel's largest entry;
+ * The hard variant of an association (the hard-superpixel ablation of Xia et al. 2022): the one-hot of each pixel's largest entry;
  * on ties every maximum gets 1. Piecewise constant, so its gradient is zero.
  *
  * @param association Soft association `[batch, height, width, 9]`.

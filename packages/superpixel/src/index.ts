@@ -1,5 +1,5 @@
 /**
- * `@disco/superpixel`: DISCO's soft superpixels (design.md §3) — 9-neighbour pool and diffuse
+ * `@disco/superpixel`: DISCO's soft superpixels (Xia et al. 2022, §3.1) — 9-neighbour pool and diffuse
  * ops, their hard variant, label maps and boundaries, SPixNet and its stage-1 training.
  *
  * @packageDocumentation

@@ -40,7 +40,7 @@ function pool_(features: tf.Tensor4D, association: tf.Tensor4D, cellSize: number
 }
 
 /**
- * Soft-superpixel pooling (DISCO §3.1, design.md §3): every superpixel's feature is the
+ * Soft-superpixel pooling (Xia et al. 2022, §3.1): every superpixel's feature is the
  * association-weighted mean of the pixels whose 3×3-cell neighbourhood contains it.
  *
  * `pooled[s] = Σ_p A[p,k(p,s)]·x[p] / (Σ_p A[p,k(p,s)] + 1e-8)`, `mass[s] = Σ_p A[p,k(p,s)] / S²`.

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
 /**
- * Architecture of {@link SpixNet} (design.md §3: a SpixelFCN-style encoder-decoder).
+ * Architecture of {@link SpixNet}, a SpixelFCN-style encoder-decoder (Yang et al., CVPR 2020, as
+ * used by Xia et al. 2022, §3.1) ending in a 9-way softmax over the neighbouring grid cells.
  * Every field has a default in {@link SPIXNET_DEFAULTS} (the `paper` preset).
  */
 export interface SpixNetConfig {
@@ -24,7 +25,7 @@ export const SPIXNET_DEFAULTS: Readonly<SpixNetConfig> = Object.freeze({
   seed: 0,
 });
 
-/** Named presets: `paper` (the design brief's widths) and `tiny` (narrow, for tests and quick runs). */
+/** Named presets: `paper` (widths 16-32-64-128-256) and `tiny` (narrow, for tests and quick runs). */
 export const SPIXNET_PRESETS: Readonly<Record<'paper' | 'tiny', Readonly<SpixNetConfig>>> = Object.freeze({
   paper: SPIXNET_DEFAULTS,
   tiny: Object.freeze({ ...SPIXNET_DEFAULTS, widths: Object.freeze([4, 8, 8, 16, 16]) }),

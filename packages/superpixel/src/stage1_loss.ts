@@ -13,7 +13,7 @@ export interface Stage1LossOptions {
   posWeight: number;
 }
 
-/** Defaults of {@link Stage1LossOptions} (design.md §3). */
+/** Defaults of {@link Stage1LossOptions}: `cellSize` 16, `featWeight` 10, `posWeight` 0.003. */
 export const STAGE1_LOSS_DEFAULTS: Readonly<Stage1LossOptions> = Object.freeze({ cellSize: 16, featWeight: 10, posWeight: 0.003 });
 
 /** Completes and validates partial {@link Stage1LossOptions}; rejects unknown keys. */
@@ -77,7 +77,7 @@ function stage1Loss_(association: tf.Tensor4D, ab: tf.Tensor4D, options: Partial
 }
 
 /**
- * SPixNet's stage-1 loss (DISCO §3.1, design.md §3): pool the targets — colour `ab/110` and pixel
+ * SPixNet's stage-1 loss (Xia et al. 2022, §3.1): pool the targets — colour `ab/110` and pixel
  * position `xy` — with the association, diffuse them back, and penalise the per-pixel Euclidean
  * reconstruction error: `featWeight · mean‖Δab‖₂ + posWeight · mean‖Δxy‖₂ / S`.
  *

@@ -14,7 +14,7 @@ function superpixelSizes_(association: tf.Tensor4D, cellSize: number): tf.Tensor
 }
 
 /**
- * Superpixel sizes (design.md §3): the number of pixels assigned to each superpixel under the hard
+ * Superpixel sizes (Xia et al. 2022, §3.1): the number of pixels assigned to each superpixel under the hard
  * (winner-takes-all) association, divided by `S²` — 1 for an undisturbed grid cell. Pixels whose
  * winner lies outside the grid count for no superpixel. Used by the anchor locator.
  *

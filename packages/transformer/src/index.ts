@@ -1,6 +1,6 @@
 /**
  * `@disco/transformer`: the transformer blocks of DISCO's color modeler and color generator
- * (Xia et al., ACM TOG 2022, section 2 of the design brief), usable on their own.
+ * (Xia et al., ACM TOG 2022, §3), usable on their own.
  *
  * - {@link scaledDotProductAttention} and {@link MultiHeadAttention}: attention with key-padding
  *   and additive masks (masked keys get exactly zero weight, fully masked rows give zeros).

@@ -181,7 +181,7 @@ export interface NormalizedLab {
 }
 
 /**
- * sRGB → the model's normalised `{L, ab}` (see the data-flow table of the design brief).
+ * sRGB → the model's normalised `{L, ab}`: `L` as `(L - 50) / 50` and `ab` as `ab / 110`.
  *
  * @param rgb `[batch, height, width, 3]` sRGB in [0, 1].
  * @returns `L` `[batch, height, width, 1]` and `ab` `[batch, height, width, 2]`; the caller owns both.

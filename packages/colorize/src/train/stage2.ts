@@ -1,5 +1,5 @@
 /**
- * Stage-2 training of DISCO (design.md §5): everything but SPixNet, with
+ * Stage-2 training of DISCO (Xia et al. 2022): everything but SPixNet (trained first, then frozen), with
  * `CE(modeler) + CE(generator) + 5·perceptual (+ λ·Laplacian L1 + μ·pixel L1)`, Adam, linear learning-rate
  * decay to 1 %. Pure tfjs: data arrives as batches, checkpoints leave as named tensors.
  */

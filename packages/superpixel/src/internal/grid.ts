@@ -12,7 +12,7 @@ export const OFFSETS: ReadonlyArray<readonly [number, number]> = Object.freeze(
 /** Index of the centre neighbour (the pixel's own cell). */
 export const CENTRE = 4;
 
-/** Denominator guard of pooling (design.md §3). */
+/** Denominator guard of pooling: `pooled = Σ A·x / (Σ A + POOL_EPS)`, so an empty superpixel pools to 0. */
 export const POOL_EPS = 1e-8;
 
 /** Checks that `S` is a positive integer. */
