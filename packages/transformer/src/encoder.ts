@@ -48,8 +48,8 @@ export function resolveEncoderOptions(partial: Partial<EncoderOptions> = {}): Re
 export const ENCODER_PRESETS: Readonly<Record<'paper' | 'tiny', Readonly<Partial<EncoderOptions>>>> = Object.freeze({
   /** DISCO's color modeler / generator encoder: 6 layers, d = 64, 8 heads, FFN 256, dropout 0.1. */
   paper: Object.freeze({ layers: 6, dModel: 64, heads: 8, dff: 256, dropout: 0.1, positionMode: 'dense' as PositionMode }),
-  /** For tests and smoke runs: 2 layers, d = 16, 2 heads, FFN 32. */
-  tiny: Object.freeze({ layers: 2, dModel: 16, heads: 2, dff: 32, dropout: 0.1, positionMode: 'dense' as PositionMode }),
+  /** The encoders of the `tiny` DISCO model (64², S = 8): 2 layers, d = 32, 4 heads, FFN 128, dropout 0.1. */
+  tiny: Object.freeze({ layers: 2, dModel: 32, heads: 4, dff: 128, dropout: 0.1, positionMode: 'dense' as PositionMode }),
 });
 
 /** Per-call options of {@link Encoder.apply}. */

@@ -139,9 +139,9 @@ describeBackends(describe, beforeAll, 'Encoder', () => {
   });
 
   it('does not leak over repeated training forward/backward with an optimizer step', async () => {
-    const enc = new Encoder({ ...ENCODER_PRESETS.tiny, layers: 2 });
-    const x = randomTensor([2, 4, 16], 11);
-    const pos = randomTensor([1, 4, 16], 12);
+    const enc = new Encoder(ENCODER_PRESETS.tiny);
+    const x = randomTensor([2, 4, 32], 11);
+    const pos = randomTensor([1, 4, 32], 12);
     const kp = tf.tensor2d([[0, 0, 1, 1], [0, 0, 0, 0]]);
     const opt = tf.train.sgd(0.01);
     await expectNoLeaks(() => {
@@ -154,6 +154,7 @@ describeBackends(describe, beforeAll, 'Encoder', () => {
 
   it('validates options (presets resolve; unknown keys and bad modes rejected)', () => {
     expect(resolveEncoderOptions(ENCODER_PRESETS.paper)).toEqual({ dModel: 64, heads: 8, dff: 256, dropout: 0.1, layerNormEpsilon: 1e-5, seed: 0, layers: 6, positionMode: 'dense' });
+    expect(resolveEncoderOptions(ENCODER_PRESETS.tiny)).toEqual({ dModel: 32, heads: 4, dff: 128, dropout: 0.1, layerNormEpsilon: 1e-5, seed: 0, layers: 2, positionMode: 'dense' });
     expect(() => resolveEncoderOptions({ positionMode: 'sparse' as never })).toThrow(/resolveEncoderOptions: positionMode must be one of 'dense', 'input'/);
     expect(() => resolveEncoderOptions({ layers: 0 })).toThrow(/layers must be an integer in \[1, 64\]/);
     expect(() => resolveEncoderOptions({ depth: 3 } as never)).toThrow(/unknown option 'depth'/);
