@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { listImages, readRgbImage, IMAGE_EXTENSIONS, type DecodedImage } from './node/images.js';
+export { listImageInputs, listImages, readRgbImage, IMAGE_EXTENSIONS, type DecodedImage } from './node/images.js';
 export {
   loadNsfwInception,
   loadInceptionFromFile,

@@ -23,6 +23,8 @@ export interface ExpandInputsOptions {
   exclude?: readonly string[];
   /** Base of relative specs. Default `process.cwd()`. */
   cwd?: string;
+  /** Read every existing file without one of `extensions` as a list file, not only `.txt` / `.list`. Default false. */
+  anyFileIsList?: boolean;
   /** File-system layer. Default {@link nodeFileSystem}. */
   fs?: FileSystem;
 }
@@ -73,7 +75,7 @@ const toPosix = (p: string): string => p.split(path.sep).join('/');
  *   list's folder gets its base name);
  * - anything else: that file (which need not exist; the caller reports it); `rel` is its base name.
  *
- * A file named twice is kept once (its first occurrence).
+ * A file named twice is listed twice.
  */
 export function expandInputs(specs: readonly string[], options: ExpandInputsOptions): InputFile[] {
   const fs = options.fs ?? nodeFileSystem;
@@ -81,10 +83,7 @@ export function expandInputs(specs: readonly string[], options: ExpandInputsOpti
   const exts = options.extensions.map((e) => e.toLowerCase());
   const keep = (name: string): boolean => exts.includes(path.extname(name).toLowerCase());
   const out: InputFile[] = [];
-  const seen = new Set<string>();
   const add = (file: string, rel: string): void => {
-    if (seen.has(file)) return;
-    seen.add(file);
     out.push({ file, rel: toPosix(rel) });
   };
   for (const spec of specs) {
@@ -92,7 +91,7 @@ export function expandInputs(specs: readonly string[], options: ExpandInputsOpti
     const exists = fs.existsSync(abs);
     if (exists && fs.statSync(abs).isDirectory()) {
       for (const f of listFilesRecursive(abs, { filter: keep, exclude: options.exclude, fs })) add(f, path.relative(abs, f));
-    } else if (exists && isListFile(abs)) {
+    } else if (exists && (isListFile(abs) || (options.anyFileIsList === true && !keep(abs)))) {
       const dir = path.dirname(abs);
       const lines = fs.readFileSync(abs).toString('utf8')
         .split(/\r?\n/)

@@ -30,9 +30,9 @@ describe('expandInputs', () => {
     expect(expandInputs([path.join(dir, '*/x.png')], { extensions: EXT }).map((f) => f.rel)).toEqual(['a/x.png', 'b/x.png']);
     expect(expandInputs([path.join(dir, 'a/sub/*')], { extensions: EXT }).map((f) => f.rel)).toEqual(['y.jpg']);
   });
-  it('a plain file is kept (even a missing one) under its base name; duplicates once', () => {
+  it('a plain file is kept (even a missing one) under its base name, as often as it is named', () => {
     const f = path.join(dir, 'a/x.png');
-    expect(expandInputs([f, f, path.join(dir, 'gone.png')], { extensions: EXT })).toEqual([{ file: f, rel: 'x.png' }, { file: path.join(dir, 'gone.png'), rel: 'gone.png' }]);
+    expect(expandInputs([f, f, path.join(dir, 'gone.png')], { extensions: EXT })).toEqual([{ file: f, rel: 'x.png' }, { file: f, rel: 'x.png' }, { file: path.join(dir, 'gone.png'), rel: 'gone.png' }]);
   });
   it('excluded folders are not read', () => {
     expect(expandInputs([path.join(dir, 'a')], { extensions: EXT, exclude: [path.join(dir, 'a/sub')] }).map((f) => f.rel)).toEqual(['x.png']);

@@ -4,12 +4,14 @@
  * Scores a set of images against a reference set: FID and KID at two feature layers, IS when the
  * network has a 1000-class head, colorfulness of both sets. Prints a table and writes JSON.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { collectRunInfo, setupBackendForCli, writeJsonAtomic } from '@disco/runtime/node';
+import { collectRunInfo, expandInputs, parseShard, selectShard, setupBackendForCli, writeJsonAtomic } from '@disco/runtime/node';
 import { KID_DEFAULTS } from '../metrics/kid.js';
 import { checkSetSizes, extractImageSetFeatures, formatScoreTable, scoreFeatureSets, smallSampleWarnings } from '../node/eval_fid.js';
-import { listImages } from '../node/images.js';
+import { FeatureJournal, labelOnlyNetwork, mergeFeatureFiles, networkInfo, writeFeatureFile, type IndexedSetFeatures } from '../node/feature_files.js';
+import { listImageInputs } from '../node/images.js';
 import { loadInceptionFromFile, loadNsfwInception, type FeatureNetwork } from '../node/inception.js';
 
 function int(name: string, min: number): (v: string) => number {
@@ -27,10 +29,13 @@ const resolve = (p: string): string => path.resolve(base, p);
 const program = new Command()
   .name('eval-fid')
   .description('FID / KID / IS / colorfulness of --fake images against --real images')
-  .requiredOption('--real <dir|list>', 'reference images: a folder (recursive) or a text file with one path per line')
-  .requiredOption('--fake <dir|list>', 'images to score, same forms as --real')
+  .option('--real <dir|glob|list>', 'reference images: a folder (recursive), a glob, or a text file with one path per line')
+  .option('--fake <dir|glob|list>', 'images to score, same forms as --real')
   .option('--out <file>', 'JSON report path', 'eval-fid.json')
-  .option('--features-out <file>', 'also save the features (and class probabilities) as JSON')
+  .option('--features-out <file>', 'also save the features (and class probabilities) as JSON; <file minus .json>.jsonl holds them as they are extracted, and a restarted run resumes from it')
+  .option('--features-in <files...>', "score the features files of a sharded run (e.g. 'shard*/features.json') instead of images")
+  .option('--shard <i/n|auto>', 'extract only shard i of n of each set (by a hash of the relative path; needs --features-out); auto: from JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID')
+  .option('--overwrite', 'extract every image again instead of resuming from the incremental features file')
   .option('--inception <model.json>', 'a standard InceptionV3 in tfjs layers format (default: nsfwjs InceptionV3, project-relative scores)')
   .option('--inception-range <range>', "input scaling of --inception: '[-1,1]' (Keras) or '[0,1]'", '[-1,1]')
   .option('--pool-layer <name>', 'pooled 2048-d feature layer of --inception (default: avg_pool / flatten_1)')
@@ -43,10 +48,13 @@ const program = new Command()
   .parse();
 
 interface Opts {
-  real: string;
-  fake: string;
+  real?: string;
+  fake?: string;
   out: string;
   featuresOut?: string;
+  featuresIn?: string[];
+  shard?: string;
+  overwrite?: boolean;
   inception?: string;
   inceptionRange: string;
   poolLayer?: string;
@@ -62,30 +70,72 @@ async function main(): Promise<void> {
   const o = program.opts<Opts>();
   const run = collectRunInfo();
   const t0 = performance.now();
+  const shard = parseShard(o.shard);
+  if (o.featuresIn !== undefined && (o.real !== undefined || o.fake !== undefined || shard !== null)) throw new Error('--features-in scores saved features; it takes no --real, --fake or --shard');
+  if (o.featuresIn === undefined && (o.real === undefined || o.fake === undefined)) throw new Error('--real and --fake are required (or --features-in with feature files)');
+  if (shard !== null && o.featuresOut === undefined) throw new Error('--shard needs --features-out: each shard writes its features, and --features-in merges them and scores');
   const backend = await setupBackendForCli(o.backend);
-  const limit = (files: string[]): string[] => (o.limit !== undefined ? files.slice(0, o.limit) : files);
-  const realFiles = limit(listImages(resolve(o.real)));
-  const fakeFiles = limit(listImages(resolve(o.fake)));
-  // Before loading the network or decoding anything.
-  checkSetSizes({ real: realFiles.length, fake: fakeFiles.length }, { real: '--real', fake: '--fake' });
   let network: FeatureNetwork;
-  const tl = performance.now();
-  if (o.inception !== undefined) {
-    if (o.inceptionRange !== '[-1,1]' && o.inceptionRange !== '[0,1]') throw new Error(`--inception-range must be one of [-1,1], [0,1], got '${o.inceptionRange}'`);
-    network = await loadInceptionFromFile(resolve(o.inception), { inputRange: o.inceptionRange, ...(o.poolLayer ? { poolLayer: o.poolLayer } : {}) });
+  let real: IndexedSetFeatures;
+  let fake: IndexedSetFeatures;
+  let loadSeconds = 0;
+  if (o.featuresIn !== undefined) {
+    const files = expandInputs(o.featuresIn.map(resolve), { extensions: ['.json'] }).map((f) => f.file);
+    for (const f of files) if (!fs.existsSync(f)) throw new Error(`--features-in: '${f}' does not exist`);
+    const merged = mergeFeatureFiles(files);
+    process.stderr.write(`merged ${files.length} feature file(s): ${merged.real.files.length} real / ${merged.fake.files.length} fake images, network ${merged.info.name}\n`);
+    network = labelOnlyNetwork(merged.info);
+    real = merged.real;
+    fake = merged.fake;
   } else {
-    network = await loadNsfwInception();
+    const limit = <T>(files: T[]): T[] => (o.limit !== undefined ? files.slice(0, o.limit) : files);
+    const realAll = limit(listImageInputs(resolve(o.real!))).map((f, index) => ({ ...f, index }));
+    const fakeAll = limit(listImageInputs(resolve(o.fake!))).map((f, index) => ({ ...f, index }));
+    // Before loading the network or decoding anything (a shard's sets are checked once merged).
+    if (shard === null) checkSetSizes({ real: realAll.length, fake: fakeAll.length }, { real: '--real', fake: '--fake' });
+    const mine = { real: selectShard(realAll, shard), fake: selectShard(fakeAll, shard) };
+    if (shard !== null) process.stderr.write(`shard ${shard.index}/${shard.count}: ${mine.real.length} of ${realAll.length} real, ${mine.fake.length} of ${fakeAll.length} fake images\n`);
+    const tl = performance.now();
+    if (o.inception !== undefined) {
+      if (o.inceptionRange !== '[-1,1]' && o.inceptionRange !== '[0,1]') throw new Error(`--inception-range must be one of [-1,1], [0,1], got '${o.inceptionRange}'`);
+      network = await loadInceptionFromFile(resolve(o.inception), { inputRange: o.inceptionRange, ...(o.poolLayer ? { poolLayer: o.poolLayer } : {}) });
+    } else {
+      network = await loadNsfwInception();
+    }
+    loadSeconds = (performance.now() - tl) / 1000;
+    process.stderr.write(`network ${network.name} (${network.layers.map((l) => `${l.key}:${l.dims}`).join(', ')}) loaded in ${loadSeconds.toFixed(1)} s\n`);
+    process.stderr.write(`caveat: ${network.caveat}\n`);
+    const info = networkInfo(network);
+    const journal = new FeatureJournal(resolve(o.featuresOut ?? o.out).replace(/\.json$/i, '') + '.jsonl', info, o.overwrite === true);
+    const extract = async (set: 'real' | 'fake'): Promise<number> => {
+      const todo = mine[set].filter((f) => !journal.has(set, f.file));
+      const done = mine[set].length - todo.length;
+      if (done > 0) process.stderr.write(`${set}: ${done} of ${mine[set].length} images already extracted in ${journal.file} (kept; --overwrite redoes them)\n`);
+      if (todo.length === 0) return 0;
+      const r = await extractImageSetFeatures(todo.map((f) => f.file), network, { batchSize: o.batchSize, label: set, onImage: (file, features, probs, cf) => journal.add(set, file, features, probs, cf) });
+      for (const s of r.skipped) journal.addSkipped(set, s.file, s.error);
+      return r.seconds;
+    };
+    const realSeconds = await extract('real');
+    const fakeSeconds = await extract('fake');
+    real = journal.collect('real', mine.real, realAll.length, info, realSeconds);
+    fake = journal.collect('fake', mine.fake, fakeAll.length, info, fakeSeconds);
+    if (o.featuresOut !== undefined) {
+      writeFeatureFile(resolve(o.featuresOut), info, { real, fake }, shard === null ? null : `${shard.index}/${shard.count}`);
+      process.stderr.write(`wrote ${resolve(o.featuresOut)}\n`);
+    }
+    if (shard !== null) {
+      network.dispose();
+      process.stdout.write(`shard ${shard.index}/${shard.count}: features of ${real.files.length} real / ${fake.files.length} fake images in ${resolve(o.featuresOut!)}; score all shards with --features-in\n`);
+      return;
+    }
   }
-  const loadSeconds = (performance.now() - tl) / 1000;
-  process.stderr.write(`network ${network.name} (${network.layers.map((l) => `${l.key}:${l.dims}`).join(', ')}) loaded in ${loadSeconds.toFixed(1)} s\n`);
-  process.stderr.write(`caveat: ${network.caveat}\n`);
-  const real = await extractImageSetFeatures(realFiles, network, { batchSize: o.batchSize, label: 'real' });
-  const fake = await extractImageSetFeatures(fakeFiles, network, { batchSize: o.batchSize, label: 'fake' });
   const skipped = [...real.skipped, ...fake.skipped];
   if (skipped.length > 0) process.stderr.write(`skipped ${skipped.length} undecodable image(s) (${real.skipped.length} real, ${fake.skipped.length} fake); scores use ${real.files.length} real / ${fake.files.length} fake\n`);
   checkSetSizes({ real: real.files.length, fake: fake.files.length }, { real: '--real (after skipping undecodable images)', fake: '--fake (after skipping undecodable images)' });
-  const throughput = (real.files.length + fake.files.length) / (real.seconds + fake.seconds);
-  process.stderr.write(`feature extraction: ${throughput.toFixed(2)} images/s (batch ${o.batchSize}, backend ${backend.name})\n`);
+  const seconds = real.seconds + fake.seconds;
+  const throughput = seconds > 0 ? (real.files.length + fake.files.length) / seconds : null;
+  if (throughput !== null) process.stderr.write(`feature extraction: ${throughput.toFixed(2)} images/s (batch ${o.batchSize}, backend ${backend.name})\n`);
   const ts = performance.now();
   const scores = scoreFeatureSets(real, fake, network, { kid: { subsets: o.kidSubsets, subsetSize: o.kidSubsetSize, seed: o.seed } });
   const scoreSeconds = (performance.now() - ts) / 1000;
@@ -97,8 +147,9 @@ async function main(): Promise<void> {
   for (const w of warnings) process.stderr.write(`eval-fid: warning: ${w}\n`);
   const report = {
     command: 'eval-fid',
-    real: { source: resolve(o.real), count: real.files.length, skipped: real.skipped },
-    fake: { source: resolve(o.fake), count: fake.files.length, skipped: fake.skipped },
+    real: { source: o.real !== undefined ? resolve(o.real) : null, count: real.files.length, skipped: real.skipped },
+    fake: { source: o.fake !== undefined ? resolve(o.fake) : null, count: fake.files.length, skipped: fake.skipped },
+    ...(o.featuresIn !== undefined ? { featuresIn: o.featuresIn.map(resolve) } : {}),
     warnings,
     network: { name: network.name, caveat: network.caveat, layers: network.layers, inputSize: network.inputSize, resize: 'bilinear, half-pixel centres, no antialiasing (tfjs resizeBilinear)', classes: network.classes },
     scores: {
@@ -116,22 +167,6 @@ async function main(): Promise<void> {
   };
   writeJsonAtomic(resolve(o.out), report);
   process.stderr.write(`wrote ${resolve(o.out)}\n`);
-  if (o.featuresOut !== undefined) {
-    const dump = (s: typeof real): object => ({
-      files: s.files,
-      colorfulness: s.colorfulness,
-      ...Object.fromEntries(network.layers.map((l, k) => [l.key, rows(s.features[k]!.data, l.dims)])),
-      probs: s.probs === null ? null : rows(s.probs.data, s.probs.cols),
-    });
-    writeJsonAtomic(resolve(o.featuresOut), { network: network.name, layers: network.layers, real: dump(real), fake: dump(fake) });
-    process.stderr.write(`wrote ${resolve(o.featuresOut)}\n`);
-  }
-}
-
-function rows(data: ArrayLike<number>, d: number): number[][] {
-  const out: number[][] = [];
-  for (let i = 0; i < data.length / d; i++) out.push(Array.from({ length: d }, (_, j) => data[i * d + j]!));
-  return out;
 }
 
 main().catch((e: unknown) => {

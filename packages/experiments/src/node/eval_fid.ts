@@ -40,6 +40,8 @@ export interface ExtractOptions {
   intervalMs?: number;
   /** Where a warning about a skipped image goes (one line naming it). Default: `write`, else stderr. */
   warn?: (line: string) => void;
+  /** Called after each batch for each decoded image, in row order: its features per layer, class probabilities and colorfulness (an incremental features file). */
+  onImage?: (file: string, features: Float32Array[], probs: Float32Array | null, colorfulness: number) => void;
 }
 
 /** Fewest images per set FID and KID are defined for (unbiased covariance and MMD need 2). */
@@ -122,6 +124,11 @@ export async function extractImageSetFeatures(files: readonly string[], network:
       for (let k = 0; k < dims.length; k++) feats[k]!.set(await out.features[k]!.data(), row * dims[k]!);
       if (probs !== null && out.probs !== null) probs.set(await out.probs.data(), row * network.classes);
       tf.dispose([...out.features, ...(out.probs ? [out.probs] : [])]);
+      if (options.onImage)
+        for (let k = 0; k < images.length; k++) {
+          const r = row + k;
+          options.onImage(kept[r]!, feats.map((f, l) => f.slice(r * dims[l]!, (r + 1) * dims[l]!)), probs === null ? null : probs.slice(r * network.classes, (r + 1) * network.classes), cf[r]!);
+        }
       row += images.length;
     }
     progress.update(Math.min(start + batchSize, n), { img_per_s: (Math.min(start + batchSize, n) * 1000) / (performance.now() - t0), ...(skipped.length ? { skipped: skipped.length } : {}) });

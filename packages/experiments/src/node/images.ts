@@ -5,35 +5,35 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { describeFsError, listFilesRecursive } from '@disco/runtime/node';
+import { describeFsError, expandInputs, type InputFile } from '@disco/runtime/node';
 import type { RgbImage } from '../metrics/colorfulness.js';
 
 /** File extensions {@link listImages} picks up in a folder (lower case): the formats sharp decodes (it has no BMP reader). */
 export const IMAGE_EXTENSIONS: readonly string[] = Object.freeze(['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif']);
 
 /**
- * The image files named by `spec`: a folder (its image files, recursively, sorted by path) or a
- * text file with one path per line (relative paths resolve against the list's folder; blank lines
- * and lines starting with `#` are skipped). Links are followed but each real folder is entered
- * once, so a link loop lists each image once. Throws a one-line error if nothing is found.
+ * The image files named by `spec` with their relative paths (see {@link listImages}); the
+ * relative path is what `--shard` hashes and what merged feature files are matched by.
  */
-export function listImages(spec: string): string[] {
-  if (!fs.existsSync(spec)) throw new Error(`listImages: '${spec}' does not exist`);
-  let files: string[];
-  if (fs.statSync(spec).isDirectory()) {
-    files = listFilesRecursive(spec, { filter: (f) => IMAGE_EXTENSIONS.includes(path.extname(f).toLowerCase()) });
-  } else {
-    const base = path.dirname(spec);
-    files = fs
-      .readFileSync(spec, 'utf8')
-      .split(/\r?\n/)
-      .map((l) => l.trim())
-      .filter((l) => l !== '' && !l.startsWith('#'))
-      .map((l) => (path.isAbsolute(l) ? l : path.join(base, l)));
-    for (const f of files) if (!fs.existsSync(f)) throw new Error(`listImages: '${f}' (listed in ${spec}) does not exist`);
-  }
+export function listImageInputs(spec: string): InputFile[] {
+  const glob = /[*?[]/.test(spec) && !fs.existsSync(spec);
+  if (!glob && !fs.existsSync(spec)) throw new Error(`listImages: '${spec}' does not exist`);
+  const files = expandInputs([spec], { extensions: IMAGE_EXTENSIONS, anyFileIsList: true });
+  const isList = !glob && !fs.statSync(spec).isDirectory() && !IMAGE_EXTENSIONS.includes(path.extname(spec).toLowerCase());
+  if (isList) for (const f of files) if (!fs.existsSync(f.file)) throw new Error(`listImages: '${f.file}' (listed in ${spec}) does not exist`);
   if (files.length === 0) throw new Error(`listImages: no images in '${spec}' (extensions: ${IMAGE_EXTENSIONS.join(' ')})`);
   return files;
+}
+
+/**
+ * The image files named by `spec`: a folder (its image files, recursively, sorted by path), a
+ * glob (`photos/**\/*.jpg`), an image file, or a text file with one path per line (relative
+ * paths resolve against the list's folder; blank lines and lines starting with `#` are skipped).
+ * Links are followed but each real folder is entered once, so a link loop lists each image once.
+ * Throws a one-line error if nothing is found.
+ */
+export function listImages(spec: string): string[] {
+  return listImageInputs(spec).map((f) => f.file);
 }
 
 /** A decoded 8-bit sRGB image. */
