@@ -1,0 +1,75 @@
+/**
+ * Benchmark: `disco colorize` throughput in images per second with 1 and 2 worker threads, on
+ * synthetic 256×256 photos, with the embedded `tiny` model (and a randomly initialised `paper`
+ * model with `--paper`, which takes several seconds per image). Wall time of the whole command,
+ * model loading and worker start included, and the steady rate from the progress of the last
+ * images.
+ *
+ *   nx run colorize:bench-throughput [-- --images 24 --paper]   → bench/throughput.json
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { collectRunInfo, setupBackendForCli, writeJsonAtomic } from '@disco/runtime/node';
+import { runDiscoCli } from '../src/cli/disco.js';
+import { saveDiscoModel } from '../src/io/model_files.js';
+import { resolveDiscoConfig } from '../src/model/config.js';
+import { DiscoModel } from '../src/model/disco.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const arg = (name: string, dflt: number): number => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+};
+
+async function main(): Promise<void> {
+  const n = arg('--images', 24);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'disco-throughput-'));
+  const src = path.join(tmp, 'in');
+  fs.mkdirSync(src);
+  for (let k = 0; k < n; k++) {
+    const px = Buffer.alloc(256 * 256 * 3);
+    for (let i = 0; i < 256 * 256; i++) px[i * 3] = px[i * 3 + 1] = px[i * 3 + 2] = ((i % 256) * (k + 1) + (i >> 8)) % 256;
+    await sharp(px, { raw: { width: 256, height: 256, channels: 3 } }).png().toFile(path.join(src, `img${String(k).padStart(3, '0')}.png`));
+  }
+  const backend = await setupBackendForCli('wasm');
+  const models: { name: string; dir?: string; images: number }[] = [{ name: 'tiny (embedded)', images: n }];
+  if (process.argv.includes('--paper')) {
+    const m = DiscoModel.create(resolveDiscoConfig({}, 'paper'));
+    const dir = path.join(tmp, 'paper');
+    await saveDiscoModel(m, dir, { note: 'random initialisation, for timing only' });
+    m.dispose();
+    models.push({ name: 'paper (random weights)', dir, images: Math.min(n, arg('--paper-images', 4)) });
+  }
+  const rows: object[] = [];
+  for (const model of models) {
+    const inputs = fs.readdirSync(src).sort().slice(0, model.images).map((f) => path.join(src, f));
+    for (const workers of [1, 2]) {
+      const out = path.join(tmp, `out-${rows.length}`);
+      const t0 = performance.now();
+      await runDiscoCli(['colorize', ...inputs, '-o', out, '--backend', 'wasm', '--workers', String(workers), ...(model.dir ? ['--model', model.dir] : [])], { out: () => {}, err: () => {} });
+      const s = (performance.now() - t0) / 1000;
+      const row = { model: model.name, workers, images: inputs.length, seconds: s, imagesPerSecond: inputs.length / s };
+      rows.push(row);
+      process.stdout.write(`${JSON.stringify(row)}\n`);
+    }
+  }
+  const loadavg = os.loadavg();
+  writeJsonAtomic(path.join(here, 'throughput.json'), {
+    benchmark: 'disco colorize throughput: 256×256 synthetic grey photos, --mode resize, wall time of the whole command (model load and worker start included)',
+    date: new Date().toISOString(),
+    backend: backend.name,
+    loadAverageAtEnd: loadavg,
+    underLoad: process.argv.includes('--under-load'),
+    run: collectRunInfo(),
+    results: rows,
+  });
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`throughput: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
