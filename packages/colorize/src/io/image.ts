@@ -179,12 +179,9 @@ export async function writeImage(file: string, rgb: tf.Tensor3D, options: Partia
   if (!(o.quality >= 1 && o.quality <= 100)) throw new Error(`writeImage: quality = ${o.quality}; valid: 1..100`);
   const [height, width] = rgb.shape;
   const v = (await rgb.data()) as Float32Array;
-  const wide = false;
-  const max = wide ? 65535 : 255;
-  const px = wide ? new Uint16Array(v.length) : new Uint8Array(v.length);
-  for (let i = 0; i < v.length; i++) px[i] = Math.round(Math.min(1, Math.max(0, Number.isFinite(v[i]!) ? v[i]! : 0)) * max);
-  let img = sharp(Buffer.from(px.buffer, px.byteOffset, px.byteLength), { raw: { width, height, channels: 3, ...(wide ? { depth: 'ushort' as const } : {}) } });
-  if (wide) img = img.toColourspace('rgb16');
+  const px = new Uint8Array(v.length);
+  for (let i = 0; i < v.length; i++) px[i] = Math.round(Math.min(1, Math.max(0, Number.isFinite(v[i]!) ? v[i]! : 0)) * 255);
+  const img = sharp(Buffer.from(px.buffer, px.byteOffset, px.byteLength), { raw: { width, height, channels: 3 } });
   const encoded =
     o.format === 'png' ? await img.png().toBuffer()
     : o.format === 'jpeg' ? await img.jpeg({ quality: o.quality }).toBuffer()
