@@ -7,8 +7,7 @@
  *
  * Run with `node --conditions=@disco/source --import tsx packages/colorize/src/cli/spixnet.ts`
  * or `npx nx run superpixel:train -- …` / `superpixel:quality -- …`.
- * Images are read with sharp by a small local helper (the shared dataset of `@disco/colorize/node`
- * did not exist yet when this was written): resized to `--size`² (cover crop), RGB → Lab.
+ * Images are read with sharp by a small local helper: resized to `--size`² (cover crop), RGB → Lab.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -1,6 +1,5 @@
 /**
- * Image listing and decoding for the evaluation commands (Node only; uses `sharp`, installed at
- * the workspace root, because `@disco/colorize/node`'s `readImage` did not exist yet).
+ * Image listing and decoding for the evaluation commands (Node only; decodes with `sharp`).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
