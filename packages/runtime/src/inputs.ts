@@ -119,7 +119,9 @@ export function expandInputs(specs: readonly string[], options: ExpandInputsOpti
 
 /** Shard `index` of `count` (0-based). */
 export interface Shard {
+  /** This shard, 0 … count−1. */
   index: number;
+  /** Number of shards. */
   count: number;
 }
 
