@@ -1,5 +1,5 @@
 /**
- * Anchor colors (design.md §4): sampled from the color modeler's per-token distributions over the
+ * Anchor colors (Xia et al. 2022, §3): sampled from the color modeler's per-token distributions over the
  * 313 ab bins at inference, or the tokens' own ground-truth bins during training; and the one-hot
  * hint tensor the color generator consumes.
  */
@@ -54,7 +54,7 @@ export function nearestBins(ab: tf.Tensor, binCentres: tf.Tensor2D): tf.Tensor {
 }
 
 /**
- * Samples one color bin per anchor from its distribution over the bins (design.md §4), for three
+ * Samples one color bin per anchor from its distribution over the bins (Xia et al. 2022, §3), for three
  * diverse colorizations. With `c₀ … c₉` the `topK` most probable bins of the anchor's logits
  * (descending probability) and `d(·,·)` the Euclidean distance of bin centres in ab:
  *

@@ -1,5 +1,5 @@
 /**
- * `@disco/anchors`: DISCO's anchor locator (Xia et al., ACM TOG 2022, §4 of the design brief).
+ * `@disco/anchors`: DISCO's anchor locator (Xia et al., ACM TOG 2022, §3: the anchor locator).
  *
  * - {@link kmeans} / {@link initCentroids}: batched, seeded k-means over token features `[B, T, C]`.
  * - {@link locateAnchors} / {@link selectAnchors} / {@link randomAnchors}: K anchors per image as

@@ -1,5 +1,5 @@
 /**
- * Batched k-means over the token vectors of each image (design.md §4): k-means++ or seeded random
+ * Batched k-means over the token vectors of each image (Xia et al. 2022, §3): k-means++ or seeded random
  * initialisation, Lloyd iterations on whole batches with tfjs ops, empty clusters re-seeded.
  */
 import * as tf from '@tensorflow/tfjs-core';

@@ -16,7 +16,7 @@ export type KMeansMetric = 'euclidean' | 'cosine';
 /** Every valid {@link KMeansMetric}. */
 export const KMEANS_METRICS: readonly KMeansMetric[] = Object.freeze(['euclidean', 'cosine'] as const);
 
-/** Options of {@link kmeans} (design.md §4). */
+/** Options of {@link kmeans} (Xia et al. 2022, §3). */
 export interface KMeansOptions {
   /** Number of clusters K, an integer >= 1 and at most the number of tokens T. Default 8. */
   k: number;
@@ -107,7 +107,7 @@ export function resolveLocatorOptions(partial: Partial<LocatorOptions> = {}): Lo
   return o;
 }
 
-/** Which of the three diverse colorizations {@link sampleAnchorColors} draws (design.md §4). */
+/** Which of the three diverse colorizations {@link sampleAnchorColors} draws (Xia et al. 2022, §3). */
 export type ColorVariant = 0 | 1 | 2;
 
 /** Every valid {@link ColorVariant}. */

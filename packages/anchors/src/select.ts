@@ -1,5 +1,5 @@
 /**
- * Anchor placement (design.md §4): one anchor per k-means cluster (its largest superpixel), or K
+ * Anchor placement (Xia et al. 2022, §3): one anchor per k-means cluster (its largest superpixel), or K
  * random positions for the ablation.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -42,7 +42,7 @@ function checkSizes(fn: string, sizes: tf.Tensor, batch: number, tokens: number)
 
 /**
  * One anchor per cluster: the member token with the largest superpixel size, i.e. the argmax over
- * positions of `clusterOneHot + 0.01·size` (design.md §4; ties go to the lower index). An empty
+ * positions of `clusterOneHot + 0.01·size` (Xia et al. 2022, §3; ties go to the lower index). An empty
  * cluster (possible when K exceeds the number of distinct tokens) takes the largest token not yet
  * chosen, empty clusters in increasing order, so every image still gets K distinct anchors.
  *

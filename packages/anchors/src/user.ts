@@ -1,5 +1,5 @@
 /**
- * User control (design.md §4): anchors placed and colored by a person replace the located and
+ * User control (Xia et al. 2022, §3): anchors placed and colored by a person replace the located and
  * sampled ones.
  */
 import * as tf from '@tensorflow/tfjs-core';

@@ -119,6 +119,12 @@ describe('disco train / colorize (CLI, wasm)', () => {
     const a = await sharp(path.join(o1, 'p3.png')).raw().toBuffer();
     expect(a.equals(await sharp(path.join(o2, 'p3.png')).raw().toBuffer())).toBe(true); // folder and file forms agree
     await expect(runDiscoCli(['colorize', path.join(data, 'p1.png'), path.join(data, 'p2.png'), '-o', o1, '--oracle', path.join(data, 'p1.png')], io)).rejects.toThrow(/--oracle: a single image serves a single input/);
+    // --anchor-colors expected: a result of its own (anchor bins from the modeler's annealed mean); bad values named.
+    const e1 = path.join(dir, 'expected');
+    await runDiscoCli(['colorize', path.join(grey, 'p3.png'), '-o', e1, '--model', path.join(run, 'model'), '--anchor-colors', 'expected', '--workers', '1', '--backend', 'wasm'], io);
+    expect(fs.existsSync(path.join(e1, 'p3.png'))).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(e1, 'colorize.json'), 'utf8')).anchorColors).toBe('expected');
+    await expect(runDiscoCli(['colorize', path.join(grey, 'p3.png'), '-o', e1, '--anchor-colors', 'mean'], io)).rejects.toThrow("--anchor-colors must be mode or expected; got 'mean'");
     await expect(runDiscoCli(['colorize', path.join(data, 'p1.png'), '-o', o1, '--oracle', path.join(dir, 'none')], io)).rejects.toThrow(/--oracle: '.*none' does not exist/);
   });
 

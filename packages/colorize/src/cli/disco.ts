@@ -447,6 +447,7 @@ export interface ColorizeFlags {
   mode: 'resize' | 'pad';
   backend?: string;
   oracle?: string;
+  anchorColors?: 'mode' | 'expected';
   shard?: string;
   overwrite?: boolean;
   workers?: number;
@@ -560,7 +561,7 @@ async function colorizeFile(file: string, base: string, ctx: ColorizeContext): P
   const userScaled = user?.map((u) => ({ ...u, row: u.row * sy, col: u.col * sx }));
   let res: ReturnType<typeof colorizeL>;
   try {
-    res = colorizeL(model, L, { mode: flags.mode, anchors: flags.anchors, variants, seed: flags.seed, userAnchors: userScaled, oracle });
+    res = colorizeL(model, L, { mode: flags.mode, anchors: flags.anchors, variants, seed: flags.seed, userAnchors: userScaled, oracle, anchorColors: flags.anchorColors ?? 'mode' });
   } finally {
     L.dispose();
     oracle?.dispose();
@@ -641,6 +642,7 @@ function colorizeSettings(flags: ColorizeFlags, modelDir: string, K: number): Re
     showAnchors: !!flags.showAnchors,
     anchorsFile: flags.anchorsFile ? path.resolve(flags.anchorsFile) : null,
     oracle: flags.oracle ? path.resolve(flags.oracle) : null,
+    anchorColors: flags.anchorColors ?? 'mode',
   };
 }
 
@@ -926,6 +928,7 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--anchors-file <file>', 'user anchors: {"<image name>|*": [{"row", "col", "ab": [a, b]}]} in pixels / Lab')
     .option('--seed <n>', 'seed of anchor placement', intArg('--seed', 0), 0)
     .option('--mode <mode>', 'resize (model size, ab upsampled) or pad (full resolution)', 'resize')
+    .option('--anchor-colors <how>', "anchor colors of the first result: mode (the modeler's most probable bin, the paper) or expected (the bin nearest its annealed mean; more muted, fewer wrong colors)", 'mode')
     .option('--oracle <image|folder>', 'oracle anchors: locate and color the anchors from these color originals (matched by name): the upper bound')
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu')
     .option('--shard <i/n|auto>', 'colorize only shard i of n (0-based; by a hash of the relative path); auto: from JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID')
@@ -933,6 +936,7 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--workers <n>', 'worker threads, each with its own backend and model (default: the core count)', intArg('--workers', 1))
     .action(async (inputs: string[], flags: ColorizeFlags) => {
       if (flags.mode !== 'resize' && flags.mode !== 'pad') throw new Error(`--mode must be resize or pad; got '${flags.mode}'`);
+      if (flags.anchorColors !== 'mode' && flags.anchorColors !== 'expected') throw new Error(`--anchor-colors must be mode or expected; got '${String(flags.anchorColors)}'`);
       const failed = await colorize(inputs, flags, io);
       if (failed > 0) process.exitCode = 2;
     });

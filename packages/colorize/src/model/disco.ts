@@ -1,5 +1,5 @@
 /**
- * The assembled DISCO model (design.md §2): SPixNet (frozen) → backbone → SP-pool → color modeler
+ * The assembled DISCO model (Xia et al. 2022, §3): SPixNet (frozen) → backbone → SP-pool → color modeler
  * → anchor locator → color generator → SP-diffuse → refinement. Ablations swap whole blocks here.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -19,7 +19,7 @@ export const COPY_PRIOR_FLOOR = 1e-3;
 export type AnchorColorSource =
   /** The ground-truth color bin of each anchor token (training; needs `ab`). */
   | { kind: 'groundTruth' }
-  /** Sampled from the modeler's distribution: variant 0, 1 or 2 (design.md §4). */
+  /** Sampled from the modeler's distribution: variant 0, 1 or 2 (Xia et al. 2022, §3). */
   | { kind: 'sampled'; variant: ColorVariant }
   /**
    * The bin nearest to the modeler's annealed-mean color at each anchor (temperature

@@ -1,5 +1,5 @@
 /**
- * Colorization at any resolution (design.md §5): run at the model size and upsample ab bilinearly
+ * Colorization at any resolution (Xia et al. 2022, §3–4): run at the model size and upsample ab bilinearly
  * onto the original L (`resize`, the default), or edge-pad to a multiple of the cell size and crop
  * (`pad`, full-resolution inference).
  */

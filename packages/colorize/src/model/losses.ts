@@ -1,5 +1,5 @@
 /**
- * Stage-2 losses (design.md §5): class-rebalanced cross-entropy on both branches, a perceptual
+ * Stage-2 losses (Xia et al. 2022, §3–4): class-rebalanced cross-entropy on both branches, a perceptual
  * loss through a frozen feature network whose gradients reach the prediction, and an optional
  * Laplacian-gradient L1.
  */
