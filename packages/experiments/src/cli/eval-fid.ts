@@ -5,26 +5,14 @@
  * network has a 1000-class head, colorfulness of both sets. Prints a table and writes JSON.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { collectRunInfo, expandInputs, parseShard, selectShard, setupBackendForCli, writeJsonAtomic } from '@disco/runtime/node';
 import { KID_DEFAULTS } from '../metrics/kid.js';
 import { checkSetSizes, extractImageSetFeatures, formatScoreTable, scoreFeatureSets, smallSampleWarnings } from '../node/eval_fid.js';
 import { FeatureJournal, labelOnlyNetwork, mergeFeatureFiles, networkInfo, writeFeatureFile, type IndexedSetFeatures } from '../node/feature_files.js';
 import { listImageInputs } from '../node/images.js';
 import { loadInceptionFromFile, loadNsfwInception, type FeatureNetwork } from '../node/inception.js';
-
-function int(name: string, min: number): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
-    return n;
-  };
-}
-
-// Nx runs the command in packages/experiments; resolve user paths against where it was invoked.
-const base = process.env['INIT_CWD'] ?? process.cwd();
-const resolve = (p: string): string => path.resolve(base, p);
+import { intOption, resolveFromCaller as resolve } from './args.js';
 
 const program = new Command()
   .name('eval-fid')
@@ -39,11 +27,11 @@ const program = new Command()
   .option('--inception <model.json>', 'a standard InceptionV3 in tfjs layers format (default: nsfwjs InceptionV3, project-relative scores)')
   .option('--inception-range <range>', "input scaling of --inception: '[-1,1]' (Keras) or '[0,1]'", '[-1,1]')
   .option('--pool-layer <name>', 'pooled 2048-d feature layer of --inception (default: avg_pool / flatten_1)')
-  .option('--batch-size <n>', 'images per inference batch', int('--batch-size', 1), 8)
-  .option('--kid-subsets <n>', 'KID subset count', int('--kid-subsets', 1), KID_DEFAULTS.subsets)
-  .option('--kid-subset-size <n>', 'KID subset size (clamped to the set sizes)', int('--kid-subset-size', 2), KID_DEFAULTS.subsetSize)
-  .option('--seed <n>', 'seed of the KID subsets', int('--seed', 0), 0)
-  .option('--limit <n>', 'use only the first n images of each set', int('--limit', 1))
+  .option('--batch-size <n>', 'images per inference batch', intOption('--batch-size', 1), 8)
+  .option('--kid-subsets <n>', 'KID subset count', intOption('--kid-subsets', 1), KID_DEFAULTS.subsets)
+  .option('--kid-subset-size <n>', 'KID subset size (clamped to the set sizes)', intOption('--kid-subset-size', 2), KID_DEFAULTS.subsetSize)
+  .option('--seed <n>', 'seed of the KID subsets', intOption('--seed', 0), 0)
+  .option('--limit <n>', 'use only the first n images of each set', intOption('--limit', 1))
   .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm, cpu (default: $DISCO_BACKEND or auto)')
   .parse();
 

@@ -7,22 +7,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { loadDiscoModel, embeddedModelDir, writeImage } from '@disco/colorize/node';
 import { collectRunInfo, Progress, setupBackendForCli, writeFileAtomic, writeJsonAtomic } from '@disco/runtime/node';
 import { constantMethod, diagnoseAnchors, discoMethod, greyMethod, meanTrainingAb, scoreHeldout, type AnchorDiagnosis, type HeldoutScores } from '../node/heldout.js';
 import { listImages } from '../node/images.js';
-
-const base = process.env['INIT_CWD'] ?? process.cwd();
-const resolve = (p: string): string => path.resolve(base, p);
-
-function int(name: string, min: number): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
-    return n;
-  };
-}
+import { intOption, resolveFromCaller as resolve } from './args.js';
 
 /** Markdown tables of a score run. */
 export function formatScores(s: HeldoutScores, d: AnchorDiagnosis | null): string {
@@ -62,8 +52,8 @@ const program = new Command()
   .requiredOption('--heldout <dir|list>', 'held-out photos (folder or list file)')
   .requiredOption('--train <dir|list>', 'training photos (for the mean-color baseline)')
   .option('--out <dir>', 'output folder for scores.json and scores.md', 'scores')
-  .option('--max-side <n>', 'score at most this long side (0: full resolution)', int('--max-side', 0), 0)
-  .option('--limit <n>', 'score only the first n held-out photos (0: all)', int('--limit', 0), 0)
+  .option('--max-side <n>', 'score at most this long side (0: full resolution)', intOption('--max-side', 0), 0)
+  .option('--limit <n>', 'score only the first n held-out photos (0: all)', intOption('--limit', 0), 0)
   .option('--images', 'also write the output PNGs per method under <out>/images/<method>/')
   .option('--no-diagnose', 'skip the anchor-path diagnosis')
   .option('--backend <name>', 'auto, tensorflow, wasm or cpu')

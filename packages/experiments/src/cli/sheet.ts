@@ -6,20 +6,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { writeFileAtomic } from '@disco/runtime/node';
 import { renderSheet, sheetColumn } from '../node/sheet.js';
-
-const base = process.env['INIT_CWD'] ?? process.cwd();
-const resolve = (p: string): string => path.resolve(base, p);
-
-function int(name: string, min: number): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
-    return n;
-  };
-}
+import { intOption, resolveFromCaller as resolve } from './args.js';
 
 const program = new Command()
   .name('sheet')
@@ -27,7 +17,7 @@ const program = new Command()
   .requiredOption('--out <file>', 'PNG to write')
   .requiredOption('--columns <title=folder...>', 'one column per folder, in order')
   .option('--names <a,b,…>', 'image base names (rows); default: the first column, sorted')
-  .option('--height <px>', 'cell height', int('--height', 16), 160)
+  .option('--height <px>', 'cell height', intOption('--height', 16), 160)
   .action(async (flags: { out: string; columns: string[]; names?: string; height: number }) => {
     const cols = flags.columns.map((c) => sheetColumn(c, resolve));
     const names = flags.names ? flags.names.split(',').map((s) => s.trim()).filter(Boolean) : [...cols[0]!.files.keys()].sort();
