@@ -4,25 +4,12 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeCliError, PAD_MAX_TOKENS, runDiscoCli } from '../src/cli/disco.js';
+import { makeImage } from './photos.js';
 
 const lines: string[] = [];
 const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) };
 let dir = '';
 let data = '';
-
-/** Colorful 80×72 test photos: gradients plus a disc, different per seed. */
-async function makeImage(file: string, seed: number, w = 80, h = 72): Promise<void> {
-  const px = Buffer.alloc(w * h * 3);
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++) {
-      const i = (y * w + x) * 3;
-      const inDisc = (x - 20 - seed * 3) ** 2 + (y - 30) ** 2 < 200;
-      px[i] = inDisc ? 220 : (x * 3 + seed * 20) % 256;
-      px[i + 1] = inDisc ? 40 : (y * 3) % 256;
-      px[i + 2] = inDisc ? 60 : 128 + seed * 5;
-    }
-  await sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toFile(file);
-}
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'disco-cli-'));

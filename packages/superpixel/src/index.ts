@@ -32,6 +32,7 @@ export {
   createSpixNetOptimizer,
   saveOptimizerState,
   loadOptimizerState,
+  replayAdamBetaPowers,
   TRAIN_SPIXNET_DEFAULTS,
   resolveTrainSpixNetOptions,
   type TrainSpixNetOptions,

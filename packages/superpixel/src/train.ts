@@ -192,23 +192,36 @@ export async function loadOptimizerState(optimizer: tf.Optimizer, state: Optimiz
   await optimizer.setWeights(state.specs.map((s) => ({ name: s.name, tensor: map[s.name]! })));
   // setWeights copies into its own variables; free the decoded tensors.
   tf.dispose(Object.values(map));
-  // Adam: tfjs sets β^(t+1) with one pow(); training reaches it by t multiplications. Replay
-  // those so a resumed run is bit-identical to an uninterrupted one.
+  replayAdamBetaPowers(optimizer);
+}
+
+/**
+ * After `optimizer.setWeights(…)` of an Adam optimizer: recomputes β₁ᵗ and β₂ᵗ by t successive
+ * multiplications, as training reaches them (tfjs restores them with one `pow()`, which differs in
+ * the last bits), so a resumed run is bit-identical to an uninterrupted one. Other optimizers are
+ * left unchanged.
+ *
+ * @example
+ * ```ts
+ * await adam.setWeights(saved);
+ * replayAdamBetaPowers(adam);
+ * ```
+ */
+export function replayAdamBetaPowers(optimizer: tf.Optimizer): void {
   const adam = optimizer as unknown as { accBeta1?: tf.Variable; accBeta2?: tf.Variable; beta1?: number; beta2?: number; iterations: number };
-  if (adam.accBeta1 && adam.accBeta2 && typeof adam.beta1 === 'number' && typeof adam.beta2 === 'number') {
-    const replay = (beta: number): tf.Scalar => {
-      let acc = tf.scalar(beta);
-      for (let i = 0; i < adam.iterations; i++) {
-        const next = tf.mul(acc, beta) as tf.Scalar;
-        acc.dispose();
-        acc = next;
-      }
-      return acc;
-    };
-    const b1 = replay(adam.beta1);
-    const b2 = replay(adam.beta2);
-    adam.accBeta1.assign(b1);
-    adam.accBeta2.assign(b2);
-    tf.dispose([b1, b2]);
-  }
+  if (!adam.accBeta1 || !adam.accBeta2 || typeof adam.beta1 !== 'number' || typeof adam.beta2 !== 'number') return;
+  const replay = (beta: number): tf.Scalar => {
+    let acc = tf.scalar(beta);
+    for (let i = 0; i < adam.iterations; i++) {
+      const next = tf.mul(acc, beta) as tf.Scalar;
+      acc.dispose();
+      acc = next;
+    }
+    return acc;
+  };
+  const b1 = replay(adam.beta1);
+  const b2 = replay(adam.beta2);
+  adam.accBeta1.assign(b1);
+  adam.accBeta2.assign(b2);
+  tf.dispose([b1, b2]);
 }

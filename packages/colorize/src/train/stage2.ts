@@ -4,6 +4,7 @@
  * decay to 1 %. Pure tfjs: data arrives as batches, checkpoints leave as named tensors.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { replayAdamBetaPowers } from '@disco/superpixel';
 import { normalizedLabToRgb } from '../color/lab.js';
 import type { DiscoModel, DiscoOutputs } from '../model/disco.js';
 import { laplacianL1, perceptualLoss, rebalancedCrossEntropy, type FeatureNetwork } from '../model/losses.js';
@@ -210,23 +211,7 @@ export class Stage2Trainer {
   /** Restores optimizer state saved by {@link Stage2Trainer.optimizerState}. */
   async setOptimizerState(state: OptimizerWeights): Promise<void> {
     await this.optimizer.setWeights(state);
-    // tfjs sets β^(t+1) with one pow(); training reaches it by t multiplications. Replay those so
-    // a resumed run is bit-identical to an uninterrupted one.
-    const adam = this.optimizer as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable; iterations: number };
-    const replay = (beta: number): tf.Scalar => {
-      let acc = tf.scalar(beta);
-      for (let i = 0; i < adam.iterations; i++) {
-        const next = tf.mul(acc, beta) as tf.Scalar;
-        acc.dispose();
-        acc = next;
-      }
-      return acc;
-    };
-    const b1 = replay(this.options.beta1);
-    const b2 = replay(this.options.beta2);
-    adam.accBeta1.assign(b1);
-    adam.accBeta2.assign(b2);
-    tf.dispose([b1, b2]);
+    replayAdamBetaPowers(this.optimizer);
   }
 
   /** Frees the optimizer state (not the model). */

@@ -6,17 +6,10 @@
 import * as fs from 'node:fs';
 import { appendLine, writeFileAtomic, writeJsonAtomic, type InputFile } from '@disco/runtime/node';
 import type { ImageSetFeatures } from './eval_fid.js';
-import type { FeatureLayer, FeatureNetwork } from './inception.js';
+import type { FeatureNetwork } from './inception.js';
 
 /** What a feature file records of its network: enough to label and score without loading it. */
-export interface FeatureNetworkInfo {
-  name: string;
-  caveat: string;
-  inputSize: number;
-  layers: FeatureLayer[];
-  classes: number;
-  isUnavailableReason: string | null;
-}
+export type FeatureNetworkInfo = Pick<FeatureNetwork, 'name' | 'caveat' | 'inputSize' | 'layers' | 'classes' | 'isUnavailableReason'>;
 
 /** One set's features together with each row's place in the full (unsharded) input list. */
 export interface IndexedSetFeatures extends ImageSetFeatures {
