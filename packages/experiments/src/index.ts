@@ -29,3 +29,31 @@ export {
 /** Package version. */
 export const VERSION = '0.1.0';
 export { abAccuracy, colorShares, AUC_MAX_THRESHOLD, type AbAccuracy, type ColorShares } from './metrics/ab.js';
+export {
+  gridStats,
+  ablationStats,
+  testTimeKStats,
+  summarize,
+  welchInterval,
+  pairedInterval,
+  bootstrapInterval,
+  studentTQuantile,
+  studentTCdf,
+  normalQuantile,
+  expectedSign,
+  verdictOf,
+  resolveIntervalOptions,
+  type Summary,
+  type Difference,
+  type IntervalMethod,
+  type IntervalOptions,
+  type Verdict,
+  type MetricStats,
+  type VariantStats,
+  type ClaimCheck,
+  type AblationStats,
+  type TestTimeKStats,
+  type GridStats,
+} from './report/stats.js';
+export { renderMarkdown, type MarkdownOptions } from './report/markdown.js';
+export { renderHtml, chartSpecs, type HtmlOptions, type ChartSpec } from './report/html.js';

@@ -46,3 +46,4 @@ export {
   type AnchorDiagnosis,
 } from './node/heldout.js';
 export { renderSheet, sheetColumn, type SheetColumn } from './node/sheet.js';
+export { writeReport, loadTfvisBundle, tfvisBundlePath, imageSourceResolver, type WriteReportOptions } from './report/index.js';
