@@ -40,6 +40,9 @@ export {
   TINY_CONFIG,
   DISCO_PRESETS,
   resolveDiscoConfig,
+  DISCO_ARCHS,
+  ZHANG_ANNEALED_MEAN_TEMPERATURE,
+  type DiscoArch,
   type DiscoConfig,
   type DiscoConfigOverrides,
   type BackboneConfig,
@@ -47,15 +50,16 @@ export {
   type TransformerConfig,
   type AblationConfig,
 } from './model/config.js';
-export { buildBackbone, buildRefinement } from './model/networks.js';
-export { DiscoModel, type DiscoForwardOptions, type DiscoOutputs, type AnchorColorSource, type ParamCounts } from './model/disco.js';
-export { rebalancedCrossEntropy, perceptualLoss, laplacian, laplacianL1, type FeatureNetwork } from './model/losses.js';
+export { buildBackbone, buildPixelHead, buildRefinement } from './model/networks.js';
+export { DiscoModel, type DiscoForwardOptions, type DiscoOutputs, type BaselineOutputs, type AnchorColorSource, type ParamCounts } from './model/disco.js';
+export { rebalancedCrossEntropy, softRebalancedCrossEntropy, perceptualLoss, laplacian, laplacianL1, type FeatureNetwork } from './model/losses.js';
 export { InceptionStemFeatures, INCEPTION_STEM_LAYER_WEIGHTS } from './model/perceptual.js';
 export { colorizeL, edgePad, resizeArea, COLORIZE_DEFAULTS, type ColorizeOptions, type ColorizeResult } from './model/infer.js';
 export { serializeDiscoModel, deserializeDiscoModel, DISCO_MODEL_FORMAT, type DiscoModelJson } from './model/serialize.js';
 export {
   Stage2Trainer,
   stage2Loss,
+  stage2Forward,
   stage2LearningRate,
   resolveStage2Options,
   STAGE2_DEFAULTS,

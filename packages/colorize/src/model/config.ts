@@ -56,8 +56,34 @@ export interface AblationConfig {
   refinement: boolean;
 }
 
+/**
+ * The architecture a config builds: the DISCO model, or one of two per-pixel baselines on the same
+ * backbone ({@link BackboneConfig}) without superpixels, anchors or transformers:
+ *
+ * - `regression`: a small head maps the backbone features `[B,H,W,d]` to ab `[B,H,W,2]` (tanh,
+ *   ab/110), trained with an L1 loss on ab.
+ * - `classification`: a small head maps them to 313 logits `[B,H,W,313]` per pixel, trained with
+ *   the class-rebalanced cross-entropy of Zhang et al. (ECCV 2016) on soft-encoded targets and
+ *   decoded by the annealed mean at {@link DiscoConfig.decodeTemperature} (0.38 unless given).
+ */
+export type DiscoArch = 'disco' | 'regression' | 'classification';
+
+/** The valid {@link DiscoArch} values. */
+export const DISCO_ARCHS: readonly DiscoArch[] = Object.freeze(['disco', 'regression', 'classification'] as const);
+
+/** Temperature of the annealed mean of Zhang et al. (2016), the `classification` baseline's default. */
+export const ZHANG_ANNEALED_MEAN_TEMPERATURE = 0.38;
+
 /** Everything that defines a DISCO model. */
 export interface DiscoConfig {
+  /**
+   * `disco` (the model of Xia et al. 2022; both presets) or a per-pixel baseline on the same
+   * backbone: `regression` or `classification` (see {@link DiscoArch}). Baselines use `imageSize`,
+   * `backbone`, `decodeTemperature` (classification) and `seed`; the other fields are kept (and
+   * validated) but unused, except that a frozen SPixNet of `spixnetPreset` is carried along so
+   * that the model files and `--spixnet` loading stay the same.
+   */
+  arch: DiscoArch;
   /** Training / model image size (square). Paper 256. */
   imageSize: number;
   /** Superpixel cell size S. Paper 16. */
@@ -91,7 +117,8 @@ export interface DiscoConfig {
   /**
    * Temperature of the annealed-mean decoding of the generator's logits into superpixel ab
    * (used without refinement and by the residual refinement). 1 is the plain mean; Zhang et al.
-   * 2016 use 0.38.
+   * 2016 use 0.38. The `classification` baseline decodes its per-pixel logits with it; resolving a
+   * `classification` config without an explicit value gives 0.38.
    */
   decodeTemperature: number;
   /** Seed of weight initialisation. */
@@ -100,6 +127,7 @@ export interface DiscoConfig {
 
 /** The paper's model: 256², S = 16, K = 8, full widths, 6 + 6 transformer layers. */
 export const PAPER_CONFIG: Readonly<DiscoConfig> = deepFreeze({
+  arch: 'disco',
   imageSize: 256,
   cellSize: 16,
   anchors: 8,
@@ -116,6 +144,7 @@ export const PAPER_CONFIG: Readonly<DiscoConfig> = deepFreeze({
 
 /** A CPU-sized model: 64², S = 8 (64 tokens), narrow widths, 2 + 2 transformer layers. */
 export const TINY_CONFIG: Readonly<DiscoConfig> = deepFreeze({
+  arch: 'disco',
   imageSize: 64,
   cellSize: 8,
   anchors: 8,
@@ -185,6 +214,7 @@ export function resolveDiscoConfig(overrides: DiscoConfigOverrides = {}, preset:
   };
   c.backbone = { ...c.backbone, widths: [...c.backbone.widths] as BackboneConfig['widths'], convs: [...c.backbone.convs] as BackboneConfig['convs'] };
   c.refinement = { ...c.refinement, widths: [...c.refinement.widths] as RefinementConfig['widths'] };
+  oneOf('arch', c.arch, DISCO_ARCHS);
   positiveInt('imageSize', c.imageSize);
   positiveInt('cellSize', c.cellSize);
   positiveInt('anchors', c.anchors);
@@ -214,6 +244,7 @@ export function resolveDiscoConfig(overrides: DiscoConfigOverrides = {}, preset:
   oneOf('refinement.residual', c.refinement.residual, [true, false]);
   oneOf('hintEncoding', c.hintEncoding, ['onehot', 'soft'] as const);
   oneOf('hintBroadcast', c.hintBroadcast, [true, false]);
+  if (c.arch === 'classification' && overrides.decodeTemperature === undefined) c.decodeTemperature = ZHANG_ANNEALED_MEAN_TEMPERATURE;
   if (!(c.decodeTemperature > 0 && c.decodeTemperature <= 1)) throw new Error(`resolveDiscoConfig: decodeTemperature must be in (0, 1] (got ${c.decodeTemperature})`);
   if (!Number.isInteger(c.seed)) throw new Error(`resolveDiscoConfig: seed must be an integer (got ${c.seed})`);
   return c;

@@ -9,8 +9,8 @@ import { diffuse, hardAssociation, pool, SpixNet, superpixelSizes } from '@disco
 import { Encoder, Linear, sinePositionEncoding2D } from '@disco/transformer';
 import { AbQuantizer, NUM_AB_BINS } from '../color/quantizer.js';
 import { AB_SCALE } from '../color/lab.js';
-import type { DiscoConfig } from './config.js';
-import { buildBackbone, buildRefinement } from './networks.js';
+import type { DiscoArch, DiscoConfig } from './config.js';
+import { buildBackbone, buildPixelHead, buildRefinement } from './networks.js';
 
 /** Floor ε of the copy path's log-prior `log(ε + hint)` (see {@link DiscoConfig.hintBroadcast}). */
 export const COPY_PRIOR_FLOOR = 1e-3;
@@ -73,6 +73,23 @@ export interface DiscoOutputs {
   ab: tf.Tensor4D;
 }
 
+/**
+ * What {@link DiscoModel.forwardBaseline} computes for the `regression` and `classification`
+ * baselines. The caller owns (and disposes) every tensor.
+ */
+export interface BaselineOutputs {
+  /** The architecture that produced these outputs. */
+  arch: Exclude<DiscoArch, 'disco'>;
+  /**
+   * Predicted ab `[B,H,W,2]`, normalised (ab/110, in (−1, 1)): the head's tanh output
+   * (`regression`), or the annealed mean of the per-pixel distribution at
+   * `config.decodeTemperature` divided by 110 (`classification`).
+   */
+  ab: tf.Tensor4D;
+  /** Per-pixel logits over the 313 ab bins `[B,H,W,313]` (`classification`), or null (`regression`). */
+  logits: tf.Tensor4D | null;
+}
+
 /** Parameter counts per block. */
 export interface ParamCounts {
   /** SPixNet (frozen in stage 2). */
@@ -85,6 +102,8 @@ export interface ParamCounts {
   generator: number;
   /** Refinement hourglass (0 when ablated). */
   refinement: number;
+  /** The per-pixel head of a baseline (`arch` `regression` or `classification`); absent for DISCO. */
+  head?: number;
   /** Sum of the above. */
   total: number;
 }
@@ -105,18 +124,23 @@ export class DiscoModel {
   readonly spixnet: SpixNet;
   /** Pixel feature CNN. */
   readonly backbone: tfl.LayersModel;
-  /** Color modeler encoder. */
-  readonly modeler: Encoder;
-  /** Modeler head: features → 313 logits (no bias). */
-  readonly modelerHead: Linear;
-  /** Generator input embedding: `[tokens, mask·hint, mask (, nearest anchor's hint)]` → d (no bias). */
-  readonly hintEmbedding: Linear;
-  /** Color generator encoder. */
-  readonly generator: Encoder;
-  /** Generator head: features → 313 logits (no bias). */
-  readonly generatorHead: Linear;
-  /** Refinement CNN, or null when ablated. */
+  /** Color modeler encoder (null for a baseline). */
+  readonly modeler: Encoder | null;
+  /** Modeler head: features → 313 logits (no bias; null for a baseline). */
+  readonly modelerHead: Linear | null;
+  /** Generator input embedding: `[tokens, mask·hint, mask (, nearest anchor's hint)]` → d (no bias; null for a baseline). */
+  readonly hintEmbedding: Linear | null;
+  /** Color generator encoder (null for a baseline). */
+  readonly generator: Encoder | null;
+  /** Generator head: features → 313 logits (no bias; null for a baseline). */
+  readonly generatorHead: Linear | null;
+  /** Refinement CNN, or null when ablated (and for a baseline). */
   readonly refinement: tfl.LayersModel | null;
+  /**
+   * The baselines' per-pixel head (`arch` `regression`: `[B,H,W,d]` → ab `[B,H,W,2]`;
+   * `classification`: → logits `[B,H,W,313]`), or null for DISCO.
+   */
+  readonly head: tfl.LayersModel | null;
   /** The 313-bin quantizer (bins, prior, rebalancing weights). */
   readonly quantizer: AbQuantizer;
   private readonly positionCache = new Map<string, tf.Tensor>();
@@ -127,6 +151,14 @@ export class DiscoModel {
     const t = config.transformer;
     this.spixnet = spixnet;
     this.backbone = buildBackbone(config.backbone, config.seed);
+    this.quantizer = new AbQuantizer();
+    if (config.arch !== 'disco') {
+      // Baselines: the same backbone and a per-pixel head; no tokens, anchors or transformers.
+      this.modeler = this.modelerHead = this.hintEmbedding = this.generator = this.generatorHead = this.refinement = null;
+      this.head = config.arch === 'regression' ? buildPixelHead(d, 2, 'tanh', config.seed) : buildPixelHead(d, NUM_AB_BINS, 'linear', config.seed);
+      return;
+    }
+    this.head = null;
     const enc = { dModel: d, heads: t.heads, dff: t.dff, dropout: t.dropout, layers: t.layers, positionMode: 'dense' as const };
     this.modeler = new Encoder({ ...enc, seed: config.seed + 101 });
     this.modelerHead = new Linear({ inputDim: d, outputDim: NUM_AB_BINS, bias: false, seed: config.seed + 102 });
@@ -134,7 +166,6 @@ export class DiscoModel {
     this.generator = new Encoder({ ...enc, seed: config.seed + 104 });
     this.generatorHead = new Linear({ inputDim: d, outputDim: NUM_AB_BINS, bias: false, seed: config.seed + 105 });
     this.refinement = config.ablation.refinement ? buildRefinement(config.refinement, 1 + d + (config.refinement.residual ? 2 : 0), config.seed) : null;
-    this.quantizer = new AbQuantizer();
   }
 
   /** Builds a model with fresh weights (SPixNet too: load trained SPixNet weights before training). */
@@ -142,8 +173,9 @@ export class DiscoModel {
     return new DiscoModel(config, spixnet ?? SpixNet.create({ seed: config.seed }, config.spixnetPreset));
   }
 
-  /** Image sides must be multiples of this: lcm(8 (backbone), S, SPixNet's stride). */
+  /** Image sides must be multiples of this: lcm(8 (backbone), S, SPixNet's stride); 8 for a baseline (backbone only). */
   sizeMultiple(): number {
+    if (this.config.arch !== 'disco') return 8;
     const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
     return [8, this.config.cellSize, this.spixnet.stride].reduce((a, b) => (a * b) / gcd(a, b));
   }
@@ -172,6 +204,8 @@ export class DiscoModel {
    */
   forward(L: tf.Tensor4D, ab: tf.Tensor4D | null, options: DiscoForwardOptions = {}): DiscoOutputs {
     const fn = 'DiscoModel.forward';
+    if (this.config.arch !== 'disco') throw new Error(`${fn}: a '${this.config.arch}' baseline has no superpixels, anchors or generator; use forwardBaseline`);
+    const [modeler, modelerHead, hintEmbedding, generator, generatorHead] = [this.modeler!, this.modelerHead!, this.hintEmbedding!, this.generator!, this.generatorHead!];
     const [B, H, W, c] = L.shape;
     const S = this.config.cellSize;
     tf.util.assert(c === 1, () => `${fn}: L must be [batch, height, width, 1], got [${L.shape}]`);
@@ -203,8 +237,8 @@ export class DiscoModel {
       const spColors = ab ? (pool(ab, association, S).pooled as tf.Tensor4D) : null; // [B,h,w,2]
       const tokens = tf.reshape(tokens4, [B, h * w, d]) as tf.Tensor3D; // [B,T,d]
       const pos = this.position(h, w);
-      const enc = this.modeler.apply(tokens, { pos, training }); // [B,T,d]
-      const logits = tf.reshape(this.modelerHead.apply(enc), [B, h, w, NUM_AB_BINS]) as tf.Tensor4D;
+      const enc = modeler.apply(tokens, { pos, training }); // [B,T,d]
+      const logits = tf.reshape(modelerHead.apply(enc), [B, h, w, NUM_AB_BINS]) as tf.Tensor4D;
       const target = spColors ? (tf.reshape(this.quantizer.encode(tf.mul(spColors, AB_SCALE)), [B, h, w]) as tf.Tensor3D) : null;
       return { tokens, enc, logits, spColors, target } as unknown as tf.TensorContainer;
     }) as unknown as Front;
@@ -247,9 +281,9 @@ export class DiscoModel {
       };
       const parts = [front.tokens, tf.mul(mask, encode(hints.colors)), mask];
       if (hints.spread) parts.push(encode(hints.spread));
-      const x = this.hintEmbedding.apply(tf.concat(parts, 2)); // [B,T,d]
-      const dec = this.generator.apply(x, { pos: this.position(h, w), training }); // [B,T,d]
-      let logits = tf.reshape(this.generatorHead.apply(dec), [B, h, w, NUM_AB_BINS]) as tf.Tensor4D;
+      const x = hintEmbedding.apply(tf.concat(parts, 2)); // [B,T,d]
+      const dec = generator.apply(x, { pos: this.position(h, w), training }); // [B,T,d]
+      let logits = tf.reshape(generatorHead.apply(dec), [B, h, w, NUM_AB_BINS]) as tf.Tensor4D;
       if (hints.spread) {
         // Copy path: the nearest anchor's (soft) color as a log-prior on the logits. Without hints
         // the prior is the same constant for every bin, which softmax ignores.
@@ -287,38 +321,66 @@ export class DiscoModel {
     };
   }
 
+  /**
+   * A baseline's forward pass (`arch` `regression` or `classification`): backbone → per-pixel head,
+   * no superpixels or anchors.
+   *
+   * @param L `[B,H,W,1]` normalised lightness ((L−50)/50); H, W multiples of 8.
+   * @param options `training`: batch-norm statistics (the baselines have no dropout). Default false.
+   */
+  forwardBaseline(L: tf.Tensor4D, options: { training?: boolean } = {}): BaselineOutputs {
+    const fn = 'DiscoModel.forwardBaseline';
+    const arch = this.config.arch;
+    if (arch === 'disco') throw new Error(`${fn}: this is a DISCO model (arch 'disco'); use forward`);
+    const [, H, W, c] = L.shape;
+    tf.util.assert(L.rank === 4 && c === 1, () => `${fn}: L must be [batch, height, width, 1], got [${L.shape}]`);
+    tf.util.assert(H % 8 === 0 && W % 8 === 0, () => `${fn}: height and width (${H}×${W}) must be multiples of 8 (backbone)`);
+    const training = options.training ?? false;
+    const [ab, logits] = tf.tidy(() => {
+      const feats = this.backbone.apply(L, { training }) as tf.Tensor4D; // [B,H,W,d]
+      const y = this.head!.apply(feats, { training }) as tf.Tensor4D;
+      if (arch === 'regression') return [y]; // [B,H,W,2], tanh: ab/110
+      const decoded = tf.div(this.quantizer.decodeAnnealedMean(y, this.config.decodeTemperature), AB_SCALE) as tf.Tensor4D; // [B,H,W,2]
+      return [decoded, y]; // logits [B,H,W,313]
+    }) as [tf.Tensor4D, tf.Tensor4D?];
+    return { arch, ab, logits: logits ?? null };
+  }
+
   /** The variables stage 2 trains: everything except SPixNet. */
   trainableVariables(): tf.Variable[] {
     const fromLayers = (m: tfl.LayersModel | null) => (m ? m.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val) : []);
     return [
       ...fromLayers(this.backbone),
-      ...this.modeler.trainableVariables(),
-      ...this.modelerHead.trainableVariables(),
-      ...this.hintEmbedding.trainableVariables(),
-      ...this.generator.trainableVariables(),
-      ...this.generatorHead.trainableVariables(),
+      ...(this.modeler?.trainableVariables() ?? []),
+      ...(this.modelerHead?.trainableVariables() ?? []),
+      ...(this.hintEmbedding?.trainableVariables() ?? []),
+      ...(this.generator?.trainableVariables() ?? []),
+      ...(this.generatorHead?.trainableVariables() ?? []),
       ...fromLayers(this.refinement),
+      ...fromLayers(this.head),
     ];
   }
 
   /** Trainable parameter counts per block (SPixNet counted, though frozen in stage 2). */
   countParams(): ParamCounts {
     const layers = (m: tfl.LayersModel | null) => (m ? m.trainableWeights.reduce((n, w) => n + w.shape.reduce((a, b) => a! * b!, 1)!, 0) : 0);
-    const c = {
+    const n = (m: { countParams(): number } | null) => m?.countParams() ?? 0;
+    const c: ParamCounts = {
       spixnet: this.spixnet.countParams(),
       backbone: layers(this.backbone),
-      modeler: this.modeler.countParams() + this.modelerHead.countParams(),
-      generator: this.hintEmbedding.countParams() + this.generator.countParams() + this.generatorHead.countParams(),
+      modeler: n(this.modeler) + n(this.modelerHead),
+      generator: n(this.hintEmbedding) + n(this.generator) + n(this.generatorHead),
       refinement: layers(this.refinement),
+      ...(this.head ? { head: layers(this.head) } : {}),
       total: 0,
     };
-    c.total = c.spixnet + c.backbone + c.modeler + c.generator + c.refinement;
+    c.total = c.spixnet + c.backbone + c.modeler + c.generator + c.refinement + (c.head ?? 0);
     return c;
   }
 
   /**
    * Every weight (trainable or not, batch-norm statistics included) by unique name:
-   * `spixnet/…`, `backbone/…`, `modeler.…`, `refine/…`.
+   * `spixnet/…`, `backbone/…`, `modeler.…`, `refine/…` (a baseline: `spixnet/…`, `backbone/…`, `head/…`).
    */
   namedWeights(): Record<string, tf.Tensor> {
     const out: Record<string, tf.Tensor> = {};
@@ -329,9 +391,15 @@ export class DiscoModel {
     fromLayers('spixnet', this.spixnet.model);
     fromLayers('backbone', this.backbone);
     fromLayers('refine', this.refinement);
-    const mods = { modeler: this.modeler, modelerHead: this.modelerHead, hintEmbedding: this.hintEmbedding, generator: this.generator, generatorHead: this.generatorHead };
-    for (const [prefix, m] of Object.entries(mods)) for (const [n, v] of Object.entries(m.getWeights())) out[`${prefix}.${n}`] = v;
+    fromLayers('head', this.head);
+    for (const [prefix, m] of this.modules()) for (const [n, v] of Object.entries(m.getWeights())) out[`${prefix}.${n}`] = v;
     return out;
+  }
+
+  /** The transformer-side modules by weight prefix (none for a baseline). */
+  private modules(): Array<[string, Encoder | Linear]> {
+    const mods = { modeler: this.modeler, modelerHead: this.modelerHead, hintEmbedding: this.hintEmbedding, generator: this.generator, generatorHead: this.generatorHead };
+    return Object.entries(mods).filter((e): e is [string, Encoder | Linear] => e[1] !== null);
   }
 
   /** Assigns weights saved by {@link DiscoModel.namedWeights}; every name must match in name and shape. */
@@ -348,14 +416,14 @@ export class DiscoModel {
       if (!m) return;
       for (const w of m.weights) {
         const key = `${prefix}/${w.originalName}`;
-        if (wanted.includes(key)) w.write(tf.clone(weights[key]!));
+        if (wanted.includes(key)) w.write(weights[key]!); // assign copies the values: no clone to leak
       }
     };
     assignLayers('spixnet', this.spixnet.model);
     assignLayers('backbone', this.backbone);
     assignLayers('refine', this.refinement);
-    const mods = { modeler: this.modeler, modelerHead: this.modelerHead, hintEmbedding: this.hintEmbedding, generator: this.generator, generatorHead: this.generatorHead };
-    for (const [prefix, m] of Object.entries(mods)) {
+    assignLayers('head', this.head);
+    for (const [prefix, m] of this.modules()) {
       const part: Record<string, tf.Tensor> = {};
       let any = false;
       for (const n of Object.keys(m.getWeights())) {
@@ -376,8 +444,9 @@ export class DiscoModel {
    * only on (seed, step): resuming from a checkpoint then reproduces an uninterrupted run.
    */
   reseedDropout(seed: number): void {
-    this.modeler.reseedDropout(seed);
-    this.generator.reseedDropout(seed + 7);
+    // Baselines have no dropout: nothing to reseed.
+    this.modeler?.reseedDropout(seed);
+    this.generator?.reseedDropout(seed + 7);
   }
 
   /** Frees every variable and cached tensor. */
@@ -385,7 +454,8 @@ export class DiscoModel {
     this.spixnet.dispose();
     this.backbone.dispose();
     this.refinement?.dispose();
-    for (const m of [this.modeler, this.modelerHead, this.hintEmbedding, this.generator, this.generatorHead]) m.dispose();
+    this.head?.dispose();
+    for (const [, m] of this.modules()) m.dispose();
     this.quantizer.dispose();
     for (const p of this.positionCache.values()) p.dispose();
     this.positionCache.clear();

@@ -47,6 +47,11 @@ export interface ColorizeResult {
 
 /**
  * Colorizes one normalised L image `[1,H,W,1]` of any size. The caller owns the returned tensors.
+ *
+ * A baseline model (`config.arch` `regression` or `classification`) gives one result (variant 0,
+ * `anchors: []`) with the same geometry (`mode`); `anchors` and `seed` are ignored, and the options
+ * that need anchors (`oracle`, `userAnchors`, `anchorColors: 'expected'`, variants other than
+ * `[0]`) throw a one-line error.
  */
 export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<ColorizeOptions> = {}): ColorizeResult[] {
   const o = { ...COLORIZE_DEFAULTS, ...options };
@@ -54,6 +59,11 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
   tf.util.assert(L.rank === 4 && L.shape[0] === 1 && L.shape[3] === 1, () => `${fn}: L must be [1, height, width, 1], got [${L.shape}]`);
   tf.util.assert(o.mode === 'resize' || o.mode === 'pad', () => `${fn}: mode must be resize or pad, got ${String(o.mode)}`);
   const [, H, W] = L.shape;
+  const arch = model.config.arch;
+  if (arch !== 'disco') {
+    const needs = o.oracle ? 'oracle anchors' : o.userAnchors ? 'user anchors' : o.anchorColors === 'expected' ? "anchorColors 'expected'" : o.variants.some((v) => v !== 0) ? `diverse variants [${o.variants.join(', ')}]` : null;
+    if (needs) throw new Error(`${fn}: ${needs} need a DISCO model; this is the '${arch}' baseline, which has no anchors`);
+  }
   const S = model.config.cellSize;
   const unit = model.sizeMultiple();
   // Geometry of the model input and the map back to input pixels.
@@ -71,19 +81,23 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
   if (o.oracle) tf.util.assert(tf.util.arraysEqual(o.oracle.shape, [1, H, W, 2]), () => `${fn}: oracle ab must be [1, ${H}, ${W}, 2], got [${o.oracle!.shape}]`);
   const toModel = (x: tf.Tensor4D) => tf.tidy(() => (o.mode === 'resize' ? resizeArea(x, inH, inW) : edgePad(x, inH - H, inW - W)));
   const input = toModel(L);
+  const fromModel = (ab: tf.Tensor4D) => tf.tidy(() => (o.mode === 'resize' ? (tf.image.resizeBilinear(ab, [H, W], false, true) as tf.Tensor4D) : (tf.slice(ab, [0, 0, 0, 0], [1, H, W, 2]) as tf.Tensor4D)));
   const oracleAb = o.oracle ? toModel(o.oracle) : null;
   const user = o.userAnchors ? [o.userAnchors.map((u) => ({ ...u, row: (u.units === 'grid' ? u.row * S : u.row) * sy, col: (u.units === 'grid' ? u.col * S : u.col) * sx, units: 'pixel' as const }))] : undefined;
   const results: ColorizeResult[] = [];
   try {
+    if (arch !== 'disco') {
+      const out = model.forwardBaseline(input);
+      out.logits?.dispose();
+      const ab = fromModel(out.ab);
+      out.ab.dispose();
+      return [{ variant: 0, ab, anchors: [] }];
+    }
     for (const variant of oracleAb ? [0 as ColorVariant] : o.variants) {
       const out = oracleAb
         ? model.forward(input, oracleAb, { colors: { kind: 'groundTruth' }, locateOn: 'colors', anchors: o.anchors, seed: o.seed, userAnchors: user })
         : model.forward(input, null, { colors: variant === 0 && o.anchorColors === 'expected' ? { kind: 'expected' } : { kind: 'sampled', variant }, anchors: o.anchors, seed: o.seed, userAnchors: user });
-      const ab = tf.tidy(() =>
-        o.mode === 'resize'
-          ? (tf.image.resizeBilinear(out.ab, [H, W], false, true) as tf.Tensor4D)
-          : (tf.slice(out.ab, [0, 0, 0, 0], [1, H, W, 2]) as tf.Tensor4D),
-      );
+      const ab = fromModel(out.ab);
       const [h, w] = model.grid(inH, inW);
       const mask = out.anchorMask.dataSync();
       const cls = tf.tidy(() => tf.argMax(out.anchorColors, 3).dataSync());

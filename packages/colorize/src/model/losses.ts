@@ -27,6 +27,27 @@ export function rebalancedCrossEntropy(logits: tf.Tensor, targets: tf.Tensor, cl
   });
 }
 
+/**
+ * Class-rebalanced cross-entropy with soft targets (Zhang et al. 2016, eq. 2): mean over tokens of
+ * `v[t] · (−Σ_q Z[t,q] · log softmax(logits)[t,q])`, where Z is a target distribution (their soft
+ * encoding) and v the weight of the token's nearest bin.
+ *
+ * @param logits `[..., C]` unnormalised log-probabilities.
+ * @param targets `[..., C]` target distributions (each sums to 1).
+ * @param tokenWeights `[...]` per-token weights, or null for plain cross-entropy.
+ */
+export function softRebalancedCrossEntropy(logits: tf.Tensor, targets: tf.Tensor, tokenWeights: tf.Tensor | null): tf.Scalar {
+  const fn = 'softRebalancedCrossEntropy';
+  const C = logits.shape[logits.rank - 1]!;
+  tf.util.assert(tf.util.arraysEqual(logits.shape, targets.shape), () => `${fn}: targets [${targets.shape}] must have the shape of logits [${logits.shape}]`);
+  if (tokenWeights) tf.util.assert(tf.util.arraysEqual(tokenWeights.shape, logits.shape.slice(0, -1)), () => `${fn}: tokenWeights [${tokenWeights.shape}] must equal logits shape without the class axis [${logits.shape.slice(0, -1)}]`);
+  return tf.tidy(() => {
+    const logp = tf.logSoftmax(tf.reshape(logits, [-1, C])); // [N,C]
+    const nll = tf.neg(tf.sum(tf.mul(logp, tf.reshape(targets, [-1, C])), 1)); // [N]
+    return tf.mean(tokenWeights ? tf.mul(tf.reshape(tokenWeights, [-1]), nll) : nll) as tf.Scalar;
+  });
+}
+
 /** A frozen feature network for the perceptual loss. */
 export interface FeatureNetwork {
   /** A short name recorded in logs and model cards, e.g. `nsfw-inception-v3:mixed0-2`. */

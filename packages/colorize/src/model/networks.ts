@@ -112,3 +112,21 @@ export function buildRefinement(cfg: RefinementConfig, inChannels: number, seed:
   const out = conv(u1, 2, seeds, `${name}_out`, { activation: 'tanh', smallInit: true });
   return tfl.model({ inputs: input, outputs: out, name });
 }
+
+/**
+ * Per-pixel head of the two baselines (`arch: 'regression' | 'classification'`): backbone
+ * features `[B,H,W,inChannels]` → one 3×3 convolution (`inChannels` wide, ReLU) → a 1×1
+ * convolution to `outChannels` at full resolution. `regression`: 2 channels through tanh (ab/110,
+ * small initial weights so training starts near grey); `classification`: 313 logits, linear.
+ */
+export function buildPixelHead(inChannels: number, outChannels: number, output: 'tanh' | 'linear', seed: number, name = 'head'): tfl.LayersModel {
+  const seeds = new Seeds(seed + 37);
+  const input = tfl.input({ shape: [null, null, inChannels], name: `${name}_in` });
+  const h = conv(input, inChannels, seeds, `${name}_1`, { activation: 'relu' });
+  const outSeed = seeds.next();
+  let y = tfl.layers
+    .conv2d({ filters: outChannels, kernelSize: 1, padding: 'same', kernelInitializer: output === 'tanh' ? tfl.initializers.randomNormal({ mean: 0, stddev: 1e-3, seed: outSeed }) : tfl.initializers.heNormal({ seed: outSeed }), name: `${name}_out` })
+    .apply(h) as T;
+  if (output === 'tanh') y = tfl.layers.activation({ activation: 'tanh', name: `${name}_out_tanh` }).apply(y) as T;
+  return tfl.model({ inputs: input, outputs: y, name });
+}

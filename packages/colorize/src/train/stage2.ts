@@ -5,9 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { replayAdamBetaPowers } from '@disco/superpixel';
-import { normalizedLabToRgb } from '../color/lab.js';
-import type { DiscoModel, DiscoOutputs } from '../model/disco.js';
-import { laplacianL1, perceptualLoss, rebalancedCrossEntropy, type FeatureNetwork } from '../model/losses.js';
+import { AB_SCALE, normalizedLabToRgb } from '../color/lab.js';
+import type { BaselineOutputs, DiscoModel, DiscoOutputs } from '../model/disco.js';
+import { laplacianL1, perceptualLoss, rebalancedCrossEntropy, softRebalancedCrossEntropy, type FeatureNetwork } from '../model/losses.js';
 
 /** Options of {@link Stage2Trainer}. */
 export interface Stage2Options {
@@ -30,7 +30,7 @@ export interface Stage2Options {
    * paper: it gives the refinement network a direct signal, which short CPU runs need. Default 0.
    */
   pixelWeight: number;
-  /** Whether the cross-entropies use class rebalancing (λ = 0.5). Default true. */
+  /** Whether the cross-entropies (also the `classification` baseline's) use class rebalancing (λ = 0.5). Default true. */
   rebalance: boolean;
   /** Seed of anchor placement and dropout streams (per step: seed + step). Default 0. */
   seed: number;
@@ -88,7 +88,12 @@ export interface Stage2Batch {
   ab: tf.Tensor4D;
 }
 
-/** The loss terms of one step (plain numbers, read back after the step). */
+/**
+ * The loss terms of one step (plain numbers, read back after the step). For a baseline
+ * (`arch` `regression` or `classification`) `total` is its own loss (L1 on ab/110, or the
+ * per-pixel rebalanced cross-entropy) and the DISCO terms `ceModeler`, `ceGenerator`,
+ * `perceptual` and `laplacian` are 0.
+ */
 export interface Stage2Losses {
   /** Total loss. */
   total: number;
@@ -105,17 +110,54 @@ export interface Stage2Losses {
 }
 
 /**
+ * The forward pass a stage-2 step differentiates: `model.forward(L, ab, { training, seed })` for
+ * DISCO (anchors located on the true colors with `seed`, ground-truth anchor colors), or
+ * `model.forwardBaseline(L, { training })` for a baseline. The caller disposes the outputs.
+ */
+export function stage2Forward(model: DiscoModel, batch: Stage2Batch, training: boolean, seed: number): DiscoOutputs | BaselineOutputs {
+  return model.config.arch === 'disco' ? model.forward(batch.L, batch.ab, { training, seed }) : model.forwardBaseline(batch.L, { training });
+}
+
+/**
+ * Loss of a baseline's forward pass: `regression`, `mean|ab − ab_true|` on ab/110 (plain L1);
+ * `classification`, the per-pixel rebalanced cross-entropy of Zhang et al. 2016 against the soft
+ * encoding of the true ab (5 nearest bins, σ = 5), each pixel weighted by its nearest bin's
+ * rebalancing weight (λ = 0.5; none with `rebalance: false`).
+ */
+function baselineLoss(model: DiscoModel, batch: Stage2Batch, out: BaselineOutputs, o: Stage2Options): { total: tf.Scalar; terms: Record<keyof Stage2Losses, tf.Scalar> } {
+  return tf.tidy(() => {
+    const l1 = tf.mean(tf.abs(tf.sub(out.ab, batch.ab))) as tf.Scalar;
+    let total = l1;
+    if (out.arch === 'classification') {
+      const abLab = tf.mul(batch.ab, AB_SCALE); // [B,H,W,2] Lab units
+      const targets = model.quantizer.softEncode(abLab); // [B,H,W,313]
+      const weights = o.rebalance ? model.quantizer.classWeights(model.quantizer.encode(abLab)) : null; // [B,H,W]
+      total = softRebalancedCrossEntropy(out.logits!, targets, weights);
+    }
+    const zero = tf.scalar(0);
+    return { total, terms: { total, ceModeler: zero, ceGenerator: zero, perceptual: zero, laplacian: zero, abL1: tf.mul(l1, AB_SCALE) as tf.Scalar } };
+  });
+}
+
+/**
  * The loss of a forward pass. Returns the total and its terms as scalars (caller disposes).
+ * Branches on `model.config.arch`: DISCO's `CE + CE + perceptual (+ …)`, or a baseline's own
+ * loss (perceptual, Laplacian and pixel terms are not applied to baselines).
  *
- * @param out outputs of `model.forward(batch.L, batch.ab, { training })`.
+ * @param out outputs of {@link stage2Forward}: `model.forward(batch.L, batch.ab, { training })`
+ *   for DISCO, `model.forwardBaseline(batch.L, { training })` for a baseline.
  */
 export function stage2Loss(
   model: DiscoModel,
   batch: Stage2Batch,
-  out: DiscoOutputs,
+  out: DiscoOutputs | BaselineOutputs,
   o: Stage2Options,
   featureNet: FeatureNetwork | null,
 ): { total: tf.Scalar; terms: Record<keyof Stage2Losses, tf.Scalar> } {
+  const arch = model.config.arch;
+  const isBaseline = 'arch' in out;
+  if (isBaseline !== (arch !== 'disco')) throw new Error(`stage2Loss: outputs of ${isBaseline ? `a '${out.arch}' baseline` : 'DISCO'} for a model of arch '${arch}'`);
+  if (isBaseline) return baselineLoss(model, batch, out, o);
   return tf.tidy(() => {
     const w = o.rebalance ? model.quantizer.weights : null;
     const ceModeler = rebalancedCrossEntropy(out.modelerLogits, out.targetClasses!, w);
@@ -176,10 +218,10 @@ export class Stage2Trainer {
     let terms: Record<keyof Stage2Losses, tf.Scalar> | null = null;
     const cost = this.optimizer.minimize(
       () => {
-        const out = this.model.forward(batch.L, batch.ab, { training: true, seed: o.seed + step });
+        const out = stage2Forward(this.model, batch, true, o.seed + step);
         const r = stage2Loss(this.model, batch, out, o, this.featureNet);
         terms = Object.fromEntries(Object.entries(r.terms).filter(([k]) => k !== 'total').map(([k, v]) => [k, tf.keep(v)])) as Record<keyof Stage2Losses, tf.Scalar>;
-        tf.dispose(Object.values(out));
+        tf.dispose(Object.values(out).filter((t): t is tf.Tensor => t instanceof tf.Tensor));
         return r.total;
       },
       true,
@@ -192,11 +234,48 @@ export class Stage2Trainer {
     return values;
   }
 
+  /**
+   * The gradients {@link Stage2Trainer.step} would apply at `step`, without applying them: same
+   * forward (dropout and anchor seeds of `step`), same loss. Batch-norm moving statistics are
+   * updated as in a step. Used by data-parallel training (`train/parallel.ts`), which averages
+   * the gradients of batch shards and passes them to {@link Stage2Trainer.applyGradients}.
+   *
+   * @returns `grads`: one tensor per trained variable, in the order of
+   *   `model.trainableVariables()` (the caller disposes them); `losses`: the loss terms.
+   */
+  computeGradients(batch: Stage2Batch, step: number): { grads: tf.Tensor[]; losses: Stage2Losses } {
+    const o = this.options;
+    this.model.reseedDropout(o.seed * 1000003 + step);
+    let terms: Record<keyof Stage2Losses, tf.Scalar> | null = null;
+    const { value, grads } = tf.variableGrads(() => {
+      const out = this.model.forward(batch.L, batch.ab, { training: true, seed: o.seed + step });
+      const r = stage2Loss(this.model, batch, out, o, this.featureNet);
+      terms = Object.fromEntries(Object.entries(r.terms).filter(([k]) => k !== 'total').map(([k, v]) => [k, tf.keep(v)])) as Record<keyof Stage2Losses, tf.Scalar>;
+      tf.dispose(Object.values(out));
+      return r.total;
+    }, this.variables);
+    const t = terms as unknown as Record<keyof Stage2Losses, tf.Scalar>;
+    const losses = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.dataSync()[0]!])) as unknown as Stage2Losses;
+    losses.total = value.dataSync()[0]!;
+    tf.dispose([...Object.values(t), value]);
+    return { grads: this.variables.map((v) => grads[v.name]!), losses };
+  }
+
+  /**
+   * One Adam update at `step` (learning rate of the schedule) with the given gradients, one per
+   * trained variable in the order of {@link Stage2Trainer.computeGradients}. Does not dispose them.
+   */
+  applyGradients(grads: tf.Tensor[], step: number): void {
+    tf.util.assert(grads.length === this.variables.length, () => `Stage2Trainer.applyGradients: ${grads.length} gradients for ${this.variables.length} variables`);
+    (this.optimizer as unknown as { learningRate: number }).learningRate = stage2LearningRate(step, this.options);
+    this.optimizer.applyGradients(this.variables.map((v, i) => ({ name: v.name, tensor: grads[i]! })));
+  }
+
   /** Loss terms on a batch without updating anything (inference mode: no dropout, BN moving stats). */
   evaluate(batch: Stage2Batch, seed = 0): Stage2Losses {
     let values: Stage2Losses | null = null;
     tf.tidy(() => {
-      const out = this.model.forward(batch.L, batch.ab, { training: false, seed });
+      const out = stage2Forward(this.model, batch, false, seed);
       const r = stage2Loss(this.model, batch, out, this.options, this.featureNet);
       values = Object.fromEntries(Object.entries(r.terms).map(([k, v]) => [k, v.dataSync()[0]!])) as unknown as Stage2Losses;
     });
