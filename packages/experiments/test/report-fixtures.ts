@@ -59,7 +59,7 @@ const NOISE = 0.02;
 const EFFECT: Record<string, number> = { k8: 1, k1: 1.35, k2: 1.2, k4: 1.05, k16: 1.0, 'no-branch': 1.5, hard: 1.0, 'no-refinement': 1.08, random: 0.9 };
 
 const VARIANTS: Record<string, Variant> = {
-  k8: { id: 'k8', label: 'DISCO, K = 8 (base)', overrides: {}, hasAnchors: true, anchors: 8 },
+  k8: { id: 'k8', label: 'DISCO, K = 8', overrides: {}, hasAnchors: true, anchors: 8 },
   k1: { id: 'k1', label: 'K = 1', overrides: { anchors: 1 }, hasAnchors: true, anchors: 1 },
   k2: { id: 'k2', label: 'K = 2', overrides: { anchors: 2 }, hasAnchors: true, anchors: 2 },
   k4: { id: 'k4', label: 'K = 4', overrides: { anchors: 4 }, hasAnchors: true, anchors: 4 },

@@ -83,6 +83,7 @@ function categoryLabels(ids: string[]): Map<string, string> {
   return new Map(ids.map((id, i) => [id, `${String(i + 1).padStart(w, '0')} ${id}`]));
 }
 
+/** Colors for a nominal scale: vega-lite maps its range onto the domain sorted ascending, so the colors go in that order. */
 const sortedColors = (pairs: Array<[string, string]>) => [...pairs].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((p) => p[1]);
 
 /** A round grid step near `x` (1, 2 or 5 × 10^k). */
@@ -152,7 +153,7 @@ export function chartSpecs(results: GridResults, stats: GridStats): { charts: Ch
       id: `bar-${m}`,
       kind: 'bar',
       data: bars.map(({ index, value }) => ({ index, value })),
-      options: { width: 330, height: 230, xLabel: '', yLabel: `${METRICS[m].label}, mean over seeds`, color: sortedColors(bars.map((b) => [b.index, color.get(b.id)!])), fontSize: 11 },
+      options: { width: 310, height: 230, xLabel: '', yLabel: `${METRICS[m].label}, mean over seeds`, color: sortedColors(bars.map((b) => [b.index, color.get(b.id)!])), fontSize: 11 },
     });
     const series = [...seedSeries.keys()].sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)));
     const values = series.map((s) => seedSeries.get(s)!);
@@ -167,12 +168,12 @@ export function chartSpecs(results: GridResults, stats: GridStats): { charts: Ch
     const lo = Math.min(...ys);
     const hi = Math.max(...ys);
     const pad = (hi - lo) * 0.08 || Math.abs(hi) * 0.05 || 1;
-    const seedColors: Array<[string, string]> = names.map((n, i) => [n, n === 'mean' ? '#000000' : n === 'mean ± 1 std' ? '#d62728' : ['#1f77b4', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'][i % 6]]);
+    const seedColors: Array<[string, string]> = names.map((n, i) => [n, n === 'mean' ? '#000000' : n === 'mean ± 1 std' ? '#9e9e9e' : ['#1f77b4', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'][i % 6]]);
     charts.push({
       id: `seeds-${m}`,
       kind: 'scatter',
       data: { values, series: names },
-      options: { width: 330, height: 230, xType: 'nominal', xLabel: '', yLabel: `${METRICS[m].label}, per seed`, yAxisDomain: [lo - pad, hi + pad], seriesColors: sortedColors(seedColors), fontSize: 11 },
+      options: { width: 310, height: 230, xType: 'nominal', xLabel: '', yLabel: `${METRICS[m].label}, per seed`, yAxisDomain: [lo - pad, hi + pad], seriesColors: sortedColors(seedColors), fontSize: 11 },
     });
     sections.metrics.push(`<div class="card"><h3>${escapeHtml(title)}</h3><p class="desc">${escapeHtml(METRICS[m].description)}</p><div class="pair"><div class="chart" id="bar-${m}" data-chart="bar"></div><div class="chart" id="seeds-${m}" data-chart="scatter"></div></div></div>`);
   }
@@ -238,7 +239,7 @@ export function chartSpecs(results: GridResults, stats: GridStats): { charts: Ch
         id: `curve-${key}`,
         kind: 'line',
         data: { values, series: withCurves },
-        options: { width: 560, height: 260, xLabel: `training step (×${dx})`, yLabel: label, zoomToFit: true, seriesColors: withCurves.map((v) => color.get(v)!), fontSize: 11 },
+        options: { width: 560, height: 260, xLabel: `training step (×${dx})`, yLabel: label, zoomToFit: true, seriesColors: sortedColors(withCurves.map((v) => [v, color.get(v)!])), fontSize: 11 },
       });
       sections.curves.push(`<div class="card"><h3>${escapeHtml(label)}</h3><div class="chart wide" id="curve-${key}" data-chart="line"></div></div>`);
     }
@@ -248,11 +249,12 @@ export function chartSpecs(results: GridResults, stats: GridStats): { charts: Ch
 
 /** A shared table as HTML. */
 function htmlTable(t: Table, level = 2): string {
-  const head = t.header.map((h) => `<th>${inline(h)}</th>`).join('');
+  const left = (i: number) => ((t.align?.[i] ?? (i === 0 ? 'left' : 'right')) === 'left' ? ' class="l"' : '');
+  const head = t.header.map((h, i) => `<th${left(i)}>${inline(h)}</th>`).join('');
   const body = t.rows
     .map((r) => {
       const cls = [r.kind ?? '', r.verdict ? `v-${r.verdict}` : ''].filter(Boolean).join(' ');
-      return `<tr${cls ? ` class="${cls}"` : ''}>${r.cells.map((c) => `<td>${inline(c)}</td>`).join('')}</tr>`;
+      return `<tr${cls ? ` class="${cls}"` : ''}>${r.cells.map((c, i) => `<td${left(i)}>${inline(c)}</td>`).join('')}</tr>`;
     })
     .join('\n');
   const notes = t.notes.length ? `<ul class="notes">${t.notes.map((n) => `<li>${inline(n)}</li>`).join('')}</ul>` : '';
@@ -295,15 +297,15 @@ p{margin:4px 0}.caveat{background:#fff4d6;border-left:4px solid #e0a800;padding:
 nav a{margin-right:12px}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;background:#fff;font-size:12.5px}th,td{border:1px solid #e1e4e8;padding:3px 6px;text-align:right;white-space:nowrap}
-th:first-child,td:first-child{text-align:left}thead th{background:#f0f2f5;position:sticky;top:0}
+th.l,td.l{text-align:left}thead th{background:#f0f2f5;position:sticky;top:0}
 tr.base td{font-weight:600;background:#f3f7fc}tr.reference td{color:#777;font-style:italic;background:#f7f7f7}
 tr.v-reproduced td:last-child{color:#1a7f37;font-weight:600}tr.v-contradicted td:last-child{color:#c62828;font-weight:600}tr.v-inconclusive td:last-child{color:#777}
 ul.notes{color:#555;font-size:12.5px;margin:4px 0 0 0}
 .verdicts li.reproduced b{color:#1a7f37}.verdicts li.contradicted b{color:#c62828}.verdicts li.inconclusive b{color:#777}
-.cards{display:flex;flex-wrap:wrap;gap:12px}.card{background:#fff;border:1px solid #e1e4e8;border-radius:6px;padding:8px 10px}
+.cards{display:flex;flex-wrap:wrap;gap:12px}.card{background:#fff;border:1px solid #e1e4e8;border-radius:6px;padding:8px 10px;max-width:660px}
 .desc{color:#666;font-size:12px;max-width:880px}.pair{display:flex;gap:12px}
-.chart{width:330px;height:260px}.chart.k{width:400px}.chart.wide{width:560px;height:290px}
-table.samples td,table.samples th{text-align:center;vertical-align:top}table.samples img{display:block;width:104px;image-rendering:auto}
+.chart{width:310px;height:260px}.chart.k{width:400px}.chart.wide{width:560px;height:290px}
+table.samples td,table.samples th{text-align:center;vertical-align:top}table.samples th{white-space:normal;max-width:100px}table.samples img{display:block;width:96px;image-rendering:auto}
 .oracle{margin-top:4px}.oracle span{font-size:10px;color:#777}
 details{background:#fff;border:1px solid #e1e4e8;margin:3px 0;padding:2px 8px}pre{font-size:11.5px;margin:4px 0}
 #status{font-size:12px;color:#777}

@@ -15,7 +15,7 @@ function cell(text: string): string {
 
 /** One table as Markdown: title, pipe table (base row bold, reference rows italic), notes. */
 export function markdownTable(t: Table, level = 2): string[] {
-  const out = [`${'#'.repeat(level)} ${t.title}`, '', `| ${t.header.map(cell).join(' | ')} |`, `| ${t.header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`];
+  const out = [`${'#'.repeat(level)} ${t.title}`, '', `| ${t.header.map(cell).join(' | ')} |`, `| ${t.header.map((_, i) => ((t.align?.[i] ?? (i === 0 ? 'left' : 'right')) === 'left' ? '---' : '---:')).join(' | ')} |`];
   for (const row of t.rows) {
     const cells = row.cells.map(cell);
     if (row.kind === 'base') cells[0] = `**${cells[0]}**`;

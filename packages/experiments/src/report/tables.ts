@@ -24,6 +24,8 @@ export interface Table {
   rows: TableRow[];
   /** Lines printed under the table. */
   notes: string[];
+  /** Column alignment; default: the first column left, the rest right. */
+  align?: Array<'left' | 'right'>;
 }
 
 /** A number with a precision that suits its size (4 significant digits, at most 4 decimals; thousands unchanged). */
@@ -108,7 +110,8 @@ export function ablationTable(results: GridResults, a: AblationStats): Table {
     rows.push({ cells: [`${name} (reference)`, '—', ...a.metrics.map((m) => (typeof metrics[m] === 'number' ? formatNumber(metrics[m]!) : '—')), '', ''], kind: 'reference' });
   }
   const notes = a.claims.map((c) => `\`${c.variant}\`: ${c.expectation.claim}`);
-  return { id: `ablation-${a.ablation.id}`, title: `${a.ablation.title} (\`${a.ablation.id}\`)`, header, rows, notes };
+  const align: Array<'left' | 'right'> = ['left', 'right', ...a.metrics.map(() => 'right' as const), 'left', 'left'];
+  return { id: `ablation-${a.ablation.id}`, title: `${a.ablation.title} (\`${a.ablation.id}\`)`, header, rows, notes, align };
 }
 
 /** Test-time K of one base model against the models trained at each K; `null` without test-time K data. */
@@ -201,7 +204,14 @@ export function runsTable(results: GridResults): Table {
   const commonText = Object.entries(common)
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
-  return { id: 'runs', title: 'Runs', header: ['run', 'variant', 'seed', 'config (differs between runs)', 'train', 'eval', 'commit'], rows, notes: commonText ? [`Config shared by every run: ${commonText}.`] : [] };
+  return {
+    id: 'runs',
+    title: 'Runs',
+    header: ['run', 'variant', 'seed', 'config (differs between runs)', 'train', 'eval', 'commit'],
+    rows,
+    notes: commonText ? [`Config shared by every run: ${commonText}.`] : [],
+    align: ['left', 'left', 'right', 'left', 'right', 'right', 'left'],
+  };
 }
 
 /** The grid's totals and provenance, as lines. */
@@ -234,5 +244,5 @@ export function methodLine(stats: GridStats): string {
 /** The small-n caveat for FID and KID. */
 export function fidCaveat(results: GridResults): string {
   const n = results.budget.heldoutImages;
-  return `FID and KID come from ${n} held-out photo${n === 1 ? '' : 's'} per run with the project's InceptionV3 features (mixed5): FID from so few images is strongly biased upward and depends on n, so compare FID only between runs of this grid (same n, same network), never with published numbers; KID is unbiased but noisy at this n. Both are project-relative.`;
+  return `FID and KID come from ${n} held-out photo${n === 1 ? '' : 's'} per run with the project's InceptionV3 features: FID from so few images is strongly biased upward and depends on n, so compare FID only between runs of this grid (same n, same network), never with published numbers; KID is unbiased but noisy at this n. Both are project-relative.`;
 }
