@@ -1,12 +1,19 @@
 /**
- * Benchmark: the `tiny` stage-2 training step at batch 8 (64², S = 8) and `paper` inference of one
- * 256² image, on the selected backend (default wasm), with the share of k-means in a step.
+ * Benchmark, side by side with PyTorch: the `tiny` stage-2 training step at batch 8 (64², S = 8;
+ * one thread, and data-parallel over 2 worker threads), `paper` inference of one 256² image, the
+ * `tiny` model's 256² inference rate, tensor growth over 100 training steps, peak memory of
+ * `paper` inference, and the share of k-means in a step.
  *
- *   nx run colorize:bench      → bench/results.json
+ *   nx run colorize:bench [-- --growth-steps 100 --no-torch]   → bench/results.json
  *
- * Reference (same layer plans in PyTorch on this machine, from the issue): 0.71 s per tiny step,
- * 2.0 s per 256² inference.
+ * PyTorch reference: `bench/torch_disco_cfg.py` (the same layer plans in PyTorch, NCHW), run in
+ * the same process tree right after ours when a Python with `torch` is found (`DISCO_TORCH_PYTHON`,
+ * `python3`, `/usr/bin/python3`; Debian: `apt-get install python3-torch`), with 1 and 2 threads;
+ * ratios are to PyTorch's faster thread count. The load average is recorded before and after:
+ * figures from a busy machine are not comparable with an idle one.
  */
+import { execFileSync } from 'node:child_process';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
@@ -14,22 +21,69 @@ import { locateAnchors } from '@disco/anchors';
 import { collectRunInfo, setupBackendForCli, writeJsonAtomic } from '@disco/runtime/node';
 import { resolveDiscoConfig } from '../src/model/config.js';
 import { DiscoModel } from '../src/model/disco.js';
+import { ParallelStage2Trainer } from '../src/train/parallel.js';
 import { Stage2Trainer } from '../src/train/stage2.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const PYTORCH = { tinyStepS: 0.71, paperInferenceS: 2.0 };
+const arg = (name: string, dflt: number): number => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+};
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
 
+/** A Python interpreter that imports torch, or null. */
+function findTorchPython(): string | null {
+  for (const py of [process.env.DISCO_TORCH_PYTHON, 'python3', '/usr/bin/python3']) {
+    if (!py) continue;
+    try {
+      execFileSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
+      return py;
+    } catch {
+      // next candidate
+    }
+  }
+  return null;
+}
+
+interface TorchRun {
+  framework: string;
+  threads: number;
+  params: number;
+  inferSize: number;
+  inferSeconds: number;
+  trainStepSeconds: number | null;
+}
+
+function torch(py: string, args: string[]): TorchRun {
+  const out = execFileSync(py, [path.join(here, 'torch_disco_cfg.py'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return JSON.parse(out.trim().split('\n').pop()!) as TorchRun;
+}
+
+/** Both thread counts of one PyTorch measurement, and the faster one. */
+function torchBoth(py: string, args: string[], pick: (r: TorchRun) => number): { threads1: TorchRun; threads2: TorchRun; bestS: number; bestThreads: number } {
+  const threads1 = torch(py, [...args, '--threads', '1']);
+  const threads2 = torch(py, [...args, '--threads', '2']);
+  const best = pick(threads1) <= pick(threads2) ? threads1 : threads2;
+  return { threads1, threads2, bestS: pick(best), bestThreads: best.threads };
+}
+
+function batch8(): { L: tf.Tensor4D; ab: tf.Tensor4D } {
+  return { L: tf.randomUniform([8, 64, 64, 1], -1, 1, 'float32', 1) as tf.Tensor4D, ab: tf.randomUniform([8, 64, 64, 2], -0.4, 0.4, 'float32', 2) as tf.Tensor4D };
+}
+
 async function main(): Promise<void> {
   const backend = await setupBackendForCli(process.argv.includes('--cpu') ? 'cpu' : undefined);
-  // tiny training step, batch 8
+  const py = process.argv.includes('--no-torch') ? null : findTorchPython();
+  if (!py && !process.argv.includes('--no-torch')) console.error('bench: no Python with torch found (apt-get install python3-torch): PyTorch columns left empty');
+  const loadBefore = os.loadavg();
+
+  // tiny training step, batch 8: this thread alone.
   const tiny = DiscoModel.create(resolveDiscoConfig({}, 'tiny'));
-  const L = tf.randomUniform([8, 64, 64, 1], -1, 1, 'float32', 1) as tf.Tensor4D;
-  const ab = tf.randomUniform([8, 64, 64, 2], -0.4, 0.4, 'float32', 2) as tf.Tensor4D;
+  const { L, ab } = batch8();
   const tr = new Stage2Trainer(tiny, { steps: 100, perceptualWeight: 0 });
   for (let i = 0; i < 2; i++) tr.step({ L, ab }, i);
   const steps: number[] = [];
@@ -38,6 +92,16 @@ async function main(): Promise<void> {
     tr.step({ L, ab }, 2 + i);
     steps.push((performance.now() - t0) / 1000);
   }
+  // The same step over 2 worker threads (this one and one more), batch split 4 + 4.
+  const par = await ParallelStage2Trainer.create(tr, { workers: 2 });
+  for (let i = 0; i < 2; i++) await par.step({ L, ab }, 10 + i);
+  const parSteps: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    await par.step({ L, ab }, 12 + i);
+    parSteps.push((performance.now() - t0) / 1000);
+  }
+  await par.dispose();
   // k-means share: the locator on the tiny token grid (B=8, T=64) and at paper size (B=8, T=256, C=64).
   const kmeansTime = (shape: [number, number, number, number], k: number): number => {
     const f = tf.randomNormal(shape, 0, 1, 'float32', 3) as tf.Tensor4D;
@@ -51,18 +115,39 @@ async function main(): Promise<void> {
   };
   const kTiny = kmeansTime([8, 8, 8, 2], 8);
   const kPaper = kmeansTime([8, 16, 16, 64], 8);
-  tr.dispose();
-  tiny.dispose();
-  tf.dispose([L, ab]);
-  // paper inference, one 256² image
-  const paper = DiscoModel.create(resolveDiscoConfig({}, 'paper'));
-  const Lp = tf.randomUniform([1, 256, 256, 1], -1, 1, 'float32', 4) as tf.Tensor4D;
-  const infer = () => {
-    const out = paper.forward(Lp, null, { colors: { kind: 'sampled', variant: 0 } });
+  // Tensor growth over many steps (batch 2 to keep it short).
+  const growthSteps = arg('--growth-steps', 100);
+  const small = { L: tf.slice(L, 0, 2), ab: tf.slice(ab, 0, 2) };
+  tr.step(small, 0);
+  const tensorsBefore = tf.memory().numTensors;
+  for (let i = 0; i < growthSteps; i++) tr.step(small, 1 + i);
+  const tensorGrowth = tf.memory().numTensors - tensorsBefore;
+  tf.dispose([small.L, small.ab]);
+  // tiny inference at 256² (one image at a time, this thread): the batch-colorization rate.
+  const L256 = tf.randomUniform([1, 256, 256, 1], -1, 1, 'float32', 5) as tf.Tensor4D;
+  const inferTiny = () => {
+    const out = tiny.forward(L256, null, { colors: { kind: 'sampled', variant: 0 } });
     out.ab.dataSync();
     tf.dispose(Object.values(out).filter((t) => t) as tf.Tensor[]);
   };
-  infer();
+  inferTiny();
+  const tinyInf: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    inferTiny();
+    tinyInf.push((performance.now() - t0) / 1000);
+  }
+  tr.dispose();
+  tiny.dispose();
+  tf.dispose([L, ab]);
+  // paper inference, one 256² image.
+  const paper = DiscoModel.create(resolveDiscoConfig({}, 'paper'));
+  const infer = () => {
+    const out = paper.forward(L256, null, { colors: { kind: 'sampled', variant: 0 } });
+    out.ab.dataSync();
+    tf.dispose(Object.values(out).filter((t) => t) as tf.Tensor[]);
+  };
+  const prof = await tf.profile(infer); // also the warm-up
   const inf: number[] = [];
   for (let i = 0; i < 3; i++) {
     const t0 = performance.now();
@@ -70,26 +155,66 @@ async function main(): Promise<void> {
     inf.push((performance.now() - t0) / 1000);
   }
   paper.dispose();
-  Lp.dispose();
+  L256.dispose();
+  const wasmHeap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length ?? null;
+  const peakMemory = { tensorPeakMiB: prof.peakBytes / 2 ** 20, wasmHeapMiB: wasmHeap == null ? null : wasmHeap / 2 ** 20, processMaxRssMiB: process.resourceUsage().maxRSS / 1024 };
+  const loadMid = os.loadavg();
+
+  // PyTorch, right after.
+  const ref = py
+    ? {
+        python: py,
+        tinyTrain: torchBoth(py, ['--preset', 'tiny', '--batch', '8', '--reps', '5'], (r) => r.trainStepSeconds!),
+        paperInfer: torchBoth(py, ['--preset', 'paper', '--no-train', '--infer-size', '256', '--reps', '3'], (r) => r.inferSeconds),
+        tinyInfer256: torchBoth(py, ['--preset', 'tiny', '--no-train', '--infer-size', '256', '--reps', '5'], (r) => r.inferSeconds),
+      }
+    : null;
+  const loadAfter = os.loadavg();
+
   const tinyStepS = median(steps);
+  const tinyStepWorkers2S = median(parSteps);
   const paperInferenceS = median(inf);
+  const tinyInfer256S = median(tinyInf);
+  const ratio = (ours: number, theirs: number | undefined) => (theirs ? ours / theirs : null);
   const result = {
-    benchmark: 'colorize: tiny stage-2 step (batch 8, 64², S=8, no perceptual net) and paper inference (1×256²)',
+    benchmark: 'colorize vs PyTorch (same layer plans): tiny stage-2 step (batch 8, 64², S=8, no perceptual net; 1 thread and 2 worker threads), paper inference (1×256²), tiny inference rate at 256², tensor growth, peak memory',
     date: new Date().toISOString(),
     backend: backend.name,
     run: collectRunInfo(),
+    loadAverage: { before: loadBefore, afterOurs: loadMid, afterTorch: loadAfter, note: 'os.loadavg() (1, 5, 15 min); on a 2-core machine anything above ~0.5 before means another job shared the CPU' },
     tinyStepS,
     tinyStepSamples: steps,
+    tinyStepWorkers2S,
+    tinyStepWorkers2Samples: parSteps,
     paperInferenceS,
     paperInferenceSamples: inf,
+    tinyInfer256S,
+    tinyImagesPerSecond1Thread: 1 / tinyInfer256S,
+    tensorGrowth: { steps: growthSteps, batch: 2, tensors: tensorGrowth },
+    paperInferencePeakMemory: peakMemory,
     kmeans: { tinyLocatorS: kTiny, tinyShareOfStep: kTiny / tinyStepS, paperLocatorS: kPaper },
-    pytorchReference: PYTORCH,
-    ratioToPytorch: { tinyStep: tinyStepS / PYTORCH.tinyStepS, paperInference: paperInferenceS / PYTORCH.paperInferenceS },
+    pytorch: ref,
+    ratioToPytorch: ref
+      ? {
+          tinyStep1Thread: ratio(tinyStepS, ref.tinyTrain.bestS),
+          tinyStepWorkers2: ratio(tinyStepWorkers2S, ref.tinyTrain.bestS),
+          paperInference: ratio(paperInferenceS, ref.paperInfer.bestS),
+          tinyImagesPerSecond1Thread: ref.tinyInfer256.bestS / tinyInfer256S,
+        }
+      : null,
   };
-  console.log(`\n| measure | ${backend.name} | PyTorch (reference) | ratio |\n|---|---:|---:|---:|`);
-  console.log(`| tiny train step, batch 8 | ${tinyStepS.toFixed(3)} s | ${PYTORCH.tinyStepS} s | ${(tinyStepS / PYTORCH.tinyStepS).toFixed(2)}× |`);
-  console.log(`| paper inference, 1×256² | ${paperInferenceS.toFixed(3)} s | ${PYTORCH.paperInferenceS} s | ${(paperInferenceS / PYTORCH.paperInferenceS).toFixed(2)}× |`);
-  console.log(`\nk-means locator: ${(kTiny * 1000).toFixed(1)} ms per tiny step (${((100 * kTiny) / tinyStepS).toFixed(1)} % of it); ${(kPaper * 1000).toFixed(1)} ms at B=8, T=256, C=64`);
+  const t = ref;
+  const row = (name: string, ours: number, theirs: { bestS: number; bestThreads: number } | undefined, unit = 's') =>
+    console.log(`| ${name} | ${ours.toFixed(3)} ${unit} | ${theirs ? `${theirs.bestS.toFixed(3)} ${unit} (${theirs.bestThreads} thr)` : '—'} | ${theirs ? `${(ours / theirs.bestS).toFixed(2)}×` : '—'} |`);
+  console.log(`\n| measure | ours (${backend.name}) | PyTorch ${t ? t.tinyTrain.threads1.framework : ''} best | ours / PyTorch |\n|---|---:|---:|---:|`);
+  row('tiny train step, batch 8, 1 thread', tinyStepS, t?.tinyTrain);
+  row('tiny train step, batch 8, 2 worker threads', tinyStepWorkers2S, t?.tinyTrain);
+  row('paper inference, 1×256²', paperInferenceS, t?.paperInfer);
+  row('tiny inference, 1×256², 1 thread', tinyInfer256S, t?.tinyInfer256);
+  if (t) console.log(`\nPyTorch 1 / 2 threads: tiny step ${t.tinyTrain.threads1.trainStepSeconds!.toFixed(3)} / ${t.tinyTrain.threads2.trainStepSeconds!.toFixed(3)} s, paper 256² ${t.paperInfer.threads1.inferSeconds.toFixed(3)} / ${t.paperInfer.threads2.inferSeconds.toFixed(3)} s, tiny 256² ${t.tinyInfer256.threads1.inferSeconds.toFixed(3)} / ${t.tinyInfer256.threads2.inferSeconds.toFixed(3)} s`);
+  console.log(`tensor growth over ${growthSteps} steps: ${tensorGrowth}; paper inference peak: tensors ${peakMemory.tensorPeakMiB.toFixed(0)} MiB, wasm heap ${peakMemory.wasmHeapMiB?.toFixed(0) ?? '—'} MiB, process max RSS ${peakMemory.processMaxRssMiB.toFixed(0)} MiB`);
+  console.log(`k-means locator: ${(kTiny * 1000).toFixed(1)} ms per tiny step (${((100 * kTiny) / tinyStepS).toFixed(1)} % of it); ${(kPaper * 1000).toFixed(1)} ms at B=8, T=256, C=64`);
+  console.log(`load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ours ${loadMid.map((x) => x.toFixed(2)).join(' ')}, after PyTorch ${loadAfter.map((x) => x.toFixed(2)).join(' ')}`);
   writeJsonAtomic(path.join(here, process.argv.includes('--cpu') ? 'results-cpu.json' : 'results.json'), result);
 }
 
