@@ -49,7 +49,7 @@ describe.skipIf(!executable)('report.html in headless Chromium', () => {
     it(`draws every chart and image, no console errors (images ${inline ? 'inlined' : 'linked'})`, async () => {
       const dir = path.join(tmp, inline ? 'inline' : 'linked');
       const results = await writeSyntheticGrid(dir, { seeds: [0, 1, 2] });
-      const files = writeReport(dir, results, inline ? {} : { inlineImageBytes: 0 });
+      const files = writeReport(dir, results, inline ? { title: 'DISCO ablation report — synthetic example (made-up numbers)' } : { inlineImageBytes: 0 });
       expect(fs.readdirSync(dir).sort()).toEqual(['photos', 'report.html', 'report.md', 'results.json', 'runs']);
       expect(JSON.parse(fs.readFileSync(files.json, 'utf8'))).toEqual(results);
       const html = fs.readFileSync(files.html, 'utf8');
