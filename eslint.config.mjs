@@ -1,5 +1,7 @@
 // Lint for every package: typescript-eslint recommended rules plus Nx module boundaries.
-// Dependency direction (by tag): runtime ← ops (superpixel, anchors, transformer) ← model (colorize) ← app (experiments).
+// Dependency direction (by tag; see docs/architecture.md):
+//   runtime, color  ←  io (images)  ←  ops (superpixel, anchors, transformer)  ←  data (photos)  ←  model (colorize)  ←  app (experiments)
+// io is Node-only: op packages may use it (and Node built-ins) only in their Node entry points.
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
@@ -29,20 +31,32 @@ export default tseslint.config(
           allow: [],
           depConstraints: [
             { sourceTag: 'type:runtime', onlyDependOnLibsWithTags: [], allowedExternalImports: [...TFJS, 'node:*'] },
-            { sourceTag: 'type:ops', onlyDependOnLibsWithTags: ['type:runtime'], allowedExternalImports: TFJS },
-            { sourceTag: 'type:model', onlyDependOnLibsWithTags: ['type:runtime', 'type:ops'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:runtime', 'type:ops', 'type:model'] },
+            { sourceTag: 'type:color', onlyDependOnLibsWithTags: [], allowedExternalImports: TFJS },
+            { sourceTag: 'type:io', onlyDependOnLibsWithTags: ['type:runtime', 'type:color'], allowedExternalImports: [...TFJS, 'node:*', 'sharp'] },
+            { sourceTag: 'type:ops', onlyDependOnLibsWithTags: ['type:runtime', 'type:color', 'type:io'], allowedExternalImports: [...TFJS, 'node:*', 'commander'] },
+            { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:runtime', 'type:color', 'type:io'], allowedExternalImports: [...TFJS, 'node:*', 'sharp', 'commander'] },
+            { sourceTag: 'type:model', onlyDependOnLibsWithTags: ['type:runtime', 'type:color', 'type:io', 'type:ops', 'type:data'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:runtime', 'type:color', 'type:io', 'type:ops', 'type:data', 'type:model'] },
           ],
         },
       ],
     },
   },
   {
-    // Op packages run in browsers too: no Node built-ins.
-    files: ['packages/{superpixel,anchors,transformer}/src/**/*.ts'],
-    ignores: ['packages/*/src/**/*.test.ts'],
+    // Color science and op packages run in browsers too: no Node built-ins, no image files, no
+    // CLI libraries — except in an op package's Node entry point (src/node.ts, src/cli/).
+    files: ['packages/{color,superpixel,anchors,transformer}/src/**/*.ts'],
+    ignores: ['packages/*/src/**/*.test.ts', 'packages/*/src/node.ts', 'packages/*/src/cli/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'worker_threads', 'url'], message: 'op packages must run in a browser: no Node built-ins.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'worker_threads', 'url'], message: 'browser-safe code: no Node built-ins (Node-only code goes in src/node.ts or src/cli/).' },
+            { group: ['sharp', 'commander', '@disco/images', '@disco/images/*', '@disco/photos', '@disco/runtime/node'], message: 'browser-safe code: image files, data sets and CLI helpers only in src/node.ts or src/cli/.' },
+          ],
+        },
+      ],
     },
   },
 );

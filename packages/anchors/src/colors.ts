@@ -39,7 +39,7 @@ function checkIndices(fn: string, indices: tf.Tensor, batch: number, tokens: num
  * The nearest bin of every ab value (squared Euclidean distance, ties to the lower bin index).
  *
  * @param ab Colors `[..., 2]`, in the units of `binCentres` (Lab units for the 313 bins).
- * @param binCentres Bin centres `[bins, 2]`, e.g. the `points` of `cielab-gamut-313.json`.
+ * @param binCentres Bin centres `[bins, 2]`, e.g. `GAMUT313_POINTS` of `@disco/color`.
  * @returns Bin indices, int32, shape of `ab` without its last axis.
  */
 export function nearestBins(ab: tf.Tensor, binCentres: tf.Tensor2D): tf.Tensor {

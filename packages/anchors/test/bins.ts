@@ -1,11 +1,8 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { GAMUT313_POINTS } from '@disco/color';
 
-/** The 313 ab bin centres (`test/fixtures/cielab-gamut-313.json`, a copy of `packages/colorize/data`'s). */
+/** The 313 ab bin centres (`GAMUT313_POINTS` of `@disco/color`). */
 export function loadBins(): number[][] {
-  const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'cielab-gamut-313.json');
-  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { points: number[][] }).points;
+  return GAMUT313_POINTS.map((p) => [p[0], p[1]]);
 }
 
 /** Index of the bin whose centre is exactly `[a, b]` (throws if absent). */

@@ -1,6 +1,10 @@
 /**
- * `@disco/colorize/node`: the Node-only half of `@disco/colorize` — image files, the streaming
- * photo dataset, and the fetcher of the real-photograph sets from Debian's archive.
+ * `@disco/colorize/node`: the Node-only half of `@disco/colorize` — DISCO model folders, the
+ * perceptual network's files and the `disco` command line.
+ *
+ * Image files (`@disco/images`), the streaming photo dataset and the photo fetcher
+ * (`@disco/photos`) are re-exported here for one version so that code importing them from
+ * `@disco/colorize/node` keeps compiling.
  *
  * @packageDocumentation
  */
@@ -14,9 +18,9 @@ export {
   type DecodedImage,
   type ReadImageOptions,
   type WriteImageOptions,
-} from './io/image.js';
-export { DATASET_DEFAULTS, PhotoDataset, resolveDatasetOptions, type DatasetBatch, type DatasetOptions } from './data/dataset.js';
-export { readRcc, type RccEntry } from './data/rcc.js';
+} from '@disco/images';
+export { DATASET_DEFAULTS, PhotoDataset, resolveDatasetOptions, type DatasetBatch, type DatasetOptions } from '@disco/photos';
+export { readRcc, type RccEntry } from '@disco/photos';
 export {
   PHOTO_PACKAGES,
   checkDisjoint,
@@ -29,7 +33,7 @@ export {
   type PhotoPackage,
   type PhotoRecord,
   type PhotoSet,
-} from './data/photos.js';
+} from '@disco/photos';
 export { nsfwInceptionDir, readNsfwInceptionArtifacts, loadNsfwInceptionStem } from './io/nsfw_inception.js';
 export { MODEL_FILES, embeddedModelDir, saveDiscoModel, loadDiscoModel, readModelMeta } from './io/model_files.js';
 export { runDiscoCli, buildDiscoProgram, registerFeatureNetwork, type FeatureNetworkFactory } from './cli/disco.js';

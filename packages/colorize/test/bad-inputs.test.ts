@@ -7,8 +7,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultyFileSystem } from '@disco/runtime/node';
 import { runDiscoCli } from '../src/cli/disco.js';
-import type { CliIo } from '../src/cli/spixnet.js';
-import { PhotoDataset } from '../src/data/dataset.js';
+import type { CliIo } from '@disco/superpixel/node';
+import { PhotoDataset } from '@disco/photos';
 import { embeddedModelDir } from '../src/io/model_files.js';
 
 let dir = '';

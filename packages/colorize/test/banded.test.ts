@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@disco/runtime';
 import { seededRandom } from '@disco/runtime/testing';
 import { normalizedLabToRgb, resizeArea, rgbToNormalizedLab } from '../src/index.js';
-import { normalizedLabToSrgb8, srgb8ToNormalizedLab } from '../src/color/lab.js';
+import { normalizedLabToSrgb8, srgb8ToNormalizedLab } from '@disco/color';
 import { composeRgb8, labAtModelSize, type Rgb8Image } from '../src/io/banded.js';
 
 beforeAll(async () => {

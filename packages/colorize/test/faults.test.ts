@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultyFileSystem, loadCheckpoint, type FaultKind, type MutatingOp } from '@disco/runtime/node';
 import { runDiscoCli } from '../src/cli/disco.js';
 import { makeImage } from './photos.js';
-import { runSpixnetCli, type CliIo } from '../src/cli/spixnet.js';
+import { runSpixnetCli, type CliIo } from '@disco/superpixel/node';
 
 let dir = '';
 let data = '';

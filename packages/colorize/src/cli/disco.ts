@@ -38,9 +38,9 @@ import {
   writeJsonAtomic,
   type FileSystem,
 } from '@disco/runtime/node';
-import { PhotoDataset } from '../data/dataset.js';
+import { PhotoDataset } from '@disco/photos';
 import { composeRgb8, drawAnchorMarkers, labAtModelSize, labFull, type Rgb8Image } from '../io/banded.js';
-import { decodeRgb8, readImageSize, writePng8 } from '../io/image.js';
+import { decodeRgb8, readImageSize, writePng8 } from '@disco/images';
 import { checkFiniteWeights, embeddedModelDir, loadDiscoModel, MODEL_FILES, saveDiscoModel } from '../io/model_files.js';
 import { loadNsfwInceptionStem } from '../io/nsfw_inception.js';
 import { resolveDiscoConfig, type DiscoConfig, type DiscoConfigOverrides } from '../model/config.js';
@@ -48,7 +48,7 @@ import { DiscoModel } from '../model/disco.js';
 import { colorizeL } from '../model/infer.js';
 import type { FeatureNetwork } from '../model/losses.js';
 import { resolveStage2Options, Stage2Trainer, type Stage2Losses, type Stage2Options } from '../train/stage2.js';
-import { loadNet, type CliIo } from './spixnet.js';
+import { loadNet, type CliIo } from '@disco/superpixel/node';
 
 const defaultIo: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
 

@@ -14,7 +14,7 @@
  * the tfjs ops within float32 rounding. Browser-safe.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { normalizedLabToSrgb8, srgb8ToNormalizedLab } from '../color/lab.js';
+import { normalizedLabToSrgb8, srgb8ToNormalizedLab } from '@disco/color';
 
 /** 8-bit sRGB pixels, row-major `[height, width, 3]`. */
 export interface Rgb8Image {

@@ -10,7 +10,7 @@ import { collectRunInfo, expandInputs, parseShard, selectShard, setupBackendForC
 import { KID_DEFAULTS } from '../metrics/kid.js';
 import { checkSetSizes, extractImageSetFeatures, formatScoreTable, scoreFeatureSets, smallSampleWarnings } from '../node/eval_fid.js';
 import { FeatureJournal, labelOnlyNetwork, mergeFeatureFiles, networkInfo, writeFeatureFile, type IndexedSetFeatures } from '../node/feature_files.js';
-import { listImageInputs } from '../node/images.js';
+import { listImageInputs } from '@disco/images';
 import { loadInceptionFromFile, loadNsfwInception, type FeatureNetwork } from '../node/inception.js';
 import { intOption, resolveFromCaller as resolve } from './args.js';
 

@@ -11,7 +11,7 @@ import { Command } from 'commander';
 import { loadDiscoModel, embeddedModelDir, writeImage } from '@disco/colorize/node';
 import { collectRunInfo, Progress, setupBackendForCli, writeFileAtomic, writeJsonAtomic } from '@disco/runtime/node';
 import { constantMethod, diagnoseAnchors, discoMethod, greyMethod, meanTrainingAb, scoreHeldout, type AnchorDiagnosis, type HeldoutScores } from '../node/heldout.js';
-import { listImages } from '../node/images.js';
+import { listImages } from '@disco/images';
 import { intOption, resolveFromCaller as resolve } from './args.js';
 
 /** Markdown tables of a score run. */

@@ -9,7 +9,7 @@ import type { FeatureMatrix } from '../metrics/features.js';
 import { frechetInceptionDistance } from '../metrics/fid.js';
 import { inceptionScore } from '../metrics/inception_score.js';
 import { kernelInceptionDistance, resolveKidOptions, type KidOptions } from '../metrics/kid.js';
-import { readRgbImage, type DecodedImage } from './images.js';
+import { readRgbImage, type DecodedRgb8 as DecodedImage } from '@disco/images';
 import { imagesToBatch, type FeatureNetwork } from './inception.js';
 
 /** Features, class probabilities and colorfulness of one image set. */

@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { listImages } from './images.js';
+import { listImages } from '@disco/images';
 
 const stem = (f: string) => path.basename(f).replace(/\.[^.]+$/, '');
 

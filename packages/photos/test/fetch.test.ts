@@ -3,9 +3,9 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { dep5LicenseFor, parseDep5 } from '../src/data/dep5.js';
-import { checkDisjoint, compareManifests, kphotoalbumAngles, PHOTO_PACKAGES, type PhotoManifest, type PhotoRecord } from '../src/data/photos.js';
-import { readRcc } from '../src/data/rcc.js';
+import { dep5LicenseFor, parseDep5 } from '../src/dep5.js';
+import { checkDisjoint, compareManifests, kphotoalbumAngles, PHOTO_PACKAGES, type PhotoManifest, type PhotoRecord } from '../src/photos.js';
+import { readRcc } from '../src/rcc.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 

@@ -6,8 +6,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@disco/runtime';
 import { expectClose, seededRandom } from '@disco/runtime/testing';
-import { PhotoDataset, resolveDatasetOptions, type DatasetBatch } from '../src/node.js';
-import { rgbToNormalizedLab } from '../src/index.js';
+import { PhotoDataset, resolveDatasetOptions, type DatasetBatch } from '../src/index.js';
+import { rgbToNormalizedLab } from '@disco/color';
 
 let dir: string;
 const N = 9;

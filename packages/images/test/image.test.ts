@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@disco/runtime';
 import { expectClose } from '@disco/runtime/testing';
-import { readImage, resolveReadImageOptions, writeImage } from '../src/node.js';
+import { readImage, resolveReadImageOptions, writeImage } from '../src/index.js';
 
 let dir: string;
 const f = (n: string): string => path.join(dir, n);

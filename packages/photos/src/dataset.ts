@@ -8,12 +8,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
+import { isImageFile } from '@disco/images';
 import { listFilesRecursive } from '@disco/runtime/node';
-import { rgbToNormalizedLab } from '../color/lab.js';
+import { rgbToNormalizedLab } from '@disco/color';
 
 /** Options of {@link PhotoDataset}. */
 export interface DatasetOptions {
-  /** Folders (searched recursively for .jpg/.jpeg/.png/.webp/.tif/.tiff/.gif) and/or list files (`.txt`, one path per line, relative to the list's folder; `#` comments). Required. */
+  /** Folders (searched recursively for the `IMAGE_EXTENSIONS` of `@disco/images`) and/or list files (`.txt`, one path per line, relative to the list's folder; `#` comments). Required. */
   sources: string[];
   /** Side of the square training images. Default 256. */
   size: number;
@@ -90,12 +91,10 @@ export interface DatasetBatch {
   files: string[];
 }
 
-const IMAGE_RE = /\.(jpe?g|png|webp|tiff?|gif)$/i;
-
 function listSource(src: string): string[] {
   const st = fs.statSync(src);
   // Links are followed, each real folder entered once (a link loop lists each photo once).
-  if (st.isDirectory()) return listFilesRecursive(src, { filter: (name) => IMAGE_RE.test(name) });
+  if (st.isDirectory()) return listFilesRecursive(src, { filter: isImageFile });
   const dir = path.dirname(src);
   return fs
     .readFileSync(src, 'utf8')

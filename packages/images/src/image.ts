@@ -1,13 +1,13 @@
 /**
- * Image files ↔ RGB float tensors with sharp (Node-only). Formats: PNG, JPEG, WebP, TIFF, GIF
- * (first frame), AVIF/HEIF where libvips has them.
+ * The one image reader and writer of DISCO: image files ↔ RGB pixels with sharp (Node-only).
+ * Formats: PNG, JPEG, WebP, TIFF, GIF (first frame), AVIF/HEIF where libvips has them.
  */
 import type * as nodeFs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import { describeFsError, nodeFileSystem, writeFileAtomic, type FileSystem } from '@disco/runtime/node';
-import type { Rgb8Image } from './banded.js';
+import type { Rgb8Image } from '@disco/color';
 
 /** Options of {@link readImage}. */
 export interface ReadImageOptions {
@@ -18,10 +18,15 @@ export interface ReadImageOptions {
   alpha: 'white' | 'drop';
   /** Refuse images with more pixels than this (decompression bombs). Default 2²⁸ ≈ 268 M. */
   maxPixels: number;
+  /**
+   * Resize to `cover × cover` pixels after orientation: scaled to cover the square, the centre
+   * kept (sharp's `fit: 'cover'`). 0 keeps the decoded size. Default 0.
+   */
+  cover: number;
 }
 
 /** Defaults of {@link ReadImageOptions}. */
-export const READ_IMAGE_DEFAULTS: Readonly<ReadImageOptions> = Object.freeze({ alpha: 'white', maxPixels: 2 ** 28 });
+export const READ_IMAGE_DEFAULTS: Readonly<ReadImageOptions> = Object.freeze({ alpha: 'white', maxPixels: 2 ** 28, cover: 0 });
 
 /** Options of {@link writeImage}. */
 export interface WriteImageOptions {
@@ -49,6 +54,7 @@ export function resolveReadImageOptions(partial: Partial<ReadImageOptions> = {})
   const o = resolve('readImage', READ_IMAGE_DEFAULTS, partial);
   if (o.alpha !== 'white' && o.alpha !== 'drop') throw new Error(`readImage: alpha = ${String(o.alpha)}; valid: white, drop`);
   if (!(Number.isInteger(o.maxPixels) && o.maxPixels > 0)) throw new Error(`readImage: maxPixels = ${o.maxPixels}; valid: a positive integer`);
+  if (!(Number.isInteger(o.cover) && o.cover >= 0)) throw new Error(`readImage: cover = ${o.cover}; valid: 0 or a positive integer`);
   return o;
 }
 
@@ -142,6 +148,7 @@ export async function decodeRgb8(file: string, options: Partial<ReadImageOptions
     // 16-bit inputs are converted to 8 bits per channel by libvips (sharp 0.34's 16-bit raw
     // output returned zeros in our tests), so their precision is 1/255.
     let p = img.rotate();
+    if (o.cover > 0) p = p.resize(o.cover, o.cover, { fit: 'cover' });
     p = o.alpha === 'white' ? p.flatten({ background: { r: 255, g: 255, b: 255 } }) : p.removeAlpha();
     p = p.toColourspace('srgb');
     const { data, info } = await p.raw().toBuffer({ resolveWithObject: true });
@@ -150,6 +157,32 @@ export async function decodeRgb8(file: string, options: Partial<ReadImageOptions
   } catch (e) {
     if ((e as Error).message.startsWith('readImage:')) throw e;
     return fail(oneLine(e));
+  }
+}
+
+/** An 8-bit sRGB image as {@link readRgbImage} returns it. */
+export interface DecodedRgb8 extends Rgb8Image {
+  /** Always 3. */
+  channels: 3;
+}
+
+/**
+ * {@link decodeRgb8} with alpha dropped, as the evaluation commands read images: 8-bit sRGB,
+ * grayscale expanded to R = G = B, EXIF orientation applied. Errors are one line naming the
+ * file: `readRgbImage: '<file>': <reason>` (missing, unreadable, empty, corrupt, not an image).
+ *
+ * @example
+ * ```ts
+ * const { width, height, data } = await readRgbImage('photo.jpg'); // data: width·height·3 bytes
+ * ```
+ */
+export async function readRgbImage(file: string, fs: FileSystem = nodeFileSystem): Promise<DecodedRgb8> {
+  try {
+    return { ...(await decodeRgb8(file, { alpha: 'drop' }, fs)), channels: 3 };
+  } catch (e) {
+    const message = String((e as Error).message);
+    const prefix = `readImage: ${file}: `;
+    throw new Error(`readRgbImage: '${file}': ${message.startsWith(prefix) ? message.slice(prefix.length) : message}`);
   }
 }
 

@@ -5,17 +5,17 @@
  *   spixnet quality --model <dir> --data <dir> [--report file.json]
  *   spixnet boundaries --model <dir> --image <file> --out <file.png>
  *
- * Run with `node --conditions=@disco/source --import tsx packages/colorize/src/cli/spixnet.ts`
- * or `npx nx run superpixel:train -- …` / `superpixel:quality -- …`.
- * Images are read with sharp by a small local helper: resized to `--size`² (cover crop), RGB → Lab.
+ * Installed as the `spixnet` bin of `@disco/superpixel`; in the workspace
+ * `npx nx run superpixel:train -- …` / `superpixel:quality -- …` / `superpixel:boundaries -- …`.
+ * Images are listed and read by `@disco/images` (the lister and reader of stage 2 and evaluation),
+ * resized to `--size`² (cover crop), RGB → Lab.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
-import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
-import { collectRunInfo, listFilesRecursive, loadCheckpoint, nodeFileSystem, Progress, removeStaleTemps, saveCheckpoint, setupBackendForCli, writeFileAtomic, writeJsonAtomic, type FileSystem } from '@disco/runtime/node';
+import { collectRunInfo, loadCheckpoint, nodeFileSystem, Progress, removeStaleTemps, saveCheckpoint, setupBackendForCli, writeFileAtomic, writeJsonAtomic, type FileSystem } from '@disco/runtime/node';
 import {
   boundaries,
   createSpixNetOptimizer,
@@ -32,10 +32,9 @@ import {
   type SpixNetPreset,
   type Stage1Batch,
   type TrainSpixNetOptions,
-} from '@disco/superpixel';
-import { rgbToNormalizedLab } from '../color/lab.js';
-
-const IMAGE_EXT = /\.(png|jpe?g|webp|tiff?)$/i;
+} from '../index.js';
+import { rgbToNormalizedLab } from '@disco/color';
+import { decodeImage, listImages, writePng8 } from '@disco/images';
 
 /** Where the CLI writes its lines (tests capture them). */
 export interface CliIo {
@@ -65,34 +64,27 @@ function numArg(name: string) {
   };
 }
 
-/** Image files of a folder and its subfolders, sorted by path. */
-function listImages(dir: string): string[] {
+/** The image files of a folder and its subfolders, sorted by path (the one image lister of `@disco/images`). */
+function listFolderImages(dir: string): string[] {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`--data: '${dir}' is not a folder`);
-  const files = listFilesRecursive(dir, { filter: (f) => IMAGE_EXT.test(f) });
-  if (files.length === 0) throw new Error(`--data: no images (${IMAGE_EXT.source}) in '${dir}'`);
-  return files;
+  try {
+    return listImages(dir);
+  } catch (e) {
+    throw new Error(`--data: ${(e as Error).message}`);
+  }
 }
 
-/** Reads an image as sRGB in [0, 1], resized (cover crop) to `size`²: `[1, size, size, 3]`. */
+/** Reads an image as sRGB in [0, 1], alpha dropped, resized (cover crop) to `size`²: `[1, size, size, 3]`. */
 async function readRgb(file: string, size: number): Promise<tf.Tensor4D> {
-  let decoded: { data: Buffer; info: sharp.OutputInfo };
-  try {
-    decoded = await sharp(file).rotate().resize(size, size, { fit: 'cover' }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-  } catch (e) {
-    throw new Error(`${file}: ${String((e as Error).message).split('\n')[0]}`);
-  }
-  const { data, info } = decoded;
-  const v = new Float32Array(info.width * info.height * 3);
-  for (let i = 0; i < v.length; i++) v[i] = data[i]! / 255;
-  return tf.tensor4d(v, [1, info.height, info.width, 3]);
+  const { data, width, height } = await decodeImage(file, { alpha: 'drop', cover: size });
+  return tf.tensor4d(data, [1, height, width, 3]);
 }
 
 /** Writes `[1, H, W, 3]` sRGB in [0, 1] as a PNG. */
 async function writePng(file: string, rgb: tf.Tensor4D): Promise<void> {
   const [, H, W] = rgb.shape;
   const bytes = Uint8Array.from(await rgb.data(), (x) => Math.round(Math.min(1, Math.max(0, x)) * 255));
-  const png = await sharp(Buffer.from(bytes), { raw: { width: W, height: H, channels: 3 } }).png().toBuffer();
-  writeFileAtomic(file, png);
+  await writePng8(file, bytes, W, H);
 }
 
 /** Deterministic permutation of `n` items for `(seed, epoch)` (mulberry32 + Fisher–Yates). */
@@ -155,8 +147,16 @@ async function netFiles(net: SpixNet): Promise<{ 'model.json': Uint8Array; 'weig
   return files!;
 }
 
-/** Writes `model.json` + `weights.bin` into `dir` (each file atomically). */
-async function saveNet(net: SpixNet, dir: string, files: FileSystem = nodeFileSystem): Promise<void> {
+/**
+ * Writes a SPixNet as `model.json` + `weights.bin` into `dir` (each file atomically), the folder
+ * {@link loadSpixNet} reads.
+ *
+ * @example
+ * ```ts
+ * await saveSpixNet(SpixNet.create({}, 'tiny'), 'out/spixnet');
+ * ```
+ */
+export async function saveSpixNet(net: SpixNet, dir: string, files: FileSystem = nodeFileSystem): Promise<void> {
   const f = await netFiles(net);
   writeFileAtomic(path.join(dir, 'weights.bin'), f['weights.bin'], { fs: files });
   writeFileAtomic(path.join(dir, 'model.json'), f['model.json'], { fs: files });
@@ -185,10 +185,19 @@ async function netFromFiles(json: Uint8Array, weights: Uint8Array, where: { json
 }
 
 /**
- * Loads a SPixNet from a folder written by the `train` command (`model.json` + `weights.bin`).
- * Errors are one line starting with `flag` (the option that named the folder) and naming the file.
+ * Loads a SPixNet from a folder written by the `train` command or {@link saveSpixNet}
+ * (`model.json` + `weights.bin`): the one SPixNet loader. The sizes of the weights are checked
+ * against `model.json` and every weight must be finite. Errors are one line starting with `flag`
+ * (the option that named the folder) and naming the file.
+ *
+ * @example
+ * ```ts
+ * import { loadSpixNet } from '@disco/superpixel/node';
+ * const net = await loadSpixNet('runs/spixnet-tiny/model');
+ * const association = net.predict(L); // [B, H, W, 9]
+ * ```
  */
-export async function loadNet(dir: string, flag = '--model'): Promise<SpixNet> {
+export async function loadSpixNet(dir: string, flag = '--model'): Promise<SpixNet> {
   if (!fs.existsSync(dir)) throw new Error(`${flag}: '${dir}' does not exist`);
   if (!fs.statSync(dir).isDirectory()) throw new Error(`${flag}: '${dir}' is not a folder`);
   const file = path.join(dir, 'model.json');
@@ -255,7 +264,7 @@ interface TrainFlags {
 
 async function train(flags: TrainFlags, io: CliIo): Promise<void> {
   const backend = await setupBackendForCli(flags.backend, io.err);
-  const files = listImages(flags.data);
+  const files = listFolderImages(flags.data);
   const ckptDir = path.join(flags.out, 'checkpoint');
   const fsl = io.fs ?? nodeFileSystem;
   let net: SpixNet;
@@ -306,7 +315,7 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
   });
   await save(result.step, last.loss);
   removeStaleTemps(path.join(flags.out, 'model'), fsl);
-  await saveNet(net, path.join(flags.out, 'model'), fsl);
+  await saveSpixNet(net, path.join(flags.out, 'model'), fsl);
   io.err(`saved checkpoint ${ckptDir} and tfjs model ${path.join(flags.out, 'model')} at step ${result.step}`);
   io.out(JSON.stringify({ step: result.step, loss: last.loss }));
   optimizer.dispose();
@@ -324,8 +333,8 @@ interface QualityFlags {
 
 async function quality(flags: QualityFlags, io: CliIo): Promise<void> {
   const backend = await setupBackendForCli(flags.backend, io.err);
-  const net = await loadNet(flags.model);
-  const files = listImages(flags.data);
+  const net = await loadSpixNet(flags.model);
+  const files = listFolderImages(flags.data);
   const rows: Array<{ file: string; trained: number; grid: number }> = [];
   for (const file of files) {
     const rgb = await readRgb(file, flags.size);
@@ -375,7 +384,7 @@ interface BoundaryFlags {
 
 async function drawCommand(flags: BoundaryFlags, io: CliIo): Promise<void> {
   await setupBackendForCli(flags.backend, io.err);
-  const net = await loadNet(flags.model);
+  const net = await loadSpixNet(flags.model);
   const rgb = await readRgb(flags.image, flags.size);
   const { L, ab } = rgbToNormalizedLab(rgb);
   const painted = tf.tidy(() => drawBoundaries(rgb, boundaries(labelMap(net.predict(L), flags.cell))));

@@ -1,5 +1,5 @@
-// Regenerates src/color/gamut313.ts from data/cielab-gamut-313.json (the reference gamut data,
-// byte for byte; its sha256 is checked by test/quantizer.test.ts). Run from packages/colorize:
+// Regenerates src/gamut313.ts from data/cielab-gamut-313.json (the reference gamut data,
+// byte for byte; its sha256 is checked by test/quantizer.test.ts). Run from packages/color:
 //   node --import tsx data/generate-gamut313.ts
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -31,5 +31,5 @@ export const GAMUT313_PRIOR: readonly number[] = Object.freeze([
 ${src.prior.map((p) => `  ${JSON.stringify(p)},`).join('\n')}
 ]);
 `;
-fs.writeFileSync(path.join(here, '..', 'src', 'color', 'gamut313.ts'), out);
-console.log(`wrote src/color/gamut313.ts (${src.points.length} bins)`);
+fs.writeFileSync(path.join(here, '..', 'src', 'gamut313.ts'), out);
+console.log(`wrote src/gamut313.ts (${src.points.length} bins)`);

@@ -1,7 +1,7 @@
 /**
  * The real-photograph sets of DISCO's experiments, fetched from Debian's archive with
  * `apt-get download` + `dpkg-deb -x` into a cache folder (no system install), with file lists,
- * licenses and content hashes. Node-only; driven by `src/cli/data.ts` (`nx run colorize:data`).
+ * licenses and content hashes. Node-only; driven by `src/cli/fetch.ts` (`npx nx run photos:fetch`).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
