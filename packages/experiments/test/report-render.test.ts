@@ -85,6 +85,29 @@ describe('report.md', () => {
   });
 });
 
+describe('incomplete grids', () => {
+  it('a variant without runs, a NaN metric and no curves render without failing', () => {
+    const g = syntheticGrid({ seeds: [0, 1] });
+    g.runs = g.runs.filter((r) => r.variant !== 'k2');
+    g.runs[0].metrics.fid = NaN;
+    for (const r of g.runs) r.curve = [];
+    g.references.grey.kid = NaN;
+    const md = renderMarkdown(g);
+    expect(md).toContain('| K = 2 (`k2`) | 0 | — |');
+    expect(md).toContain('? inconclusive (FID missing for this variant)');
+    expect(md).not.toContain('NaN');
+    const stats = gridStats(g);
+    expect(stats.ablations[0].rows[0].metrics.fid!.summary.n).toBe(1);
+    const { charts } = chartSpecs(g, stats);
+    expect(charts.some((c) => c.id.startsWith('curve-'))).toBe(false);
+    const bars = charts.find((c) => c.id === 'bar-kid')!.data as Array<{ index: string; value: number }>;
+    expect(bars.every((b) => Number.isFinite(b.value))).toBe(true);
+    expect(bars.some((b) => b.index.endsWith(' grey'))).toBe(false);
+    const html = renderHtml(g, { tfvisScript: '' });
+    expect(html).toContain('No training curves recorded.');
+  });
+});
+
 describe('report.html', () => {
   it('embeds the data as parseable JSON and escapes hostile text', () => {
     const g = syntheticGrid({ seeds: [0, 1] });

@@ -121,7 +121,7 @@ export function chartSpecs(results: GridResults, stats: GridStats): { charts: Ch
   const labels = categoryLabels([...order, ...Object.keys(results.references)]);
   const color = new Map(order.map((v, i) => [v, PALETTE[i % PALETTE.length]]));
   Object.keys(results.references).forEach((r, i) => color.set(r, REFERENCE_COLORS[i % REFERENCE_COLORS.length]));
-  const metrics = (Object.keys(METRICS) as MetricKey[]).filter((m) => results.runs.some((r) => typeof r.metrics[m] === 'number'));
+  const metrics = (Object.keys(METRICS) as MetricKey[]).filter((m) => results.runs.some((r) => Number.isFinite(r.metrics[m])));
 
   for (const m of metrics) {
     const bars: Array<{ index: string; value: number; id: string }> = [];
@@ -129,7 +129,7 @@ export function chartSpecs(results: GridResults, stats: GridStats): { charts: Ch
     const meanPts: Array<{ x: string; y: number }> = [];
     const stdPts: Array<{ x: string; y: number }> = [];
     for (const v of order) {
-      const runs = runsOf(results, v).filter((r) => typeof r.metrics[m] === 'number');
+      const runs = runsOf(results, v).filter((r) => Number.isFinite(r.metrics[m]));
       if (!runs.length) continue;
       const vals = runs.map((r) => r.metrics[m]!);
       const mean = vals.reduce((s, x) => s + x, 0) / vals.length;
@@ -146,7 +146,7 @@ export function chartSpecs(results: GridResults, stats: GridStats): { charts: Ch
         stdPts.push({ x, y: mean - sd }, { x, y: mean + sd });
       }
     }
-    for (const [name, ref] of Object.entries(results.references)) if (typeof ref[m] === 'number') bars.push({ index: labels.get(name)!, value: ref[m]!, id: name });
+    for (const [name, ref] of Object.entries(results.references)) if (Number.isFinite(ref[m])) bars.push({ index: labels.get(name)!, value: ref[m]!, id: name });
     if (!bars.length) continue;
     const title = `${METRICS[m].label} (${METRICS[m].higherIsBetter ? 'higher' : 'lower'} is better)`;
     charts.push({

@@ -107,7 +107,7 @@ export function ablationTable(results: GridResults, a: AblationStats): Table {
     return { cells, kind: row.isBase ? 'base' : 'variant', ...(claim ? { verdict: claim.verdict } : {}) };
   });
   for (const [name, metrics] of Object.entries(results.references)) {
-    rows.push({ cells: [`${name} (reference)`, '—', ...a.metrics.map((m) => (typeof metrics[m] === 'number' ? formatNumber(metrics[m]!) : '—')), '', ''], kind: 'reference' });
+    rows.push({ cells: [`${name} (reference)`, '—', ...a.metrics.map((m) => (Number.isFinite(metrics[m]) ? formatNumber(metrics[m]!) : '—')), '', ''], kind: 'reference' });
   }
   const notes = a.claims.map((c) => `\`${c.variant}\`: ${c.expectation.claim}`);
   const align: Array<'left' | 'right'> = ['left', 'right', ...a.metrics.map(() => 'right' as const), 'left', 'left'];
