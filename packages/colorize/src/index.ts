@@ -1,6 +1,9 @@
 /**
  * `@disco/colorize`: the assembled DISCO colorization model. This entry point is browser-safe;
- * Node-only file I/O, datasets and the photo fetcher are in `@disco/colorize/node`.
+ * Node-only model files and the `disco` CLI are in `@disco/colorize/node`.
+ *
+ * The color science re-exported below lives in `@disco/color`; it is re-exported here for one
+ * version so that code importing it from `@disco/colorize` keeps compiling.
  *
  * @packageDocumentation
  */
@@ -23,8 +26,8 @@ export {
   rgbToLab,
   rgbToNormalizedLab,
   type NormalizedLab,
-} from './color/lab.js';
-export { GAMUT313_BIN_SIZE, GAMUT313_DESCRIPTION, GAMUT313_POINTS, GAMUT313_PRIOR } from './color/gamut313.js';
+} from '@disco/color';
+export { GAMUT313_BIN_SIZE, GAMUT313_DESCRIPTION, GAMUT313_POINTS, GAMUT313_PRIOR } from '@disco/color';
 export {
   AbQuantizer,
   NUM_AB_BINS,
@@ -32,7 +35,7 @@ export {
   rebalancingWeights,
   resolveQuantizerOptions,
   type QuantizerOptions,
-} from './color/quantizer.js';
+} from '@disco/color';
 
 // The assembled model, its training and inference (browser-safe).
 export {

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { listImageInputs, listImages, readRgbImage, IMAGE_EXTENSIONS, type DecodedImage } from './node/images.js';
+export { listImageInputs, listImages, readRgbImage, IMAGE_EXTENSIONS, type DecodedRgb8 as DecodedImage } from '@disco/images';
 export {
   loadNsfwInception,
   loadInceptionFromFile,

@@ -7,8 +7,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { anchorHints, applyUserAnchors, broadcastAnchorColors, groundTruthAnchorColors, locateAnchors, sampleAnchorColors, type AnchorHints, type UserAnchor, type ColorVariant } from '@disco/anchors';
 import { diffuse, hardAssociation, pool, SpixNet, superpixelSizes } from '@disco/superpixel';
 import { Encoder, Linear, sinePositionEncoding2D } from '@disco/transformer';
-import { AbQuantizer, NUM_AB_BINS } from '../color/quantizer.js';
-import { AB_SCALE } from '../color/lab.js';
+import { AbQuantizer, NUM_AB_BINS } from '@disco/color';
+import { AB_SCALE } from '@disco/color';
 import type { DiscoArch, DiscoConfig } from './config.js';
 import { buildBackbone, buildPixelHead, buildRefinement } from './networks.js';
 

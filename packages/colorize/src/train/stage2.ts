@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { replayAdamBetaPowers } from '@disco/superpixel';
-import { AB_SCALE, normalizedLabToRgb } from '../color/lab.js';
+import { AB_SCALE, normalizedLabToRgb } from '@disco/color';
 import type { BaselineOutputs, DiscoModel, DiscoOutputs } from '../model/disco.js';
 import { laplacianL1, perceptualLoss, rebalancedCrossEntropy, softRebalancedCrossEntropy, type FeatureNetwork } from '../model/losses.js';
 
