@@ -63,6 +63,7 @@ export {
   Stage2Trainer,
   stage2Loss,
   stage2Forward,
+  softClassTargets,
   stage2LearningRate,
   resolveStage2Options,
   STAGE2_DEFAULTS,

@@ -124,8 +124,9 @@ export function buildPixelHead(inChannels: number, outChannels: number, output: 
   const input = tfl.input({ shape: [null, null, inChannels], name: `${name}_in` });
   const h = conv(input, inChannels, seeds, `${name}_1`, { activation: 'relu' });
   const outSeed = seeds.next();
+  // The 1×1 convolution as a dense layer on the channel axis (a matrix product: faster gradients on wasm).
   let y = tfl.layers
-    .conv2d({ filters: outChannels, kernelSize: 1, padding: 'same', kernelInitializer: output === 'tanh' ? tfl.initializers.randomNormal({ mean: 0, stddev: 1e-3, seed: outSeed }) : tfl.initializers.heNormal({ seed: outSeed }), name: `${name}_out` })
+    .dense({ units: outChannels, kernelInitializer: output === 'tanh' ? tfl.initializers.randomNormal({ mean: 0, stddev: 1e-3, seed: outSeed }) : tfl.initializers.heNormal({ seed: outSeed }), name: `${name}_out` })
     .apply(h) as T;
   if (output === 'tanh') y = tfl.layers.activation({ activation: 'tanh', name: `${name}_out_tanh` }).apply(y) as T;
   return tfl.model({ inputs: input, outputs: y, name });

@@ -118,6 +118,71 @@ export function stage2Forward(model: DiscoModel, batch: Stage2Batch, training: b
   return model.config.arch === 'disco' ? model.forward(batch.L, batch.ab, { training, seed }) : model.forwardBaseline(batch.L, { training });
 }
 
+/** Bin centres and rebalancing weights of a quantizer, read back once. */
+const quantizerArrays = new WeakMap<object, { bins: Float64Array; weights: Float32Array }>();
+
+/**
+ * The soft encoding of Zhang et al. (2016) of every pixel's true ab — a Gaussian (σ =
+ * `softSigma`, Lab units) over its `softNeighbours` nearest bins and any tied with the last, the
+ * targets of `AbQuantizer.softEncode` — and the rebalancing weight of its nearest bin. Computed in
+ * plain arrays: on wasm, `softEncode`'s top-k over 313 bins took seconds per tiny batch. Targets
+ * carry no gradient.
+ *
+ * @param quantizer the model's quantizer (bins, weights, options).
+ * @param ab `[B,H,W,2]` normalised ab (ab/110).
+ * @returns `targets` `[B,H,W,313]` (each pixel sums to 1), `weights` `[B,H,W]`.
+ */
+export function softClassTargets(quantizer: DiscoModel['quantizer'], ab: tf.Tensor4D): { targets: tf.Tensor4D; weights: tf.Tensor3D } {
+  let arrays = quantizerArrays.get(quantizer);
+  if (!arrays) {
+    arrays = { bins: Float64Array.from(quantizer.bins.dataSync()), weights: Float32Array.from(quantizer.weights.dataSync()) };
+    quantizerArrays.set(quantizer, arrays);
+  }
+  const { bins, weights: classWeight } = arrays;
+  const C = classWeight.length;
+  const k = quantizer.options.softNeighbours;
+  const twoSigma2 = 2 * quantizer.options.softSigma ** 2;
+  const src = ab.dataSync();
+  const n = src.length / 2;
+  const targets = new Float32Array(n * C);
+  const weights = new Float32Array(n);
+  const d2 = new Float64Array(C);
+  const best = new Float64Array(k); // the k smallest squared distances, ascending
+  for (let p = 0; p < n; p++) {
+    const a = src[2 * p]! * AB_SCALE;
+    const b = src[2 * p + 1]! * AB_SCALE;
+    best.fill(Infinity);
+    let nearest = 0;
+    for (let q = 0; q < C; q++) {
+      const d = (a - bins[2 * q]!) ** 2 + (b - bins[2 * q + 1]!) ** 2;
+      d2[q] = d;
+      if (d < best[k - 1]!) {
+        let i = k - 1;
+        while (i > 0 && best[i - 1]! > d) {
+          best[i] = best[i - 1]!;
+          i--;
+        }
+        best[i] = d;
+        if (i === 0 && d < d2[nearest]!) nearest = q;
+      }
+    }
+    const kth = best[k - 1]!;
+    const dMin = best[0]!;
+    let sum = 0;
+    for (let q = 0; q < C; q++) {
+      if (d2[q]! <= kth) {
+        const g = Math.exp(-(d2[q]! - dMin) / twoSigma2);
+        targets[p * C + q] = g;
+        sum += g;
+      }
+    }
+    for (let q = 0; q < C; q++) if (targets[p * C + q]! > 0) targets[p * C + q] = targets[p * C + q]! / sum;
+    weights[p] = classWeight[nearest]!;
+  }
+  const [B, H, W] = ab.shape;
+  return { targets: tf.tensor4d(targets, [B, H, W, C]), weights: tf.tensor3d(weights, [B, H, W]) };
+}
+
 /**
  * Loss of a baseline's forward pass: `regression`, `mean|ab − ab_true|` on ab/110 (plain L1);
  * `classification`, the per-pixel rebalanced cross-entropy of Zhang et al. 2016 against the soft
@@ -129,10 +194,8 @@ function baselineLoss(model: DiscoModel, batch: Stage2Batch, out: BaselineOutput
     const l1 = tf.mean(tf.abs(tf.sub(out.ab, batch.ab))) as tf.Scalar;
     let total = l1;
     if (out.arch === 'classification') {
-      const abLab = tf.mul(batch.ab, AB_SCALE); // [B,H,W,2] Lab units
-      const targets = model.quantizer.softEncode(abLab); // [B,H,W,313]
-      const weights = o.rebalance ? model.quantizer.classWeights(model.quantizer.encode(abLab)) : null; // [B,H,W]
-      total = softRebalancedCrossEntropy(out.logits!, targets, weights);
+      const { targets, weights } = softClassTargets(model.quantizer, batch.ab); // [B,H,W,313], [B,H,W]
+      total = softRebalancedCrossEntropy(out.logits!, targets, o.rebalance ? weights : null);
     }
     const zero = tf.scalar(0);
     return { total, terms: { total, ceModeler: zero, ceGenerator: zero, perceptual: zero, laplacian: zero, abL1: tf.mul(l1, AB_SCALE) as tf.Scalar } };
@@ -232,43 +295,6 @@ export class Stage2Trainer {
     values.total = cost!.dataSync()[0]!;
     tf.dispose([...Object.values(t), cost!]);
     return values;
-  }
-
-  /**
-   * The gradients {@link Stage2Trainer.step} would apply at `step`, without applying them: same
-   * forward (dropout and anchor seeds of `step`), same loss. Batch-norm moving statistics are
-   * updated as in a step. Used by data-parallel training (`train/parallel.ts`), which averages
-   * the gradients of batch shards and passes them to {@link Stage2Trainer.applyGradients}.
-   *
-   * @returns `grads`: one tensor per trained variable, in the order of
-   *   `model.trainableVariables()` (the caller disposes them); `losses`: the loss terms.
-   */
-  computeGradients(batch: Stage2Batch, step: number): { grads: tf.Tensor[]; losses: Stage2Losses } {
-    const o = this.options;
-    this.model.reseedDropout(o.seed * 1000003 + step);
-    let terms: Record<keyof Stage2Losses, tf.Scalar> | null = null;
-    const { value, grads } = tf.variableGrads(() => {
-      const out = this.model.forward(batch.L, batch.ab, { training: true, seed: o.seed + step });
-      const r = stage2Loss(this.model, batch, out, o, this.featureNet);
-      terms = Object.fromEntries(Object.entries(r.terms).filter(([k]) => k !== 'total').map(([k, v]) => [k, tf.keep(v)])) as Record<keyof Stage2Losses, tf.Scalar>;
-      tf.dispose(Object.values(out));
-      return r.total;
-    }, this.variables);
-    const t = terms as unknown as Record<keyof Stage2Losses, tf.Scalar>;
-    const losses = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.dataSync()[0]!])) as unknown as Stage2Losses;
-    losses.total = value.dataSync()[0]!;
-    tf.dispose([...Object.values(t), value]);
-    return { grads: this.variables.map((v) => grads[v.name]!), losses };
-  }
-
-  /**
-   * One Adam update at `step` (learning rate of the schedule) with the given gradients, one per
-   * trained variable in the order of {@link Stage2Trainer.computeGradients}. Does not dispose them.
-   */
-  applyGradients(grads: tf.Tensor[], step: number): void {
-    tf.util.assert(grads.length === this.variables.length, () => `Stage2Trainer.applyGradients: ${grads.length} gradients for ${this.variables.length} variables`);
-    (this.optimizer as unknown as { learningRate: number }).learningRate = stage2LearningRate(step, this.options);
-    this.optimizer.applyGradients(this.variables.map((v, i) => ({ name: v.name, tensor: grads[i]! })));
   }
 
   /** Loss terms on a batch without updating anything (inference mode: no dropout, BN moving stats). */
