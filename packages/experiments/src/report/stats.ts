@@ -515,7 +515,7 @@ export function gridStats(results: GridResults, options: IntervalOptions = {}): 
 }
 
 /**
- * Anchors K a variant trains with: {@link Variant.anchors} when the grid states it, else the
+ * Anchors K a variant trains with: `Variant.anchors` when the grid states it, else the
  * override, else the runs' resolved config (`config.anchors` or `config.model.anchors`).
  */
 export function anchorsOfVariant(results: GridResults, variant: string): number | null {
