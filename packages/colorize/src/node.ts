@@ -36,4 +36,17 @@ export {
 } from '@disco/photos';
 export { nsfwInceptionDir, readNsfwInceptionArtifacts, loadNsfwInceptionStem } from './io/nsfw_inception.js';
 export { MODEL_FILES, embeddedModelDir, saveDiscoModel, loadDiscoModel, readModelMeta } from './io/model_files.js';
-export { runDiscoCli, buildDiscoProgram, registerFeatureNetwork, type FeatureNetworkFactory } from './cli/disco.js';
+export { runDiscoCli, buildDiscoProgram } from './cli/disco.js';
+export {
+  trainDisco,
+  readDiscoCheckpoint,
+  modelFromCheckpoint,
+  registerFeatureNetwork,
+  type FeatureNetworkFactory,
+  type TrainDiscoSpec,
+  type TrainDiscoHooks,
+  type TrainDiscoResult,
+  type TrainStepReport,
+  type DiscoCheckpointState,
+  type LoadedDiscoCheckpoint,
+} from './train/run.js';

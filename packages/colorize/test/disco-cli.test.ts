@@ -179,6 +179,16 @@ describe('disco train / colorize (CLI, wasm)', () => {
     await expect(runDiscoCli(trainArgs(path.join(dir, 'z'), ['--resume']), io)).rejects.toThrow(/--resume: no checkpoint in/);
     await expect(runDiscoCli(['colorize', 'x.png', '-o', dir, '--model', path.join(dir, 'nomodel')], io)).rejects.toThrow(/--model: no disco-model.json in/);
     await expect(runDiscoCli(trainArgs(path.join(dir, 'w'), ['--perceptual', 'vgg']), io)).rejects.toThrow(/--perceptual: unknown network 'vgg'; valid: none, inception/);
+    await expect(runDiscoCli(trainArgs(path.join(dir, 'v'), ['--arch', 'unet']), io)).rejects.toThrow("--arch: unknown 'unet'; valid: disco, regression, classification");
+  });
+
+  it('--arch trains a baseline by the same command and it colorizes', async () => {
+    const run = path.join(dir, 'regression');
+    await runDiscoCli(trainArgs(run, ['--steps', '2', '--arch', 'regression']), io);
+    expect(JSON.parse(fs.readFileSync(path.join(run, 'run.json'), 'utf8')).config.arch).toBe('regression');
+    const out = path.join(dir, 'regression-out');
+    await runDiscoCli(['colorize', path.join(data, 'p1.png'), '-o', out, '--model', path.join(run, 'model'), '--workers', '1', '--backend', 'wasm'], io);
+    expect(fs.existsSync(path.join(out, 'p1.png'))).toBe(true);
   });
 
   it('a diverging run stops at the first non-finite loss and keeps the last good checkpoint', async () => {

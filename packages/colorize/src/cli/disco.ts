@@ -14,10 +14,8 @@ import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { Command, InvalidArgumentError } from 'commander';
 import type { ColorVariant, UserAnchor } from '@disco/anchors';
-import { SpixNet } from '@disco/superpixel';
 import {
   appendLine,
-  collectRunInfo,
   ensureWritableDir,
   FileWriteError,
   formatDuration,
@@ -27,28 +25,23 @@ import {
   shardOfPath,
   shardSuffix,
   type InputFile,
-  loadCheckpoint,
   nodeFileSystem,
   Progress,
   removeStaleTemps,
-  saveCheckpoint,
   setupBackendForCli,
   UNWRITABLE_CODES,
   writeFileAtomic,
   writeJsonAtomic,
   type FileSystem,
 } from '@disco/runtime/node';
-import { PhotoDataset } from '@disco/photos';
 import { composeRgb8, drawAnchorMarkers, labAtModelSize, labFull, type Rgb8Image } from '../io/banded.js';
 import { decodeRgb8, readImageSize, writePng8 } from '@disco/images';
-import { checkFiniteWeights, embeddedModelDir, loadDiscoModel, MODEL_FILES, saveDiscoModel } from '../io/model_files.js';
-import { loadNsfwInceptionStem } from '../io/nsfw_inception.js';
-import { resolveDiscoConfig, type DiscoConfig, type DiscoConfigOverrides } from '../model/config.js';
+import { embeddedModelDir, loadDiscoModel, saveDiscoModel } from '../io/model_files.js';
+import { DISCO_ARCHS, resolveDiscoConfig, type DiscoArch, type DiscoConfigOverrides } from '../model/config.js';
 import { DiscoModel } from '../model/disco.js';
 import { colorizeL } from '../model/infer.js';
-import type { FeatureNetwork } from '../model/losses.js';
-import { resolveStage2Options, Stage2Trainer, type Stage2Losses, type Stage2Options } from '../train/stage2.js';
-import { loadNet, type CliIo } from '@disco/superpixel/node';
+import { modelFromCheckpoint, readDiscoCheckpoint, trainDisco } from '../train/run.js';
+import type { CliIo } from '@disco/superpixel/node';
 
 const defaultIo: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
 
@@ -68,13 +61,7 @@ function numArg(name: string) {
 }
 
 /** A feature network factory for `--perceptual`, registered by name (pluggable). */
-export type FeatureNetworkFactory = (imageSize: number) => Promise<FeatureNetwork>;
-const FEATURE_NETWORKS = new Map<string, FeatureNetworkFactory>([['inception', async () => loadNsfwInceptionStem()]]);
-
-/** Makes a perceptual feature network available to `disco train --perceptual <name>`. */
-export function registerFeatureNetwork(name: string, factory: FeatureNetworkFactory): void {
-  FEATURE_NETWORKS.set(name, factory);
-}
+export { registerFeatureNetwork, type FeatureNetworkFactory } from '../train/run.js';
 
 // ---------------------------------------------------------------------------------------------
 // train
@@ -103,101 +90,7 @@ interface TrainFlags {
   residualRefinement?: boolean;
   decodeTemperature?: number;
   hintBroadcast?: boolean;
-}
-
-interface CheckpointState {
-  format: 'disco-checkpoint-v1';
-  step: number;
-  config: DiscoConfig;
-  options: Stage2Options;
-  flags: Omit<TrainFlags, 'resume' | 'stopAt'>;
-  optimizerNames: string[];
-  elapsedS: number;
-  lastLosses: Stage2Losses | null;
-  /** Epoch of the data stream at the checkpoint. */
-  dataEpoch: number;
-  /** Batches of that epoch already consumed. */
-  dataIndex: number;
-}
-
-const CKPT = 'checkpoint';
-const CKPT_WEIGHTS = 'weights.bin';
-
-/** What `state.json` of a checkpoint holds (the shared scheme adds `integrity`). */
-type StoredState = CheckpointState & { specs: tf.io.WeightsManifestEntry[] };
-
-/**
- * Commits `<out>/checkpoint/` (weights of the model and of Adam, plus the state) with the shared
- * atomic, checksummed scheme of `@disco/runtime/node` ({@link saveCheckpoint}).
- */
-async function writeCheckpoint(out: string, model: DiscoModel, trainer: Stage2Trainer, state: Omit<CheckpointState, 'optimizerNames' | 'format'>, files: FileSystem): Promise<void> {
-  const opt = await trainer.optimizerState();
-  const named: Record<string, tf.Tensor> = {};
-  for (const [k, v] of Object.entries(model.namedWeights())) named[`model:${k}`] = v;
-  opt.forEach((w, i) => (named[`opt:${i}`] = w.tensor));
-  const { data, specs } = await tf.io.encodeWeights(named);
-  const stored: StoredState = { ...state, format: 'disco-checkpoint-v1', optimizerNames: opt.map((w) => w.name), specs };
-  saveCheckpoint(out, { [CKPT_WEIGHTS]: new Uint8Array(data) }, stored, { fs: files });
-}
-
-/** A checkpoint read and checked by {@link readCheckpointFiles}. */
-interface LoadedDiscoCheckpoint {
-  dir: string;
-  state: StoredState;
-  weights: ArrayBuffer;
-}
-
-/**
- * Reads `<run>/checkpoint/` (completing an interrupted commit when `repair`), verifies the sha256
- * of its files, and checks the state and the weights (size against the specs, all finite).
- * Errors are one line starting with `flag` and naming the file.
- */
-function readCheckpointFiles(run: string, flag: string, files: FileSystem, log: (l: string) => void, repair: boolean): LoadedDiscoCheckpoint {
-  const dir = path.join(run, CKPT);
-  let ck: ReturnType<typeof loadCheckpoint<StoredState>>;
-  try {
-    ck = loadCheckpoint<StoredState>(run, { fs: files, legacyFiles: [CKPT_WEIGHTS], log, repair });
-  } catch (e) {
-    throw new Error(`${flag}: ${(e as Error).message}`);
-  }
-  if (!ck) throw new Error(`${flag}: no checkpoint in '${dir}'`);
-  const sf = path.join(ck.dir, 'state.json');
-  const wf = path.join(ck.dir, CKPT_WEIGHTS);
-  const st = ck.state;
-  if (st.format !== 'disco-checkpoint-v1') throw new Error(`${flag}: ${sf}: not a DISCO checkpoint`);
-  if (!Array.isArray(st.specs) || !Array.isArray(st.optimizerNames) || !st.config || !st.options) throw new Error(`${flag}: ${sf}: incomplete state (needs specs, optimizerNames, config, options)`);
-  if (!ck.verified) log(`checkpoint: ${ck.dir} has no checksums (written by an older version); sizes are checked only`);
-  const bytes = ck.files[CKPT_WEIGHTS]!;
-  const need = st.specs.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * 4, 0);
-  if (bytes.byteLength !== need) throw new Error(`${flag}: ${wf}: ${bytes.byteLength} bytes, state.json needs ${need} (truncated or damaged)`);
-  const weights = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  try {
-    checkFiniteWeights(weights, st.specs, wf);
-  } catch (e) {
-    throw new Error(`${flag}: ${(e as Error).message}`);
-  }
-  return { dir: ck.dir, state: st, weights };
-}
-
-/** Sets the model and optimizer state from a checkpoint; errors name the weights file. */
-async function applyCheckpoint(ck: LoadedDiscoCheckpoint, model: DiscoModel, trainer: Stage2Trainer): Promise<void> {
-  const wf = path.join(ck.dir, CKPT_WEIGHTS);
-  const named = tf.io.decodeWeights(ck.weights, ck.state.specs);
-  try {
-    const weights: Record<string, tf.Tensor> = {};
-    for (const [k, v] of Object.entries(named)) if (k.startsWith('model:')) weights[k.slice(6)] = v;
-    model.setNamedWeights(weights);
-    const opt = ck.state.optimizerNames.map((name, i) => {
-      const tensor = named[`opt:${i}`];
-      if (!tensor) throw new Error(`no optimizer weight opt:${i} (${name})`);
-      return { name, tensor };
-    });
-    await trainer.setOptimizerState(opt);
-  } catch (e) {
-    throw new Error(`--resume: ${wf}: ${String((e as Error).message).split('\n')[0]}`);
-  } finally {
-    tf.dispose(Object.values(named).filter((t) => !t.isDisposed));
-  }
+  arch?: string;
 }
 
 function parseAblations(list: string[] | undefined): DiscoConfigOverrides['ablation'] {
@@ -214,222 +107,38 @@ function parseAblations(list: string[] | undefined): DiscoConfigOverrides['ablat
 
 async function train(flags: TrainFlags, io: CliIo): Promise<void> {
   const backend = await setupBackendForCli(flags.backend, io.err);
-  const out = path.resolve(flags.out);
   const overrides: DiscoConfigOverrides = { seed: flags.seed, ablation: parseAblations(flags.ablation) };
   if (flags.anchors !== undefined) overrides.anchors = flags.anchors;
   if (flags.hintEncoding !== undefined) overrides.hintEncoding = flags.hintEncoding;
   if (flags.decodeTemperature !== undefined) overrides.decodeTemperature = flags.decodeTemperature;
   if (flags.residualRefinement) overrides.refinement = { residual: true };
   if (flags.hintBroadcast) overrides.hintBroadcast = true;
-  let config = resolveDiscoConfig(overrides, flags.config);
-  const files = io.fs ?? nodeFileSystem;
-  let resumeState: CheckpointState | null = null;
-  let resumeFrom: LoadedDiscoCheckpoint | null = null;
-  if (flags.resume) {
-    resumeFrom = readCheckpointFiles(out, '--resume', files, io.err, true);
-    resumeState = resumeFrom.state;
-    config = resumeState.config;
+  if (flags.arch !== undefined) {
+    if (!(DISCO_ARCHS as readonly string[]).includes(flags.arch)) throw new Error(`--arch: unknown '${flags.arch}'; valid: ${DISCO_ARCHS.join(', ')}`);
+    overrides.arch = flags.arch as DiscoArch;
   }
-  const options = resolveStage2Options({ steps: flags.steps, learningRate: flags.lr, seed: flags.seed, laplacianWeight: flags.laplacian, pixelWeight: flags.pixel, perceptualWeight: flags.perceptual === 'none' ? 0 : 5 });
-  let featureNet: FeatureNetwork | null = null;
-  if (flags.perceptual !== 'none') {
-    const factory = FEATURE_NETWORKS.get(flags.perceptual);
-    if (!factory) throw new Error(`--perceptual: unknown network '${flags.perceptual}'; valid: none${[...FEATURE_NETWORKS.keys()].map((k) => `, ${k}`).join('')}`);
-    featureNet = await factory(config.imageSize);
-  }
-  // --spixnet: a SPixNet folder (model.json) or a DISCO model folder whose stage-1 network is reused.
-  const spixDir = flags.spixnet ? path.resolve(flags.spixnet) : null;
-  if (spixDir !== null && !fs.existsSync(spixDir)) throw new Error(`--spixnet: '${spixDir}' does not exist`);
-  if (spixDir !== null && !fs.statSync(spixDir).isDirectory()) throw new Error(`--spixnet: '${spixDir}' is not a folder`);
-  const fromDisco = spixDir !== null && fs.existsSync(path.join(spixDir, MODEL_FILES.json));
-  if (spixDir !== null && !fromDisco && !fs.existsSync(path.join(spixDir, 'model.json'))) throw new Error(`--spixnet: no model.json (SPixNet) or ${MODEL_FILES.json} (DISCO model) in '${spixDir}'`);
-  const spix = spixDir && !fromDisco ? await loadNet(spixDir, '--spixnet') : null;
-  if (spix && spix.config.widths.length === 0) throw new Error('--spixnet: empty network');
-  const model = DiscoModel.create(config, spix ?? SpixNet.create({ seed: config.seed }, config.spixnetPreset));
-  if (fromDisco) {
-    let src: DiscoModel;
-    try {
-      src = loadDiscoModel(spixDir);
-    } catch (e) {
-      model.dispose();
-      throw new Error(`--spixnet: ${(e as Error).message.replace(/^--model: /, '')}`);
-    }
-    try {
-      const only = (n: string) => n.startsWith('spixnet/');
-      model.setNamedWeights(Object.fromEntries(Object.entries(src.namedWeights()).filter(([n]) => only(n))), { only });
-    } catch (e) {
-      throw new Error(`--spixnet: ${spixDir}: ${(e as Error).message}`);
-    } finally {
-      src.dispose();
-    }
-  }
-  if (!spixDir) io.err('train: warning: no --spixnet given; SPixNet is untrained (association ≈ uniform). Train one with `nx run superpixel:train`.');
-  const trainer = new Stage2Trainer(model, options, featureNet);
-  let start = 0;
-  let elapsedBefore = 0;
-  if (resumeState && resumeFrom) {
-    await applyCheckpoint(resumeFrom, model, trainer);
-    start = resumeState.step;
-    elapsedBefore = resumeState.elapsedS;
-    io.err(`train: resumed from step ${start} (${path.join(out, CKPT)})`);
-  }
-  const sources = flags.data.map((d) => path.resolve(d));
-  const ds = await PhotoDataset.create({ sources, size: config.imageSize, batchSize: flags.batchSize, seed: flags.seed, split: 'train', output: 'lab' });
-  // A small data set may hold out no photo at all: train anyway, without validation.
-  const val = await PhotoDataset.create({ sources, size: config.imageSize, batchSize: flags.batchSize, seed: flags.seed, split: 'validation', output: 'lab', flip: false, dropRemainder: false }).catch((e: Error) => {
-    if (!/no images in split/.test(e.message)) throw e;
-    return null;
-  });
-  if (!val && flags.validateEvery > 0) io.err('train: warning: the validation split is empty (too few photos); validation is skipped');
-  const perEpoch = Math.floor(ds.files.length / flags.batchSize);
-  if (perEpoch < 1) throw new Error(`--data: ${ds.files.length} training images are fewer than one batch of ${flags.batchSize}`);
-  const run = {
-    command: 'disco train',
-    run: collectRunInfo(),
-    backend: backend.name,
-    config,
-    options,
-    flags: { ...flags, data: sources },
-    data: { train: ds.files.length, validation: val?.files.length ?? 0, batchesPerEpochAtMost: perEpoch },
-    perceptual: featureNet?.name ?? 'none',
-    spixnet: flags.spixnet ?? null,
-    params: model.countParams(),
-  };
-  fs.mkdirSync(out, { recursive: true });
-  // Temporary files a killed run left in the model folder (the checkpoint's are recovered, not removed, by the checkpoint scheme).
-  removeStaleTemps(path.join(out, 'model'), files);
-  writeJsonAtomic(path.join(out, resumeState ? `run.resume-${start}.json` : 'run.json'), run);
-  io.err(`train: config ${flags.config}, ${run.params.total.toLocaleString('en')} parameters, ${ds.files.length} training / ${val?.files.length ?? 0} validation images, ≤ ${perEpoch} batches per epoch, seed ${flags.seed}, commit ${run.run.gitCommit.slice(0, 10)}`);
-  // The step log: one JSON line per step; on resume, lines from the replayed steps are dropped.
-  const logFile = path.join(out, 'log.jsonl');
-  if (resumeState && fs.existsSync(logFile)) {
-    const kept = fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as { step: number }).step < start);
-    writeFileAtomic(logFile, kept.map((l) => `${l}\n`).join(''));
-  } else if (!resumeState) {
-    fs.rmSync(logFile, { force: true });
-  }
-  const progress = new Progress({ total: options.steps, label: 'train', write: io.err, start });
-  const t0 = performance.now();
-  let lastLosses: Stage2Losses | null = resumeState?.lastLosses ?? null;
-  let lastCheckpoint = start;
-  let step = start;
-  const validate = async (): Promise<Record<string, number>> => {
-    const sums: Record<string, number> = {};
-    let n = 0;
-    if (!val) return {};
-    for await (const b of val.batches(0)) {
-      if (n >= flags.validationBatches) {
-        tf.dispose([b.L!, b.ab!]);
-        continue;
-      }
-      const l = trainer.evaluate({ L: b.L!, ab: b.ab! }, flags.seed);
-      for (const [k, v] of Object.entries(l)) sums[k] = (sums[k] ?? 0) + v;
-      n++;
-      tf.dispose([b.L!, b.ab!]);
-    }
-    return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, n)]));
-  };
-  try {
-    // Data position: epochs are consumed in order; a checkpoint records (epoch, batch index) so a
-    // resumed run replays exactly the same batches (epoch lengths vary with the grey filter).
-    // A checkpoint taken after an epoch's last batch records dataIndex = that epoch's batch count:
-    // the resumed loop skips the whole epoch and goes on with the next.
-    let epoch = resumeState?.dataEpoch ?? 0;
-    let skip = resumeState?.dataIndex ?? 0;
-    let reported = 0;
-    const reportSkipped = (): void => {
-      const bad = [...ds.skipped];
-      for (const [file, why] of bad.slice(reported)) io.err(`train: warning: skipping ${file}: ${why} (${bad.length} of ${ds.files.length} training photos unreadable so far)`);
-      reported = bad.length;
-    };
-    while (step < options.steps) {
-      let index = 0;
-      for await (const b of ds.batches(epoch)) {
-        if (index < skip) {
-          index++;
-          tf.dispose([b.L!, b.ab!]);
-          continue;
-        }
-        reportSkipped();
-        const ts = performance.now();
-        const losses = trainer.step({ L: b.L!, ab: b.ab! }, step);
-        tf.dispose([b.L!, b.ab!]);
-        index++;
-        if (!Object.values(losses).every(Number.isFinite)) {
-          throw Object.assign(new Error(`train: non-finite loss at step ${step} (${JSON.stringify(losses)}); stopped. The last good checkpoint (step ${lastCheckpoint}) is kept in ${path.join(out, CKPT)}`), { exitCode: 3 });
-        }
-        lastLosses = losses;
-        fs.appendFileSync(logFile, `${JSON.stringify({ step, lr: (trainer.optimizer as unknown as { learningRate: number }).learningRate, ms: Math.round(performance.now() - ts), ...losses })}\n`);
-        step++;
-        progress.update(step, { loss: losses.total, ceM: losses.ceModeler, ceG: losses.ceGenerator, perc: losses.perceptual, abL1: losses.abL1 });
-        const elapsedS = elapsedBefore + (performance.now() - t0) / 1000;
-        if (val && flags.validateEvery > 0 && (step % flags.validateEvery === 0 || step === options.steps)) {
-          const v = await validate();
-          if (v.total === undefined) {
-            const f = val.filtered();
-            io.err(`validate step ${step}: no validation batch (${val.files.length} validation image(s): ${f.grey} near-grey, ${f.unreadable} unreadable); not logged`);
-          } else {
-            fs.appendFileSync(path.join(out, 'validation.jsonl'), `${JSON.stringify({ step, ...v })}\n`);
-            io.err(`validate step ${step}: loss=${v.total.toFixed(4)} abL1=${v.abL1?.toFixed(2)}`);
-          }
-        }
-        const stopping = flags.stopAt !== undefined && step >= flags.stopAt && step < options.steps;
-        if (step % flags.checkpointEvery === 0 || step === options.steps || stopping) {
-          const { resume: _r, stopAt: _s, ...kept } = flags;
-          try {
-            await writeCheckpoint(out, model, trainer, { step, config, options, flags: { ...kept, data: sources }, elapsedS, lastLosses, dataEpoch: epoch, dataIndex: index }, files);
-          } catch (e) {
-            if (e instanceof FileWriteError) throw new Error(`train: checkpoint at step ${step} not written: ${e.message}; ${lastCheckpoint > 0 ? `the checkpoint of step ${lastCheckpoint} is kept in ${path.join(out, CKPT)}` : 'no checkpoint yet'}`);
-            throw e;
-          }
-          lastCheckpoint = step;
-        }
-        if (stopping) {
-          io.err(`train: stopped at step ${step} as asked (--stop-at); continue with --resume`);
-          return;
-        }
-        if (step >= options.steps) break;
-      }
-      reportSkipped();
-      if (index === 0 && step < options.steps) {
-        const f = ds.filtered();
-        throw new Error(`--data: epoch ${epoch} served no batch: of ${ds.files.length} training photos ${f.grey} are near-grey and ${f.unreadable} unreadable, fewer than one batch of ${flags.batchSize} remain`);
-      }
-      if (index < skip) io.err(`train: warning: epoch ${epoch} has ${index} batches but the checkpoint recorded ${skip} consumed (the data changed since); continuing with epoch ${epoch + 1}`);
-      epoch++;
-      skip = 0;
-    }
-    const elapsedS = elapsedBefore + (performance.now() - t0) / 1000;
-    const finalVal = flags.validateEvery > 0 ? await validate() : {};
-    await saveDiscoModel(
-      model,
-      path.join(out, 'model'),
-      {
-      trainedWith: 'disco train',
-      gitCommit: run.run.gitCommit,
-      date: new Date().toISOString(),
-      config: flags.config,
-      steps: options.steps,
+  const { resume, stopAt, ...kept } = flags;
+  const result = await trainDisco(
+    {
+      config: resolveDiscoConfig(overrides, flags.config),
+      data: flags.data,
+      out: flags.out,
+      options: { steps: flags.steps, learningRate: flags.lr, seed: flags.seed, laplacianWeight: flags.laplacian, pixelWeight: flags.pixel, perceptualWeight: flags.perceptual === 'none' ? 0 : 5 },
       batchSize: flags.batchSize,
-      learningRate: options.learningRate,
-      seed: flags.seed,
-      perceptual: run.perceptual,
+      validateEvery: flags.validateEvery,
+      validationBatches: flags.validationBatches,
+      checkpointEvery: flags.checkpointEvery,
       spixnet: flags.spixnet ?? null,
+      perceptual: flags.perceptual,
+      resume,
+      stopAt,
       backend: backend.name,
-      machine: run.run.machine,
-      trainingTime: formatDuration(elapsedS),
-      trainingImages: ds.files.length,
-      pixelWeight: options.pixelWeight,
-      lastLosses,
-      validation: finalVal,
-      },
-      files,
-    );
-    io.out(JSON.stringify({ steps: options.steps, trainingTime: formatDuration(elapsedS), lastLosses, validation: finalVal, model: path.join(out, 'model') }));
-  } finally {
-    trainer.dispose();
-    model.dispose();
-  }
+      record: kept as unknown as Record<string, unknown>,
+      command: 'disco train',
+    },
+    { log: io.err, fs: io.fs },
+  );
+  if (result.status === 'finished') io.out(JSON.stringify({ steps: result.steps, trainingTime: formatDuration(result.trainingS), lastLosses: result.lastLosses, validation: result.validation, model: result.model }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -855,18 +564,13 @@ async function colorize(inputs: string[], flags: ColorizeFlags, io: CliIo): Prom
 
 /** Turns a run's checkpoint into a model folder (e.g. to use a run that is still going). */
 async function exportCheckpoint(run: string, outDir: string, io: CliIo): Promise<void> {
-  const ck = readCheckpointFiles(path.resolve(run), '--run', io.fs ?? nodeFileSystem, io.err, false);
+  const ck = readDiscoCheckpoint(path.resolve(run), '--run', { fs: io.fs, log: io.err });
   const { state } = ck;
-  const named = tf.io.decodeWeights(ck.weights, state.specs);
-  const weights: Record<string, tf.Tensor> = {};
-  for (const [k, v] of Object.entries(named)) if (k.startsWith('model:')) weights[k.slice(6)] = v;
-  const model = DiscoModel.create(state.config);
+  const model = modelFromCheckpoint(ck);
   try {
-    model.setNamedWeights(weights);
     await saveDiscoModel(model, outDir, { exportedFrom: ck.dir, step: state.step, steps: state.options.steps, seed: state.options.seed, lastLosses: state.lastLosses, trainingTime: formatDuration(state.elapsedS) }, io.fs ?? nodeFileSystem);
   } finally {
     model.dispose();
-    tf.dispose(Object.values(named));
   }
   io.out(`exported step ${state.step} of ${ck.dir} to ${outDir}`);
 }
@@ -903,6 +607,7 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--perceptual <net>', 'perceptual feature network: inception (nsfwjs InceptionV3 stem) or none', 'inception')
     .option('--laplacian <w>', 'weight of the Laplacian-gradient L1 (0: off)', Number, 0)
     .option('--pixel <w>', 'weight of a direct L1 on ab/110 (0: off, as in the paper)', Number, 0)
+    .option('--arch <name>', 'disco (default), or a baseline on the same backbone: regression (per-pixel ab, L1) or classification (per-pixel 313-way rebalanced CE, annealed mean T = 0.38; Zhang et al. 2016)')
     .option('--anchors <k>', 'number of anchors K', intArg('--anchors', 1))
     .option('--ablation <names...>', 'random-anchors, no-anchor-branch, hard-superpixels, no-refinement')
     .option('--hint-encoding <enc>', 'anchor colors into the generator: onehot (paper) or soft (Gaussian over nearby bins)')

@@ -1,0 +1,495 @@
+/**
+ * Stage-2 training of DISCO (Xia et al. 2022, §3.4) as a library: one resumable loop over a photo
+ * folder with hooks for progress, validation, checkpoints and stopping. `disco train` and the
+ * ablation grid both call {@link trainDisco}; a researcher can call it directly.
+ *
+ * A run folder holds `run.json` (resolved config, options, provenance), `log.jsonl` (one line per
+ * step), `validation.jsonl`, `checkpoint/` (weights of the model and of Adam, data position; the
+ * atomic checksummed scheme of `@disco/runtime/node`) and, when finished, `model/`.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { SpixNet } from '@disco/superpixel';
+import {
+  collectRunInfo,
+  FileWriteError,
+  formatDuration,
+  loadCheckpoint,
+  nodeFileSystem,
+  Progress,
+  removeStaleTemps,
+  saveCheckpoint,
+  writeFileAtomic,
+  writeJsonAtomic,
+  type FileSystem,
+} from '@disco/runtime/node';
+import { PhotoDataset } from '@disco/photos';
+import { checkFiniteWeights, loadDiscoModel, MODEL_FILES, saveDiscoModel } from '../io/model_files.js';
+import { loadNsfwInceptionStem } from '../io/nsfw_inception.js';
+import type { DiscoConfig } from '../model/config.js';
+import { DiscoModel } from '../model/disco.js';
+import type { FeatureNetwork } from '../model/losses.js';
+import { loadNet } from '@disco/superpixel/node';
+import { resolveStage2Options, Stage2Trainer, type Stage2Losses, type Stage2Options } from './stage2.js';
+
+/** Builds a perceptual feature network for crops of `imageSize` pixels. */
+export type FeatureNetworkFactory = (imageSize: number) => Promise<FeatureNetwork>;
+
+const FEATURE_NETWORKS = new Map<string, FeatureNetworkFactory>([['inception', async () => loadNsfwInceptionStem()]]);
+
+/** Makes a perceptual feature network available to {@link trainDisco} (and `disco train --perceptual <name>`). */
+export function registerFeatureNetwork(name: string, factory: FeatureNetworkFactory): void {
+  FEATURE_NETWORKS.set(name, factory);
+}
+
+/** What one stage-2 run trains, on what, and where it writes. */
+export interface TrainDiscoSpec {
+  /** The resolved model config (on resume the checkpoint's config is used). */
+  config: DiscoConfig;
+  /** Folders or list files of training photos (absolute or relative to the process folder). */
+  data: string[];
+  /** Run folder. */
+  out: string;
+  /** Stage-2 options (steps, learning rate, loss weights, seed). */
+  options: Partial<Stage2Options>;
+  /** Images per batch. Default 8. */
+  batchSize?: number;
+  /** Steps between validations (0: never). Default 200. */
+  validateEvery?: number;
+  /** Batches per validation. Default 4. */
+  validationBatches?: number;
+  /** Steps between checkpoints. Default 100. */
+  checkpointEvery?: number;
+  /** A SPixNet folder (`model.json`) or a DISCO model folder whose SPixNet is reused; absent: untrained. */
+  spixnet?: string | null;
+  /** Perceptual feature network name (`none` or a registered one). Default `none`. */
+  perceptual?: string;
+  /** Continue from `<out>/checkpoint`. */
+  resume?: boolean;
+  /** Checkpoint and return once this step is done (time-boxed sessions). */
+  stopAt?: number;
+  /** Backend name, recorded in the run's provenance. */
+  backend?: string;
+  /** Extra JSON recorded in `run.json` and each checkpoint (e.g. the command line's flags). */
+  record?: Record<string, unknown>;
+  /** Name of the command or caller, recorded in `run.json` and the model card. Default `trainDisco`. */
+  command?: string;
+}
+
+/** One finished step, as passed to {@link TrainDiscoHooks.onStep}. */
+export interface TrainStepReport {
+  /** Steps done (1-based count). */
+  step: number;
+  /** Loss terms of this step. */
+  losses: Stage2Losses;
+  /** Learning rate used. */
+  learningRate: number;
+  /** Wall milliseconds of the step. */
+  ms: number;
+}
+
+/** Hooks of {@link trainDisco}; every one is optional. */
+export interface TrainDiscoHooks {
+  /** Warnings and status lines (default: stderr). */
+  log?: (line: string) => void;
+  /** Progress lines with rate and ETA (default: `log`; `null`: none). */
+  progress?: ((line: string) => void) | null;
+  /** After every step. */
+  onStep?: (report: TrainStepReport) => void;
+  /** After every validation, with the mean loss terms. */
+  onValidation?: (step: number, losses: Partial<Stage2Losses>) => void;
+  /** After every committed checkpoint. */
+  onCheckpoint?: (step: number, dir: string) => void;
+  /** Asked after each step: `true` checkpoints and stops (resume later with `resume: true`). */
+  shouldStop?: (step: number) => boolean;
+  /** File system for the run folder (tests inject faults). Default: Node's. */
+  fs?: FileSystem;
+}
+
+/** What {@link trainDisco} returns. */
+export interface TrainDiscoResult {
+  /** `finished`: all steps done and `model/` written; `stopped`: checkpointed early (stopAt / shouldStop). */
+  status: 'finished' | 'stopped';
+  /** Steps done. */
+  step: number;
+  /** Total steps of the schedule. */
+  steps: number;
+  /** Seconds of training over all sessions of the run. */
+  trainingS: number;
+  /** Loss terms of the last step. */
+  lastLosses: Stage2Losses | null;
+  /** Final validation (finished runs with validation). */
+  validation: Partial<Stage2Losses>;
+  /** The model folder (finished runs). */
+  model: string | null;
+}
+
+/** The checkpoint's state file (the shared scheme adds `integrity`). */
+export interface DiscoCheckpointState {
+  format: 'disco-checkpoint-v1';
+  step: number;
+  config: DiscoConfig;
+  options: Stage2Options;
+  /** The spec's `record` (for the CLI: its flags). */
+  flags: Record<string, unknown>;
+  optimizerNames: string[];
+  elapsedS: number;
+  lastLosses: Stage2Losses | null;
+  /** Epoch of the data stream at the checkpoint. */
+  dataEpoch: number;
+  /** Batches of that epoch already consumed. */
+  dataIndex: number;
+  /** Weight specs of `weights.bin` (model first, then optimizer). */
+  specs: tf.io.WeightsManifestEntry[];
+}
+
+/** A checkpoint read and checked by {@link readDiscoCheckpoint}. */
+export interface LoadedDiscoCheckpoint {
+  /** The checkpoint folder. */
+  dir: string;
+  state: DiscoCheckpointState;
+  /** Raw `weights.bin`. */
+  weights: ArrayBuffer;
+}
+
+const CKPT = 'checkpoint';
+const CKPT_WEIGHTS = 'weights.bin';
+
+async function writeCheckpoint(out: string, model: DiscoModel, trainer: Stage2Trainer, state: Omit<DiscoCheckpointState, 'optimizerNames' | 'format' | 'specs'>, files: FileSystem): Promise<void> {
+  const opt = await trainer.optimizerState();
+  const named: Record<string, tf.Tensor> = {};
+  for (const [k, v] of Object.entries(model.namedWeights())) named[`model:${k}`] = v;
+  opt.forEach((w, i) => (named[`opt:${i}`] = w.tensor));
+  const { data, specs } = await tf.io.encodeWeights(named);
+  const stored: DiscoCheckpointState = { ...state, format: 'disco-checkpoint-v1', optimizerNames: opt.map((w) => w.name), specs };
+  saveCheckpoint(out, { [CKPT_WEIGHTS]: new Uint8Array(data) }, stored, { fs: files });
+}
+
+/**
+ * Reads `<run>/checkpoint/` (completing an interrupted commit when `repair`), verifies the sha256
+ * of its files, and checks the state and the weights (size against the specs, all finite).
+ * Errors are one line starting with `flag` and naming the file.
+ *
+ * @example
+ * ```ts
+ * const ck = readDiscoCheckpoint('runs/tiny', '--run');
+ * console.log(ck.state.step, ck.state.config.anchors);
+ * ```
+ */
+export function readDiscoCheckpoint(run: string, flag: string, options: { fs?: FileSystem; log?: (l: string) => void; repair?: boolean } = {}): LoadedDiscoCheckpoint {
+  const files = options.fs ?? nodeFileSystem;
+  const log = options.log ?? (() => {});
+  const dir = path.join(run, CKPT);
+  let ck: ReturnType<typeof loadCheckpoint<DiscoCheckpointState>>;
+  try {
+    ck = loadCheckpoint<DiscoCheckpointState>(run, { fs: files, legacyFiles: [CKPT_WEIGHTS], log, repair: options.repair ?? false });
+  } catch (e) {
+    throw new Error(`${flag}: ${(e as Error).message}`);
+  }
+  if (!ck) throw new Error(`${flag}: no checkpoint in '${dir}'`);
+  const sf = path.join(ck.dir, 'state.json');
+  const wf = path.join(ck.dir, CKPT_WEIGHTS);
+  const st = ck.state;
+  if (st.format !== 'disco-checkpoint-v1') throw new Error(`${flag}: ${sf}: not a DISCO checkpoint`);
+  if (!Array.isArray(st.specs) || !Array.isArray(st.optimizerNames) || !st.config || !st.options) throw new Error(`${flag}: ${sf}: incomplete state (needs specs, optimizerNames, config, options)`);
+  if (!ck.verified) log(`checkpoint: ${ck.dir} has no checksums (written by an older version); sizes are checked only`);
+  const bytes = ck.files[CKPT_WEIGHTS]!;
+  const need = st.specs.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * 4, 0);
+  if (bytes.byteLength !== need) throw new Error(`${flag}: ${wf}: ${bytes.byteLength} bytes, state.json needs ${need} (truncated or damaged)`);
+  const weights = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  try {
+    checkFiniteWeights(weights, st.specs, wf);
+  } catch (e) {
+    throw new Error(`${flag}: ${(e as Error).message}`);
+  }
+  return { dir: ck.dir, state: st, weights };
+}
+
+/** The model of a checkpoint (its optimizer state is ignored); the caller disposes it. */
+export function modelFromCheckpoint(ck: LoadedDiscoCheckpoint): DiscoModel {
+  const named = tf.io.decodeWeights(ck.weights, ck.state.specs);
+  const weights: Record<string, tf.Tensor> = {};
+  for (const [k, v] of Object.entries(named)) if (k.startsWith('model:')) weights[k.slice(6)] = v;
+  const model = DiscoModel.create(ck.state.config);
+  try {
+    model.setNamedWeights(weights);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  } finally {
+    tf.dispose(Object.values(named));
+  }
+  return model;
+}
+
+async function applyCheckpoint(ck: LoadedDiscoCheckpoint, model: DiscoModel, trainer: Stage2Trainer): Promise<void> {
+  const wf = path.join(ck.dir, CKPT_WEIGHTS);
+  const named = tf.io.decodeWeights(ck.weights, ck.state.specs);
+  try {
+    const weights: Record<string, tf.Tensor> = {};
+    for (const [k, v] of Object.entries(named)) if (k.startsWith('model:')) weights[k.slice(6)] = v;
+    model.setNamedWeights(weights);
+    const opt = ck.state.optimizerNames.map((name, i) => {
+      const tensor = named[`opt:${i}`];
+      if (!tensor) throw new Error(`no optimizer weight opt:${i} (${name})`);
+      return { name, tensor };
+    });
+    await trainer.setOptimizerState(opt);
+  } catch (e) {
+    throw new Error(`--resume: ${wf}: ${String((e as Error).message).split('\n')[0]}`);
+  } finally {
+    tf.dispose(Object.values(named).filter((t) => !t.isDisposed));
+  }
+}
+
+/** Builds the model of `config` with the stage-1 network named by `spixnet` (see {@link TrainDiscoSpec.spixnet}). */
+async function modelWithSpixnet(config: DiscoConfig, spixnet: string | null | undefined): Promise<DiscoModel> {
+  const spixDir = spixnet ? path.resolve(spixnet) : null;
+  if (spixDir !== null && !fs.existsSync(spixDir)) throw new Error(`--spixnet: '${spixDir}' does not exist`);
+  if (spixDir !== null && !fs.statSync(spixDir).isDirectory()) throw new Error(`--spixnet: '${spixDir}' is not a folder`);
+  const fromDisco = spixDir !== null && fs.existsSync(path.join(spixDir, MODEL_FILES.json));
+  if (spixDir !== null && !fromDisco && !fs.existsSync(path.join(spixDir, 'model.json'))) throw new Error(`--spixnet: no model.json (SPixNet) or ${MODEL_FILES.json} (DISCO model) in '${spixDir}'`);
+  const spix = spixDir && !fromDisco ? await loadNet(spixDir, '--spixnet') : null;
+  if (spix && spix.config.widths.length === 0) throw new Error('--spixnet: empty network');
+  const model = DiscoModel.create(config, spix ?? SpixNet.create({ seed: config.seed }, config.spixnetPreset));
+  if (fromDisco) {
+    let src: DiscoModel;
+    try {
+      src = loadDiscoModel(spixDir);
+    } catch (e) {
+      model.dispose();
+      throw new Error(`--spixnet: ${(e as Error).message.replace(/^--model: /, '')}`);
+    }
+    try {
+      const only = (n: string) => n.startsWith('spixnet/');
+      model.setNamedWeights(Object.fromEntries(Object.entries(src.namedWeights()).filter(([n]) => only(n))), { only });
+    } catch (e) {
+      model.dispose();
+      throw new Error(`--spixnet: ${spixDir}: ${(e as Error).message}`);
+    } finally {
+      src.dispose();
+    }
+  }
+  return model;
+}
+
+/**
+ * Trains (or resumes) one stage-2 run. Anchors are located on ground-truth superpixel colors and
+ * colored with the true bins, as in the paper's training; the SPixNet is frozen.
+ *
+ * A resumed run replays exactly the batches an uninterrupted run would see, so its weights equal
+ * the uninterrupted run's bit for bit. A non-finite loss stops the run with the last good
+ * checkpoint kept (error `exitCode` 3).
+ *
+ * @example
+ * ```ts
+ * const config = resolveDiscoConfig({ seed: 0, anchors: 8 }, 'tiny');
+ * const r = await trainDisco(
+ *   { config, data: ['photos/'], out: 'runs/k8', options: { steps: 500, learningRate: 5e-4, perceptualWeight: 0, pixelWeight: 1 }, spixnet: 'models/tiny' },
+ *   { onStep: ({ step, losses }) => step % 100 === 0 && console.log(step, losses.total) },
+ * );
+ * // r.model === 'runs/k8/model' once all 500 steps are done
+ * ```
+ */
+export async function trainDisco(spec: TrainDiscoSpec, hooks: TrainDiscoHooks = {}): Promise<TrainDiscoResult> {
+  const log = hooks.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const files = hooks.fs ?? nodeFileSystem;
+  const out = path.resolve(spec.out);
+  const batchSize = spec.batchSize ?? 8;
+  const validateEvery = spec.validateEvery ?? 200;
+  const validationBatches = spec.validationBatches ?? 4;
+  const checkpointEvery = spec.checkpointEvery ?? 100;
+  const perceptualName = spec.perceptual ?? 'none';
+  const record = spec.record ?? {};
+  let config = spec.config;
+  let resumeFrom: LoadedDiscoCheckpoint | null = null;
+  if (spec.resume) {
+    resumeFrom = readDiscoCheckpoint(out, '--resume', { fs: files, log, repair: true });
+    config = resumeFrom.state.config;
+  }
+  const resumeState = resumeFrom?.state ?? null;
+  const options = resolveStage2Options({ perceptualWeight: perceptualName === 'none' ? 0 : 5, ...spec.options });
+  let featureNet: FeatureNetwork | null = null;
+  if (perceptualName !== 'none') {
+    const factory = FEATURE_NETWORKS.get(perceptualName);
+    if (!factory) throw new Error(`--perceptual: unknown network '${perceptualName}'; valid: none${[...FEATURE_NETWORKS.keys()].map((k) => `, ${k}`).join('')}`);
+    featureNet = await factory(config.imageSize);
+  }
+  const model = await modelWithSpixnet(config, spec.spixnet);
+  if (!spec.spixnet) log('train: warning: no --spixnet given; SPixNet is untrained (association ≈ uniform). Train one with `nx run superpixel:train`.');
+  const trainer = new Stage2Trainer(model, options, featureNet);
+  try {
+    let start = 0;
+    let elapsedBefore = 0;
+    if (resumeState && resumeFrom) {
+      await applyCheckpoint(resumeFrom, model, trainer);
+      start = resumeState.step;
+      elapsedBefore = resumeState.elapsedS;
+      log(`train: resumed from step ${start} (${path.join(out, CKPT)})`);
+    }
+    const sources = spec.data.map((d) => path.resolve(d));
+    const ds = await PhotoDataset.create({ sources, size: config.imageSize, batchSize, seed: options.seed, split: 'train', output: 'lab' });
+    // A small data set may hold out no photo at all: train anyway, without validation.
+    const val = await PhotoDataset.create({ sources, size: config.imageSize, batchSize, seed: options.seed, split: 'validation', output: 'lab', flip: false, dropRemainder: false }).catch((e: Error) => {
+      if (!/no images in split/.test(e.message)) throw e;
+      return null;
+    });
+    if (!val && validateEvery > 0) log('train: warning: the validation split is empty (too few photos); validation is skipped');
+    const perEpoch = Math.floor(ds.files.length / batchSize);
+    if (perEpoch < 1) throw new Error(`--data: ${ds.files.length} training images are fewer than one batch of ${batchSize}`);
+    const runInfo = collectRunInfo();
+    const run = {
+      command: spec.command ?? 'trainDisco',
+      run: runInfo,
+      backend: spec.backend ?? tf.getBackend(),
+      config,
+      options,
+      flags: { ...record, data: sources },
+      data: { train: ds.files.length, validation: val?.files.length ?? 0, batchesPerEpochAtMost: perEpoch },
+      perceptual: featureNet?.name ?? 'none',
+      spixnet: spec.spixnet ?? null,
+      params: model.countParams(),
+    };
+    fs.mkdirSync(out, { recursive: true });
+    // Temporary files a killed run left in the model folder (the checkpoint's are recovered, not removed, by the checkpoint scheme).
+    removeStaleTemps(path.join(out, 'model'), files);
+    writeJsonAtomic(path.join(out, resumeState ? `run.resume-${start}.json` : 'run.json'), run);
+    log(`train: ${run.params.total.toLocaleString('en')} parameters, ${ds.files.length} training / ${val?.files.length ?? 0} validation images, ≤ ${perEpoch} batches per epoch, seed ${options.seed}, backend ${run.backend}, commit ${runInfo.gitCommit.slice(0, 10)}`);
+    // The step log: one JSON line per step; on resume, lines from the replayed steps are dropped.
+    const logFile = path.join(out, 'log.jsonl');
+    if (resumeState && fs.existsSync(logFile)) {
+      const kept = fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as { step: number }).step < start);
+      writeFileAtomic(logFile, kept.map((l) => `${l}\n`).join(''));
+    } else if (!resumeState) {
+      fs.rmSync(logFile, { force: true });
+    }
+    const progressWrite = hooks.progress === undefined ? log : hooks.progress;
+    const progress = progressWrite ? new Progress({ total: options.steps, label: 'train', write: progressWrite, start }) : null;
+    const t0 = performance.now();
+    let lastLosses: Stage2Losses | null = resumeState?.lastLosses ?? null;
+    let lastCheckpoint = start;
+    let step = start;
+    const validate = async (): Promise<Partial<Stage2Losses>> => {
+      const sums: Record<string, number> = {};
+      let n = 0;
+      if (!val) return {};
+      for await (const b of val.batches(0)) {
+        if (n >= validationBatches) {
+          tf.dispose([b.L!, b.ab!]);
+          continue;
+        }
+        const l = trainer.evaluate({ L: b.L!, ab: b.ab! }, options.seed);
+        for (const [k, v] of Object.entries(l)) sums[k] = (sums[k] ?? 0) + v;
+        n++;
+        tf.dispose([b.L!, b.ab!]);
+      }
+      return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, n)]));
+    };
+    // Data position: epochs are consumed in order; a checkpoint records (epoch, batch index) so a
+    // resumed run replays exactly the same batches (epoch lengths vary with the grey filter).
+    // A checkpoint taken after an epoch's last batch records dataIndex = that epoch's batch count:
+    // the resumed loop skips the whole epoch and goes on with the next.
+    let epoch = resumeState?.dataEpoch ?? 0;
+    let skip = resumeState?.dataIndex ?? 0;
+    let reported = 0;
+    const reportSkipped = (): void => {
+      const bad = [...ds.skipped];
+      for (const [file, why] of bad.slice(reported)) log(`train: warning: skipping ${file}: ${why} (${bad.length} of ${ds.files.length} training photos unreadable so far)`);
+      reported = bad.length;
+    };
+    while (step < options.steps) {
+      let index = 0;
+      for await (const b of ds.batches(epoch)) {
+        if (index < skip) {
+          index++;
+          tf.dispose([b.L!, b.ab!]);
+          continue;
+        }
+        reportSkipped();
+        const ts = performance.now();
+        const losses = trainer.step({ L: b.L!, ab: b.ab! }, step);
+        tf.dispose([b.L!, b.ab!]);
+        index++;
+        if (!Object.values(losses).every(Number.isFinite)) {
+          throw Object.assign(new Error(`train: non-finite loss at step ${step} (${JSON.stringify(losses)}); stopped. The last good checkpoint (step ${lastCheckpoint}) is kept in ${path.join(out, CKPT)}`), { exitCode: 3 });
+        }
+        lastLosses = losses;
+        const learningRate = (trainer.optimizer as unknown as { learningRate: number }).learningRate;
+        const ms = Math.round(performance.now() - ts);
+        fs.appendFileSync(logFile, `${JSON.stringify({ step, lr: learningRate, ms, ...losses })}\n`);
+        step++;
+        hooks.onStep?.({ step, losses, learningRate, ms });
+        progress?.update(step, { loss: losses.total, ceM: losses.ceModeler, ceG: losses.ceGenerator, perc: losses.perceptual, abL1: losses.abL1 });
+        const elapsedS = elapsedBefore + (performance.now() - t0) / 1000;
+        if (val && validateEvery > 0 && (step % validateEvery === 0 || step === options.steps)) {
+          const v = await validate();
+          if (v.total === undefined) {
+            const f = val.filtered();
+            log(`validate step ${step}: no validation batch (${val.files.length} validation image(s): ${f.grey} near-grey, ${f.unreadable} unreadable); not logged`);
+          } else {
+            fs.appendFileSync(path.join(out, 'validation.jsonl'), `${JSON.stringify({ step, ...v })}\n`);
+            log(`validate step ${step}: loss=${v.total.toFixed(4)} abL1=${v.abL1?.toFixed(2)}`);
+            hooks.onValidation?.(step, v);
+          }
+        }
+        const asked = (spec.stopAt !== undefined && step >= spec.stopAt) || (hooks.shouldStop?.(step) ?? false);
+        const stopping = asked && step < options.steps;
+        if (step % checkpointEvery === 0 || step === options.steps || stopping) {
+          try {
+            await writeCheckpoint(out, model, trainer, { step, config, options, flags: { ...record, data: sources }, elapsedS, lastLosses, dataEpoch: epoch, dataIndex: index }, files);
+          } catch (e) {
+            if (e instanceof FileWriteError) throw new Error(`train: checkpoint at step ${step} not written: ${e.message}; ${lastCheckpoint > 0 ? `the checkpoint of step ${lastCheckpoint} is kept in ${path.join(out, CKPT)}` : 'no checkpoint yet'}`);
+            throw e;
+          }
+          lastCheckpoint = step;
+          hooks.onCheckpoint?.(step, path.join(out, CKPT));
+        }
+        if (stopping) {
+          log(`train: stopped at step ${step} as asked; continue with --resume`);
+          return { status: 'stopped', step, steps: options.steps, trainingS: elapsedS, lastLosses, validation: {}, model: null };
+        }
+        if (step >= options.steps) break;
+      }
+      reportSkipped();
+      if (index === 0 && step < options.steps) {
+        const f = ds.filtered();
+        throw new Error(`--data: epoch ${epoch} served no batch: of ${ds.files.length} training photos ${f.grey} are near-grey and ${f.unreadable} unreadable, fewer than one batch of ${batchSize} remain`);
+      }
+      if (index < skip) log(`train: warning: epoch ${epoch} has ${index} batches but the checkpoint recorded ${skip} consumed (the data changed since); continuing with epoch ${epoch + 1}`);
+      epoch++;
+      skip = 0;
+    }
+    const elapsedS = elapsedBefore + (performance.now() - t0) / 1000;
+    const finalVal = validateEvery > 0 ? await validate() : {};
+    const modelDir = path.join(out, 'model');
+    await saveDiscoModel(
+      model,
+      modelDir,
+      {
+        trainedWith: run.command,
+        gitCommit: runInfo.gitCommit,
+        date: new Date().toISOString(),
+        config: (record.config as string | undefined) ?? null,
+        steps: options.steps,
+        batchSize,
+        learningRate: options.learningRate,
+        seed: options.seed,
+        perceptual: run.perceptual,
+        spixnet: spec.spixnet ?? null,
+        backend: run.backend,
+        machine: runInfo.machine,
+        trainingTime: formatDuration(elapsedS),
+        trainingImages: ds.files.length,
+        pixelWeight: options.pixelWeight,
+        lastLosses,
+        validation: finalVal,
+      },
+      files,
+    );
+    return { status: 'finished', step, steps: options.steps, trainingS: elapsedS, lastLosses, validation: finalVal, model: modelDir };
+  } finally {
+    trainer.dispose();
+    model.dispose();
+  }
+}
