@@ -98,7 +98,7 @@ export const BASELINE_VARIANTS: readonly string[] = Object.freeze(['regression',
  */
 export const BUDGETS: Readonly<Record<string, Budget>> = Object.freeze({
   smoke: { name: 'smoke', steps: 3, imageSize: 32, batchSize: 2, learningRate: 5e-4, seeds: [0], heldoutImages: 3, maxSide: 48, checkpointEvery: 2, spixnetSteps: 0 },
-  quick: { name: 'quick', steps: 150, imageSize: 64, batchSize: 8, learningRate: 5e-4, seeds: [0, 1, 2], heldoutImages: 24, maxSide: 128, checkpointEvery: 50, spixnetSteps: 0 },
+  quick: { name: 'quick', steps: 100, imageSize: 64, batchSize: 8, learningRate: 5e-4, seeds: [0, 1, 2], heldoutImages: 24, maxSide: 128, checkpointEvery: 50, spixnetSteps: 0 },
   full: { name: 'full', steps: 600, imageSize: 64, batchSize: 8, learningRate: 5e-4, seeds: [0, 1, 2], heldoutImages: 48, maxSide: 160, checkpointEvery: 100, spixnetSteps: 0 },
 });
 
