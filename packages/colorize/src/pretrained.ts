@@ -1,0 +1,121 @@
+/**
+ * The one-line paths for users (Node): {@link loadPretrained} loads a trained DISCO model by name
+ * (or from a model folder), and {@link colorize} turns one image — a file or an RGB tensor — into
+ * its colorization with a single call. The pieces underneath (`DiscoModel`, `colorizeL`, the Lab
+ * conversions of `@disco/color`, the reader of `@disco/images`) stay importable one by one.
+ */
+import * as fs from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import type { ColorVariant } from '@disco/anchors';
+import { normalizedLabToRgb, rgbToNormalizedLab } from '@disco/color';
+import { readImage } from '@disco/images';
+import { embeddedModelDir, loadDiscoModel } from './io/model_files.js';
+import type { DiscoModel } from './model/disco.js';
+import { colorizeL, type ColorizeOptions } from './model/infer.js';
+
+/**
+ * The pretrained models shipped inside this package, by name: `tiny` (64² input, 8 anchors,
+ * 0.94 M parameters; see `models/tiny/MODEL_CARD.md`).
+ */
+export const PRETRAINED_MODELS: Readonly<Record<'tiny', () => string>> = Object.freeze({ tiny: embeddedModelDir });
+
+/** Name of a model in {@link PRETRAINED_MODELS}. */
+export type PretrainedName = keyof typeof PRETRAINED_MODELS;
+
+/**
+ * Loads a trained DISCO model: a name from {@link PRETRAINED_MODELS} (`'tiny'`, the default) or
+ * the path of a model folder (`disco-model.json` + `weights.bin`, as `disco train` and
+ * `saveDiscoModel` write them). Each call returns a new model; the caller disposes it.
+ *
+ * @example
+ * ```ts
+ * import { loadPretrained, colorize } from '@disco/colorize/node';
+ *
+ * const model = await loadPretrained('tiny');
+ * const rgb = await colorize('photo.jpg', { model }); // [H,W,3] float32 in [0,1]
+ * model.dispose();
+ * ```
+ */
+export async function loadPretrained(nameOrDir: PretrainedName | string = 'tiny'): Promise<DiscoModel> {
+  const named = Object.prototype.hasOwnProperty.call(PRETRAINED_MODELS, nameOrDir) ? PRETRAINED_MODELS[nameOrDir as PretrainedName] : null;
+  if (!named && !fs.existsSync(nameOrDir)) {
+    throw new Error(`loadPretrained: unknown model '${nameOrDir}'; valid: ${Object.keys(PRETRAINED_MODELS).join(', ')}, or the path of a model folder`);
+  }
+  try {
+    return loadDiscoModel(named ? named() : nameOrDir);
+  } catch (e) {
+    throw new Error(`loadPretrained: ${(e as Error).message.replace(/^--model: /, '')}`);
+  }
+}
+
+/** Options of {@link colorize}: which model, which result, and the options of `colorizeL`. */
+export interface ColorizeImageOptions extends Partial<Omit<ColorizeOptions, 'variants' | 'oracle'>> {
+  /**
+   * The model: a loaded `DiscoModel` (not disposed), or a name or folder for
+   * {@link loadPretrained} (loaded on first use and kept for later calls). Default `'tiny'`.
+   */
+  model?: DiscoModel | PretrainedName | string;
+  /**
+   * Which anchor-color variant (Xia et al. 2022, §3: the anchors' colors sampled from the color
+   * modeler's distributions): 0 the most probable colors, 1 and 2 two sampled alternatives.
+   * Default 0.
+   */
+  variant?: ColorVariant;
+}
+
+const loaded = new Map<string, Promise<DiscoModel>>();
+
+function modelFor(spec: ColorizeImageOptions['model']): Promise<DiscoModel> {
+  if (spec !== undefined && typeof spec !== 'string') return Promise.resolve(spec);
+  const key = spec ?? 'tiny';
+  let m = loaded.get(key);
+  if (!m) {
+    m = loadPretrained(key);
+    loaded.set(key, m);
+    m.catch(() => loaded.delete(key));
+  }
+  return m;
+}
+
+/**
+ * Colorizes one image in one call: reads it (a file name, any format `@disco/images` reads, alpha
+ * composited on white) or takes an RGB tensor, keeps its lightness, and returns the colorized RGB
+ * at the input's full resolution. The model runs at its own size (`mode: 'resize'`, ab upsampled
+ * onto the original L) unless `mode: 'pad'`. A color input is treated as its lightness only.
+ *
+ * @param image A file name, or RGB `[height, width, 3]` (or grey `[height, width, 1]`) float32 in
+ *   [0, 1] (not disposed).
+ * @returns `[height, width, 3]` float32 RGB in [0, 1]; the caller owns it.
+ *
+ * @example
+ * ```ts
+ * import { colorize } from '@disco/colorize/node';
+ * import { writeImage } from '@disco/images';
+ *
+ * const rgb = await colorize('grey.jpg');                    // the embedded tiny model
+ * await writeImage('color.png', rgb);
+ * const other = await colorize('grey.jpg', { variant: 1 });  // a second, sampled colorization
+ * tf.dispose([rgb, other]);
+ * ```
+ */
+export async function colorize(image: string | tf.Tensor3D, options: ColorizeImageOptions = {}): Promise<tf.Tensor3D> {
+  const { model: spec, variant = 0, ...rest } = options;
+  if (typeof image !== 'string') {
+    tf.util.assert(image instanceof tf.Tensor && image.rank === 3 && (image.shape[2] === 3 || image.shape[2] === 1), () => `colorize: image must be a file name or a [height, width, 3 | 1] tensor; got ${image instanceof tf.Tensor ? `[${image.shape}]` : typeof image}`);
+  }
+  const model = await modelFor(spec);
+  const rgb = typeof image === 'string' ? await readImage(image) : image;
+  const L = tf.tidy(() => {
+    const x = tf.expandDims(rgb.shape[2] === 1 ? tf.tile(rgb, [1, 1, 3]) : rgb, 0) as tf.Tensor4D; // [1,H,W,3]
+    return rgbToNormalizedLab(x).L; // [1,H,W,1]
+  });
+  try {
+    const [result] = colorizeL(model, L, { ...rest, variants: [variant] });
+    const out = tf.tidy(() => tf.squeeze(normalizedLabToRgb(L, result!.ab), [0]) as tf.Tensor3D); // [H,W,3]
+    result!.ab.dispose();
+    return out;
+  } finally {
+    L.dispose();
+    if (rgb !== image) rgb.dispose();
+  }
+}
