@@ -45,6 +45,10 @@ export {
   resolveDiscoConfig,
   DISCO_ARCHS,
   ZHANG_ANNEALED_MEAN_TEMPERATURE,
+  PRETRAINED_NETWORKS,
+  PRETRAINED_LAYERS,
+  PRETRAINED_FEATURES_DEFAULTS,
+  type PretrainedFeaturesConfig,
   type DiscoArch,
   type DiscoConfig,
   type DiscoConfigOverrides,
@@ -57,6 +61,17 @@ export { buildBackbone, buildPixelHead, buildRefinement } from './model/networks
 export { DiscoModel, type DiscoForwardOptions, type DiscoOutputs, type BaselineOutputs, type AnchorColorSource, type ParamCounts } from './model/disco.js';
 export { rebalancedCrossEntropy, softRebalancedCrossEntropy, perceptualLoss, laplacian, laplacianL1, type FeatureNetwork } from './model/losses.js';
 export { InceptionStemFeatures, INCEPTION_STEM_LAYER_WEIGHTS } from './model/perceptual.js';
+export {
+  KerasInceptionBlocks,
+  registerPretrainedFeatures,
+  createPretrainedFeatures,
+  pretrainedChannels,
+  pretrainedInput,
+  resizeToGrid,
+  type PretrainedFeatureNetwork,
+  type PretrainedFeatureFactory,
+  type KerasLayerSpec,
+} from './model/pretrained.js';
 export { colorizeL, edgePad, resizeArea, COLORIZE_DEFAULTS, type ColorizeOptions, type ColorizeResult } from './model/infer.js';
 export { serializeDiscoModel, deserializeDiscoModel, DISCO_MODEL_FORMAT, type DiscoModelJson } from './model/serialize.js';
 export {

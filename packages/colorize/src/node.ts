@@ -34,7 +34,7 @@ export {
   type PhotoRecord,
   type PhotoSet,
 } from '@disco/photos';
-export { nsfwInceptionDir, readNsfwInceptionArtifacts, loadNsfwInceptionStem } from './io/nsfw_inception.js';
+export { nsfwInceptionDir, readNsfwInceptionArtifacts, loadNsfwInceptionStem, loadNsfwInceptionBlocks } from './io/nsfw_inception.js';
 export { MODEL_FILES, embeddedModelDir, saveDiscoModel, loadDiscoModel, readModelMeta } from './io/model_files.js';
 export { PRETRAINED_MODELS, colorize, loadPretrained, type ColorizeImageOptions, type PretrainedName } from './pretrained.js';
 export { runDiscoCli, buildDiscoProgram } from './cli/disco.js';

@@ -37,7 +37,7 @@ import {
 import { composeRgb8, drawAnchorMarkers, labAtModelSize, labFull, type Rgb8Image } from '../io/banded.js';
 import { decodeRgb8, readImageSize, writePng8 } from '@disco/images';
 import { embeddedModelDir, loadDiscoModel, saveDiscoModel } from '../io/model_files.js';
-import { DISCO_ARCHS, resolveDiscoConfig, type DiscoArch, type DiscoConfigOverrides } from '../model/config.js';
+import { DISCO_ARCHS, resolveDiscoConfig, type DiscoArch, type DiscoConfigOverrides, type PretrainedFeaturesConfig } from '../model/config.js';
 import { DiscoModel } from '../model/disco.js';
 import { colorizeL } from '../model/infer.js';
 import { modelFromCheckpoint, readDiscoCheckpoint, trainDisco } from '../train/run.js';
@@ -91,6 +91,7 @@ interface TrainFlags {
   decodeTemperature?: number;
   hintBroadcast?: boolean;
   arch?: string;
+  pretrainedFeatures?: string;
 }
 
 function parseAblations(list: string[] | undefined): DiscoConfigOverrides['ablation'] {
@@ -117,6 +118,7 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
     if (!(DISCO_ARCHS as readonly string[]).includes(flags.arch)) throw new Error(`--arch: unknown '${flags.arch}'; valid: ${DISCO_ARCHS.join(', ')}`);
     overrides.arch = flags.arch as DiscoArch;
   }
+  if (flags.pretrainedFeatures !== undefined) overrides.pretrainedFeatures = { layer: flags.pretrainedFeatures.split(':')[0] as PretrainedFeaturesConfig['layer'], ...(flags.pretrainedFeatures.includes(':') ? { inputSize: Number(flags.pretrainedFeatures.split(':')[1]) } : {}) };
   const { resume, stopAt, ...kept } = flags;
   const result = await trainDisco(
     {
@@ -609,6 +611,7 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--pixel <w>', 'weight of a direct L1 on ab/110 (0: off, as in the paper)', Number, 0)
     .option('--arch <name>', 'disco (default), or a baseline on the same backbone: regression (per-pixel ab, L1) or classification (per-pixel 313-way rebalanced CE, annealed mean T = 0.38; Zhang et al. 2016)')
     .option('--anchors <k>', 'number of anchors K', intArg('--anchors', 1))
+    .option('--pretrained-features <layer>', 'fuse frozen nsfwjs InceptionV3 features into the tokens (extension; off by default): <layer>[:<input px>], layer stem, mixed0, mixed1 or mixed2, input side default 299')
     .option('--ablation <names...>', 'random-anchors, no-anchor-branch, hard-superpixels, no-refinement')
     .option('--hint-encoding <enc>', 'anchor colors into the generator: onehot (paper) or soft (Gaussian over nearby bins)')
     .option('--hint-broadcast', 'every token also receives the color of its nearest anchor (locator features)')

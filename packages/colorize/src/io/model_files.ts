@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { nodeFileSystem, writeFileAtomic, writeJsonAtomic, type FileSystem } from '@disco/runtime/node';
 import type { DiscoModel } from '../model/disco.js';
 import { DISCO_MODEL_FORMAT, deserializeDiscoModel, serializeDiscoModel, type DiscoModelJson } from '../model/serialize.js';
+// Registers the frozen network of `pretrainedFeatures: { network: 'nsfw-inception' }` for loaded models.
+import './nsfw_inception.js';
 
 /** File names inside a model folder. */
 export const MODEL_FILES = Object.freeze({ json: 'disco-model.json', weights: 'weights.bin' });

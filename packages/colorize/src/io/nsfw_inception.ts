@@ -8,6 +8,8 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { InceptionStemFeatures } from '../model/perceptual.js';
+import type { PretrainedFeaturesConfig } from '../model/config.js';
+import { KerasInceptionBlocks, registerPretrainedFeatures, type KerasLayerSpec } from '../model/pretrained.js';
 
 /** The folder holding nsfwjs' bundled InceptionV3 (`model.min.js`, `group1-shard*of6.min.js`). */
 export function nsfwInceptionDir(): string {
@@ -54,3 +56,45 @@ export function loadNsfwInceptionStem(): InceptionStemFeatures {
   tf.dispose(Object.values(all));
   return net;
 }
+
+/** Dequantised weights and layers of nsfwjs' InceptionV3, read once per process (≈ 90 MB of float32). */
+let cached: { layers: KerasLayerSpec[]; weights: Map<string, { data: Float32Array; shape: number[] }> } | null = null;
+
+function nsfwInception(): NonNullable<typeof cached> {
+  if (cached) return cached;
+  const a = readNsfwInceptionArtifacts();
+  const layers = (a.modelTopology as { model_config: { config: { layers: KerasLayerSpec[] } } }).model_config.config.layers;
+  const all = tf.io.decodeWeights(a.weightData as ArrayBuffer, a.weightSpecs!);
+  const weights = new Map<string, { data: Float32Array; shape: number[] }>();
+  for (const [n, t] of Object.entries(all)) weights.set(n, { data: t.dataSync() as Float32Array, shape: t.shape.slice() });
+  tf.dispose(Object.values(all));
+  cached = { layers, weights };
+  return cached;
+}
+
+/**
+ * The frozen pretrained features of {@link PretrainedFeaturesConfig} `network: 'nsfw-inception'`:
+ * nsfwjs' InceptionV3 (Szegedy et al. 2016) up to `layer` (`stem`, `mixed0`, `mixed1`, `mixed2`),
+ * batch norm folded ({@link KerasInceptionBlocks}). Input RGB in [0, 1] as nsfwjs feeds it.
+ * Synchronous (files are read with `require`); the dequantised weights are cached per process.
+ */
+export function loadNsfwInceptionBlocks(layer: PretrainedFeaturesConfig['layer']): KerasInceptionBlocks {
+  const { layers, weights } = nsfwInception();
+  // Only the weights of the layers that run become tensors (on first read), and are freed after folding.
+  const made: Record<string, tf.Tensor> = {};
+  const lookup = new Proxy(made, {
+    get(target, name: string) {
+      const w = weights.get(name);
+      if (!(name in target) && w) target[name] = tf.tensor(w.data, w.shape, 'float32');
+      return target[name];
+    },
+  });
+  try {
+    return new KerasInceptionBlocks(layers, lookup, layer, { name: `nsfw-inception-v3:${layer}` });
+  } finally {
+    tf.dispose(Object.values(made));
+  }
+}
+
+// The Node entry supplies the weights of `pretrainedFeatures: { network: 'nsfw-inception' }`.
+registerPretrainedFeatures('nsfw-inception', (config) => loadNsfwInceptionBlocks(config.layer));

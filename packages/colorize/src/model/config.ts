@@ -74,6 +74,40 @@ export const DISCO_ARCHS: readonly DiscoArch[] = Object.freeze(['disco', 'regres
 /** Temperature of the annealed mean of Zhang et al. (2016), the `classification` baseline's default. */
 export const ZHANG_ANNEALED_MEAN_TEMPERATURE = 0.38;
 
+/** The frozen pretrained networks {@link PretrainedFeaturesConfig.network} may name. */
+export const PRETRAINED_NETWORKS: readonly PretrainedFeaturesConfig['network'][] = Object.freeze(['nsfw-inception'] as const);
+
+/**
+ * The layers of nsfwjs' InceptionV3 (Szegedy et al., CVPR 2016) that {@link PretrainedFeaturesConfig.layer}
+ * may name, with their channel counts: `stem` (the output of the five stem convolutions and the
+ * second max pool, 192), `mixed0` (256), `mixed1` (288), `mixed2` (288); all at about 1/8 of the
+ * network's input side (35² at 299²).
+ */
+export const PRETRAINED_LAYERS: Readonly<Record<PretrainedFeaturesConfig['layer'], number>> = Object.freeze({ stem: 192, mixed0: 256, mixed1: 288, mixed2: 288 });
+
+/**
+ * Frozen pretrained features (an extension beyond the paper, off — `null` — in both presets): an
+ * ImageNet-trained network run on the grey input replicated to RGB, its features resized to the
+ * token grid and fused into the tokens that feed the color modeler, the anchor locator and the
+ * color generator (see {@link DiscoModel}). The network's weights are never trained nor saved in
+ * the model files; they are loaded again, from the network named here, whenever a model is built.
+ */
+export interface PretrainedFeaturesConfig {
+  /** `nsfw-inception`: the InceptionV3 bundled with the `nsfwjs` npm package (needs `@disco/colorize/node`, which registers it). */
+  network: 'nsfw-inception';
+  /** Last layer run (see {@link PRETRAINED_LAYERS}). Default `mixed2`. */
+  layer: 'stem' | 'mixed0' | 'mixed1' | 'mixed2';
+  /**
+   * Longer side, in pixels, the grey image is resized to before the network (aspect kept, at least
+   * 75, the smallest input InceptionV3's valid-padding stem accepts up to `mixed2`). Default 299,
+   * the network's training resolution.
+   */
+  inputSize: number;
+}
+
+/** Defaults of a non-null {@link DiscoConfig.pretrainedFeatures} (fields left out of an override). */
+export const PRETRAINED_FEATURES_DEFAULTS: Readonly<PretrainedFeaturesConfig> = Object.freeze({ network: 'nsfw-inception', layer: 'mixed2', inputSize: 299 });
+
 /** Everything that defines a DISCO model. */
 export interface DiscoConfig {
   /**
@@ -121,6 +155,12 @@ export interface DiscoConfig {
    * `classification` config without an explicit value gives 0.38.
    */
   decodeTemperature: number;
+  /**
+   * Frozen pretrained features fused into the tokens (an extension beyond the paper; `null`, off,
+   * in both presets, and the model is then exactly the one without this field). See
+   * {@link PretrainedFeaturesConfig}.
+   */
+  pretrainedFeatures: PretrainedFeaturesConfig | null;
   /** Seed of weight initialisation. */
   seed: number;
 }
@@ -139,6 +179,7 @@ export const PAPER_CONFIG: Readonly<DiscoConfig> = deepFreeze({
   hintEncoding: 'onehot',
   hintBroadcast: false,
   decodeTemperature: 1,
+  pretrainedFeatures: null,
   seed: 0,
 });
 
@@ -156,6 +197,7 @@ export const TINY_CONFIG: Readonly<DiscoConfig> = deepFreeze({
   hintEncoding: 'onehot',
   hintBroadcast: false,
   decodeTemperature: 1,
+  pretrainedFeatures: null,
   seed: 0,
 });
 
@@ -163,7 +205,9 @@ export const TINY_CONFIG: Readonly<DiscoConfig> = deepFreeze({
 export const DISCO_PRESETS: Readonly<Record<'paper' | 'tiny', Readonly<DiscoConfig>>> = Object.freeze({ paper: PAPER_CONFIG, tiny: TINY_CONFIG });
 
 /** A partial config: any field may be omitted; nested objects merge field by field. */
-export type DiscoConfigOverrides = Partial<Omit<DiscoConfig, 'backbone' | 'transformer' | 'refinement' | 'ablation'>> & {
+export type DiscoConfigOverrides = Partial<Omit<DiscoConfig, 'backbone' | 'transformer' | 'refinement' | 'ablation' | 'pretrainedFeatures'>> & {
+  /** `null` (off) or the fields to change from {@link PRETRAINED_FEATURES_DEFAULTS}. */
+  pretrainedFeatures?: Partial<PretrainedFeaturesConfig> | null;
   backbone?: Partial<BackboneConfig>;
   transformer?: Partial<TransformerConfig>;
   refinement?: Partial<RefinementConfig>;
@@ -192,6 +236,17 @@ function oneOf<T>(name: string, v: T, valid: readonly T[]): void {
   if (!valid.includes(v)) throw new Error(`resolveDiscoConfig: ${name} must be one of ${valid.join(', ')} (got ${String(v)})`);
 }
 
+function resolvePretrained(given: Partial<PretrainedFeaturesConfig> | null | undefined): PretrainedFeaturesConfig | null {
+  if (given === null || given === undefined) return null;
+  if (typeof given !== 'object' || Array.isArray(given)) throw new Error(`resolveDiscoConfig: pretrainedFeatures must be null or an object (got ${JSON.stringify(given)})`);
+  rejectUnknown('pretrainedFeatures.', given, PRETRAINED_FEATURES_DEFAULTS);
+  const p: PretrainedFeaturesConfig = { ...PRETRAINED_FEATURES_DEFAULTS, ...given };
+  oneOf('pretrainedFeatures.network', p.network, PRETRAINED_NETWORKS);
+  oneOf('pretrainedFeatures.layer', p.layer, Object.keys(PRETRAINED_LAYERS) as PretrainedFeaturesConfig['layer'][]);
+  if (!Number.isInteger(p.inputSize) || p.inputSize < 75) throw new Error(`resolveDiscoConfig: pretrainedFeatures.inputSize must be an integer ≥ 75 (got ${p.inputSize})`);
+  return p;
+}
+
 /**
  * Completes and validates a config: starts from a preset (default `tiny`), merges overrides field
  * by field, rejects unknown keys, and checks ranges (image size a multiple of 8 and of S, head
@@ -211,6 +266,7 @@ export function resolveDiscoConfig(overrides: DiscoConfigOverrides = {}, preset:
     transformer: { ...base.transformer, ...overrides.transformer },
     refinement: { ...base.refinement, ...overrides.refinement } as RefinementConfig,
     ablation: { ...base.ablation, ...overrides.ablation },
+    pretrainedFeatures: resolvePretrained(overrides.pretrainedFeatures === undefined ? base.pretrainedFeatures : overrides.pretrainedFeatures),
   };
   c.backbone = { ...c.backbone, widths: [...c.backbone.widths] as BackboneConfig['widths'], convs: [...c.backbone.convs] as BackboneConfig['convs'] };
   c.refinement = { ...c.refinement, widths: [...c.refinement.widths] as RefinementConfig['widths'] };
@@ -244,6 +300,7 @@ export function resolveDiscoConfig(overrides: DiscoConfigOverrides = {}, preset:
   oneOf('refinement.residual', c.refinement.residual, [true, false]);
   oneOf('hintEncoding', c.hintEncoding, ['onehot', 'soft'] as const);
   oneOf('hintBroadcast', c.hintBroadcast, [true, false]);
+  if (c.pretrainedFeatures && c.arch !== 'disco') throw new Error(`resolveDiscoConfig: pretrainedFeatures needs arch 'disco' (got '${c.arch}')`);
   if (c.arch === 'classification' && overrides.decodeTemperature === undefined) c.decodeTemperature = ZHANG_ANNEALED_MEAN_TEMPERATURE;
   if (!(c.decodeTemperature > 0 && c.decodeTemperature <= 1)) throw new Error(`resolveDiscoConfig: decodeTemperature must be in (0, 1] (got ${c.decodeTemperature})`);
   if (!Number.isInteger(c.seed)) throw new Error(`resolveDiscoConfig: seed must be an integer (got ${c.seed})`);

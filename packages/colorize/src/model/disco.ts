@@ -11,6 +11,7 @@ import { AbQuantizer, NUM_AB_BINS } from '@disco/color';
 import { AB_SCALE } from '@disco/color';
 import type { DiscoArch, DiscoConfig } from './config.js';
 import { buildBackbone, buildPixelHead, buildRefinement } from './networks.js';
+import { createPretrainedFeatures, pretrainedInput, resizeToGrid, type PretrainedFeatureNetwork } from './pretrained.js';
 
 /** Floor ε of the copy path's log-prior `log(ε + hint)` (see {@link DiscoConfig.hintBroadcast}). */
 export const COPY_PRIOR_FLOOR = 1e-3;
@@ -104,8 +105,15 @@ export interface ParamCounts {
   refinement: number;
   /** The per-pixel head of a baseline (`arch` `regression` or `classification`); absent for DISCO. */
   head?: number;
-  /** Sum of the above. */
+  /** The trainable 1×1 projection fusing frozen pretrained features into the tokens; absent without `pretrainedFeatures`. */
+  fusion?: number;
+  /** Sum of the above (trainable blocks and SPixNet; not {@link pretrainedFrozen}). */
   total: number;
+  /**
+   * Weights of the frozen pretrained network (`pretrainedFeatures`; batch norm folded), never
+   * trained nor saved with the model and not part of `total`; absent without `pretrainedFeatures`.
+   */
+  pretrainedFrozen?: number;
 }
 
 /**
@@ -141,6 +149,14 @@ export class DiscoModel {
    * `classification`: → logits `[B,H,W,313]`), or null for DISCO.
    */
   readonly head: tfl.LayersModel | null;
+  /**
+   * The frozen pretrained network (`config.pretrainedFeatures`; grey RGB `[B,H',W',3]` →
+   * `[B,H'/8,W'/8,C]`), or null. Not trained, not in {@link namedWeights}; built from the
+   * registered factory (`registerPretrainedFeatures`) whenever the model is built.
+   */
+  readonly pretrained: PretrainedFeatureNetwork | null;
+  /** Trainable fusion of the pretrained features: `concat(tokens, features)` `[…, d + C]` → `[…, d]` (with bias), or null. */
+  readonly pretrainedProjection: Linear | null;
   /** The 313-bin quantizer (bins, prior, rebalancing weights). */
   readonly quantizer: AbQuantizer;
   private readonly positionCache = new Map<string, tf.Tensor>();
@@ -155,6 +171,7 @@ export class DiscoModel {
     if (config.arch !== 'disco') {
       // Baselines: the same backbone and a per-pixel head; no tokens, anchors or transformers.
       this.modeler = this.modelerHead = this.hintEmbedding = this.generator = this.generatorHead = this.refinement = null;
+      this.pretrained = this.pretrainedProjection = null;
       this.head = config.arch === 'regression' ? buildPixelHead(d, 2, 'tanh', config.seed) : buildPixelHead(d, NUM_AB_BINS, 'linear', config.seed);
       return;
     }
@@ -166,6 +183,13 @@ export class DiscoModel {
     this.generator = new Encoder({ ...enc, seed: config.seed + 104 });
     this.generatorHead = new Linear({ inputDim: d, outputDim: NUM_AB_BINS, bias: false, seed: config.seed + 105 });
     this.refinement = config.ablation.refinement ? buildRefinement(config.refinement, 1 + d + (config.refinement.residual ? 2 : 0), config.seed) : null;
+    if (config.pretrainedFeatures) {
+      const net = createPretrainedFeatures(config.pretrainedFeatures);
+      this.pretrained = net;
+      this.pretrainedProjection = new Linear({ inputDim: d + net.channels, outputDim: d, bias: true, seed: config.seed + 106 });
+    } else {
+      this.pretrained = this.pretrainedProjection = null;
+    }
   }
 
   /** Builds a model with fresh weights (SPixNet too: load trained SPixNet weights before training). */
@@ -232,7 +256,8 @@ export class DiscoModel {
     interface Front { tokens: tf.Tensor3D; enc: tf.Tensor3D; logits: tf.Tensor4D; spColors: tf.Tensor4D | null; target: tf.Tensor3D | null }
     const front = tf.tidy((): tf.TensorContainer => {
       const feats = this.backbone.apply(L, { training }) as tf.Tensor4D; // [B,H,W,d]
-      const tokens4 = pool(feats, association, S).pooled; // [B,h,w,d]
+      let tokens4 = pool(feats, association, S).pooled as tf.Tensor4D; // [B,h,w,d]
+      if (this.pretrained) tokens4 = this.fusePretrained(L, tokens4);
       // Superpixel colors pooled on their own, so targets never depend on a variable.
       const spColors = ab ? (pool(ab, association, S).pooled as tf.Tensor4D) : null; // [B,h,w,2]
       const tokens = tf.reshape(tokens4, [B, h * w, d]) as tf.Tensor3D; // [B,T,d]
@@ -322,6 +347,21 @@ export class DiscoModel {
   }
 
   /**
+   * Fuses the frozen pretrained features into the tokens (`config.pretrainedFeatures`): grey `L`
+   * `[B,H,W,1]` → grey RGB resized to `inputSize` → frozen network `[B,H',W',C]` → resized to the
+   * token grid `[B,h,w,C]` → `projection(concat(tokens, features))` `[B,h,w,d]`. Only the
+   * projection is trainable; the frozen branch holds no variables, so gradients never enter it.
+   */
+  private fusePretrained(L: tf.Tensor4D, tokens: tf.Tensor4D): tf.Tensor4D {
+    const [B, h, w, d] = tokens.shape;
+    const net = this.pretrained!;
+    const feats = tf.tidy(() => resizeToGrid(net.extract(pretrainedInput(L, this.config.pretrainedFeatures!.inputSize)), h, w)); // [B,h,w,C]
+    const x = tf.concat([tokens, feats], 3); // [B,h,w,d+C]
+    feats.dispose();
+    return tf.reshape(this.pretrainedProjection!.apply(x), [B, h, w, d]) as tf.Tensor4D;
+  }
+
+  /**
    * A baseline's forward pass (`arch` `regression` or `classification`): backbone → per-pixel head,
    * no superpixels or anchors.
    *
@@ -358,6 +398,7 @@ export class DiscoModel {
       ...(this.generatorHead?.trainableVariables() ?? []),
       ...fromLayers(this.refinement),
       ...fromLayers(this.head),
+      ...(this.pretrainedProjection?.trainableVariables() ?? []),
     ];
   }
 
@@ -372,9 +413,11 @@ export class DiscoModel {
       generator: n(this.hintEmbedding) + n(this.generator) + n(this.generatorHead),
       refinement: layers(this.refinement),
       ...(this.head ? { head: layers(this.head) } : {}),
+      ...(this.pretrainedProjection ? { fusion: n(this.pretrainedProjection) } : {}),
       total: 0,
     };
-    c.total = c.spixnet + c.backbone + c.modeler + c.generator + c.refinement + (c.head ?? 0);
+    c.total = c.spixnet + c.backbone + c.modeler + c.generator + c.refinement + (c.head ?? 0) + (c.fusion ?? 0);
+    if (this.pretrained) c.pretrainedFrozen = this.pretrained.countParams();
     return c;
   }
 
@@ -398,7 +441,7 @@ export class DiscoModel {
 
   /** The transformer-side modules by weight prefix (none for a baseline). */
   private modules(): Array<[string, Encoder | Linear]> {
-    const mods = { modeler: this.modeler, modelerHead: this.modelerHead, hintEmbedding: this.hintEmbedding, generator: this.generator, generatorHead: this.generatorHead };
+    const mods = { modeler: this.modeler, modelerHead: this.modelerHead, hintEmbedding: this.hintEmbedding, generator: this.generator, generatorHead: this.generatorHead, pretrainedProjection: this.pretrainedProjection };
     return Object.entries(mods).filter((e): e is [string, Encoder | Linear] => e[1] !== null);
   }
 
@@ -456,6 +499,7 @@ export class DiscoModel {
     this.refinement?.dispose();
     this.head?.dispose();
     for (const [, m] of this.modules()) m.dispose();
+    this.pretrained?.dispose();
     this.quantizer.dispose();
     for (const p of this.positionCache.values()) p.dispose();
     this.positionCache.clear();

@@ -1,0 +1,208 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '@disco/runtime';
+import { expectClose, expectNoLeaks, seededRandom } from '@disco/runtime/testing';
+import { loadNsfwInceptionBlocks, readNsfwInceptionArtifacts } from '../src/io/nsfw_inception.js';
+import { loadDiscoModel, saveDiscoModel, MODEL_FILES } from '../src/io/model_files.js';
+import { PAPER_CONFIG, TINY_CONFIG, resolveDiscoConfig, type DiscoConfig, type DiscoConfigOverrides } from '../src/model/config.js';
+import { DiscoModel } from '../src/model/disco.js';
+import { createPretrainedFeatures, pretrainedInput } from '../src/model/pretrained.js';
+import { deserializeDiscoModel, serializeDiscoModel } from '../src/model/serialize.js';
+import { Stage2Trainer } from '../src/train/stage2.js';
+
+/** A small tiny-preset model: 32² images (4×4 tokens); the frozen network sees 80² (mixed0: 8×8). */
+const small = (extra: DiscoConfigOverrides = {}): DiscoConfig =>
+  resolveDiscoConfig({ imageSize: 32, transformer: { layers: 1 }, pretrainedFeatures: { layer: 'mixed0', inputSize: 80 }, ...extra }, 'tiny');
+
+function batch(b: number, size: number, seed: number): { L: tf.Tensor4D; ab: tf.Tensor4D } {
+  const r = seededRandom(seed);
+  const L = Float32Array.from({ length: b * size * size }, (_, i) => Math.sin(i / 7 + r()) * 0.6);
+  const ab = Float32Array.from({ length: b * size * size * 2 }, () => r() * 0.8 - 0.4);
+  return { L: tf.tensor4d(L, [b, size, size, 1]), ab: tf.tensor4d(ab, [b, size, size, 2]) };
+}
+
+describe('pretrained features: config', () => {
+  it('both presets leave it off; a partial object takes the defaults', () => {
+    expect(PAPER_CONFIG.pretrainedFeatures).toBeNull();
+    expect(TINY_CONFIG.pretrainedFeatures).toBeNull();
+    expect(resolveDiscoConfig({}, 'paper').pretrainedFeatures).toBeNull();
+    expect(resolveDiscoConfig({ pretrainedFeatures: {} }).pretrainedFeatures).toEqual({ network: 'nsfw-inception', layer: 'mixed2', inputSize: 299 });
+    expect(resolveDiscoConfig({ pretrainedFeatures: { layer: 'stem' } }).pretrainedFeatures!.layer).toBe('stem');
+    // A config saved before the field existed resolves to off.
+    const old = JSON.parse(JSON.stringify(TINY_CONFIG)) as Record<string, unknown>;
+    delete old.pretrainedFeatures;
+    expect(resolveDiscoConfig(old as DiscoConfigOverrides).pretrainedFeatures).toBeNull();
+  });
+
+  it('rejects bad values with one-line errors', () => {
+    const bad = (p: unknown, extra: DiscoConfigOverrides = {}) => () => resolveDiscoConfig({ ...extra, pretrainedFeatures: p as DiscoConfigOverrides['pretrainedFeatures'] });
+    expect(bad({ layer: 'mixed9' })).toThrow(/pretrainedFeatures.layer must be one of stem, mixed0, mixed1, mixed2/);
+    expect(bad({ network: 'vgg19' })).toThrow(/pretrainedFeatures.network must be one of nsfw-inception/);
+    expect(bad({ inputSize: 64 })).toThrow(/inputSize must be an integer ≥ 75/);
+    expect(bad({ size: 3 })).toThrow(/unknown key 'pretrainedFeatures.size'/);
+    expect(bad('mixed2')).toThrow(/must be null or an object/);
+    expect(bad({}, { arch: 'regression' })).toThrow(/needs arch 'disco'/);
+    expect(() => createPretrainedFeatures({ network: 'other' as 'nsfw-inception', layer: 'mixed0', inputSize: 80 })).toThrow(/no 'other' network is registered/);
+  });
+});
+
+describe('pretrained features: nsfwjs InceptionV3 blocks (wasm)', () => {
+  beforeAll(async () => {
+    await selectBackend({ backend: 'wasm' });
+  });
+
+  it('equal the original Keras layers max_pooling2d_2 (stem) and mixed2 on [2,96,96,3] (rel 1e-4), with no variables', async () => {
+    const vars = Object.keys(tf.engine().registeredVariables).length;
+    const stem = loadNsfwInceptionBlocks('stem');
+    const mixed2 = loadNsfwInceptionBlocks('mixed2');
+    expect(Object.keys(tf.engine().registeredVariables).length).toBe(vars);
+    expect([stem.channels, mixed2.channels]).toEqual([192, 288]);
+    const full = await tfl.loadLayersModel(tf.io.fromMemory(readNsfwInceptionArtifacts()));
+    const sub = tfl.model({ inputs: full.inputs, outputs: ['max_pooling2d_2', 'mixed2'].map((n) => full.getLayer(n).output as tfl.SymbolicTensor) });
+    const x = tf.randomUniform([2, 96, 96, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const ref = sub.apply(x) as tf.Tensor[];
+    const ours = [stem.extract(x), mixed2.extract(x)];
+    expect(ours.map((t) => t.shape)).toEqual([[2, 9, 9, 192], [2, 9, 9, 288]]);
+    ours.forEach((t, i) => expectClose(t, ref[i]!, { rtol: 1e-4, atol: 1e-4, what: `layer ${i}` }));
+    expect(() => stem.extract(tf.zeros([1, 64, 64, 3]) as tf.Tensor4D)).toThrow(/at least 75×75/);
+    tf.dispose([x, ...ref, ...ours]);
+    full.dispose();
+    stem.dispose();
+    mixed2.dispose();
+  });
+
+  it('the grey input: L replicated to RGB, resized to inputSize on the longer side', () => {
+    const L = tf.tensor4d([-1, 0, 1, 0.5], [1, 2, 2, 1]);
+    const tall = tf.zeros([1, 40, 20, 1]) as tf.Tensor4D;
+    const x = pretrainedInput(L, 100);
+    const t = pretrainedInput(tall, 160);
+    expect(x.shape).toEqual([1, 100, 100, 3]);
+    expect(t.shape).toEqual([1, 160, 80, 3]);
+    const v = x.dataSync();
+    expect(v[0]).toBeCloseTo(0, 5); // L = 0: black
+    expect(v[0]).toBe(v[1]);
+    expect(v[1]).toBe(v[2]);
+    // L = 50 (normalised 0): sRGB grey ≈ 0.466 at the top-right corner pixel.
+    expect(v[3 * 99]).toBeCloseTo(0.4663, 3);
+    tf.dispose([L, tall, x, t]);
+  });
+});
+
+describe('pretrained features: in the DISCO model (wasm)', () => {
+  const dirs: string[] = [];
+  beforeAll(async () => {
+    await selectBackend({ backend: 'wasm' });
+  });
+  afterAll(() => {
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  it('shapes, parameter counts and trainable variables: only the projection is added', () => {
+    const on = DiscoModel.create(small());
+    const off = DiscoModel.create(small({ pretrainedFeatures: null }));
+    expect(on.pretrained!.channels).toBe(256);
+    const [cOn, cOff] = [on.countParams(), off.countParams()];
+    const d = on.config.backbone.outChannels;
+    expect(cOn.fusion).toBe((d + 256) * d + d);
+    expect(cOn.total).toBe(cOff.total + cOn.fusion!);
+    expect(cOn.pretrainedFrozen).toBeGreaterThan(200_000);
+    expect(cOff.fusion).toBeUndefined();
+    expect(cOff.pretrainedFrozen).toBeUndefined();
+    expect(on.trainableVariables().length).toBe(off.trainableVariables().length + 2);
+    const { L, ab } = batch(2, 32, 1);
+    const out = on.forward(L, ab, { training: true });
+    expect(out.modelerLogits.shape).toEqual([2, 4, 4, 313]);
+    expect(out.generatorLogits.shape).toEqual([2, 4, 4, 313]);
+    expect(out.ab.shape).toEqual([2, 32, 32, 2]);
+    tf.dispose([L, ab, out as unknown as tf.TensorContainer]);
+    on.dispose();
+    off.dispose();
+  });
+
+  it('is frozen: gradients reach the projection, the frozen network has none and is unchanged by a step', () => {
+    const m = DiscoModel.create(small());
+    const vars = m.trainableVariables();
+    const { L, ab } = batch(2, 32, 2);
+    const probe = tf.randomUniform([1, 80, 80, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const before = m.pretrained!.extract(probe);
+    const { grads } = tf.variableGrads(() => {
+      const out = m.forward(L, ab, { training: true });
+      const loss = tf.add(tf.mean(out.modelerLogits), tf.mean(tf.abs(tf.sub(out.ab, ab)))) as tf.Scalar;
+      tf.dispose(out as unknown as tf.TensorContainer);
+      return loss;
+    }, vars);
+    // The frozen weights are no variables: no gradient can be asked for or returned for them.
+    expect(Object.keys(grads).every((n) => vars.some((v) => v.name === n))).toBe(true);
+    for (const v of m.pretrainedProjection!.trainableVariables()) expect(tf.max(tf.abs(grads[v.name]!)).dataSync()[0]).toBeGreaterThan(0);
+    const tr = new Stage2Trainer(m, { steps: 2, perceptualWeight: 0, learningRate: 1e-2 });
+    const kernel = m.pretrainedProjection!.trainableVariables()[0]!.dataSync().slice();
+    tr.step({ L, ab }, 0);
+    expect(Array.from(m.pretrainedProjection!.trainableVariables()[0]!.dataSync())).not.toEqual(Array.from(kernel));
+    const after = m.pretrained!.extract(probe);
+    expect(Array.from(after.dataSync())).toEqual(Array.from(before.dataSync()));
+    tf.dispose([L, ab, probe, before, after, ...Object.values(grads)]);
+    tr.dispose();
+    m.dispose();
+  });
+
+  it('off: the same weights and outputs as a model from a config without the field', () => {
+    const legacy = JSON.parse(JSON.stringify(small({ pretrainedFeatures: null }))) as Record<string, unknown>;
+    delete legacy.pretrainedFeatures;
+    const a = DiscoModel.create(small({ pretrainedFeatures: null }));
+    const b = DiscoModel.create(resolveDiscoConfig(legacy as DiscoConfigOverrides, 'tiny'));
+    const on = DiscoModel.create(small());
+    const [wa, wb, wOn] = [a.namedWeights(), b.namedWeights(), on.namedWeights()];
+    expect(Object.keys(wOn).filter((n) => !(n in wa))).toEqual(['pretrainedProjection.kernel', 'pretrainedProjection.bias']);
+    for (const n of Object.keys(wa)) {
+      expect(Array.from(wb[n]!.dataSync())).toEqual(Array.from(wa[n]!.dataSync()));
+      expect(Array.from(wOn[n]!.dataSync()), n).toEqual(Array.from(wa[n]!.dataSync()));
+    }
+    const { L } = batch(1, 32, 3);
+    const [oa, ob] = [a.forward(L, null, { seed: 1 }), b.forward(L, null, { seed: 1 })];
+    expect(Array.from(oa.ab.dataSync())).toEqual(Array.from(ob.ab.dataSync()));
+    expect(Array.from(oa.modelerLogits.dataSync())).toEqual(Array.from(ob.modelerLogits.dataSync()));
+    tf.dispose([L, oa as unknown as tf.TensorContainer, ob as unknown as tf.TensorContainer]);
+    for (const m of [a, b, on]) m.dispose();
+  });
+
+  it('save/load round trip: the config names the network, weights.bin holds only the projection, outputs equal', async () => {
+    const m = DiscoModel.create(small({ seed: 4 }));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'disco-pretrained-'));
+    dirs.push(dir);
+    await saveDiscoModel(m, dir);
+    const json = JSON.parse(fs.readFileSync(path.join(dir, MODEL_FILES.json), 'utf8')) as { config: DiscoConfig };
+    expect(json.config.pretrainedFeatures).toEqual({ network: 'nsfw-inception', layer: 'mixed0', inputSize: 80 });
+    const bytes = Object.values(m.namedWeights()).reduce((n, t) => n + 4 * t.size, 0);
+    expect(fs.statSync(path.join(dir, MODEL_FILES.weights)).size).toBe(bytes);
+    expect(bytes).toBeLessThan(4 * (m.countParams().total + 10_000)); // no frozen InceptionV3 weights inside
+    const back = loadDiscoModel(dir);
+    expect(back.pretrained!.channels).toBe(256);
+    const { L } = batch(1, 32, 6);
+    const [o1, o2] = [m.forward(L, null, { seed: 2 }), back.forward(L, null, { seed: 2 })];
+    expectClose(o2.ab, o1.ab, { rtol: 1e-6, atol: 1e-6, what: 'ab after reload' });
+    expectClose(o2.modelerLogits, o1.modelerLogits, { rtol: 1e-6, atol: 1e-6, what: 'modeler logits after reload' });
+    // The in-memory form too.
+    const { json: j, weights } = await serializeDiscoModel(m);
+    const again = deserializeDiscoModel(j, weights);
+    expect(again.config.pretrainedFeatures).toEqual(m.config.pretrainedFeatures);
+    tf.dispose([L, o1 as unknown as tf.TensorContainer, o2 as unknown as tf.TensorContainer]);
+    for (const x of [m, back, again]) x.dispose();
+  });
+
+  it('leaks no tensors: build and dispose, forward, a training step', async () => {
+    const { L, ab } = batch(2, 32, 7);
+    await expectNoLeaks(() => DiscoModel.create(small()).dispose(), 'create/dispose');
+    const m = DiscoModel.create(small());
+    await expectNoLeaks(() => m.forward(L, ab, { training: true }) as unknown as tf.TensorContainer, 'forward');
+    const tr = new Stage2Trainer(m, { steps: 4, perceptualWeight: 0 });
+    tr.step({ L, ab }, 0);
+    await expectNoLeaks(() => void tr.step({ L, ab }, 1), 'training step');
+    tf.dispose([L, ab]);
+    tr.dispose();
+    m.dispose();
+  });
+});
