@@ -171,6 +171,8 @@ async function main(): Promise<void> {
     : null;
   const loadAfter = os.loadavg();
 
+  // Another job on the CPUs distorts both sides, and the 2-thread figures most.
+  const busy = Math.max(loadBefore[0]!, loadMid[0]!, loadAfter[0]!) > 1.5;
   const tinyStepS = median(steps);
   const tinyStepWorkers2S = median(parSteps);
   const paperInferenceS = median(inf);
@@ -182,6 +184,7 @@ async function main(): Promise<void> {
     backend: backend.name,
     run: collectRunInfo(),
     loadAverage: { before: loadBefore, afterOurs: loadMid, afterTorch: loadAfter, note: 'os.loadavg() (1, 5, 15 min); on a 2-core machine anything above ~0.5 before means another job shared the CPU' },
+    machineBusy: busy,
     tinyStepS,
     tinyStepSamples: steps,
     tinyStepWorkers2S,
@@ -214,6 +217,7 @@ async function main(): Promise<void> {
   if (t) console.log(`\nPyTorch 1 / 2 threads: tiny step ${t.tinyTrain.threads1.trainStepSeconds!.toFixed(3)} / ${t.tinyTrain.threads2.trainStepSeconds!.toFixed(3)} s, paper 256² ${t.paperInfer.threads1.inferSeconds.toFixed(3)} / ${t.paperInfer.threads2.inferSeconds.toFixed(3)} s, tiny 256² ${t.tinyInfer256.threads1.inferSeconds.toFixed(3)} / ${t.tinyInfer256.threads2.inferSeconds.toFixed(3)} s`);
   console.log(`tensor growth over ${growthSteps} steps: ${tensorGrowth}; paper inference peak: tensors ${peakMemory.tensorPeakMiB.toFixed(0)} MiB, wasm heap ${peakMemory.wasmHeapMiB?.toFixed(0) ?? '—'} MiB, process max RSS ${peakMemory.processMaxRssMiB.toFixed(0)} MiB`);
   console.log(`k-means locator: ${(kTiny * 1000).toFixed(1)} ms per tiny step (${((100 * kTiny) / tinyStepS).toFixed(1)} % of it); ${(kPaper * 1000).toFixed(1)} ms at B=8, T=256, C=64`);
+  if (busy) console.log(`WARNING: the machine was busy (1-min load average above 1.5 on ${os.cpus().length} cores): these figures are not comparable with an idle run`);
   console.log(`load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ours ${loadMid.map((x) => x.toFixed(2)).join(' ')}, after PyTorch ${loadAfter.map((x) => x.toFixed(2)).join(' ')}`);
   writeJsonAtomic(path.join(here, process.argv.includes('--cpu') ? 'results-cpu.json' : 'results.json'), result);
 }
