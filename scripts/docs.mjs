@@ -2,9 +2,39 @@
 // Builds the TypeDoc API site (typedoc.json) and fails if any exported declaration lacks a doc
 // comment. TypeDoc 0.28's own `validation.notDocumented` reports nothing (TypeStrong/typedoc#3046),
 // so the check walks the converted project here.
+//
+// Modules are named by their package and export path (`@disco/superpixel`, `@disco/colorize/node`)
+// instead of their folder (`superpixel/src`), and each package's README.md becomes a document page
+// under its main module.
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import * as td from 'typedoc';
 
 const app = await td.Application.bootstrapWithPlugins({}, [new td.TypeDocReader(), new td.TSConfigReader()]);
+
+/** `superpixel/src` → `{ dir: 'packages/superpixel', name: '@disco/superpixel' }`, `colorize/src/node` → `…/node`. */
+function packageOfModule(moduleName) {
+  const m = /^(?:packages\/)?([\w.-]+)\/src(?:\/(.+))?$/.exec(moduleName);
+  if (!m) return null;
+  const dir = path.join('packages', m[1]);
+  const pkgFile = path.join(dir, 'package.json');
+  if (!existsSync(pkgFile)) return null;
+  const { name } = JSON.parse(readFileSync(pkgFile, 'utf8'));
+  return { dir, name: m[2] ? `${name}/${m[2]}` : name, main: !m[2] };
+}
+
+app.converter.on(td.Converter.EVENT_RESOLVE_BEGIN, (context) => {
+  for (const mod of context.project.getReflectionsByKind(td.ReflectionKind.Module)) {
+    const pkg = packageOfModule(mod.name);
+    if (!pkg) continue;
+    mod.name = pkg.name;
+    const readme = path.resolve(pkg.dir, 'README.md');
+    if (pkg.main && existsSync(readme)) {
+      app.converter.addDocument(mod, new td.MinimalSourceFile(readFileSync(readme, 'utf8'), readme), 'README');
+    }
+  }
+});
+
 const project = await app.convert();
 if (!project || app.logger.hasErrors()) process.exit(1);
 
