@@ -1,7 +1,8 @@
-import { cast, GatherV2, getGradient, getKernel, registerGradient, registerKernel, unregisterKernel, zerosLike, type NamedAttrMap, type Tensor } from '@tensorflow/tfjs-core';
+import { BatchMatMul, cast, GatherV2, getGradient, getKernel, registerGradient, registerKernel, unregisterKernel, zerosLike, type NamedAttrMap, type Tensor } from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { conv2dGradConfig } from './internal/conv2d_grad.js';
 import { avgPoolGradConfig, fusedBatchNormGradConfig, mirrorPadGradConfig } from './internal/gradient_fixes.js';
+import { captureWasmBatchMatMul } from './internal/batch_matmul.js';
 import { TRAINING_KERNELS } from './internal/kernels.js';
 
 let registered = false;
@@ -34,8 +35,14 @@ export function registerTrainingKernels(): void {
   if (registered) return;
   registered = true;
   for (const { config } of TRAINING_KERNELS) {
-    if (getKernel(config.kernelName, config.backendName) != null) unregisterKernel(config.kernelName, config.backendName);
-    registerKernel(config);
+    const prev = getKernel(config.kernelName, config.backendName);
+    if (prev != null) {
+      if (config.kernelName === BatchMatMul && config.backendName === 'wasm') captureWasmBatchMatMul(prev.kernelFunc);
+      unregisterKernel(config.kernelName, config.backendName);
+    }
+    // Keep the replaced kernel's setup (wasm binds its C function there) for a backend
+    // initialised later: DISCO's kernels may call the original.
+    registerKernel(prev?.setupFunc != null && config.setupFunc == null ? { ...config, setupFunc: prev.setupFunc } : config);
   }
   registerGradient(conv2dGradConfig);
   registerGradient(avgPoolGradConfig);

@@ -3,6 +3,7 @@
  */
 import {
   backend_util,
+  BatchMatMul,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
   UnsortedSegmentSum,
@@ -27,6 +28,7 @@ import {
   type UnsortedSegmentSumAttrs,
   type UnsortedSegmentSumInputs,
 } from '@tensorflow/tfjs-core';
+import { batchMatMulWasm } from './batch_matmul.js';
 import { conv2dFilterGradWasm, conv2dInputGradWasm, geometryFromInfo } from './conv2d_backprop.js';
 import { Scratch } from './wasm_call.js';
 import { maxPoolGradWasm, resizeGrad } from './pool_resize_grads.js';
@@ -145,6 +147,11 @@ export const TRAINING_KERNELS: ReadonlyArray<{ config: KernelConfig; replaces: b
     config: config(Conv2DBackpropInput, conv2dBackpropInput),
     replaces: true,
     why: "wasm's own kernel is a scalar loop (~1.7 GFLOP/s); computed as a forward conv of zero-inserted dy with the flipped filter",
+  },
+  {
+    config: config(BatchMatMul, batchMatMulWasm),
+    replaces: true,
+    why: "wasm's kernel runs a scalar loop unless the product is untransposed with batch 1; operands transposed by Transpose, then XNNPACK products (one for a shared operand, else one per batch entry)",
   },
   {
     config: config(UnsortedSegmentSum, unsortedSegmentSum),
