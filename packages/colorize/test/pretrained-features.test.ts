@@ -50,7 +50,8 @@ describe('pretrained features: config', () => {
   });
 });
 
-describe('pretrained features: nsfwjs InceptionV3 blocks (wasm)', () => {
+// Generous timeout: seconds alone, minutes on a shared 2-core machine.
+describe('pretrained features: nsfwjs InceptionV3 blocks (wasm)', { timeout: 600_000 }, () => {
   beforeAll(async () => {
     await selectBackend({ backend: 'wasm' });
   });
@@ -92,7 +93,8 @@ describe('pretrained features: nsfwjs InceptionV3 blocks (wasm)', () => {
   });
 });
 
-describe('pretrained features: in the DISCO model (wasm)', () => {
+// Generous timeout: seconds alone, minutes on a shared 2-core machine.
+describe('pretrained features: in the DISCO model (wasm)', { timeout: 600_000 }, () => {
   const dirs: string[] = [];
   beforeAll(async () => {
     await selectBackend({ backend: 'wasm' });
