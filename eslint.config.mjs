@@ -1,6 +1,6 @@
 // Lint for every package: typescript-eslint recommended rules plus Nx module boundaries.
 // Dependency direction (by tag; see docs/architecture.md):
-//   runtime, color  ←  io (images)  ←  ops (superpixel, anchors, transformer)  ←  data (photos)  ←  model (colorize)  ←  app (experiments)
+//   base (random)  ←  runtime, color  ←  io (images)  ←  ops (superpixel, anchors, transformer)  ←  data (photos)  ←  model (colorize)  ←  app (experiments)
 // io is Node-only: op packages may use it (and Node built-ins) only in their Node entry points.
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
@@ -30,13 +30,14 @@ export default tseslint.config(
           enforceBuildableLibDependency: false,
           allow: [],
           depConstraints: [
-            { sourceTag: 'type:runtime', onlyDependOnLibsWithTags: [], allowedExternalImports: [...TFJS, 'node:*'] },
-            { sourceTag: 'type:color', onlyDependOnLibsWithTags: [], allowedExternalImports: TFJS },
-            { sourceTag: 'type:io', onlyDependOnLibsWithTags: ['type:runtime', 'type:color'], allowedExternalImports: [...TFJS, 'node:*', 'sharp'] },
-            { sourceTag: 'type:ops', onlyDependOnLibsWithTags: ['type:runtime', 'type:color', 'type:io'], allowedExternalImports: [...TFJS, 'node:*', 'commander'] },
-            { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:runtime', 'type:color', 'type:io'], allowedExternalImports: [...TFJS, 'node:*', 'sharp', 'commander'] },
-            { sourceTag: 'type:model', onlyDependOnLibsWithTags: ['type:runtime', 'type:color', 'type:io', 'type:ops', 'type:data'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:runtime', 'type:color', 'type:io', 'type:ops', 'type:data', 'type:model'] },
+            { sourceTag: 'type:base', onlyDependOnLibsWithTags: [], allowedExternalImports: [] },
+            { sourceTag: 'type:runtime', onlyDependOnLibsWithTags: ['type:base'], allowedExternalImports: [...TFJS, 'node:*'] },
+            { sourceTag: 'type:color', onlyDependOnLibsWithTags: ['type:base'], allowedExternalImports: TFJS },
+            { sourceTag: 'type:io', onlyDependOnLibsWithTags: ['type:base', 'type:runtime', 'type:color'], allowedExternalImports: [...TFJS, 'node:*', 'sharp'] },
+            { sourceTag: 'type:ops', onlyDependOnLibsWithTags: ['type:base', 'type:runtime', 'type:color', 'type:io'], allowedExternalImports: [...TFJS, 'node:*', 'commander'] },
+            { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:base', 'type:runtime', 'type:color', 'type:io'], allowedExternalImports: [...TFJS, 'node:*', 'sharp', 'commander'] },
+            { sourceTag: 'type:model', onlyDependOnLibsWithTags: ['type:base', 'type:runtime', 'type:color', 'type:io', 'type:ops', 'type:data'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:base', 'type:runtime', 'type:color', 'type:io', 'type:ops', 'type:data', 'type:model'] },
           ],
         },
       ],
@@ -45,7 +46,7 @@ export default tseslint.config(
   {
     // Color science and op packages run in browsers too: no Node built-ins, no image files, no
     // CLI libraries — except in an op package's Node entry point (src/node.ts, src/cli/).
-    files: ['packages/{color,superpixel,anchors,transformer}/src/**/*.ts'],
+    files: ['packages/{random,color,superpixel,anchors,transformer}/src/**/*.ts'],
     ignores: ['packages/*/src/**/*.test.ts', 'packages/*/src/node.ts', 'packages/*/src/cli/**'],
     rules: {
       'no-restricted-imports': [

@@ -1,5 +1,6 @@
 // Plain float64 reference implementations for the metric tests: naive loops, cyclic Jacobi
 // eigen-decomposition, the textbook dense FID route. Deliberately independent of src/.
+import { mulberry32 } from '@disco/random';
 
 /** Cyclic Jacobi eigenvalues/vectors of a symmetric matrix given as number[][]. */
 export function jacobiEigen(a0: number[][]): { values: number[]; vectors: number[][] } {
@@ -78,14 +79,7 @@ export function referenceFid(x: number[][], y: number[][]): number {
 
 /** Seeded uniform and Gaussian numbers (mulberry32 + Box–Muller). */
 export function rng(seed: number): { uniform: () => number; normal: () => number } {
-  let a = seed >>> 0;
-  const uniform = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = mulberry32(seed);
   const normal = (): number => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
   return { uniform, normal };
 }

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import { isImageFile } from '@disco/images';
+import { mulberry32 as rng } from '@disco/random';
 import { listFilesRecursive } from '@disco/runtime/node';
 import { rgbToNormalizedLab } from '@disco/color';
 
@@ -102,18 +103,6 @@ function listSource(src: string): string[] {
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'))
     .map((l) => path.resolve(dir, l));
-}
-
-/** mulberry32 seeded generator. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** FNV-1a hash of a string mixed with a seed, as a 32-bit unsigned integer. */

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { mulberry32 } from '@disco/random';
 import { selectBackend, type BackendName } from './backend.js';
 
 /** Backends the op tests run on here: always `cpu`, and `wasm`. */
@@ -170,14 +171,7 @@ export function describeBackends(
 
 /** Deterministic pseudo-random numbers (mulberry32) for test fixtures; no tfjs state involved. */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed);
 }
 
 /** A tensor of uniform values in [lo, hi) from {@link seededRandom}. */

@@ -3,20 +3,9 @@
  * that every backend draws the same numbers.
  */
 
-/** A generator of uniform numbers in [0, 1). */
-export type Rng = () => number;
+import { mulberry32, type Rng } from '@disco/random';
 
-/** mulberry32 seeded with a 32-bit integer. */
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32, type Rng };
 
 /** The generator of image `b` of a batch drawn with `seed`: one independent stream per image. */
 export function imageRng(seed: number, b: number): Rng {

@@ -21,14 +21,4 @@ export function checkOneOf<T extends string>(fn: string, name: string, value: T,
   if (!valid.includes(value)) throw new Error(`${fn}: ${name} must be one of ${valid.join(', ')}, got '${value}'`);
 }
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from '@disco/random';

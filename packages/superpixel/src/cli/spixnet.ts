@@ -35,6 +35,7 @@ import {
 } from '../index.js';
 import { rgbToNormalizedLab } from '@disco/color';
 import { decodeImage, listImages, writePng8 } from '@disco/images';
+import { mulberry32, permutation } from '@disco/random';
 
 /** Where the CLI writes its lines (tests capture them). */
 export interface CliIo {
@@ -88,21 +89,8 @@ async function writePng(file: string, rgb: tf.Tensor4D): Promise<void> {
 }
 
 /** Deterministic permutation of `n` items for `(seed, epoch)` (mulberry32 + Fisher–Yates). */
-function permutation(n: number, seed: number, epoch: number): number[] {
-  let a = (seed * 0x9e3779b1 + epoch * 0x85ebca6b) >>> 0;
-  const rnd = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const p = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    [p[i], p[j]] = [p[j]!, p[i]!];
-  }
-  return p;
+function epochPermutation(n: number, seed: number, epoch: number): number[] {
+  return permutation(n, mulberry32((seed * 0x9e3779b1 + epoch * 0x85ebca6b) >>> 0));
 }
 
 /**
@@ -116,7 +104,7 @@ async function* imageBatches(files: string[], size: number, batch: number, seed:
     for (let i = 0; i < batch; i++) {
       const pos = step * batch + i;
       const epoch = Math.floor(pos / files.length);
-      if (!perms.has(epoch)) perms.set(epoch, permutation(files.length, seed, epoch));
+      if (!perms.has(epoch)) perms.set(epoch, epochPermutation(files.length, seed, epoch));
       rgbs.push(await readRgb(files[perms.get(epoch)![pos % files.length]!]!, size));
     }
     const rgb = tf.concat(rgbs, 0) as tf.Tensor4D;

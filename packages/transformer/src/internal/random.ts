@@ -1,16 +1,8 @@
 /** Seeded randomness for initialisers and dropout masks (browser-safe, no tfjs state). */
 
-/** mulberry32: a small, fast 32-bit generator; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '@disco/random';
+
+export { mulberry32 };
 
 /** A child seed derived from a parent seed and a name, so sub-modules get independent streams. */
 export function deriveSeed(seed: number, name: string): number {
