@@ -127,14 +127,21 @@ export interface TrainDiscoResult {
 
 /** The checkpoint's state file (the shared scheme adds `integrity`). */
 export interface DiscoCheckpointState {
+  /** Format marker. */
   format: 'disco-checkpoint-v1';
+  /** Steps done at the checkpoint. */
   step: number;
+  /** The resolved model config. */
   config: DiscoConfig;
+  /** The resolved stage-2 options. */
   options: Stage2Options;
   /** The spec's `record` (for the CLI: its flags). */
   flags: Record<string, unknown>;
+  /** Names of the Adam state tensors, in `opt:<i>` order. */
   optimizerNames: string[];
+  /** Training seconds over all sessions so far. */
   elapsedS: number;
+  /** Loss terms of the last step. */
   lastLosses: Stage2Losses | null;
   /** Epoch of the data stream at the checkpoint. */
   dataEpoch: number;
@@ -148,6 +155,7 @@ export interface DiscoCheckpointState {
 export interface LoadedDiscoCheckpoint {
   /** The checkpoint folder. */
   dir: string;
+  /** The checked state file. */
   state: DiscoCheckpointState;
   /** Raw `weights.bin`. */
   weights: ArrayBuffer;

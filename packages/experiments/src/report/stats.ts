@@ -218,9 +218,11 @@ export interface Difference {
   delta: number;
   /** Lower and upper end of the interval; `null` when too few seeds for one. */
   lo: number | null;
+  /** Upper end of the interval; `null` when too few seeds for one. */
   hi: number | null;
   /** Confidence level of the interval (0.95). */
   level: number;
+  /** How the interval was computed. */
   method: IntervalMethod;
   /** Degrees of freedom of the t interval (Welch–Satterthwaite, or pairs − 1); `null` for the bootstrap or without an interval. */
   df: number | null;
@@ -358,6 +360,7 @@ export function verdictOf(diff: Difference, sign: 1 | -1): Verdict {
 
 /** One metric of one variant. */
 export interface MetricStats {
+  /** Mean, std and n over seeds. */
   summary: Summary;
   /** Seeds of the values in {@link Summary.values}, same order. */
   seeds: number[];
@@ -367,23 +370,31 @@ export interface MetricStats {
 
 /** One row of an ablation table. */
 export interface VariantStats {
+  /** Variant id. */
   variant: string;
+  /** Human label. */
   label: string;
+  /** Whether this row is the ablation's base. */
   isBase: boolean;
   /** Run ids, in seed order. */
   runs: string[];
+  /** Seeds with a finished run. */
   seeds: number[];
+  /** Per-metric statistics (absent when no run has the metric). */
   metrics: Partial<Record<MetricKey, MetricStats>>;
 }
 
 /** The paper's claim for one variant, checked. */
 export interface ClaimCheck {
+  /** The compared variant's id. */
   variant: string;
+  /** The paper's claim about it. */
   expectation: PaperExpectation;
   /** Sign of Δ the paper expects. */
   sign: 1 | -1;
   /** `null` when the variant or the base lacks the metric. */
   diff: Difference | null;
+  /** Reproduced, contradicted or inconclusive. */
   verdict: Verdict;
   /** Why the verdict is inconclusive without an interval. */
   note?: string;
@@ -391,6 +402,7 @@ export interface ClaimCheck {
 
 /** Everything the report shows of one ablation. */
 export interface AblationStats {
+  /** The ablation these rows belong to. */
   ablation: Ablation;
   /** The base first, then the compared variants in display order. */
   rows: VariantStats[];
@@ -402,13 +414,17 @@ export interface AblationStats {
 
 /** Test-time K: per K the metrics of the base model over seeds. */
 export interface TestTimeKStats {
+  /** Anchors at test time. */
   K: number;
+  /** Metric summaries over seeds at this K. */
   metrics: Partial<Record<MetricKey, Summary>>;
 }
 
 /** Statistics of a whole grid. */
 export interface GridStats {
+  /** One entry per ablation of the grid. */
   ablations: AblationStats[];
+  /** The base model at test-time K (empty when not evaluated). */
   testTimeK: TestTimeKStats[];
   /** Options the intervals were computed with (resolved). */
   options: Required<IntervalOptions>;
