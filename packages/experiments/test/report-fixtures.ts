@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import type { Ablation, CurvePoint, GridResults, MetricKey, RunResult, Variant } from '../src/ablation/types.js';
+import { mulberry32 } from '@disco/random';
 
 /** Options of {@link syntheticGrid}. */
 export interface SyntheticGridOptions {
@@ -25,14 +26,7 @@ export interface SyntheticGridOptions {
 
 /** Small seeded PRNG (mulberry32) and a normal deviate from it. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  const u = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const u = mulberry32(seed);
   return () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
 }
 

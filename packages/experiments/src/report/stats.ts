@@ -10,6 +10,7 @@
  * of the regularized incomplete beta function behind the t distribution).
  */
 import { METRICS, type Ablation, type GridResults, type MetricKey, type PaperExpectation, type RunResult } from '../ablation/types.js';
+import { mulberry32 } from '@disco/random';
 
 // ---------------------------------------------------------------------------------------------
 // Student's t distribution
@@ -279,17 +280,6 @@ export function pairedInterval(a: ReadonlyMap<number, number>, b: ReadonlyMap<nu
   return { ...base, lo: s.mean - h, hi: s.mean + h, df: s.n - 1 };
 }
 
-/** Mulberry32: a small seeded PRNG in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The q-quantile of sorted values (linear interpolation between order statistics, "type 7"). */
 export function quantileSorted(sorted: readonly number[], q: number): number {
