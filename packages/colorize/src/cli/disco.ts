@@ -19,12 +19,10 @@ import {
   ensureWritableDir,
   FileWriteError,
   formatDuration,
-  expandInputs,
   fileError,
   parseShard,
   shardOfPath,
   shardSuffix,
-  type InputFile,
   nodeFileSystem,
   Progress,
   removeStaleTemps,
@@ -35,7 +33,7 @@ import {
   type FileSystem,
 } from '@disco/runtime/node';
 import { composeRgb8, drawAnchorMarkers, labAtModelSize, labFull, type Rgb8Image } from '../io/banded.js';
-import { decodeRgb8, readImageSize, writePng8 } from '@disco/images';
+import { decodeRgb8, expandImageInputs, readImageSize, writePng8 } from '@disco/images';
 import { embeddedModelDir, loadDiscoModel, saveDiscoModel } from '../io/model_files.js';
 import { DISCO_ARCHS, resolveDiscoConfig, type DiscoArch, type DiscoConfigOverrides, type PretrainedFeaturesConfig } from '../model/config.js';
 import { DiscoModel } from '../model/disco.js';
@@ -173,18 +171,6 @@ export interface ColorizeFlags {
 export const PAD_MAX_TOKENS = 4096;
 
 /** The extensions `disco colorize` reads from folders and globs. */
-const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif'];
-
-/**
- * Image files of the inputs: folders (recursive; links followed, each real folder once, so a link
- * loop lists each image once), globs and list files (`.txt`, one path per line), each with its
- * path relative to the folder, glob base or list, which the output keeps; the folders in
- * `exclude` (the output folder when it lies inside an input folder) are skipped.
- */
-function listInputs(inputs: string[], exclude: string[] = []): InputFile[] {
-  return expandInputs(inputs, { extensions: IMAGE_EXTENSIONS, exclude });
-}
-
 /**
  * `--oracle <image|folder>`: the color original of each input. A file serves a single input; in a
  * folder the original is the image with the input's base name (any extension; must be unique).
@@ -196,7 +182,7 @@ export function oracleLookup(spec: string, files: string[]): (file: string) => s
     return () => spec;
   }
   const byName = new Map<string, string>();
-  for (const { file: f } of listInputs([spec])) {
+  for (const { file: f } of expandImageInputs([spec])) {
     const stem = path.basename(f).replace(/\.[^.]+$/, '');
     byName.set(stem, byName.has(stem) ? '' : f); // '' marks an ambiguous name
   }
@@ -437,7 +423,7 @@ async function colorize(inputs: string[], flags: ColorizeFlags, io: CliIo): Prom
   const output = path.resolve(flags.output);
   const modelDir = flags.model ? path.resolve(flags.model) : embeddedModelDir();
   const hints = flags.anchorsFile ? readHints(flags.anchorsFile) : null;
-  const all = listInputs(inputs, [output]);
+  const all = expandImageInputs(inputs, { exclude: [output] });
   if (all.length === 0) throw new Error('colorize: no input images');
   if (hints) {
     const names = new Set(all.map((f) => path.basename(f.file)));
