@@ -5,8 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Linear } from './linear.js';
 import { TransformerModule } from './module.js';
-import { attentionLoop } from './internal/attention_loop.js';
-import { maybeDropout } from './internal/dropout.js';
+import { attentionDropoutMultiplier } from './internal/dropout.js';
 import { deriveSeed, dropoutSeeds } from './internal/random.js';
 import { checkInt, checkNumber, checkSeed, rejectUnknownKeys } from './internal/validate.js';
 
@@ -41,11 +40,7 @@ export interface ScaledDotProductAttentionOptions extends AttentionMasks {
   training?: boolean;
   /** Seed of the dropout mask. Default: random. */
   seed?: number;
-  /**
-   * Whether to return the weights. Default true. With false, on the wasm backend and without a
-   * float `attnMask`, attention runs as a loop of per-(batch, head) XNNPACK products with a
-   * hand-written backward pass (several times faster than wasm's batched `BatchMatMul`).
-   */
+  /** Whether to return the weights. Default true. */
   returnWeights?: boolean;
 }
 
@@ -106,16 +101,13 @@ function scaledDotProductAttention_(query: tf.Tensor4D, key: tf.Tensor4D, value:
   tf.util.assert(dropout >= 0 && dropout < 1, () => `${fn}: dropout must be in [0, 1) (got ${dropout})`);
   const { bias, keep } = maskTerms(fn, options, b, h, t, s);
   const returnWeights = options.returnWeights ?? true;
-  const floatMask = options.attnMask != null && options.attnMask.dtype !== 'bool';
-  if (!returnWeights && !floatMask && tf.getBackend() === 'wasm') {
-    const output = attentionLoop(query, key, value, { bias, keep, scale, dropout: training ? dropout : 0, seed });
-    return { output, weights: null };
-  }
   let scores: tf.Tensor = tf.mul(tf.matMul(query, key, false, true), scale); // [B, H, T, S]
   if (bias != null) scores = tf.add(scores, bias);
   let weights = tf.softmax(scores) as tf.Tensor4D; // [B, H, T, S]
   if (keep != null) weights = tf.mul(weights, keep); // exact zeros, also for fully masked rows
-  const attended = maybeDropout(weights, dropout, training, seed);
+  // The batched products are fast on every backend: on wasm, @disco/runtime registers a
+  // BatchMatMul kernel that routes batched and transposed operands to XNNPACK.
+  const attended = training && dropout > 0 ? tf.mul(weights, attentionDropoutMultiplier([b, h, t, s], dropout, seed)) : weights;
   const output = tf.matMul(attended, value) as tf.Tensor4D; // [B, H, T, Dv]
   return { output, weights: returnWeights ? weights : null };
 }
@@ -171,10 +163,7 @@ export function resolveMultiHeadAttentionOptions(partial: Partial<MultiHeadAtten
 export interface MultiHeadAttentionCallOptions extends AttentionMasks {
   /** Training mode: dropout active. Default false. */
   training?: boolean;
-  /**
-   * Whether to return the per-head attention weights. Default false, which on wasm selects the
-   * fast per-(batch, head) path of {@link scaledDotProductAttention}.
-   */
+  /** Whether to return the per-head attention weights. Default false. */
   returnWeights?: boolean;
 }
 

@@ -26,7 +26,7 @@ interface WasmBackendLike extends KernelBackend {
  * (shared operand, batch 1), per batch entry for one call per entry (each call costs tens of µs
  * of setup, so many small entries stay faster in the scalar loop). Measured on wasm SIMD, Node 20.
  */
-export const XNN_MIN_MACS = { single: 4096, perEntry: 1 << 17 };
+export const XNN_MIN_MACS = { single: 4096, perEntry: 1 << 15 };
 
 let original: KernelFunc | null = null;
 

@@ -26,6 +26,19 @@ export function dropoutMultiplier(shape: number[], rate: number, seed: number | 
   return tf.tensor(v, shape);
 }
 
+/**
+ * Dropout multiplier of attention weights `[B, H, T, S]`: the `[T, S]` block of (batch, head)
+ * pair `i = b·H + h` is {@link dropoutMultiplier} with seed `seed + i` (one random seed when
+ * `seed` is undefined), so a pair's mask does not depend on how many pairs the batch holds.
+ */
+export function attentionDropoutMultiplier(shape: [number, number, number, number], rate: number, seed: number | undefined): tf.Tensor4D {
+  const [B, H, T, S] = shape;
+  const base = seed === undefined ? Math.floor(Math.random() * 4294967296) : seed;
+  const n = B * H;
+  if (n === 1) return tf.reshape(dropoutMultiplier([T, S], rate, base), shape) as tf.Tensor4D;
+  return tf.tidy(() => tf.reshape(tf.concat(Array.from({ length: n }, (_, i) => dropoutMultiplier([T, S], rate, (base + i) >>> 0)), 0), shape) as tf.Tensor4D);
+}
+
 /** `x ⊙ mask` in training with `rate > 0`, else `x` itself. */
 export function maybeDropout(x: tf.Tensor, rate: number, training: boolean, seed: number | undefined): tf.Tensor {
   return training && rate > 0 ? tf.mul(x, dropoutMultiplier(x.shape, rate, seed)) : x;
