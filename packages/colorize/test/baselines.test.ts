@@ -86,6 +86,43 @@ describe('classification targets', () => {
   });
 });
 
+describe('DISCO soft targets (softTargets)', () => {
+  it("both cross-entropies are the soft rebalanced CE against the superpixel colors' soft encoding; hard targets unchanged; gradients reach both heads", () => {
+    const m = DiscoModel.create(resolveDiscoConfig({ imageSize: 32, anchors: 4 }, 'tiny'));
+    const batch = syntheticBatch(2, 32, 5);
+    const out = stage2Forward(m, batch, false, 0) as ReturnType<typeof m.forward>;
+    const hard = stage2Loss(m, batch, out, resolveStage2Options({ perceptualWeight: 0 }), null);
+    const soft = stage2Loss(m, batch, out, resolveStage2Options({ perceptualWeight: 0, softTargets: true }), null);
+    const { targets, weights } = softClassTargets(m.quantizer, out.superpixelColors!);
+    const ref = tf.tidy(() => {
+      const logp = tf.logSoftmax(out.modelerLogits);
+      return tf.mean(tf.mul(weights, tf.neg(tf.sum(tf.mul(targets, logp), 3)))).dataSync()[0]!;
+    });
+    expect(Math.abs(soft.terms.ceModeler.dataSync()[0]! - ref)).toBeLessThan(1e-4 * Math.abs(ref));
+    expect(Math.abs(soft.terms.ceModeler.dataSync()[0]! - hard.terms.ceModeler.dataSync()[0]!)).toBeGreaterThan(1e-3);
+    const hardRef = tf.tidy(() => {
+      const logp = tf.logSoftmax(out.modelerLogits);
+      const oh = tf.oneHot(out.targetClasses!, 313);
+      const w = tf.gather(m.quantizer.weights, out.targetClasses!);
+      return tf.mean(tf.mul(w, tf.neg(tf.sum(tf.mul(oh, logp), 3)))).dataSync()[0]!;
+    });
+    expect(Math.abs(hard.terms.ceModeler.dataSync()[0]! - hardRef)).toBeLessThan(1e-4 * Math.abs(hardRef));
+    const heads = [m.modelerHead!.trainableVariables()[0]!, m.generatorHead!.trainableVariables()[0]!];
+    const { grads, value } = tf.variableGrads(() => {
+      const o = m.forward(batch.L, batch.ab, { training: true });
+      const l = stage2Loss(m, batch, o, resolveStage2Options({ perceptualWeight: 0, softTargets: true }), null);
+      return tf.keep(l.total);
+    }, heads);
+    for (const g of Object.values(grads)) expect(tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0])).toBeGreaterThan(0);
+    expect(() => resolveStage2Options({ softTargets: 1 as unknown as boolean })).toThrow(/softTargets must be true or false/);
+    tf.dispose([targets, weights, value, ...Object.values(grads), batch.L, batch.ab]);
+    disposeAll(out);
+    disposeAll(hard.terms);
+    disposeAll(soft.terms);
+    m.dispose();
+  });
+});
+
 describe.each(BASELINES)('%s baseline (tiny backbone, wasm)', (arch) => {
   it('shapes: L [2,32,32,1] → ab [2,32,32,2] in (−1, 1); classification logits [2,32,32,313] decoded by the annealed mean', () => {
     const m = DiscoModel.create(cfg(arch));
@@ -119,7 +156,7 @@ describe.each(BASELINES)('%s baseline (tiny backbone, wasm)', (arch) => {
     expect(c.head).toBe(32 * 32 * 9 + 32 + 32 * C + C);
     expect(c.total).toBe(c.spixnet + c.backbone + c.head!);
     expect('head' in cd).toBe(false);
-    const backboneShapes = (x: DiscoModel) => Object.entries(x.namedWeights()).filter(([n]) => n.startsWith('backbone/')).map(([n, t]) => `${n}:${t.shape}`);
+    const backboneShapes = (x: DiscoModel) => Object.entries(x.namedWeights()).filter(([n]) => n.startsWith('backbone.')).map(([n, t]) => `${n}:${t.shape}`);
     expect(backboneShapes(m)).toEqual(backboneShapes(d));
     const trainable = m.trainableVariables().reduce((n, v) => n + v.size, 0);
     expect(trainable).toBe(c.backbone + c.head!);
@@ -169,7 +206,7 @@ describe.each(BASELINES)('%s baseline (tiny backbone, wasm)', (arch) => {
     const before = m.forwardBaseline(L);
     const { json, weights } = await serializeDiscoModel(m, { note: 'test' });
     expect(json.config.arch).toBe(arch);
-    expect(json.weightSpecs.some((s) => s.name.startsWith('head/'))).toBe(true);
+    expect(json.weightSpecs.some((s) => s.name.startsWith('head.'))).toBe(true);
     expect(json.weightSpecs.some((s) => s.name.startsWith('modeler.'))).toBe(false);
     const back = deserializeDiscoModel(JSON.parse(JSON.stringify(json)), weights);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'disco-baseline-'));

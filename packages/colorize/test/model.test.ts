@@ -274,4 +274,27 @@ describe('stage-2 training', () => {
     a.dispose();
     b.dispose();
   });
+  it('has one naming scheme (dotted block paths); names written with "/" load unchanged; one table feeds every view', () => {
+    const a = DiscoModel.create(tiny({ seed: 1 }));
+    const b = DiscoModel.create(tiny({ seed: 2 }));
+    const named = a.namedWeights();
+    const names = Object.keys(named);
+    expect(names.every((n) => !n.includes('/') && /^(spixnet|backbone|modeler|modelerHead|hintEmbedding|generator|generatorHead|refine)\./.test(n)), names.find((n) => n.includes('/'))).toBe(true);
+    expect(names).toContain('spixnet.enc0a_conv.kernel');
+    // the names of the earlier model files: '/' inside the Keras-built blocks
+    const legacy = Object.fromEntries(Object.entries(named).map(([n, t]) => [n.replace(/^(spixnet|backbone|refine)\.(.*)$/, (_m, blk: string, rest: string) => `${blk}/${rest.replaceAll('.', '/')}`), t]));
+    expect(Object.keys(legacy)).toContain('spixnet/enc0a_conv/kernel');
+    b.setNamedWeights(legacy);
+    for (const [n, t] of Object.entries(b.namedWeights())) expectClose(t, named[n]!, { rtol: 0, atol: 0, what: n });
+    expect(() => b.setNamedWeights({ ...named, 'spixnet/enc0a_conv/kernel': named['spixnet.enc0a_conv.kernel']! })).toThrow(/given twice/);
+    // trainable variables: every learnable weight but SPixNet's; counts from the same table
+    const trainable = new Set(a.trainableVariables());
+    const learnableNonSpix = Object.entries(named).filter(([n]) => !n.startsWith('spixnet.') && !/moving_(mean|variance)/.test(n));
+    expect(trainable.size).toBe(learnableNonSpix.length);
+    for (const [, t] of learnableNonSpix) expect(trainable.has(t as tf.Variable)).toBe(true);
+    const c = a.countParams();
+    expect(c.backbone + c.modeler + c.generator + c.refinement).toBe([...trainable].reduce((n, v) => n + v.size, 0));
+    a.dispose();
+    b.dispose();
+  });
 });

@@ -105,7 +105,7 @@ describe('ParallelStage2Trainer (wasm, 2 worker threads)', () => {
       models.push(init);
       expect(maxAbsDiff(va, init.trainableVariables())).toBeGreaterThan(1e-4);
       // Batch-norm moving statistics: the mean of both shards' (not the untouched initial ones).
-      const stats = Object.entries(a.namedWeights()).filter(([n]) => n.startsWith('backbone/') && n.includes('moving_mean'));
+      const stats = Object.entries(a.namedWeights()).filter(([n]) => n.startsWith('backbone.') && n.includes('moving_mean'));
       expect(stats.length).toBeGreaterThan(0);
       expect(stats.some(([, t]) => tf.tidy(() => tf.max(tf.abs(t)).dataSync()[0]!) > 0)).toBe(true);
     } finally {

@@ -76,6 +76,8 @@ interface TrainFlags {
   perceptual: string;
   laplacian: number;
   pixel: number;
+  softTargets?: boolean;
+  rebalance?: boolean;
   validateEvery: number;
   validationBatches: number;
   checkpointEvery: number;
@@ -123,7 +125,7 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
       config: resolveDiscoConfig(overrides, flags.config),
       data: flags.data,
       out: flags.out,
-      options: { steps: flags.steps, learningRate: flags.lr, seed: flags.seed, laplacianWeight: flags.laplacian, pixelWeight: flags.pixel, perceptualWeight: flags.perceptual === 'none' ? 0 : 5 },
+      options: { steps: flags.steps, learningRate: flags.lr, seed: flags.seed, laplacianWeight: flags.laplacian, pixelWeight: flags.pixel, perceptualWeight: flags.perceptual === 'none' ? 0 : 5, softTargets: flags.softTargets ?? false, rebalance: flags.rebalance ?? true },
       batchSize: flags.batchSize,
       validateEvery: flags.validateEvery,
       validationBatches: flags.validationBatches,
@@ -595,6 +597,8 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--perceptual <net>', 'perceptual feature network: inception (nsfwjs InceptionV3 stem) or none', 'inception')
     .option('--laplacian <w>', 'weight of the Laplacian-gradient L1 (0: off)', Number, 0)
     .option('--pixel <w>', 'weight of a direct L1 on ab/110 (0: off, as in the paper)', Number, 0)
+    .option('--soft-targets', "cross-entropies against the soft encoding of each superpixel's color (Gaussian over 5 nearest bins; Zhang et al. 2016) instead of its nearest bin")
+    .option('--no-rebalance', 'plain cross-entropies, without class rebalancing')
     .option('--arch <name>', 'disco (default), or a baseline on the same backbone: regression (per-pixel ab, L1) or classification (per-pixel 313-way rebalanced CE, annealed mean T = 0.38; Zhang et al. 2016)')
     .option('--anchors <k>', 'number of anchors K', intArg('--anchors', 1))
     .option('--pretrained-features <layer>', 'fuse frozen nsfwjs InceptionV3 features into the tokens (extension; off by default): <layer>[:<input px>], layer stem, mixed0, mixed1 or mixed2, input side default 299')

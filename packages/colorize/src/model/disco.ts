@@ -116,6 +116,35 @@ export interface ParamCounts {
   pretrainedFrozen?: number;
 }
 
+/** The blocks of a model's parameter table, in table order (the first part of every weight name). */
+export type ParamBlock = 'spixnet' | 'backbone' | 'modeler' | 'modelerHead' | 'hintEmbedding' | 'generator' | 'generatorHead' | 'refine' | 'head' | 'pretrainedProjection';
+
+/** One row of the parameter table. */
+interface ParamEntry {
+  /** Canonical dotted name `<block>.<path>`. */
+  name: string;
+  /** The variable itself. */
+  variable: tf.Variable;
+  /** Whether an optimiser may train it (false for batch-norm moving statistics). */
+  learnable: boolean;
+  block: ParamBlock;
+}
+
+/**
+ * The one naming scheme of model weights: dotted paths, as PyTorch state dicts
+ * (`backbone.stage1_conv1.kernel`, `modeler.layers.0.selfAttn.query.kernel`). Model files and
+ * checkpoints written before used `/` inside the Keras-built blocks (`backbone/stage1_conv1/kernel`);
+ * this maps those names to the scheme (idempotent).
+ *
+ * @example
+ * ```ts
+ * canonicalWeightName('spixnet/enc0a_conv/kernel'); // 'spixnet.enc0a_conv.kernel'
+ * ```
+ */
+export function canonicalWeightName(name: string): string {
+  return name.replaceAll('/', '.');
+}
+
 /**
  * The DISCO colorization model.
  *
@@ -386,34 +415,52 @@ export class DiscoModel {
     return { arch, ab, logits: logits ?? null };
   }
 
-  /** The variables stage 2 trains: everything except SPixNet. */
+  /**
+   * The model's one parameter table, in a fixed order (SPixNet, backbone, modeler, modeler head,
+   * hint embedding, generator, generator head, refinement, baseline head, pretrained-feature
+   * projection). Every other view of the weights — {@link DiscoModel.namedWeights},
+   * {@link DiscoModel.setNamedWeights}, {@link DiscoModel.trainableVariables},
+   * {@link DiscoModel.countParams} — is read from it.
+   */
+  private parameters(): ParamEntry[] {
+    const out: ParamEntry[] = [];
+    const fromLayers = (block: ParamBlock, m: tfl.LayersModel | null) => {
+      // LayerVariable.read() is the variable itself; originalName has no per-process suffix.
+      if (m) for (const w of m.weights) out.push({ name: `${block}.${canonicalWeightName(w.originalName)}`, variable: w.read() as tf.Variable, learnable: w.trainable, block });
+    };
+    const fromModule = (block: ParamBlock, m: Encoder | Linear | null) => {
+      if (m) for (const [n, v] of Object.entries(m.getWeights())) out.push({ name: `${block}.${n}`, variable: v, learnable: true, block });
+    };
+    fromLayers('spixnet', this.spixnet.model);
+    fromLayers('backbone', this.backbone);
+    fromModule('modeler', this.modeler);
+    fromModule('modelerHead', this.modelerHead);
+    fromModule('hintEmbedding', this.hintEmbedding);
+    fromModule('generator', this.generator);
+    fromModule('generatorHead', this.generatorHead);
+    fromLayers('refine', this.refinement);
+    fromLayers('head', this.head);
+    fromModule('pretrainedProjection', this.pretrainedProjection);
+    return out;
+  }
+
+  /** The variables stage 2 trains: every learnable weight except SPixNet's (the frozen stage 1). */
   trainableVariables(): tf.Variable[] {
-    const fromLayers = (m: tfl.LayersModel | null) => (m ? m.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val) : []);
-    return [
-      ...fromLayers(this.backbone),
-      ...(this.modeler?.trainableVariables() ?? []),
-      ...(this.modelerHead?.trainableVariables() ?? []),
-      ...(this.hintEmbedding?.trainableVariables() ?? []),
-      ...(this.generator?.trainableVariables() ?? []),
-      ...(this.generatorHead?.trainableVariables() ?? []),
-      ...fromLayers(this.refinement),
-      ...fromLayers(this.head),
-      ...(this.pretrainedProjection?.trainableVariables() ?? []),
-    ];
+    return this.parameters().filter((p) => p.learnable && p.block !== 'spixnet').map((p) => p.variable);
   }
 
   /** Trainable parameter counts per block (SPixNet counted, though frozen in stage 2). */
   countParams(): ParamCounts {
-    const layers = (m: tfl.LayersModel | null) => (m ? m.trainableWeights.reduce((n, w) => n + w.shape.reduce((a, b) => a! * b!, 1)!, 0) : 0);
-    const n = (m: { countParams(): number } | null) => m?.countParams() ?? 0;
+    const params = this.parameters().filter((p) => p.learnable);
+    const n = (...blocks: ParamBlock[]) => params.filter((p) => blocks.includes(p.block)).reduce((a, p) => a + p.variable.size, 0);
     const c: ParamCounts = {
       spixnet: this.spixnet.countParams(),
-      backbone: layers(this.backbone),
-      modeler: n(this.modeler) + n(this.modelerHead),
-      generator: n(this.hintEmbedding) + n(this.generator) + n(this.generatorHead),
-      refinement: layers(this.refinement),
-      ...(this.head ? { head: layers(this.head) } : {}),
-      ...(this.pretrainedProjection ? { fusion: n(this.pretrainedProjection) } : {}),
+      backbone: n('backbone'),
+      modeler: n('modeler', 'modelerHead'),
+      generator: n('hintEmbedding', 'generator', 'generatorHead'),
+      refinement: n('refine'),
+      ...(this.head ? { head: n('head') } : {}),
+      ...(this.pretrainedProjection ? { fusion: n('pretrainedProjection') } : {}),
       total: 0,
     };
     c.total = c.spixnet + c.backbone + c.modeler + c.generator + c.refinement + (c.head ?? 0) + (c.fusion ?? 0);
@@ -422,64 +469,55 @@ export class DiscoModel {
   }
 
   /**
-   * Every weight (trainable or not, batch-norm statistics included) by unique name:
-   * `spixnet/…`, `backbone/…`, `modeler.…`, `refine/…` (a baseline: `spixnet/…`, `backbone/…`, `head/…`).
+   * Every weight (trainable or not, batch-norm statistics included) by its unique dotted name
+   * `<block>.<path>`: `spixnet.…`, `backbone.…`, `modeler.…`, `generator.…`, `refine.…` (a
+   * baseline: `spixnet.…`, `backbone.…`, `head.…`). The tensors are the variables themselves.
+   *
+   * @example
+   * ```ts
+   * const bn = Object.keys(model.namedWeights()).filter((n) => n.endsWith('moving_mean'));
+   * ```
    */
   namedWeights(): Record<string, tf.Tensor> {
-    const out: Record<string, tf.Tensor> = {};
-    const fromLayers = (prefix: string, m: tfl.LayersModel | null) => {
-      if (!m) return;
-      for (const w of m.weights) out[`${prefix}/${w.originalName}`] = w.read(); // originalName: no per-process uniqueness suffix
-    };
-    fromLayers('spixnet', this.spixnet.model);
-    fromLayers('backbone', this.backbone);
-    fromLayers('refine', this.refinement);
-    fromLayers('head', this.head);
-    for (const [prefix, m] of this.modules()) for (const [n, v] of Object.entries(m.getWeights())) out[`${prefix}.${n}`] = v;
-    return out;
+    return Object.fromEntries(this.parameters().map((p) => [p.name, p.variable]));
   }
 
-  /** The transformer-side modules by weight prefix (none for a baseline). */
-  private modules(): Array<[string, Encoder | Linear]> {
-    const mods = { modeler: this.modeler, modelerHead: this.modelerHead, hintEmbedding: this.hintEmbedding, generator: this.generator, generatorHead: this.generatorHead, pretrainedProjection: this.pretrainedProjection };
-    return Object.entries(mods).filter((e): e is [string, Encoder | Linear] => e[1] !== null);
-  }
-
-  /** Assigns weights saved by {@link DiscoModel.namedWeights}; every name must match in name and shape. */
+  /**
+   * Assigns weights saved by {@link DiscoModel.namedWeights}; every name must match in name and
+   * shape. Names are read through {@link canonicalWeightName}, so files and checkpoints written
+   * with the earlier `block/layer/weight` names load unchanged.
+   *
+   * @param weights Tensors by name; the model copies what it keeps (the caller still owns them).
+   * @param options `only`: assign just the names it accepts (the others must still exist).
+   */
   setNamedWeights(weights: Record<string, tf.Tensor>, options: { only?: (name: string) => boolean } = {}): void {
     const fn = 'DiscoModel.setNamedWeights';
-    const mine = this.namedWeights();
-    const wanted = Object.keys(mine).filter((n) => (options.only ? options.only(n) : true));
-    for (const n of wanted) {
-      const src = weights[n];
-      if (!src) throw new Error(`${fn}: missing weight '${n}'`);
-      if (!tf.util.arraysEqual(src.shape, mine[n]!.shape)) throw new Error(`${fn}: weight '${n}' has shape [${src.shape}], expected [${mine[n]!.shape}]`);
+    const given = new Map<string, tf.Tensor>();
+    for (const [raw, t] of Object.entries(weights)) {
+      const name = canonicalWeightName(raw);
+      if (given.has(name)) throw new Error(`${fn}: weight '${raw}' is given twice (as '${name}')`);
+      given.set(name, t);
     }
-    const assignLayers = (prefix: string, m: tfl.LayersModel | null) => {
-      if (!m) return;
-      for (const w of m.weights) {
-        const key = `${prefix}/${w.originalName}`;
-        if (wanted.includes(key)) w.write(weights[key]!); // assign copies the values: no clone to leak
-      }
-    };
-    assignLayers('spixnet', this.spixnet.model);
-    assignLayers('backbone', this.backbone);
-    assignLayers('refine', this.refinement);
-    assignLayers('head', this.head);
-    for (const [prefix, m] of this.modules()) {
-      const part: Record<string, tf.Tensor> = {};
-      let any = false;
-      for (const n of Object.keys(m.getWeights())) {
-        const key = `${prefix}.${n}`;
-        if (wanted.includes(key)) {
-          part[n] = weights[key]!;
-          any = true;
-        }
-      }
-      if (any) m.setWeights(part);
+    const params = this.parameters();
+    const wanted = params.filter((p) => (options.only ? options.only(p.name) : true));
+    for (const p of wanted) {
+      const src = given.get(p.name);
+      if (!src) throw new Error(`${fn}: missing weight '${p.name}'`);
+      if (!tf.util.arraysEqual(src.shape, p.variable.shape)) throw new Error(`${fn}: weight '${p.name}' has shape [${src.shape}], expected [${p.variable.shape}]`);
     }
-    const extra = Object.keys(weights).filter((n) => !(n in mine));
+    const known = new Set(params.map((p) => p.name));
+    const extra = [...given.keys()].filter((n) => !known.has(n));
     if (extra.length > 0) throw new Error(`${fn}: unknown weight '${extra[0]}' (${extra.length} unknown)`);
+    for (const p of wanted) {
+      // assign() takes a reference to the data: disposing the caller's tensor later keeps it.
+      const src = given.get(p.name)!;
+      if (src.dtype === 'float32') p.variable.assign(src);
+      else {
+        const cast = tf.cast(src, 'float32');
+        p.variable.assign(cast);
+        cast.dispose();
+      }
+    }
   }
 
   /**
@@ -498,7 +536,7 @@ export class DiscoModel {
     this.backbone.dispose();
     this.refinement?.dispose();
     this.head?.dispose();
-    for (const [, m] of this.modules()) m.dispose();
+    for (const m of [this.modeler, this.modelerHead, this.hintEmbedding, this.generator, this.generatorHead, this.pretrainedProjection]) m?.dispose();
     this.pretrained?.dispose();
     this.quantizer.dispose();
     for (const p of this.positionCache.values()) p.dispose();

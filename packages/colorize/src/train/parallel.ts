@@ -99,7 +99,7 @@ export function applyStage2Gradients(trainer: Stage2Trainer, grads: Array<tf.Ten
 
 /** Whether a named weight is a batch-norm moving statistic (not trained, updated by the forward pass). */
 export function isMovingStatistic(name: string): boolean {
-  return /moving_(mean|variance)/.test(name) && !name.startsWith('spixnet/');
+  return /moving_(mean|variance)/.test(name) && !name.startsWith('spixnet.');
 }
 
 function toPlain(t: tf.Tensor): Plain {
@@ -274,7 +274,7 @@ export class ParallelStage2Trainer {
     tf.tidy(() => this.trainer.model.setNamedWeights(stats, { only: (n) => n in stats }));
     tf.dispose(Object.values(stats));
     // Every thread continues from this thread's weights.
-    const all = Object.entries(this.trainer.model.namedWeights()).filter(([n]) => !n.startsWith('spixnet/'));
+    const all = Object.entries(this.trainer.model.namedWeights()).filter(([n]) => !n.startsWith('spixnet.'));
     for (const w of this.pool) w.post({ kind: 'weights', weights: Object.fromEntries(all.map(([n, t]) => [n, toPlain(t)])) });
     const losses = { ...local.losses };
     for (const k of Object.keys(losses) as Array<keyof Stage2Losses>) losses[k] = remote.reduce((acc, r, j) => acc + r.losses[k] * weightOf(j + 1), local.losses[k] * weightOf(0));

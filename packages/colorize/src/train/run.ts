@@ -270,7 +270,7 @@ async function modelWithSpixnet(config: DiscoConfig, spixnet: string | null | un
       throw new Error(`--spixnet: ${(e as Error).message.replace(/^--model: /, '')}`);
     }
     try {
-      const only = (n: string) => n.startsWith('spixnet/');
+      const only = (n: string) => n.startsWith('spixnet.');
       model.setNamedWeights(Object.fromEntries(Object.entries(src.namedWeights()).filter(([n]) => only(n))), { only });
     } catch (e) {
       model.dispose();
@@ -490,6 +490,8 @@ export async function trainDisco(spec: TrainDiscoSpec, hooks: TrainDiscoHooks = 
         trainingTime: formatDuration(elapsedS),
         trainingImages: ds.files.length,
         pixelWeight: options.pixelWeight,
+        softTargets: options.softTargets,
+        rebalance: options.rebalance,
         lastLosses,
         validation: finalVal,
       },

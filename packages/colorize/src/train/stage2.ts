@@ -32,6 +32,14 @@ export interface Stage2Options {
   pixelWeight: number;
   /** Whether the cross-entropies (also the `classification` baseline's) use class rebalancing (λ = 0.5). Default true. */
   rebalance: boolean;
+  /**
+   * DISCO's two cross-entropies against the soft encoding of each superpixel's true color
+   * (Zhang et al. 2016, eq. 2: a Gaussian, σ = 5, over its 5 nearest bins; each token weighted by
+   * its nearest bin's rebalancing weight) instead of its single nearest bin (the paper). Not in
+   * the paper: neighbouring bins share the gradient, so rare colors are learnt from fewer samples.
+   * Default false.
+   */
+  softTargets: boolean;
   /** Seed of anchor placement and dropout streams (per step: seed + step). Default 0. */
   seed: number;
 }
@@ -47,6 +55,7 @@ export const STAGE2_DEFAULTS: Readonly<Stage2Options> = Object.freeze({
   laplacianWeight: 0,
   pixelWeight: 0,
   rebalance: true,
+  softTargets: false,
   seed: 0,
 });
 
@@ -68,6 +77,8 @@ export function resolveStage2Options(partial: Partial<Stage2Options> = {}): Stag
   check('laplacianWeight', o.laplacianWeight >= 0, '≥ 0');
   check('pixelWeight', o.pixelWeight >= 0, '≥ 0');
   check('seed', Number.isInteger(o.seed), 'an integer');
+  check('rebalance', typeof o.rebalance === 'boolean', 'true or false');
+  check('softTargets', typeof o.softTargets === 'boolean', 'true or false');
   return o;
 }
 
@@ -222,9 +233,16 @@ export function stage2Loss(
   if (isBaseline !== (arch !== 'disco')) throw new Error(`stage2Loss: outputs of ${isBaseline ? `a '${out.arch}' baseline` : 'DISCO'} for a model of arch '${arch}'`);
   if (isBaseline) return baselineLoss(model, batch, out, o);
   return tf.tidy(() => {
-    const w = o.rebalance ? model.quantizer.weights : null;
-    const ceModeler = rebalancedCrossEntropy(out.modelerLogits, out.targetClasses!, w);
-    const ceGenerator = rebalancedCrossEntropy(out.generatorLogits, out.targetClasses!, w);
+    let ceModeler: tf.Scalar, ceGenerator: tf.Scalar;
+    if (o.softTargets) {
+      const { targets, weights } = softClassTargets(model.quantizer, out.superpixelColors!); // [B,h,w,313], [B,h,w]
+      ceModeler = softRebalancedCrossEntropy(out.modelerLogits, targets, o.rebalance ? weights : null);
+      ceGenerator = softRebalancedCrossEntropy(out.generatorLogits, targets, o.rebalance ? weights : null);
+    } else {
+      const w = o.rebalance ? model.quantizer.weights : null;
+      ceModeler = rebalancedCrossEntropy(out.modelerLogits, out.targetClasses!, w);
+      ceGenerator = rebalancedCrossEntropy(out.generatorLogits, out.targetClasses!, w);
+    }
     let total = tf.add(ceModeler, ceGenerator) as tf.Scalar;
     let perceptual = tf.scalar(0);
     if (featureNet && o.perceptualWeight > 0) {
