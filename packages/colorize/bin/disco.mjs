@@ -1,52 +1,5 @@
 #!/usr/bin/env node
-// `disco …`: the DISCO command line. An installed package runs the compiled CLI in dist/ with plain
-// node (no tsx). A workspace checkout (src/ beside this file, outside node_modules, tsx installed)
-// runs the TypeScript source through tsx and the `@disco/source` export condition instead, so an
-// edit takes effect without a build. `--version` prints the package version. Exit codes are passed
-// through.
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+// `disco …`: the DISCO command line (colorize, train, export, eval). The launcher: @disco/runtime/launch.
+import { launchCli } from '@disco/runtime/launch';
 
-const root = path.resolve(path.dirname(realpathSync(fileURLToPath(import.meta.url))), '..');
-const argv = process.argv.slice(2);
-
-if (argv[0] === '--version' || argv[0] === '-V') {
-  const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
-  process.stdout.write(`${version}\n`);
-  process.exit(0);
-}
-
-/** The file URL of tsx when this is a workspace checkout with the TypeScript source, else null. */
-function workspaceTsx() {
-  if (root.split(path.sep).includes('node_modules')) return null;
-  if (!existsSync(path.join(root, 'src', 'cli', 'disco.ts'))) return null;
-  try {
-    return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  } catch {
-    return null;
-  }
-}
-
-const tsx = workspaceTsx();
-if (tsx) {
-  const cli = path.join(root, 'src', 'cli', 'disco.ts');
-  const r = spawnSync(process.execPath, ['--conditions=@disco/source', '--import', tsx, cli, ...argv], { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
-}
-
-const compiled = path.join(root, 'dist', 'cli', 'disco.js');
-if (!existsSync(compiled)) {
-  process.stderr.write(`disco: ${compiled} is missing (build the package first: npx nx run colorize:build)\n`);
-  process.exit(1);
-}
-const { runDiscoCli, describeCliError } = await import(pathToFileURL(compiled).href);
-try {
-  await runDiscoCli(argv);
-} catch (e) {
-  const { line, exitCode } = describeCliError(e);
-  if (line) process.stderr.write(`${line}\n`);
-  process.exit(exitCode);
-}
+launchCli(import.meta.url, { name: 'disco', cli: 'disco', project: 'colorize' });

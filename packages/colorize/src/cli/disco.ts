@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import type { ColorVariant, UserAnchor } from '@disco/anchors';
 import {
   appendLine,
@@ -20,10 +20,12 @@ import {
   FileWriteError,
   formatDuration,
   fileError,
+  intArg,
   parseShard,
   shardOfPath,
   shardSuffix,
   nodeFileSystem,
+  positiveArg,
   Progress,
   removeStaleTemps,
   setupBackendForCli,
@@ -43,20 +45,6 @@ import type { CliIo } from '@disco/superpixel/node';
 
 const defaultIo: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
 
-function intArg(name: string, min: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}; got '${v}'`);
-    return n;
-  };
-}
-function numArg(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number; got '${v}'`);
-    return n;
-  };
-}
 
 /** A feature network factory for `--perceptual`, registered by name (pluggable). */
 export { registerFeatureNetwork, type FeatureNetworkFactory } from '../train/run.js';
@@ -591,7 +579,7 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--out <dir>', 'run folder: checkpoint/, model/, log.jsonl, run.json', 'runs/disco')
     .option('--steps <n>', 'optimisation steps', intArg('--steps', 1), 2000)
     .option('--batch-size <n>', 'images per batch', intArg('--batch-size', 1), 8)
-    .option('--lr <rate>', 'initial Adam learning rate (linear decay to 1 %)', numArg('--lr'), 2e-4)
+    .option('--lr <rate>', 'initial Adam learning rate (linear decay to 1 %)', positiveArg('--lr'), 2e-4)
     .option('--seed <n>', 'seed of data order, anchors and dropout', intArg('--seed', 0), 0)
     .option('--spixnet <dir>', 'trained SPixNet folder (model.json), or a DISCO model folder whose SPixNet is reused')
     .option('--perceptual <net>', 'perceptual feature network: inception (nsfwjs InceptionV3 stem) or none', 'inception')
@@ -606,7 +594,7 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--hint-encoding <enc>', 'anchor colors into the generator: onehot (paper) or soft (Gaussian over nearby bins)')
     .option('--hint-broadcast', 'every token also receives the color of its nearest anchor (locator features)')
     .option('--residual-refinement', 'refinement predicts a residual on the diffused decoded generator colors')
-    .option('--decode-temperature <t>', 'annealed-mean temperature of the generator decoding (1: mean; 0.38: Zhang et al.)', numArg('--decode-temperature'))
+    .option('--decode-temperature <t>', 'annealed-mean temperature of the generator decoding (1: mean; 0.38: Zhang et al.)', positiveArg('--decode-temperature'))
     .option('--validate-every <n>', 'steps between validations (0: never)', intArg('--validate-every', 0), 200)
     .option('--validation-batches <n>', 'batches per validation', intArg('--validation-batches', 1), 4)
     .option('--checkpoint-every <n>', 'steps between checkpoints', intArg('--checkpoint-every', 1), 100)

@@ -6,13 +6,13 @@
  */
 import * as fs from 'node:fs';
 import { Command } from 'commander';
-import { collectRunInfo, expandInputs, parseShard, selectShard, setupBackendForCli, writeJsonAtomic } from '@disco/runtime/node';
+import { collectRunInfo, expandInputs, intArg, parseShard, selectShard, setupBackendForCli, writeJsonAtomic } from '@disco/runtime/node';
 import { KID_DEFAULTS } from '../metrics/kid.js';
 import { checkSetSizes, extractImageSetFeatures, formatScoreTable, scoreFeatureSets, smallSampleWarnings } from '../node/eval_fid.js';
 import { FeatureJournal, labelOnlyNetwork, mergeFeatureFiles, networkInfo, writeFeatureFile, type IndexedSetFeatures } from '../node/feature_files.js';
 import { listImageInputs } from '@disco/images';
 import { loadInceptionFromFile, loadNsfwInception, type FeatureNetwork } from '../node/inception.js';
-import { intOption, resolveFromCaller as resolve } from './args.js';
+import { resolveFromCaller as resolve } from './args.js';
 
 const program = new Command()
   .name('eval-fid')
@@ -27,11 +27,11 @@ const program = new Command()
   .option('--inception <model.json>', 'a standard InceptionV3 in tfjs layers format (default: nsfwjs InceptionV3, project-relative scores)')
   .option('--inception-range <range>', "input scaling of --inception: '[-1,1]' (Keras) or '[0,1]'", '[-1,1]')
   .option('--pool-layer <name>', 'pooled 2048-d feature layer of --inception (default: avg_pool / flatten_1)')
-  .option('--batch-size <n>', 'images per inference batch', intOption('--batch-size', 1), 8)
-  .option('--kid-subsets <n>', 'KID subset count', intOption('--kid-subsets', 1), KID_DEFAULTS.subsets)
-  .option('--kid-subset-size <n>', 'KID subset size (clamped to the set sizes)', intOption('--kid-subset-size', 2), KID_DEFAULTS.subsetSize)
-  .option('--seed <n>', 'seed of the KID subsets', intOption('--seed', 0), 0)
-  .option('--limit <n>', 'use only the first n images of each set', intOption('--limit', 1))
+  .option('--batch-size <n>', 'images per inference batch', intArg('--batch-size', 1), 8)
+  .option('--kid-subsets <n>', 'KID subset count', intArg('--kid-subsets', 1), KID_DEFAULTS.subsets)
+  .option('--kid-subset-size <n>', 'KID subset size (clamped to the set sizes)', intArg('--kid-subset-size', 2), KID_DEFAULTS.subsetSize)
+  .option('--seed <n>', 'seed of the KID subsets', intArg('--seed', 0), 0)
+  .option('--limit <n>', 'use only the first n images of each set', intArg('--limit', 1))
   .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm, cpu (default: $DISCO_BACKEND or auto)')
   .parse();
 

@@ -14,12 +14,12 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { defaultPhotoSets } from '@disco/photos';
-import { setupBackendForCli } from '@disco/runtime/node';
+import { intArg, setupBackendForCli } from '@disco/runtime/node';
 import { gatherResults, planGrid, runGrid } from '../ablation/grid.js';
 import { executeRun, type RunJob } from '../ablation/run.js';
 import { ABLATION_NAMES, BUDGETS } from '../ablation/variants.js';
 import { writeReport } from '../report/index.js';
-import { intOption, resolveFromCaller as resolve } from './args.js';
+import { resolveFromCaller as resolve } from './args.js';
 
 const seedList = (v: string): number[] => {
   const seeds = v.split(',').map((s) => Number(s.trim()));
@@ -59,7 +59,7 @@ export function buildExperimentsProgram(): Command {
     .argument('<name>', `ablation: ${ABLATION_NAMES.join(', ')}`)
     .option('--budget <name>', `steps, sizes and seeds (${budgetHelp}). Times for all on 2 cores: smoke ≈ 1–2 min, quick ≈ 1.5 h, full ≈ 6 h`, 'quick')
     .option('--seeds <list>', "seeds, e.g. 0,1,2 (default: the budget's)", seedList)
-    .option('--jobs <n>', 'runs at once, one process each (default: the core count)', intOption('--jobs', 1))
+    .option('--jobs <n>', 'runs at once, one process each (default: the core count)', intArg('--jobs', 1))
     .option('--out <dir>', 'grid folder (default runs/ablations/<name>-<budget>)')
     .option('--data <paths...>', 'training photos: folders or list files (default: the project photo set)')
     .option('--heldout <paths...>', 'held-out photos: folders or list files (default: the project held-out set)')

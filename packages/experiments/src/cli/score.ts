@@ -9,10 +9,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { loadDiscoModel, embeddedModelDir, writeImage } from '@disco/colorize/node';
-import { collectRunInfo, Progress, setupBackendForCli, writeFileAtomic, writeJsonAtomic } from '@disco/runtime/node';
+import { collectRunInfo, intArg, Progress, setupBackendForCli, writeFileAtomic, writeJsonAtomic } from '@disco/runtime/node';
 import { constantMethod, diagnoseAnchors, discoMethod, greyMethod, meanTrainingAb, scoreHeldout, type AnchorDiagnosis, type HeldoutScores } from '../node/heldout.js';
 import { listImages } from '@disco/images';
-import { intOption, resolveFromCaller as resolve } from './args.js';
+import { resolveFromCaller as resolve } from './args.js';
 
 /** Markdown tables of a score run. */
 export function formatScores(s: HeldoutScores, d: AnchorDiagnosis | null): string {
@@ -52,8 +52,8 @@ const program = new Command()
   .requiredOption('--heldout <dir|list>', 'held-out photos (folder or list file)')
   .requiredOption('--train <dir|list>', 'training photos (for the mean-color baseline)')
   .option('--out <dir>', 'output folder for scores.json and scores.md', 'scores')
-  .option('--max-side <n>', 'score at most this long side (0: full resolution)', intOption('--max-side', 0), 0)
-  .option('--limit <n>', 'score only the first n held-out photos (0: all)', intOption('--limit', 0), 0)
+  .option('--max-side <n>', 'score at most this long side (0: full resolution)', intArg('--max-side', 0), 0)
+  .option('--limit <n>', 'score only the first n held-out photos (0: all)', intArg('--limit', 0), 0)
   .option('--images', 'also write the output PNGs per method under <out>/images/<method>/')
   .option('--no-diagnose', 'skip the anchor-path diagnosis')
   .option('--backend <name>', 'auto, tensorflow, wasm or cpu')

@@ -7,9 +7,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { writeFileAtomic } from '@disco/runtime/node';
+import { intArg, writeFileAtomic } from '@disco/runtime/node';
 import { renderSheet, sheetColumn } from '../node/sheet.js';
-import { intOption, resolveFromCaller as resolve } from './args.js';
+import { resolveFromCaller as resolve } from './args.js';
 
 const program = new Command()
   .name('sheet')
@@ -17,7 +17,7 @@ const program = new Command()
   .requiredOption('--out <file>', 'PNG to write')
   .requiredOption('--columns <title=folder...>', 'one column per folder, in order')
   .option('--names <a,b,…>', 'image base names (rows); default: the first column, sorted')
-  .option('--height <px>', 'cell height', intOption('--height', 16), 160)
+  .option('--height <px>', 'cell height', intArg('--height', 16), 160)
   .action(async (flags: { out: string; columns: string[]; names?: string; height: number }) => {
     const cols = flags.columns.map((c) => sheetColumn(c, resolve));
     const names = flags.names ? flags.names.split(',').map((s) => s.trim()).filter(Boolean) : [...cols[0]!.files.keys()].sort();

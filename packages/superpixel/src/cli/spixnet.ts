@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import { collectRunInfo, loadCheckpoint, nodeFileSystem, Progress, removeStaleTemps, saveCheckpoint, setupBackendForCli, writeFileAtomic, writeJsonAtomic, type FileSystem } from '@disco/runtime/node';
+import { collectRunInfo, intArg, loadCheckpoint, nodeFileSystem, positiveArg, Progress, removeStaleTemps, saveCheckpoint, setupBackendForCli, writeFileAtomic, writeJsonAtomic, type FileSystem } from '@disco/runtime/node';
 import {
   boundaries,
   createSpixNetOptimizer,
@@ -49,21 +49,7 @@ export interface CliIo {
 
 const defaultIo: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
 
-function intArg(name: string, min: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}; got '${v}'`);
-    return n;
-  };
-}
 
-function numArg(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number; got '${v}'`);
-    return n;
-  };
-}
 
 /** The image files of a folder and its subfolders, sorted by path (the one image lister of `@disco/images`). */
 function listFolderImages(dir: string): string[] {
@@ -402,7 +388,7 @@ export function buildSpixnetProgram(io: CliIo = defaultIo): Command {
     .option('--cell <px>', 'superpixel cell size S', intArg('--cell', 1), 16)
     .option('--batch-size <n>', 'batch size', intArg('--batch-size', 1), 8)
     .option('--steps <n>', 'total optimisation steps', intArg('--steps', 1), 1000)
-    .option('--lr <rate>', 'initial Adam learning rate (linear decay to 1%)', numArg('--lr'), 2e-4)
+    .option('--lr <rate>', 'initial Adam learning rate (linear decay to 1%)', positiveArg('--lr'), 2e-4)
     .option('--seed <n>', 'seed of weights and data order', intArg('--seed', 0), 0)
     .option('--checkpoint-every <n>', 'steps between checkpoints', intArg('--checkpoint-every', 1), 100)
     .option('--resume', 'continue from <out>/checkpoint')
