@@ -43,6 +43,7 @@ export {
   TINY_CONFIG,
   DISCO_PRESETS,
   resolveDiscoConfig,
+  resolveStoredConfig,
   DISCO_ARCHS,
   ZHANG_ANNEALED_MEAN_TEMPERATURE,
   PRETRAINED_NETWORKS,

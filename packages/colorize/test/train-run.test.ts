@@ -75,6 +75,27 @@ describe('trainDisco', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('reads checkpoints of earlier versions: a config without the fields added since (arch) and "/" weight names', async () => {
+    const legacy = path.join(dir, 'legacy');
+    fs.cpSync(path.join(dir, 'full', 'checkpoint'), path.join(legacy, 'checkpoint'), { recursive: true });
+    const sf = path.join(legacy, 'checkpoint', 'state.json');
+    const state = JSON.parse(fs.readFileSync(sf, 'utf8')) as { config: Record<string, unknown>; specs: { name: string }[] };
+    delete state.config['arch'];
+    delete state.config['pretrainedFeatures'];
+    for (const sp of state.specs) sp.name = sp.name.replace(/^model:(spixnet|backbone|refine)\.(.*)$/, (_m, b: string, rest: string) => `model:${b}/${rest.replaceAll('.', '/')}`);
+    expect(state.specs.some((sp) => sp.name.startsWith('model:backbone/'))).toBe(true);
+    fs.writeFileSync(sf, JSON.stringify(state));
+    const old = modelFromCheckpoint(readDiscoCheckpoint(legacy, '--run'));
+    const now = modelFromCheckpoint(readDiscoCheckpoint(path.join(dir, 'full'), '--run'));
+    expect(old.config.arch).toBe('disco');
+    expect(old.head).toBeNull();
+    const [wo, wn] = [old.namedWeights(), now.namedWeights()];
+    expect(Object.keys(wo)).toEqual(Object.keys(wn));
+    for (const k of Object.keys(wn)) expect(Array.from(wo[k]!.dataSync())).toEqual(Array.from(wn[k]!.dataSync()));
+    old.dispose();
+    now.dispose();
+  });
+
   it('bad specs fail with one line naming the argument', async () => {
     await expect(trainDisco(spec(path.join(dir, 'x'), { perceptual: 'vgg' }), quiet)).rejects.toThrow(/^--perceptual: unknown network 'vgg'/);
     await expect(trainDisco(spec(path.join(dir, 'y'), { spixnet: path.join(dir, 'missing') }), quiet)).rejects.toThrow(/^--spixnet: '.*missing' does not exist/);

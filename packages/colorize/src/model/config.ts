@@ -306,3 +306,17 @@ export function resolveDiscoConfig(overrides: DiscoConfigOverrides = {}, preset:
   if (!Number.isInteger(c.seed)) throw new Error(`resolveDiscoConfig: seed must be an integer (got ${c.seed})`);
   return c;
 }
+
+/**
+ * A config read back from a model file or checkpoint, completed with the defaults of fields added
+ * since it was written (e.g. `arch`, `pretrainedFeatures`) and validated. The preset supplying the
+ * defaults is `paper` for a 256² / S = 16 config, else `tiny`.
+ *
+ * @example
+ * ```ts
+ * const config = resolveStoredConfig(JSON.parse(fs.readFileSync('disco-model.json', 'utf8')).config);
+ * ```
+ */
+export function resolveStoredConfig(stored: DiscoConfigOverrides): DiscoConfig {
+  return resolveDiscoConfig(stored, stored.imageSize === 256 && stored.cellSize === 16 ? 'paper' : 'tiny');
+}

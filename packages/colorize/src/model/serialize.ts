@@ -4,7 +4,7 @@
  * writes the files.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { resolveDiscoConfig, type DiscoConfig } from './config.js';
+import { resolveStoredConfig, type DiscoConfig } from './config.js';
 import { DiscoModel } from './disco.js';
 
 /** Format tag written into every model file. */
@@ -34,7 +34,7 @@ export async function serializeDiscoModel(model: DiscoModel, meta: Record<string
  */
 export function deserializeDiscoModel(json: DiscoModelJson, weights: ArrayBuffer, where = 'model'): DiscoModel {
   if (!json || json.format !== DISCO_MODEL_FORMAT) throw new Error(`${where}: not a DISCO model (format '${String(json?.format)}', expected '${DISCO_MODEL_FORMAT}')`);
-  const config = resolveDiscoConfig(json.config, json.config.imageSize === 256 && json.config.cellSize === 16 ? 'paper' : 'tiny');
+  const config = resolveStoredConfig(json.config);
   const expected = json.weightSpecs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * 4, 0);
   if (weights.byteLength !== expected) throw new Error(`${where}: weights hold ${weights.byteLength} bytes, the specs need ${expected}`);
   const model = DiscoModel.create(config);

@@ -27,7 +27,7 @@ import {
 import { PhotoDataset } from '@disco/photos';
 import { checkFiniteWeights, loadDiscoModel, MODEL_FILES, saveDiscoModel } from '../io/model_files.js';
 import { loadNsfwInceptionStem } from '../io/nsfw_inception.js';
-import type { DiscoConfig } from '../model/config.js';
+import { resolveStoredConfig, type DiscoConfig } from '../model/config.js';
 import { DiscoModel } from '../model/disco.js';
 import type { FeatureNetwork } from '../model/losses.js';
 import { loadNet } from '@disco/superpixel/node';
@@ -219,7 +219,7 @@ export function modelFromCheckpoint(ck: LoadedDiscoCheckpoint): DiscoModel {
   const named = tf.io.decodeWeights(ck.weights, ck.state.specs);
   const weights: Record<string, tf.Tensor> = {};
   for (const [k, v] of Object.entries(named)) if (k.startsWith('model:')) weights[k.slice(6)] = v;
-  const model = DiscoModel.create(ck.state.config);
+  const model = DiscoModel.create(resolveStoredConfig(ck.state.config));
   try {
     model.setNamedWeights(weights);
   } catch (e) {
@@ -314,7 +314,7 @@ export async function trainDisco(spec: TrainDiscoSpec, hooks: TrainDiscoHooks = 
   let resumeFrom: LoadedDiscoCheckpoint | null = null;
   if (spec.resume) {
     resumeFrom = readDiscoCheckpoint(out, '--resume', { fs: files, log, repair: true });
-    config = resumeFrom.state.config;
+    config = resolveStoredConfig(resumeFrom.state.config);
   }
   const resumeState = resumeFrom?.state ?? null;
   const options = resolveStage2Options({ perceptualWeight: perceptualName === 'none' ? 0 : 5, ...spec.options });
