@@ -96,6 +96,26 @@ describe('trainDisco', () => {
     now.dispose();
   });
 
+  it('trains data parallel (workers: 2), DISCO and a baseline, and resumes bit-identically with workers', async () => {
+    const par = (out: string, extra: Partial<TrainDiscoSpec> = {}) => spec(out, { workers: 2, options: { steps: 4, learningRate: 5e-4, seed: 3, perceptualWeight: 0, pixelWeight: 1 }, ...extra });
+    const full = await trainDisco(par(path.join(dir, 'w-full')), quiet);
+    expect(full.status).toBe('finished');
+    expect(Object.values(full.lastLosses!).every(Number.isFinite)).toBe(true);
+    const run = JSON.parse(fs.readFileSync(path.join(dir, 'w-full', 'run.json'), 'utf8')) as { workers: number };
+    expect(run.workers).toBe(2);
+    const part = path.join(dir, 'w-part');
+    expect((await trainDisco(par(part), { ...quiet, shouldStop: (s) => s === 2 })).status).toBe('stopped');
+    expect((await trainDisco(par(part, { resume: true }), quiet)).status).toBe('finished');
+    const a = fs.readFileSync(path.join(dir, 'w-full', 'model', 'weights.bin'));
+    expect(fs.readFileSync(path.join(part, 'model', 'weights.bin')).equals(a)).toBe(true);
+    // a single-thread run of the same spec ends elsewhere (shards normalise batch norm on their own) but close
+    const one = await trainDisco(spec(path.join(dir, 'w-one'), { options: { steps: 4, learningRate: 5e-4, seed: 3, perceptualWeight: 0, pixelWeight: 1 } }), quiet);
+    expect(Math.abs(one.lastLosses!.total - full.lastLosses!.total)).toBeLessThan(0.5 * one.lastLosses!.total);
+    const base = await trainDisco(par(path.join(dir, 'w-reg'), { config: resolveDiscoConfig({ seed: 3, imageSize: 32, arch: 'regression' }, 'tiny'), options: { steps: 2, learningRate: 5e-4, seed: 3, perceptualWeight: 0 } }), quiet);
+    expect(base.status).toBe('finished');
+    await expect(trainDisco(spec(path.join(dir, 'w-bad'), { workers: 3 }), quiet)).rejects.toThrow(/^--workers: 3 workers need a batch of at least 3 images/);
+  }, 300_000);
+
   it('bad specs fail with one line naming the argument', async () => {
     await expect(trainDisco(spec(path.join(dir, 'x'), { perceptual: 'vgg' }), quiet)).rejects.toThrow(/^--perceptual: unknown network 'vgg'/);
     await expect(trainDisco(spec(path.join(dir, 'y'), { spixnet: path.join(dir, 'missing') }), quiet)).rejects.toThrow(/^--spixnet: '.*missing' does not exist/);

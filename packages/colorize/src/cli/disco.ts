@@ -1,7 +1,7 @@
 /**
  * `disco`: the DISCO command line.
  *
- *   disco train --config tiny --data <dir|list> [--out runs/x] [--resume]
+ *   disco train --config tiny --data <dir|list> [--out runs/x] [--workers N] [--resume]
  *   disco colorize <images|folders|globs|lists.txt…> -o <dir> [--model <dir>] [--anchors K] [--diverse] [--show-anchors]
  *                  [--anchors-file hints.json] [--seed n] [--mode resize|pad] [--shard i/n|auto] [--workers N] [--overwrite]
  *   disco params --config paper
@@ -56,6 +56,7 @@ interface TrainFlags {
   config: 'paper' | 'tiny';
   data: string[];
   out: string;
+  workers: number;
   steps: number;
   batchSize: number;
   lr: number;
@@ -123,6 +124,7 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
       resume,
       stopAt,
       backend: backend.name,
+      workers: flags.workers,
       record: kept as unknown as Record<string, unknown>,
       command: 'disco train',
     },
@@ -598,6 +600,7 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--validate-every <n>', 'steps between validations (0: never)', intArg('--validate-every', 0), 200)
     .option('--validation-batches <n>', 'batches per validation', intArg('--validation-batches', 1), 4)
     .option('--checkpoint-every <n>', 'steps between checkpoints', intArg('--checkpoint-every', 1), 100)
+    .option('--workers <n>', 'threads per step (data parallel: the batch split into n shards, gradients averaged; not with a perceptual network)', intArg('--workers', 1), 1)
     .option('--resume', 'continue from <out>/checkpoint')
     .option('--stop-at <step>', 'checkpoint and stop once this step is done (time-boxed sessions; continue with --resume)', intArg('--stop-at', 1))
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu (default $DISCO_BACKEND or auto)')

@@ -16,7 +16,7 @@
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type { DiscoConfig } from '../model/config.js';
-import { stage2LearningRate, stage2Loss, type Stage2Batch, type Stage2Losses, type Stage2Options, type Stage2Trainer } from './stage2.js';
+import { stage2Forward, stage2LearningRate, stage2Loss, type Stage2Batch, type Stage2Losses, type Stage2Options, type Stage2Trainer } from './stage2.js';
 
 /** Options of {@link ParallelStage2Trainer.create}. */
 export interface ParallelOptions {
@@ -72,7 +72,7 @@ export function stage2Gradients(trainer: Stage2Trainer, batch: Stage2Batch, step
   let terms: Record<keyof Stage2Losses, tf.Scalar> | null = null;
   const variables = model.trainableVariables();
   const { value, grads } = tf.variableGrads(() => {
-    const out = model.forward(batch.L, batch.ab, { training: true, seed: o.seed + step });
+    const out = stage2Forward(model, batch, true, o.seed + step); // as Stage2Trainer.step (DISCO or a baseline)
     const r = stage2Loss(model, batch, out, o, trainer.featureNet);
     terms = Object.fromEntries(Object.entries(r.terms).filter(([k]) => k !== 'total').map(([k, v]) => [k, tf.keep(v)])) as Record<keyof Stage2Losses, tf.Scalar>;
     tf.dispose(Object.values(out).filter((t): t is tf.Tensor => t instanceof tf.Tensor));

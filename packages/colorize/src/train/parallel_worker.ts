@@ -8,6 +8,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { setupBackendForCli } from '@disco/runtime/node';
 import { DiscoModel } from '../model/disco.js';
+// Registers the frozen InceptionV3 of `pretrainedFeatures` (configs that use it build it here too).
+import '../io/nsfw_inception.js';
 import { isMovingStatistic, stage2Gradients, type ParallelReply, type ParallelRequest, type ParallelWorkerInit } from './parallel.js';
 import { Stage2Trainer } from './stage2.js';
 

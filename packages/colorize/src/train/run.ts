@@ -31,6 +31,7 @@ import { resolveStoredConfig, type DiscoConfig } from '../model/config.js';
 import { DiscoModel } from '../model/disco.js';
 import type { FeatureNetwork } from '../model/losses.js';
 import { loadNet } from '@disco/superpixel/node';
+import { ParallelStage2Trainer } from './parallel.js';
 import { resolveStage2Options, Stage2Trainer, type Stage2Losses, type Stage2Options } from './stage2.js';
 
 /** Builds a perceptual feature network for crops of `imageSize` pixels. */
@@ -71,6 +72,11 @@ export interface TrainDiscoSpec {
   stopAt?: number;
   /** Backend name, recorded in the run's provenance. */
   backend?: string;
+  /**
+   * Threads per step (data parallel, {@link ParallelStage2Trainer}): the batch is split into this
+   * many shards, one per thread, and the gradients averaged. Default 1. Not with a perceptual network.
+   */
+  workers?: number;
   /** Extra JSON recorded in `run.json` and each checkpoint (e.g. the command line's flags). */
   record?: Record<string, unknown>;
   /** Name of the command or caller, recorded in `run.json` and the model card. Default `trainDisco`. */
@@ -324,9 +330,14 @@ export async function trainDisco(spec: TrainDiscoSpec, hooks: TrainDiscoHooks = 
     if (!factory) throw new Error(`--perceptual: unknown network '${perceptualName}'; valid: none${[...FEATURE_NETWORKS.keys()].map((k) => `, ${k}`).join('')}`);
     featureNet = await factory(config.imageSize);
   }
+  const workers = spec.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers: must be an integer ≥ 1 (got ${workers})`);
+  if (workers > 1 && featureNet) throw new Error('--workers: a perceptual feature network is not supported with more than one worker (use --perceptual none)');
+  if (workers > batchSize) throw new Error(`--workers: ${workers} workers need a batch of at least ${workers} images (--batch-size ${batchSize})`);
   const model = await modelWithSpixnet(config, spec.spixnet);
   if (!spec.spixnet) log('train: warning: no --spixnet given; SPixNet is untrained (association ≈ uniform). Train one with `nx run superpixel:train`.');
   const trainer = new Stage2Trainer(model, options, featureNet);
+  let par: ParallelStage2Trainer | null = null;
   try {
     let start = 0;
     let elapsedBefore = 0;
@@ -336,6 +347,8 @@ export async function trainDisco(spec: TrainDiscoSpec, hooks: TrainDiscoHooks = 
       elapsedBefore = resumeState.elapsedS;
       log(`train: resumed from step ${start} (${path.join(out, CKPT)})`);
     }
+    // Workers copy the model as it is now (after a resume: the checkpoint's weights).
+    if (workers > 1) par = await ParallelStage2Trainer.create(trainer, { workers, backend: spec.backend ?? tf.getBackend() });
     const sources = spec.data.map((d) => path.resolve(d));
     const ds = await PhotoDataset.create({ sources, size: config.imageSize, batchSize, seed: options.seed, split: 'train', output: 'lab' });
     // A small data set may hold out no photo at all: train anyway, without validation.
@@ -357,6 +370,7 @@ export async function trainDisco(spec: TrainDiscoSpec, hooks: TrainDiscoHooks = 
       data: { train: ds.files.length, validation: val?.files.length ?? 0, batchesPerEpochAtMost: perEpoch },
       perceptual: featureNet?.name ?? 'none',
       spixnet: spec.spixnet ?? null,
+      workers,
       params: model.countParams(),
     };
     fs.mkdirSync(out, { recursive: true });
@@ -416,7 +430,7 @@ export async function trainDisco(spec: TrainDiscoSpec, hooks: TrainDiscoHooks = 
         }
         reportSkipped();
         const ts = performance.now();
-        const losses = trainer.step({ L: b.L!, ab: b.ab! }, step);
+        const losses = par ? await par.step({ L: b.L!, ab: b.ab! }, step) : trainer.step({ L: b.L!, ab: b.ab! }, step);
         tf.dispose([b.L!, b.ab!]);
         index++;
         if (!Object.values(losses).every(Number.isFinite)) {
@@ -499,6 +513,7 @@ export async function trainDisco(spec: TrainDiscoSpec, hooks: TrainDiscoHooks = 
     );
     return { status: 'finished', step, steps: options.steps, trainingS: elapsedS, lastLosses, validation: finalVal, model: modelDir };
   } finally {
+    await par?.dispose();
     trainer.dispose();
     model.dispose();
   }
