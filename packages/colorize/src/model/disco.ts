@@ -116,6 +116,16 @@ export interface ParamCounts {
   pretrainedFrozen?: number;
 }
 
+/**
+ * Offsets added to `config.seed` for each transformer-side block's initialisation, so that blocks
+ * of the same shape start from different weights while one seed fixes them all. Changing a value
+ * changes every model trained from scratch; it does not affect loading.
+ */
+export const BLOCK_SEED_OFFSET = Object.freeze({ modeler: 101, modelerHead: 102, hintEmbedding: 103, generator: 104, generatorHead: 105, pretrainedProjection: 106 });
+
+/** Offset of the generator's dropout stream from the modeler's (both restarted per step by {@link DiscoModel.reseedDropout}). */
+export const GENERATOR_DROPOUT_SEED_OFFSET = 7;
+
 /** The blocks of a model's parameter table, in table order (the first part of every weight name). */
 export type ParamBlock = 'spixnet' | 'backbone' | 'modeler' | 'modelerHead' | 'hintEmbedding' | 'generator' | 'generatorHead' | 'refine' | 'head' | 'pretrainedProjection';
 
@@ -206,16 +216,16 @@ export class DiscoModel {
     }
     this.head = null;
     const enc = { dModel: d, heads: t.heads, dff: t.dff, dropout: t.dropout, layers: t.layers, positionMode: 'dense' as const };
-    this.modeler = new Encoder({ ...enc, seed: config.seed + 101 });
-    this.modelerHead = new Linear({ inputDim: d, outputDim: NUM_AB_BINS, bias: false, seed: config.seed + 102 });
-    this.hintEmbedding = new Linear({ inputDim: d + NUM_AB_BINS + 1 + (config.hintBroadcast ? NUM_AB_BINS : 0), outputDim: d, bias: false, seed: config.seed + 103 });
-    this.generator = new Encoder({ ...enc, seed: config.seed + 104 });
-    this.generatorHead = new Linear({ inputDim: d, outputDim: NUM_AB_BINS, bias: false, seed: config.seed + 105 });
+    this.modeler = new Encoder({ ...enc, seed: config.seed + BLOCK_SEED_OFFSET.modeler });
+    this.modelerHead = new Linear({ inputDim: d, outputDim: NUM_AB_BINS, bias: false, seed: config.seed + BLOCK_SEED_OFFSET.modelerHead });
+    this.hintEmbedding = new Linear({ inputDim: d + NUM_AB_BINS + 1 + (config.hintBroadcast ? NUM_AB_BINS : 0), outputDim: d, bias: false, seed: config.seed + BLOCK_SEED_OFFSET.hintEmbedding });
+    this.generator = new Encoder({ ...enc, seed: config.seed + BLOCK_SEED_OFFSET.generator });
+    this.generatorHead = new Linear({ inputDim: d, outputDim: NUM_AB_BINS, bias: false, seed: config.seed + BLOCK_SEED_OFFSET.generatorHead });
     this.refinement = config.ablation.refinement ? buildRefinement(config.refinement, 1 + d + (config.refinement.residual ? 2 : 0), config.seed) : null;
     if (config.pretrainedFeatures) {
       const net = createPretrainedFeatures(config.pretrainedFeatures);
       this.pretrained = net;
-      this.pretrainedProjection = new Linear({ inputDim: d + net.channels, outputDim: d, bias: true, seed: config.seed + 106 });
+      this.pretrainedProjection = new Linear({ inputDim: d + net.channels, outputDim: d, bias: true, seed: config.seed + BLOCK_SEED_OFFSET.pretrainedProjection });
     } else {
       this.pretrained = this.pretrainedProjection = null;
     }
@@ -527,7 +537,7 @@ export class DiscoModel {
   reseedDropout(seed: number): void {
     // Baselines have no dropout: nothing to reseed.
     this.modeler?.reseedDropout(seed);
-    this.generator?.reseedDropout(seed + 7);
+    this.generator?.reseedDropout(seed + GENERATOR_DROPOUT_SEED_OFFSET);
   }
 
   /** Frees every variable and cached tensor. */
