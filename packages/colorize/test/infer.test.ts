@@ -63,4 +63,17 @@ describe('inference geometry (wasm)', () => {
     tf.dispose([L, ab, res!.ab, viaUser!.ab, ...Object.values(direct).filter((t): t is tf.Tensor => t instanceof tf.Tensor)]);
     model.dispose();
   });
+
+  it("expected anchor colors: a temperature near 0 picks the most probable bin (the 'mode' result); T = 1 differs; a bad temperature is a one-line error", () => {
+    const model = DiscoModel.create(resolveDiscoConfig({ imageSize: 32, anchors: 4, hintEncoding: 'soft', hintBroadcast: true, refinement: { residual: true } }, 'tiny'));
+    const L = tf.randomUniform([1, 32, 32, 1], -1, 1, 'float32', 5) as tf.Tensor4D;
+    const [mode] = colorizeL(model, L);
+    const [cold] = colorizeL(model, L, { anchorColors: 'expected', anchorTemperature: 1e-3 });
+    const [warm] = colorizeL(model, L, { anchorColors: 'expected', anchorTemperature: 1 });
+    expect(cold!.anchors.map((a) => a.ab)).toEqual(mode!.anchors.map((a) => a.ab));
+    expect(warm!.anchors.map((a) => a.ab)).not.toEqual(mode!.anchors.map((a) => a.ab));
+    expect(() => colorizeL(model, L, { anchorColors: 'expected', anchorTemperature: 0 })).toThrow(/colorizeL: anchorTemperature must be a number > 0, got 0/);
+    tf.dispose([L, mode!.ab, cold!.ab, warm!.ab]);
+    model.dispose();
+  });
 });

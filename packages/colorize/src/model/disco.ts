@@ -24,9 +24,10 @@ export type AnchorColorSource =
   | { kind: 'sampled'; variant: ColorVariant }
   /**
    * The bin nearest to the modeler's annealed-mean color at each anchor (temperature
-   * `config.decodeTemperature`): a hedged single result instead of the most probable bin.
+   * `temperature`, default `config.decodeTemperature`): a hedged single result instead of the
+   * most probable bin. Lower temperatures approach the most probable bin.
    */
-  | { kind: 'expected' };
+  | { kind: 'expected'; temperature?: number };
 
 /** Options of {@link DiscoModel.forward}. */
 export interface DiscoForwardOptions {
@@ -317,7 +318,7 @@ export class DiscoModel {
         colors.kind === 'groundTruth'
           ? groundTruthAnchorColors(tf.reshape(front.target!, [B, h * w]), located.indices)
           : colors.kind === 'expected'
-            ? groundTruthAnchorColors(tf.reshape(this.quantizer.encode(this.quantizer.decodeAnnealedMean(flatLogits(), this.config.decodeTemperature)), [B, h * w]), located.indices)
+            ? groundTruthAnchorColors(tf.reshape(this.quantizer.encode(this.quantizer.decodeAnnealedMean(flatLogits(), colors.temperature ?? this.config.decodeTemperature)), [B, h * w]), located.indices)
             : sampleAnchorColors(flatLogits(), this.quantizer.bins, located.indices, { variant: colors.variant });
       let hh = anchorHints(located.indices, classes, h, w, NUM_AB_BINS);
       if (options.userAnchors) {

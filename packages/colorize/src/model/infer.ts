@@ -24,6 +24,8 @@ export interface ColorizeOptions {
    * (the bin nearest its annealed-mean color). Variants 1 and 2 always sample. Default `mode`.
    */
   anchorColors: 'mode' | 'expected';
+  /** Annealed-mean temperature of `anchorColors: 'expected'` (> 0). Default the model's `decodeTemperature`. */
+  anchorTemperature?: number;
   /**
    * Oracle anchors: the ground-truth ab `[1,H,W,2]` (ab/110) of the same image. Anchors are then
    * located on the true superpixel colors and take their true bins, as in training: the
@@ -58,6 +60,7 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
   const fn = 'colorizeL';
   tf.util.assert(L.rank === 4 && L.shape[0] === 1 && L.shape[3] === 1, () => `${fn}: L must be [1, height, width, 1], got [${L.shape}]`);
   tf.util.assert(o.mode === 'resize' || o.mode === 'pad', () => `${fn}: mode must be resize or pad, got ${String(o.mode)}`);
+  tf.util.assert(o.anchorTemperature === undefined || (Number.isFinite(o.anchorTemperature) && o.anchorTemperature > 0), () => `${fn}: anchorTemperature must be a number > 0, got ${String(o.anchorTemperature)}`);
   const [, H, W] = L.shape;
   const arch = model.config.arch;
   if (arch !== 'disco') {
@@ -96,7 +99,7 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
     for (const variant of oracleAb ? [0 as ColorVariant] : o.variants) {
       const out = oracleAb
         ? model.forward(input, oracleAb, { colors: { kind: 'groundTruth' }, locateOn: 'colors', anchors: o.anchors, seed: o.seed, userAnchors: user })
-        : model.forward(input, null, { colors: variant === 0 && o.anchorColors === 'expected' ? { kind: 'expected' } : { kind: 'sampled', variant }, anchors: o.anchors, seed: o.seed, userAnchors: user });
+        : model.forward(input, null, { colors: variant === 0 && o.anchorColors === 'expected' ? { kind: 'expected', ...(o.anchorTemperature !== undefined ? { temperature: o.anchorTemperature } : {}) } : { kind: 'sampled', variant }, anchors: o.anchors, seed: o.seed, userAnchors: user });
       const ab = fromModel(out.ab);
       const [h, w] = model.grid(inH, inW);
       const mask = out.anchorMask.dataSync();

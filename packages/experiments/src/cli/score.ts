@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { loadDiscoModel, embeddedModelDir, writeImage } from '@disco/colorize/node';
 import { collectRunInfo, intArg, Progress, setupBackendForCli, writeFileAtomic, writeJsonAtomic } from '@disco/runtime/node';
 import { constantMethod, diagnoseAnchors, discoMethod, greyMethod, meanTrainingAb, scoreHeldout, type AnchorDiagnosis, type HeldoutScores } from '../node/heldout.js';
@@ -56,8 +56,13 @@ const program = new Command()
   .option('--limit <n>', 'score only the first n held-out photos (0: all)', intArg('--limit', 0), 0)
   .option('--images', 'also write the output PNGs per method under <out>/images/<method>/')
   .option('--no-diagnose', 'skip the anchor-path diagnosis')
+  .option('--anchor-temperatures <list>', "also score expected anchor colors at these annealed-mean temperatures, e.g. 0.2,0.1", (v: string) => {
+    const ts = v.split(',').map(Number);
+    if (ts.length === 0 || !ts.every((t) => Number.isFinite(t) && t > 0)) throw new InvalidArgumentError(`--anchor-temperatures must be a comma-separated list of numbers > 0; got '${v}'`);
+    return ts;
+  })
   .option('--backend <name>', 'auto, tensorflow, wasm or cpu')
-  .action(async (flags: { model?: string; heldout: string; train: string; out: string; maxSide: number; limit: number; images?: boolean; diagnose: boolean; backend?: string }) => {
+  .action(async (flags: { model?: string; heldout: string; train: string; out: string; maxSide: number; limit: number; images?: boolean; diagnose: boolean; backend?: string; anchorTemperatures?: number[] }) => {
     const backend = await setupBackendForCli(flags.backend);
     const modelDir = flags.model ? resolve(flags.model) : embeddedModelDir();
     const model = loadDiscoModel(modelDir);
@@ -66,7 +71,7 @@ const program = new Command()
     const out = resolve(flags.out);
     fs.mkdirSync(out, { recursive: true });
     const meanAb = await meanTrainingAb(listImages(resolve(flags.train)));
-    const methods = [greyMethod(), constantMethod(meanAb), discoMethod(model), discoMethod(model, { anchorColors: 'expected', name: 'DISCO, expected anchor colors' }), discoMethod(model, { oracle: true })];
+    const methods = [greyMethod(), constantMethod(meanAb), discoMethod(model), discoMethod(model, { anchorColors: 'expected', name: 'DISCO, expected anchor colors' }), ...(flags.anchorTemperatures ?? []).map((t) => discoMethod(model, { anchorColors: 'expected', anchorTemperature: t, name: `DISCO, expected anchor colors, T = ${t}` })), discoMethod(model, { oracle: true })];
     const progress = new Progress({ total: files.length, label: 'score', write: (l) => process.stderr.write(`${l}\n`), intervalMs: 2000 });
     const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
     const scores = await scoreHeldout(files, methods, {
