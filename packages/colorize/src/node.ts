@@ -35,7 +35,7 @@ export {
   type PhotoSet,
 } from '@disco/photos';
 export { nsfwInceptionDir, readNsfwInceptionArtifacts, loadNsfwInceptionStem, loadNsfwInceptionBlocks } from './io/nsfw_inception.js';
-export { MODEL_FILES, embeddedModelDir, saveDiscoModel, loadDiscoModel, readModelMeta } from './io/model_files.js';
+export { EMBEDDED_MODELS, MODEL_FILES, embeddedModelDir, resolveModelArg, saveDiscoModel, loadDiscoModel, readModelMeta, type EmbeddedModelName } from './io/model_files.js';
 export { PRETRAINED_MODELS, colorize, loadPretrained, type ColorizeImageOptions, type PretrainedName } from './pretrained.js';
 export { runDiscoCli, buildDiscoProgram } from './cli/disco.js';
 export {

@@ -15,9 +15,10 @@ import { colorizeL, type ColorizeOptions } from './model/infer.js';
 
 /**
  * The pretrained models shipped inside this package, by name: `tiny` (64² input, 8 anchors,
- * 0.94 M parameters; see `models/tiny/MODEL_CARD.md`).
+ * 0.95 M parameters; `models/tiny/MODEL_CARD.md`) and `tiny-pf` (the same with frozen
+ * InceptionV3 features, Node only; `models/tiny-pf/MODEL_CARD.md`).
  */
-export const PRETRAINED_MODELS: Readonly<Record<'tiny', () => string>> = Object.freeze({ tiny: embeddedModelDir });
+export const PRETRAINED_MODELS: Readonly<Record<'tiny' | 'tiny-pf', () => string>> = Object.freeze({ tiny: () => embeddedModelDir('tiny'), 'tiny-pf': () => embeddedModelDir('tiny-pf') });
 
 /** Name of a model in {@link PRETRAINED_MODELS}. */
 export type PretrainedName = keyof typeof PRETRAINED_MODELS;

@@ -8,7 +8,7 @@ import { readImage } from '@disco/images';
 import { selectBackend } from '@disco/runtime';
 import { expectClose, expectNoLeaks } from '@disco/runtime/testing';
 import { colorizeL } from '../src/index.js';
-import { colorize, embeddedModelDir, loadDiscoModel, loadPretrained } from '../src/node.js';
+import { colorize, embeddedModelDir, loadDiscoModel, loadPretrained, resolveModelArg } from '../src/node.js';
 import { makeImage } from './photos.js';
 
 let dir: string;
@@ -32,9 +32,26 @@ describe('loadPretrained', () => {
     const [wa, wb] = [a.namedWeights(), b.namedWeights()];
     expect(Object.keys(wa)).toEqual(Object.keys(wb));
     for (const k of Object.keys(wa)) expect(Array.from(wa[k]!.dataSync()), k).toEqual(Array.from(wb[k]!.dataSync()));
-    await expect(loadPretrained('huge')).rejects.toThrow(/^loadPretrained: unknown model 'huge'; valid: tiny, or the path of a model folder$/);
+    await expect(loadPretrained('huge')).rejects.toThrow(/^loadPretrained: unknown model 'huge'; valid: tiny, tiny-pf, or the path of a model folder$/);
     await expect(loadPretrained(dir)).rejects.toThrow(/^loadPretrained: no disco-model\.json in /);
     [a, b, c].forEach((m) => m.dispose());
+  });
+
+  it("'tiny-pf' (frozen InceptionV3 features) loads by name, rebuilds its frozen network from nsfwjs, and colorizes a photo", async () => {
+    const m = await loadPretrained('tiny-pf');
+    expect(m.config.pretrainedFeatures).toEqual({ network: 'nsfw-inception', layer: 'mixed2', inputSize: 128 });
+    expect(m.countParams().pretrainedFrozen).toBe(989_344);
+    const rgb = await colorize(photo, { model: m });
+    expect(rgb.shape).toEqual([72, 80, 3]);
+    const [lo, hi] = tf.tidy(() => [tf.min(rgb).dataSync()[0]!, tf.max(rgb).dataSync()[0]!]);
+    expect(lo).toBeGreaterThanOrEqual(0);
+    expect(hi).toBeLessThanOrEqual(1);
+    rgb.dispose();
+    m.dispose();
+    expect(resolveModelArg('tiny-pf')).toBe(embeddedModelDir('tiny-pf'));
+    expect(resolveModelArg(undefined)).toBe(embeddedModelDir('tiny'));
+    expect(resolveModelArg('some/dir')).toBe(path.resolve('some/dir'));
+    expect(() => embeddedModelDir('huge' as 'tiny')).toThrow(/^embeddedModelDir: unknown model 'huge'; valid: tiny, tiny-pf$/);
   });
 });
 

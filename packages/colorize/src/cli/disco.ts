@@ -36,7 +36,7 @@ import {
 } from '@disco/runtime/node';
 import { composeRgb8, drawAnchorMarkers, labAtModelSize, labFull, type Rgb8Image } from '../io/banded.js';
 import { decodeRgb8, expandImageInputs, readImageSize, writePng8 } from '@disco/images';
-import { embeddedModelDir, loadDiscoModel, saveDiscoModel } from '../io/model_files.js';
+import { loadDiscoModel, resolveModelArg, saveDiscoModel } from '../io/model_files.js';
 import { DISCO_ARCHS, resolveDiscoConfig, type DiscoArch, type DiscoConfigOverrides, type PretrainedFeaturesConfig } from '../model/config.js';
 import { DiscoModel } from '../model/disco.js';
 import { colorizeL } from '../model/infer.js';
@@ -415,7 +415,7 @@ async function colorize(inputs: string[], flags: ColorizeFlags, io: CliIo): Prom
   const shard = parseShard(flags.shard);
   await setupBackendForCli(flags.backend, io.err);
   const output = path.resolve(flags.output);
-  const modelDir = flags.model ? path.resolve(flags.model) : embeddedModelDir();
+  const modelDir = resolveModelArg(flags.model);
   const hints = flags.anchorsFile ? readHints(flags.anchorsFile) : null;
   const all = expandImageInputs(inputs, { exclude: [output] });
   if (all.length === 0) throw new Error('colorize: no input images');
@@ -612,7 +612,7 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .description('colorize images (files, folders, globs or .txt lists); writes PNGs keeping the relative folders, colorize.jsonl and colorize.json')
     .argument('<inputs...>', 'image files, folders, globs or .txt list files (one path per line)')
     .requiredOption('-o, --output <dir>', 'output folder')
-    .option('--model <dir>', 'model folder (default: the embedded tiny model)')
+    .option('--model <dir|name>', 'model folder, or an embedded model: tiny (default) or tiny-pf')
     .option('--anchors <k>', 'number of anchors', intArg('--anchors', 1))
     .option('--diverse', 'three results from anchor color samplings T = 0, 1, 2')
     .option('--show-anchors', 'mark the anchors on the output')

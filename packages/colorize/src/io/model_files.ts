@@ -14,9 +14,30 @@ import './nsfw_inception.js';
 /** File names inside a model folder. */
 export const MODEL_FILES = Object.freeze({ json: 'disco-model.json', weights: 'weights.bin' });
 
-/** The folder of the trained `tiny` model shipped with this package. */
-export function embeddedModelDir(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'models', 'tiny');
+/** Names of the trained models shipped inside this package (`models/<name>/`, each with a `MODEL_CARD.md`). */
+export const EMBEDDED_MODELS = Object.freeze(['tiny', 'tiny-pf'] as const);
+
+/** Name of a model in {@link EMBEDDED_MODELS}. */
+export type EmbeddedModelName = (typeof EMBEDDED_MODELS)[number];
+
+/**
+ * The folder of a trained model shipped with this package: `tiny` (the default; runs everywhere,
+ * the browser demo included) or `tiny-pf` (frozen InceptionV3 features from `nsfwjs`; Node).
+ *
+ * @example
+ * ```ts
+ * const model = loadDiscoModel(embeddedModelDir('tiny-pf'));
+ * ```
+ */
+export function embeddedModelDir(name: EmbeddedModelName = 'tiny'): string {
+  if (!EMBEDDED_MODELS.includes(name)) throw new Error(`embeddedModelDir: unknown model '${String(name)}'; valid: ${EMBEDDED_MODELS.join(', ')}`);
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'models', name);
+}
+
+/** A `--model` value: an embedded model's name, else a folder (resolved against the working folder). */
+export function resolveModelArg(value: string | undefined): string {
+  if (value === undefined) return embeddedModelDir();
+  return (EMBEDDED_MODELS as readonly string[]).includes(value) ? embeddedModelDir(value as EmbeddedModelName) : path.resolve(value);
 }
 
 /** Writes a model folder; each file is written atomically (temp name, then rename). `files` is the file-system layer (tests inject faults). */
