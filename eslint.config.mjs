@@ -45,16 +45,16 @@ export default tseslint.config(
   },
   {
     // Color science and op packages run in browsers too: no Node built-ins, no image files, no
-    // CLI libraries — except in an op package's Node entry point (src/node.ts, src/cli/).
+    // CLI libraries — except in an op package's Node entry point (src/node.ts, src/node/, src/cli/).
     files: ['packages/{random,color,superpixel,anchors,transformer}/src/**/*.ts'],
-    ignores: ['packages/*/src/**/*.test.ts', 'packages/*/src/node.ts', 'packages/*/src/cli/**'],
+    ignores: ['packages/*/src/**/*.test.ts', 'packages/*/src/node.ts', 'packages/*/src/node/**', 'packages/*/src/cli/**'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'worker_threads', 'url'], message: 'browser-safe code: no Node built-ins (Node-only code goes in src/node.ts or src/cli/).' },
-            { group: ['sharp', 'commander', '@disco/images', '@disco/images/*', '@disco/photos', '@disco/runtime/node'], message: 'browser-safe code: image files, data sets and CLI helpers only in src/node.ts or src/cli/.' },
+            { group: ['node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'worker_threads', 'url'], message: 'browser-safe code: no Node built-ins (Node-only code goes in src/node.ts, src/node/ or src/cli/).' },
+            { group: ['sharp', 'commander', '@disco/images', '@disco/images/*', '@disco/photos', '@disco/runtime/node'], message: 'browser-safe code: image files, data sets and CLI helpers only in src/node.ts, src/node/ or src/cli/.' },
           ],
         },
       ],

@@ -1,8 +1,19 @@
 /**
  * Argument parsers of the project's command lines (commander `argParser`s): one message format,
  * `<flag> must be an integer ≥ <min>; got '<value>'`, for `disco`, `spixnet` and `disco-experiments`.
+ *
+ * The errors carry commander's `commander.invalidArgument` code, which commander turns into its
+ * usual one-line `error: option '…' argument '…' is invalid. …` message; this module does not
+ * import commander itself.
  */
-import { InvalidArgumentError } from 'commander';
+
+/** An invalid option value, in the shape commander reports as one line (`code`, `exitCode`). */
+export class InvalidOptionValue extends Error {
+  /** commander's code for an argument its parser rejected. */
+  readonly code = 'commander.invalidArgument';
+  /** Exit status of the command. */
+  readonly exitCode = 1;
+}
 
 /**
  * A parser for an integer option of at least `min`.
@@ -15,7 +26,7 @@ import { InvalidArgumentError } from 'commander';
 export function intArg(name: string, min: number): (v: string) => number {
   return (v: string): number => {
     const n = Number(v);
-    if (v.trim() === '' || !Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}; got '${v}'`);
+    if (v.trim() === '' || !Number.isInteger(n) || n < min) throw new InvalidOptionValue(`${name} must be an integer ≥ ${min}; got '${v}'`);
     return n;
   };
 }
@@ -31,7 +42,7 @@ export function intArg(name: string, min: number): (v: string) => number {
 export function positiveArg(name: string): (v: string) => number {
   return (v: string): number => {
     const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number; got '${v}'`);
+    if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidOptionValue(`${name} must be a positive number; got '${v}'`);
     return n;
   };
 }

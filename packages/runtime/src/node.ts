@@ -31,7 +31,7 @@ export {
   type ListFilesOptions,
   type WriteFileOptions,
 } from './files.js';
-export { intArg, positiveArg } from './cli_args.js';
+export { intArg, InvalidOptionValue, positiveArg } from './cli_args.js';
 export { loadCheckpoint, saveCheckpoint, type CheckpointIntegrity, type CheckpointOptions, type CheckpointStateBase, type LoadCheckpointOptions, type LoadedCheckpoint } from './checkpoint.js';
 export { expandInputs, isListFile, parseShard, selectShard, shardOfPath, shardSuffix, type ExpandInputsOptions, type InputFile, type Shard } from './inputs.js';
 export { FaultyFileSystem, SimulatedKill, type FaultKind, type FaultOptions, type MutatingOp } from './faults.js';

@@ -9,9 +9,9 @@
  * @packageDocumentation
  */
 export { buildSpixnetProgram, runSpixnetCli, type CliIo } from './cli/spixnet.js';
-export { loadSpixNet, saveSpixNet } from './files.js';
-export { trainSpixNetRun, type TrainSpixNetRunHooks, type TrainSpixNetRunResult, type TrainSpixNetRunSpec } from './run.js';
-import { loadSpixNet } from './files.js';
+export { loadSpixNet, saveSpixNet } from './node/files.js';
+export { trainSpixNetRun, type TrainSpixNetRunHooks, type TrainSpixNetRunResult, type TrainSpixNetRunSpec } from './node/run.js';
+import { loadSpixNet } from './node/files.js';
 
 /**
  * The former name of {@link loadSpixNet}, kept for one version.

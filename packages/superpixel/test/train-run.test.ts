@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@disco/runtime';
-import { trainSpixNetRun, type TrainSpixNetRunSpec } from '../src/run.js';
+import { trainSpixNetRun, type TrainSpixNetRunSpec } from '../src/node/run.js';
 
 let root: string;
 beforeAll(async () => {

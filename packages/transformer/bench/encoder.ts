@@ -125,4 +125,6 @@ writeJsonAtomic(path.join(here, 'results.json'), {
 tf.dispose([x, pos, x2]);
 enc.dispose();
 lin.dispose();
-mha.dispose();
+mhaPaper.dispose();
+mhaTiny.dispose();
+xTiny.dispose();

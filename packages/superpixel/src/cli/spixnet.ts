@@ -17,8 +17,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { collectRunInfo, intArg, positiveArg, setupBackendForCli, writeJsonAtomic, type FileSystem } from '@disco/runtime/node';
 import { boundaries, drawBoundaries, gridAssociation, labelMap, reconstructionError, SPIXNET_PRESETS, type SpixNetPreset } from '../index.js';
 import { rgbToNormalizedLab } from '@disco/color';
-import { listFolderImages, loadSpixNet, readRgb, writePng } from '../files.js';
-import { trainSpixNetRun } from '../run.js';
+import { listFolderImages, loadSpixNet, readRgb, writePng } from '../node/files.js';
+import { trainSpixNetRun } from '../node/run.js';
 
 /** Where the CLI writes its lines (tests capture them). */
 export interface CliIo {

@@ -10,8 +10,8 @@ import { nodeFileSystem, writeFileAtomic, type FileSystem } from '@disco/runtime
 import { rgbToNormalizedLab } from '@disco/color';
 import { decodeImage, listImages, writePng8 } from '@disco/images';
 import { mulberry32, permutation } from '@disco/random';
-import { SpixNet } from './spixnet.js';
-import type { Stage1Batch } from './train.js';
+import { SpixNet } from '../spixnet.js';
+import type { Stage1Batch } from '../train.js';
 
 /** The image files of a folder and its subfolders, sorted by path (the one image lister of `@disco/images`). */
 export function listFolderImages(dir: string): string[] {

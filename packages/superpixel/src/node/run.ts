@@ -8,8 +8,8 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { collectRunInfo, loadCheckpoint, nodeFileSystem, Progress, removeStaleTemps, saveCheckpoint, writeJsonAtomic, type FileSystem } from '@disco/runtime/node';
 import { imageBatches, listFolderImages, netFiles, netFromFiles, saveSpixNet } from './files.js';
-import { SpixNet, type SpixNetPreset } from './spixnet.js';
-import { createSpixNetOptimizer, loadOptimizerState, resolveTrainSpixNetOptions, saveOptimizerState, trainSpixNet, type TrainSpixNetOptions, type TrainStepInfo } from './train.js';
+import { SpixNet, type SpixNetPreset } from '../spixnet.js';
+import { createSpixNetOptimizer, loadOptimizerState, resolveTrainSpixNetOptions, saveOptimizerState, trainSpixNet, type TrainSpixNetOptions, type TrainStepInfo } from '../train.js';
 
 /** What one stage-1 run trains, on what, and where it writes. */
 export interface TrainSpixNetRunSpec {
