@@ -270,7 +270,7 @@ export class ParallelStage2Trainer {
         }),
       ),
     ) as Record<string, tf.Tensor>;
-    // In a tidy: the clones setNamedWeights makes are freed once the variables hold the data.
+    // assign() keeps a reference to the data, so the averaged tensors can be freed right after.
     tf.tidy(() => this.trainer.model.setNamedWeights(stats, { only: (n) => n in stats }));
     tf.dispose(Object.values(stats));
     // Every thread continues from this thread's weights.
