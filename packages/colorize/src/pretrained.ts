@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ColorVariant } from '@disco/anchors';
 import { normalizedLabToRgb, rgbToNormalizedLab } from '@disco/color';
 import { readImage } from '@disco/images';
-import { embeddedModelDir, loadDiscoModel } from './io/model_files.js';
+import { EMBEDDED_MODELS, embeddedModelDir, loadDiscoModel, type EmbeddedModelName } from './io/model_files.js';
 import type { DiscoModel } from './model/disco.js';
 import { colorizeL, type ColorizeOptions } from './model/infer.js';
 
@@ -18,7 +18,9 @@ import { colorizeL, type ColorizeOptions } from './model/infer.js';
  * 0.95 M parameters; `models/tiny/MODEL_CARD.md`) and `tiny-pf` (the same with frozen
  * InceptionV3 features, Node only; `models/tiny-pf/MODEL_CARD.md`).
  */
-export const PRETRAINED_MODELS: Readonly<Record<'tiny' | 'tiny-pf', () => string>> = Object.freeze({ tiny: () => embeddedModelDir('tiny'), 'tiny-pf': () => embeddedModelDir('tiny-pf') });
+export const PRETRAINED_MODELS: Readonly<Record<EmbeddedModelName, () => string>> = Object.freeze(
+  Object.fromEntries(EMBEDDED_MODELS.map((name) => [name, () => embeddedModelDir(name)])) as Record<EmbeddedModelName, () => string>,
+);
 
 /** Name of a model in {@link PRETRAINED_MODELS}. */
 export type PretrainedName = keyof typeof PRETRAINED_MODELS;

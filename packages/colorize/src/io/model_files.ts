@@ -34,10 +34,13 @@ export function embeddedModelDir(name: EmbeddedModelName = 'tiny'): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'models', name);
 }
 
-/** A `--model` value: an embedded model's name, else a folder (resolved against the working folder). */
-export function resolveModelArg(value: string | undefined): string {
+/**
+ * A `--model` value: absent, the default embedded model; an embedded model's name; else a folder,
+ * made absolute by `resolvePath` (default: against the working folder).
+ */
+export function resolveModelArg(value: string | undefined, resolvePath: (p: string) => string = path.resolve): string {
   if (value === undefined) return embeddedModelDir();
-  return (EMBEDDED_MODELS as readonly string[]).includes(value) ? embeddedModelDir(value as EmbeddedModelName) : path.resolve(value);
+  return (EMBEDDED_MODELS as readonly string[]).includes(value) ? embeddedModelDir(value as EmbeddedModelName) : resolvePath(value);
 }
 
 /** Writes a model folder; each file is written atomically (temp name, then rename). `files` is the file-system layer (tests inject faults). */

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { EMBEDDED_MODELS, loadDiscoModel, embeddedModelDir, writeImage, type EmbeddedModelName } from '@disco/colorize/node';
+import { loadDiscoModel, resolveModelArg, writeImage } from '@disco/colorize/node';
 import { collectRunInfo, intArg, Progress, setupBackendForCli, writeFileAtomic, writeJsonAtomic } from '@disco/runtime/node';
 import { constantMethod, diagnoseAnchors, discoMethod, greyMethod, meanTrainingAb, scoreHeldout, type AnchorDiagnosis, type HeldoutScores } from '../node/heldout.js';
 import { listImages } from '@disco/images';
@@ -64,7 +64,7 @@ const program = new Command()
   .option('--backend <name>', 'auto, tensorflow, wasm or cpu')
   .action(async (flags: { model?: string; heldout: string; train: string; out: string; maxSide: number; limit: number; images?: boolean; diagnose: boolean; backend?: string; anchorTemperatures?: number[] }) => {
     const backend = await setupBackendForCli(flags.backend);
-    const modelDir = flags.model && (EMBEDDED_MODELS as readonly string[]).includes(flags.model) ? embeddedModelDir(flags.model as EmbeddedModelName) : flags.model ? resolve(flags.model) : embeddedModelDir();
+    const modelDir = resolveModelArg(flags.model, resolve);
     const model = loadDiscoModel(modelDir);
     let files = listImages(resolve(flags.heldout));
     if (flags.limit > 0) files = files.slice(0, flags.limit);

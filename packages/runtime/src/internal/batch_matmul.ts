@@ -73,8 +73,7 @@ export function batchMatMulWasm(args: Args): TensorInfo {
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || K !== Kb || !simple || trivial || small) {
     return callOriginal(backend, a, b, transposeA, transposeB);
   }
-  const s = new Scratch(backend);
-  try {
+  return Scratch.use(backend, (s) => {
     let a3 = s.reshape(a, transposeA ? [batchA, K, M] : [batchA, M, K]);
     if (transposeA) a3 = s.transpose(a3, [0, 2, 1]);
     let b3 = s.reshape(b, transposeB ? [batchB, N, K] : [batchB, K, N]);
@@ -91,12 +90,8 @@ export function batchMatMulWasm(args: Args): TensorInfo {
       out3 = perEntry(backend as WasmBackendLike, s, a3, b3, batch, M, K, N);
     }
     const out = s.reshape(out3, [...outer, M, N]);
-    s.dispose(out);
     return out;
-  } catch (e) {
-    s.dispose();
-    throw e;
-  }
+  });
 }
 
 /** One XNNPACK product per batch entry; slices and results move by `copyWithin` on the heap. */

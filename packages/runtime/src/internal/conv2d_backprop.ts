@@ -52,8 +52,7 @@ export function conv2dFilterGradWasm(
   dy: TensorInfo,
   g: ConvGeometry,
 ): TensorInfo {
-  const s = new Scratch(backend);
-  try {
+  return Scratch.use(backend, (s) => {
     const xt = s.transpose(x, [3, 1, 2, 0]); // [Ci,H,W,N]
     const dyt = s.transpose(dy, [1, 2, 0, 3]); // [Ho,Wo,N,Co]
     // Output extent along H must be exactly kh: H + pT + pB − s(Ho−1) − 1 = d(kh−1).
@@ -80,12 +79,8 @@ export function conv2dFilterGradWasm(
       },
     ); // [Ci,kh,kw,Co]
     const out = s.transpose(conv, [1, 2, 0, 3]); // [kh,kw,Ci,Co]
-    s.dispose(out);
     return out;
-  } catch (e) {
-    s.dispose();
-    throw e;
-  }
+  });
 }
 
 /**
@@ -99,8 +94,7 @@ export function conv2dInputGradWasm(
   filter: TensorInfo,
   g: ConvGeometry,
 ): TensorInfo {
-  const s = new Scratch(backend);
-  try {
+  return Scratch.use(backend, (s) => {
     const [, ho, wo] = dy.shape as [number, number, number, number];
     const dyz = s.zeroInsert(dy, g.strideH, g.strideW); // [N,Ho·sH,Wo·sW,Co]
     const rows = ho * g.strideH;
@@ -130,10 +124,6 @@ export function conv2dInputGradWasm(
         dimRoundingMode: undefined as unknown as string,
       },
     );
-    s.dispose(out);
     return out;
-  } catch (e) {
-    s.dispose();
-    throw e;
-  }
+  });
 }

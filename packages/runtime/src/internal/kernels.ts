@@ -96,8 +96,7 @@ function unsortedSegmentSum({ inputs, attrs, backend }: KernelArgs<UnsortedSegme
   const n = util.sizeFromShape(segmentIds.shape);
   const rest = x.shape.slice(idRank);
   const m = util.sizeFromShape(rest);
-  const s = new Scratch(backend);
-  try {
+  return Scratch.use(backend, (s) => {
     const ids = s.reshape(segmentIds, [n]);
     const ids32 = segmentIds.dtype === 'int32' ? ids : s.run('Cast', { x: ids }, { dtype: 'int32' });
     // wasm's OneHot writes int32 whatever dtype is asked for: make int32, then cast.
@@ -107,12 +106,8 @@ function unsortedSegmentSum({ inputs, attrs, backend }: KernelArgs<UnsortedSegme
     const b = s.reshape(x, [1, n, m]);
     const prod = s.run('BatchMatMul', { a, b }, { transposeA: true, transposeB: false }); // [1, K, m]
     const out = s.reshape(prod, [numSegments, ...rest]);
-    s.dispose(out);
     return out;
-  } catch (e) {
-    s.dispose();
-    throw e;
-  }
+  });
 }
 
 function maxPoolGrad({ inputs, attrs, backend }: KernelArgs<MaxPoolGradInputs, MaxPoolGradAttrs>): TensorInfo {

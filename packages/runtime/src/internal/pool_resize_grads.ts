@@ -23,8 +23,7 @@ export function maxPoolGradWasm(
   output: TensorInfo,
   info: backend_util.Conv2DInfo,
 ): TensorInfo {
-  const s = new Scratch(backend);
-  try {
+  return Scratch.use(backend, (s) => {
     const [n, h, w, c] = input.shape as [number, number, number, number];
     const { outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
     const kh = info.effectiveFilterHeight;
@@ -59,12 +58,8 @@ export function maxPoolGradWasm(
       }
     }
     const out = acc === null ? s.run('ZerosLike', { x: input }) : acc === dy ? s.run('Identity', { x: dy }) : acc;
-    s.dispose(out);
     return out;
-  } catch (e) {
-    s.dispose();
-    throw e;
-  }
+  });
 }
 
 /**
@@ -105,8 +100,7 @@ export function resizeGrad(
   alignCorners: boolean,
   halfPixelCenters: boolean,
 ): TensorInfo {
-  const s = new Scratch(backend, backendName);
-  try {
+  return Scratch.use(backend, (s) => {
     const [n, h, w, c] = images.shape as [number, number, number, number];
     const [, oh, ow] = dy.shape as [number, number, number, number];
     util.assert(dy.dtype === 'float32', () => `${kernel}Grad on ${backendName} (DISCO): dy must be float32`);
@@ -128,10 +122,6 @@ export function resizeGrad(
       const e = s.run('BatchMatMul', { a: mx, b }, { transposeA: true, transposeB: false }); // [N·h,w,C]
       out = s.reshape(e, [n, h, w, c]);
     }
-    s.dispose(out);
     return out;
-  } catch (e) {
-    s.dispose();
-    throw e;
-  }
+  }, backendName);
 }

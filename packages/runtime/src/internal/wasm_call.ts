@@ -106,6 +106,23 @@ export class Scratch {
     return y;
   }
 
+  /**
+   * Runs `f` with a fresh scratch space and returns its output: every other tensor `f` made is
+   * freed, and all of them when `f` throws (the one lifecycle of DISCO's wasm kernels).
+   */
+  static use(backend: KernelBackend, f: (s: Scratch) => TensorInfo, backendName = 'wasm'): TensorInfo {
+    const s = new Scratch(backend, backendName);
+    let out: TensorInfo;
+    try {
+      out = f(s);
+    } catch (e) {
+      s.dispose();
+      throw e;
+    }
+    s.dispose(out);
+    return out;
+  }
+
   /** Frees every tracked tensor except `keep`. */
   dispose(keep?: TensorInfo): void {
     for (const t of this.owned) {
