@@ -2,7 +2,9 @@
  * Benchmark, side by side with PyTorch: the `tiny` stage-2 training step at batch 8 (64², S = 8;
  * one thread, and data-parallel over 2 worker threads), `paper` inference of one 256² image, the
  * `tiny` model's 256² inference rate, tensor growth over 100 training steps, peak memory of
- * `paper` inference, and the share of k-means in a step.
+ * `paper` inference, and the share of k-means in a step. When onnxruntime-node is installed the
+ * convolutions run on it (`setupBackendForCli`), and the tiny step and paper inference are timed a
+ * second time with every kernel on wasm (`wasmOnly`).
  *
  *   nx run colorize:bench [-- --growth-steps 100 --no-torch]   → bench/results.json
  *
@@ -12,16 +14,16 @@
  * ratios are to PyTorch's faster thread count. The load average is recorded before and after:
  * figures from a busy machine are not comparable with an idle one.
  */
-import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { locateAnchors } from '@disco/anchors';
-import { collectRunInfo, setupBackendForCli, writeJsonAtomic } from '@disco/runtime/node';
+import { collectRunInfo, disableNativeConvolutions, enableNativeConvolutions, setupBackendForCli, writeJsonAtomic } from '@disco/runtime/node';
 import { resolveDiscoConfig } from '../src/model/config.js';
 import { DiscoModel } from '../src/model/disco.js';
 import { ParallelStage2Trainer } from '../src/train/parallel.js';
+import { findTorchPython, torchBoth } from './torch.js';
 import { Stage2Trainer } from '../src/train/stage2.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -33,42 +35,6 @@ const arg = (name: string, dflt: number): number => {
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
-}
-
-/** A Python interpreter that imports torch, or null. */
-function findTorchPython(): string | null {
-  for (const py of [process.env.DISCO_TORCH_PYTHON, 'python3', '/usr/bin/python3']) {
-    if (!py) continue;
-    try {
-      execFileSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
-      return py;
-    } catch {
-      // next candidate
-    }
-  }
-  return null;
-}
-
-interface TorchRun {
-  framework: string;
-  threads: number;
-  params: number;
-  inferSize: number;
-  inferSeconds: number;
-  trainStepSeconds: number | null;
-}
-
-function torch(py: string, args: string[]): TorchRun {
-  const out = execFileSync(py, [path.join(here, 'torch_disco_cfg.py'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  return JSON.parse(out.trim().split('\n').pop()!) as TorchRun;
-}
-
-/** Both thread counts of one PyTorch measurement, and the faster one. */
-function torchBoth(py: string, args: string[], pick: (r: TorchRun) => number): { threads1: TorchRun; threads2: TorchRun; bestS: number; bestThreads: number } {
-  const threads1 = torch(py, [...args, '--threads', '1']);
-  const threads2 = torch(py, [...args, '--threads', '2']);
-  const best = pick(threads1) <= pick(threads2) ? threads1 : threads2;
-  return { threads1, threads2, bestS: pick(best), bestThreads: best.threads };
 }
 
 function batch8(): { L: tf.Tensor4D; ab: tf.Tensor4D } {
@@ -158,6 +124,38 @@ async function main(): Promise<void> {
   L256.dispose();
   const wasmHeap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length ?? null;
   const peakMemory = { tensorPeakMiB: prof.peakBytes / 2 ** 20, wasmHeapMiB: wasmHeap == null ? null : wasmHeap / 2 ** 20, processMaxRssMiB: process.resourceUsage().maxRSS / 1024 };
+  // The same two figures with every kernel on wasm (the reference path), when the convolutions ran natively.
+  let wasmOnly: { tinyStepS: number; tinyStepSamples: number[]; paperInferenceS: number; paperInferenceSamples: number[] } | null = null;
+  if (backend.convolutions != null) {
+    disableNativeConvolutions();
+    const m1 = DiscoModel.create(resolveDiscoConfig({}, 'tiny'));
+    const b = batch8();
+    const t1 = new Stage2Trainer(m1, { steps: 100, perceptualWeight: 0 });
+    t1.step(b, 0);
+    const s1: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      t1.step(b, 1 + i);
+      s1.push((performance.now() - t0) / 1000);
+    }
+    t1.dispose();
+    m1.dispose();
+    tf.dispose([b.L, b.ab]);
+    const m2 = DiscoModel.create(resolveDiscoConfig({}, 'paper'));
+    const L2 = tf.randomUniform([1, 256, 256, 1], -1, 1, 'float32', 5) as tf.Tensor4D;
+    const run2 = () => tf.tidy(() => { m2.forward(L2, null, { colors: { kind: 'sampled', variant: 0 } }).ab.dataSync(); });
+    run2();
+    const s2: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const t0 = performance.now();
+      run2();
+      s2.push((performance.now() - t0) / 1000);
+    }
+    m2.dispose();
+    L2.dispose();
+    wasmOnly = { tinyStepS: median(s1), tinyStepSamples: s1, paperInferenceS: median(s2), paperInferenceSamples: s2 };
+    enableNativeConvolutions();
+  }
   const loadMid = os.loadavg();
 
   // PyTorch, right after.
@@ -182,6 +180,7 @@ async function main(): Promise<void> {
     benchmark: 'colorize vs PyTorch (same layer plans): tiny stage-2 step (batch 8, 64², S=8, no perceptual net; 1 thread and 2 worker threads), paper inference (1×256²), tiny inference rate at 256², tensor growth, peak memory',
     date: new Date().toISOString(),
     backend: backend.name,
+    convolutions: backend.convolutions ?? 'wasm (XNNPACK)',
     run: collectRunInfo(),
     loadAverage: { before: loadBefore, afterOurs: loadMid, afterTorch: loadAfter, note: 'os.loadavg() (1, 5, 15 min); on a 2-core machine anything above ~0.5 before means another job shared the CPU' },
     machineBusy: busy,
@@ -196,6 +195,7 @@ async function main(): Promise<void> {
     tensorGrowth: { steps: growthSteps, batch: 2, tensors: tensorGrowth },
     paperInferencePeakMemory: peakMemory,
     kmeans: { tinyLocatorS: kTiny, tinyShareOfStep: kTiny / tinyStepS, paperLocatorS: kPaper },
+    wasmOnly,
     pytorch: ref,
     ratioToPytorch: ref
       ? {
@@ -203,17 +203,22 @@ async function main(): Promise<void> {
           tinyStepWorkers2: ratio(tinyStepWorkers2S, ref.tinyTrain.bestS),
           paperInference: ratio(paperInferenceS, ref.paperInfer.bestS),
           tinyImagesPerSecond1Thread: ref.tinyInfer256.bestS / tinyInfer256S,
+          ...(wasmOnly ? { wasmOnlyTinyStep: ratio(wasmOnly.tinyStepS, ref.tinyTrain.bestS), wasmOnlyPaperInference: ratio(wasmOnly.paperInferenceS, ref.paperInfer.bestS) } : {}),
         }
       : null,
   };
   const t = ref;
   const row = (name: string, ours: number, theirs: { bestS: number; bestThreads: number } | undefined, unit = 's') =>
     console.log(`| ${name} | ${ours.toFixed(3)} ${unit} | ${theirs ? `${theirs.bestS.toFixed(3)} ${unit} (${theirs.bestThreads} thr)` : '—'} | ${theirs ? `${(ours / theirs.bestS).toFixed(2)}×` : '—'} |`);
-  console.log(`\n| measure | ours (${backend.name}) | PyTorch ${t ? t.tinyTrain.threads1.framework : ''} best | ours / PyTorch |\n|---|---:|---:|---:|`);
-  row('tiny train step, batch 8, 1 thread', tinyStepS, t?.tinyTrain);
+  console.log(`\n| measure | ours (${backend.name}${backend.convolutions ? `; convolutions: ${backend.convolutions}` : ''}) | PyTorch ${t ? t.tinyTrain.threads1.framework : ''} best | ours / PyTorch |\n|---|---:|---:|---:|`);
+  row('tiny train step, batch 8, one process', tinyStepS, t?.tinyTrain);
   row('tiny train step, batch 8, 2 worker threads', tinyStepWorkers2S, t?.tinyTrain);
   row('paper inference, 1×256²', paperInferenceS, t?.paperInfer);
-  row('tiny inference, 1×256², 1 thread', tinyInfer256S, t?.tinyInfer256);
+  row('tiny inference, 1×256², one image', tinyInfer256S, t?.tinyInfer256);
+  if (wasmOnly) {
+    row('tiny train step, batch 8, every kernel on wasm', wasmOnly.tinyStepS, t?.tinyTrain);
+    row('paper inference, 1×256², every kernel on wasm', wasmOnly.paperInferenceS, t?.paperInfer);
+  }
   if (t) console.log(`\nPyTorch 1 / 2 threads: tiny step ${t.tinyTrain.threads1.trainStepSeconds!.toFixed(3)} / ${t.tinyTrain.threads2.trainStepSeconds!.toFixed(3)} s, paper 256² ${t.paperInfer.threads1.inferSeconds.toFixed(3)} / ${t.paperInfer.threads2.inferSeconds.toFixed(3)} s, tiny 256² ${t.tinyInfer256.threads1.inferSeconds.toFixed(3)} / ${t.tinyInfer256.threads2.inferSeconds.toFixed(3)} s`);
   console.log(`tensor growth over ${growthSteps} steps: ${tensorGrowth}; paper inference peak: tensors ${peakMemory.tensorPeakMiB.toFixed(0)} MiB, wasm heap ${peakMemory.wasmHeapMiB?.toFixed(0) ?? '—'} MiB, process max RSS ${peakMemory.processMaxRssMiB.toFixed(0)} MiB`);
   console.log(`k-means locator: ${(kTiny * 1000).toFixed(1)} ms per tiny step (${((100 * kTiny) / tinyStepS).toFixed(1)} % of it); ${(kPaper * 1000).toFixed(1)} ms at B=8, T=256, C=64`);

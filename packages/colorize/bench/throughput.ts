@@ -1,11 +1,11 @@
 /**
  * Benchmark: `disco colorize` throughput in images per second with 1 and 2 worker threads, on
- * synthetic 256×256 photos, with the embedded `tiny` model (and a randomly initialised `paper`
- * model with `--paper`, which takes several seconds per image). Wall time of the whole command,
- * model loading and worker start included, and the steady rate from the progress of the last
- * images.
+ * synthetic 256×256 photos, with the embedded `tiny` model (at its 64² working size, `--mode
+ * resize`) and a randomly initialised `paper` model (256²). Wall time of the whole command,
+ * model loading and worker start included. Side by side: PyTorch's rate for the same layer plans
+ * (`torch_disco_cfg.py`, one image at a time at the same size, its faster thread count).
  *
- *   nx run colorize:bench-throughput [-- --images 24 --paper]   → bench/throughput.json
+ *   nx run colorize:bench-throughput [-- --images 24 --paper-images 8 --no-paper --no-torch]   → bench/throughput.json
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -17,6 +17,7 @@ import { runDiscoCli } from '../src/cli/disco.js';
 import { saveDiscoModel } from '../src/io/model_files.js';
 import { resolveDiscoConfig } from '../src/model/config.js';
 import { DiscoModel } from '../src/model/disco.js';
+import { findTorchPython, torchBoth } from './torch.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const arg = (name: string, dflt: number): number => {
@@ -35,13 +36,14 @@ async function main(): Promise<void> {
     await sharp(px, { raw: { width: 256, height: 256, channels: 3 } }).png().toFile(path.join(src, `img${String(k).padStart(3, '0')}.png`));
   }
   const backend = await setupBackendForCli('wasm');
-  const models: { name: string; dir?: string; images: number }[] = [{ name: 'tiny (embedded)', images: n }];
-  if (process.argv.includes('--paper')) {
+  const py = process.argv.includes('--no-torch') ? null : findTorchPython();
+  const models: { name: string; preset: 'tiny' | 'paper'; size: number; dir?: string; images: number }[] = [{ name: 'tiny (embedded)', preset: 'tiny', size: 64, images: n }];
+  if (!process.argv.includes('--no-paper')) {
     const m = DiscoModel.create(resolveDiscoConfig({}, 'paper'));
     const dir = path.join(tmp, 'paper');
     await saveDiscoModel(m, dir, { note: 'random initialisation, for timing only' });
     m.dispose();
-    models.push({ name: 'paper (random weights)', dir, images: Math.min(n, arg('--paper-images', 4)) });
+    models.push({ name: 'paper (random weights)', preset: 'paper', size: 256, dir, images: Math.min(n, arg('--paper-images', 8)) });
   }
   const rows: object[] = [];
   for (const model of models) {
@@ -56,15 +58,31 @@ async function main(): Promise<void> {
       process.stdout.write(`${JSON.stringify(row)}\n`);
     }
   }
+  // PyTorch's rate for the same plans and sizes, right after ours.
+  const pytorch = py
+    ? models.map((m) => {
+        const r = torchBoth(py, ['--preset', m.preset, '--no-train', '--infer-size', String(m.size), '--reps', m.preset === 'paper' ? '3' : '10'], (x) => x.inferSeconds);
+        return { model: m.name, inferSize: m.size, framework: r.threads1.framework, imagesPerSecond: 1 / r.bestS, bestThreads: r.bestThreads, threads1S: r.threads1.inferSeconds, threads2S: r.threads2.inferSeconds };
+      })
+    : null;
+  const ratios = pytorch?.map((p) => {
+    const best = Math.max(...(rows as Array<{ model: string; imagesPerSecond: number }>).filter((r) => r.model === p.model).map((r) => r.imagesPerSecond));
+    return { model: p.model, oursImagesPerSecond: best, pytorchImagesPerSecond: p.imagesPerSecond, oursOverPytorch: best / p.imagesPerSecond };
+  });
+  console.log(`\n| model | ours, best of 1/2 workers (img/s) | PyTorch (img/s) | ours / PyTorch |\n|---|---:|---:|---:|`);
+  for (const r of ratios ?? []) console.log(`| ${r.model} | ${r.oursImagesPerSecond.toFixed(2)} | ${r.pytorchImagesPerSecond.toFixed(2)} | ${r.oursOverPytorch.toFixed(2)}× |`);
   const loadavg = os.loadavg();
   writeJsonAtomic(path.join(here, 'throughput.json'), {
     benchmark: 'disco colorize throughput: 256×256 synthetic grey photos, --mode resize, wall time of the whole command (model load and worker start included)',
     date: new Date().toISOString(),
     backend: backend.name,
+    convolutions: backend.convolutions ?? 'wasm (XNNPACK)',
     loadAverageAtEnd: loadavg,
     underLoad: process.argv.includes('--under-load'),
     run: collectRunInfo(),
     results: rows,
+    pytorch,
+    ratioToPytorch: ratios ?? null,
   });
   fs.rmSync(tmp, { recursive: true, force: true });
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@disco/runtime';
+import { disableNativeConvolutions, enableNativeConvolutions, nativeConvolutionState } from '@disco/runtime/node';
 import { randomTensor } from '@disco/runtime/testing';
 import { resolveDiscoConfig } from '../src/model/config.js';
 import { DiscoModel } from '../src/model/disco.js';
@@ -80,12 +81,17 @@ describe('ParallelStage2Trainer (wasm, 2 worker threads)', () => {
     tb.dispose();
   }, 120_000);
 
-  it(`${STEPS} steps with workers: 2 equal one process applying the mean of the same shards' gradients (weights ≤ 1e-6, losses ≤ 1e-5 relative)`, async () => {
+  for (const engine of ['wasm', 'onnxruntime'] as const)
+  it(`${STEPS} steps with workers: 2 equal one process applying the mean of the same shards' gradients (weights ≤ 1e-6, losses ≤ 1e-5 relative), convolutions on ${engine}`, async () => {
+    if (engine === 'onnxruntime') enableNativeConvolutions({ mode: 'onnxruntime' });
+    else disableNativeConvolutions();
     const a = DiscoModel.create(config);
     const b = DiscoModel.create(config);
     models.push(a, b);
     tf.tidy(() => b.setNamedWeights(a.namedWeights()));
     const par = await ParallelStage2Trainer.create(new Stage2Trainer(a, OPTIONS), { workers: 2 });
+    // The worker got the same engine; on 2 cores each thread keeps one.
+    expect(nativeConvolutionState().enabled).toBe(engine === 'onnxruntime');
     const ref = new Stage2Trainer(b, OPTIONS);
     try {
       for (let s = 0; s < STEPS; s++) {
@@ -109,6 +115,7 @@ describe('ParallelStage2Trainer (wasm, 2 worker threads)', () => {
       expect(stats.length).toBeGreaterThan(0);
       expect(stats.some(([, t]) => tf.tidy(() => tf.max(tf.abs(t)).dataSync()[0]!) > 0)).toBe(true);
     } finally {
+      disableNativeConvolutions();
       await par.dispose();
       par.trainer.dispose();
       ref.dispose();

@@ -1,6 +1,7 @@
 /**
  * Benchmark: conv2d forward and forward+backward at [8,64,64,64], 3×3, 64→64, stride 1, 'same',
- * on wasm and cpu, plus one Adam training step of a small conv net at batch 8, 64×64.
+ * on wasm, on wasm with the convolutions on onnxruntime-node (1 and 2 threads; when installed)
+ * and on cpu, plus one Adam training step of a small conv net at batch 8, 64×64.
  *
  *   nx run runtime:bench    (writes bench/results.json)
  *
@@ -12,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { selectBackend } from '../src/index.js';
-import { collectRunInfo, writeJsonAtomic } from '../src/node.js';
+import { collectRunInfo, disableNativeConvolutions, enableNativeConvolutions, writeJsonAtomic } from '../src/node.js';
 import { randomTensor } from '../src/testing.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -71,11 +72,28 @@ function benchStep(backend: string, batch: number, reps: number): { backend: str
   return { backend, batch, stepS: s, params };
 }
 
+/** Runs `f` with the convolutions on onnxruntime (`threads`), labelling the result; null when it is not installed. */
+function onOrt<R extends { backend: string }>(threads: number, f: () => R): R | null {
+  const info = enableNativeConvolutions({ threads });
+  if (!info.enabled) {
+    console.error(`onnxruntime rows skipped: ${info.detail}`);
+    return null;
+  }
+  try {
+    return { ...f(), backend: `wasm + ${info.detail}` };
+  } finally {
+    disableNativeConvolutions();
+  }
+}
+
 async function main(): Promise<void> {
   await selectBackend({ backend: 'wasm', log: (l) => console.error(l) });
-  const conv = [benchConv('wasm', 8, 3), benchConv('cpu', 1, 1)];
-  const steps = [benchStep('wasm', 8, 3), benchStep('cpu', 1, 1)];
-  const [w, c] = conv as [ConvResult, ConvResult];
+  const ort1 = onOrt(1, () => benchConv('wasm', 8, 3));
+  const ort2 = onOrt(2, () => benchConv('wasm', 8, 3));
+  const conv = [benchConv('wasm', 8, 3), ...(ort1 ? [ort1] : []), ...(ort2 ? [ort2] : []), benchConv('cpu', 1, 1)];
+  const steps = [benchStep('wasm', 8, 3), ...[onOrt(1, () => benchStep('wasm', 8, 3)), onOrt(2, () => benchStep('wasm', 8, 3))].filter((r) => r != null), benchStep('cpu', 1, 1)];
+  const w = conv[0]!;
+  const c = conv[conv.length - 1]!;
   const result = {
     benchmark: 'conv2d [N,64,64,64] 3x3 64->64 same; small conv net Adam step [N,64,64,1]',
     date: new Date().toISOString(),
@@ -84,7 +102,8 @@ async function main(): Promise<void> {
     conv,
     trainStep: steps,
     speedupWasmOverCpu: { forward: w.forwardGflops / c.forwardGflops, fwdBwd: w.fwdBwdGflops / c.fwdBwdGflops },
-    notes: 'GFLOP/s of fwd+bwd count 3x the forward FLOPs (dx and dW each cost one forward). wasm runs single-threaded in Node.',
+    speedupOnnxruntimeOverWasm: ort1 || ort2 ? Object.fromEntries([ort1, ort2].filter((r) => r != null).map((r) => [r.backend, { forward: r.forwardGflops / w.forwardGflops, fwdBwd: r.fwdBwdGflops / w.fwdBwdGflops }])) : null,
+    notes: 'GFLOP/s of fwd+bwd count 3x the forward FLOPs (dx and dW each cost one forward). wasm runs single-threaded in Node; onnxruntime rows run only the four convolution kernels natively.',
   };
   console.log('\n| backend | batch | conv fwd s | fwd GFLOP/s | fwd+bwd s | fwd+bwd GFLOP/s |');
   console.log('|---|---|---|---|---|---|');

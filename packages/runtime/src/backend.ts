@@ -68,6 +68,11 @@ export interface BackendInfo {
   skipped: string[];
   /** Where the selection ran. Absent means `node`. */
   platform?: BackendPlatform;
+  /**
+   * Node, wasm only: the engine running the convolutions when it is not wasm's own (set by
+   * `setupBackendForCli` of `@disco/runtime/node`), e.g. `onnxruntime-node 1.30.0, 2 threads`.
+   */
+  convolutions?: string;
 }
 
 /**
@@ -247,7 +252,9 @@ export function describeBackend(info: BackendInfo): string {
       case 'webgl':
         return 'backend: webgl (WebGL shaders)';
       case 'wasm':
-        return 'backend: wasm (XNNPACK; DISCO training kernels registered)';
+        return info.convolutions != null
+          ? `backend: wasm (DISCO training kernels registered; convolutions on ${info.convolutions})`
+          : 'backend: wasm (XNNPACK; DISCO training kernels registered)';
       case 'cpu':
         return 'backend: cpu (pure JavaScript; slow for training)';
     }

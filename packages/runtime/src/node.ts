@@ -7,7 +7,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
-import { BACKEND_CHOICES, selectBackend, type BackendChoice, type BackendInfo } from './backend.js';
+import { BACKEND_CHOICES, describeBackend, selectBackend, type BackendChoice, type BackendInfo } from './backend.js';
+import { enableNativeConvolutions } from './node/native_conv.js';
 
 export {
   FileWriteError,
@@ -32,6 +33,17 @@ export {
   type WriteFileOptions,
 } from './files.js';
 export { intArg, InvalidOptionValue, positiveArg } from './cli_args.js';
+export {
+  disableNativeConvolutions,
+  enableNativeConvolutions,
+  nativeConvolutionState,
+  NATIVE_CONV_ENV,
+  NATIVE_CONV_MIN_MACS,
+  NATIVE_CONV_THREADS_ENV,
+  type NativeConvInfo,
+  type NativeConvOptions,
+} from './node/native_conv.js';
+export { encodeOnnxModel, ONNX_OPSET, type OnnxAttribute, type OnnxGraph, type OnnxInt64Constant, type OnnxNode, type OnnxValue } from './node/onnx.js';
 export { loadCheckpoint, saveCheckpoint, type CheckpointIntegrity, type CheckpointOptions, type CheckpointStateBase, type LoadCheckpointOptions, type LoadedCheckpoint } from './checkpoint.js';
 export { expandInputs, isListFile, parseShard, selectShard, shardOfPath, shardSuffix, type ExpandInputsOptions, type InputFile, type Shard } from './inputs.js';
 export { FaultyFileSystem, SimulatedKill, type FaultKind, type FaultOptions, type MutatingOp } from './faults.js';
@@ -51,9 +63,23 @@ export function resolveBackendChoice(flag: string | undefined, env: NodeJS.Proce
   return value as BackendChoice;
 }
 
-/** Selects the backend for a command and prints it once on stderr. */
-export async function setupBackendForCli(flag: string | undefined, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<BackendInfo> {
-  return selectBackend({ backend: resolveBackendChoice(flag), log });
+/**
+ * Selects the backend for a command and prints it once on stderr. On wasm, the convolutions go
+ * to onnxruntime-node when it is installed ({@link enableNativeConvolutions}; `DISCO_CONV=wasm`
+ * keeps them on wasm, `DISCO_CONV=onnxruntime` makes its absence an error).
+ */
+export async function setupBackendForCli(
+  flag: string | undefined,
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<BackendInfo> {
+  const info = await selectBackend({ backend: resolveBackendChoice(flag, env) });
+  if (info.name === 'wasm') {
+    const conv = enableNativeConvolutions({}, env);
+    if (conv.enabled) info.convolutions = conv.detail;
+  }
+  log(describeBackend(info));
+  return info;
 }
 
 /** Provenance recorded with every run. */

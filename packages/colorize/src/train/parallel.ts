@@ -13,8 +13,10 @@
  * without SyncBatchNorm), nor for the per-image k-means initialisation and dropout masks, which
  * are drawn per shard. Batch-norm moving statistics are averaged over shards after each step.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
+import { enableNativeConvolutions, nativeConvolutionState } from '@disco/runtime/node';
 import type { DiscoConfig } from '../model/config.js';
 import { stage2Forward, stage2LearningRate, stage2Loss, type Stage2Batch, type Stage2Losses, type Stage2Options, type Stage2Trainer } from './stage2.js';
 
@@ -42,6 +44,11 @@ export interface ParallelWorkerInit {
   weights: Record<string, Plain>;
   /** Stage-2 options (no feature network: the perceptual term must be off). */
   options: Stage2Options;
+  /**
+   * The convolution engine of the starting thread, which every worker uses too (so that a step
+   * is the same whichever thread computes a shard): `onnxruntime` with this many threads, or `wasm`.
+   */
+  convolutions: { engine: 'onnxruntime'; threads: number } | { engine: 'wasm' };
 }
 
 /** Messages to a worker. */
@@ -196,7 +203,14 @@ export class ParallelStage2Trainer {
     if (!Number.isInteger(n) || n < 1) throw new Error(`ParallelStage2Trainer: workers must be an integer ≥ 1 (got ${n})`);
     if (trainer.featureNet) throw new Error('ParallelStage2Trainer: a perceptual feature network is not supported with workers (set perceptualWeight 0)');
     const weights = Object.fromEntries(Object.entries(trainer.model.namedWeights()).map(([k, v]) => [k, toPlain(v)]));
-    const init: ParallelWorkerInit = { backend: options.backend ?? tf.getBackend(), config: trainer.model.config, weights, options: trainer.options };
+    // Native convolutions (onnxruntime) split the cores between the threads: one each on 2 cores.
+    let convolutions: ParallelWorkerInit['convolutions'] = { engine: 'wasm' };
+    if (nativeConvolutionState().enabled) {
+      const threads = Math.max(1, Math.floor(availableParallelism() / n));
+      enableNativeConvolutions({ threads });
+      convolutions = { engine: 'onnxruntime', threads };
+    }
+    const init: ParallelWorkerInit = { backend: options.backend ?? tf.getBackend(), config: trainer.model.config, weights, options: trainer.options, convolutions };
     const pool = Array.from({ length: n - 1 }, () => new GradWorker(init));
     try {
       await Promise.all(pool.map((w) => w.ready));

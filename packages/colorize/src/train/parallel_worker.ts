@@ -19,7 +19,8 @@ const reply = (m: ParallelReply, transfer: ArrayBuffer[] = []) => port.postMessa
 const tensors = (w: Record<string, { data: Float32Array; shape: number[] }>) => Object.fromEntries(Object.entries(w).map(([n, p]) => [n, tf.tensor(p.data, p.shape, 'float32')]));
 
 try {
-  await setupBackendForCli(init.backend, () => {});
+  const conv = init.convolutions;
+  await setupBackendForCli(init.backend, () => {}, { ...process.env, DISCO_CONV: conv.engine, ...(conv.engine === 'onnxruntime' ? { DISCO_CONV_THREADS: String(conv.threads) } : {}) });
   const model = DiscoModel.create(init.config);
   tf.tidy(() => model.setNamedWeights(tensors(init.weights)));
   const trainer = new Stage2Trainer(model, init.options, null);

@@ -1,0 +1,445 @@
+/**
+ * Native convolutions for the wasm backend: `Conv2D`, `FusedConv2D`, `Conv2DBackpropInput` and
+ * `Conv2DBackpropFilter` run by onnxruntime-node's CPU engine (MLAS) instead of wasm's
+ * single-threaded XNNPACK build, when the optional `onnxruntime-node` package is installed.
+ *
+ * Every other kernel, the tensors and the autodiff tape stay on wasm: each call reads its
+ * operands straight from the wasm heap, runs a one-node-plus-transposes ONNX graph (built once
+ * per shape signature and cached) through onnxruntime's synchronous session binding, and writes
+ * the result into a new wasm tensor. The wasm kernels remain the reference: the results agree
+ * with them to float32 rounding (tested), and anything unsupported (another dtype, NCHW, tiny
+ * products) falls through to the kernel that was registered before.
+ */
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
+import {
+  backend_util,
+  Conv2D,
+  Conv2DBackpropFilter,
+  Conv2DBackpropInput,
+  FusedConv2D,
+  getKernel,
+  registerKernel,
+  unregisterKernel,
+  util,
+  type KernelBackend,
+  type KernelConfig,
+  type KernelFunc,
+  type NamedAttrMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import { encodeOnnxModel, type OnnxGraph, type OnnxNode } from './onnx.js';
+
+/** Environment variable: `onnxruntime` (require it), `wasm` (never) or `auto` (default: use it when installed). */
+export const NATIVE_CONV_ENV = 'DISCO_CONV';
+
+/** Environment variable: threads per native convolution (default: all cores on the main thread, 1 in a worker). */
+export const NATIVE_CONV_THREADS_ENV = 'DISCO_CONV_THREADS';
+
+/** Products below this many multiply-adds stay on wasm (a session call costs tens of µs). */
+export const NATIVE_CONV_MIN_MACS = 1 << 16;
+
+/** Sessions kept per process (one per convolution shape signature); least recently used go first. */
+const MAX_SESSIONS = 512;
+
+interface OrtTensor {
+  readonly data: unknown;
+  readonly dims: readonly number[];
+  readonly type: string;
+}
+type OrtTensorCtor = new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
+interface BindingSession {
+  loadModel(buffer: ArrayBuffer, byteOffset: number, byteLength: number, options: Record<string, unknown>): void;
+  run(feeds: Record<string, OrtTensor>, fetches: Record<string, null>, options: Record<string, unknown>): Record<string, OrtTensor>;
+  dispose(): void;
+}
+interface OrtModules {
+  Tensor: OrtTensorCtor;
+  InferenceSession: new () => BindingSession;
+  initOrt: () => void;
+  version: string;
+}
+
+/** What {@link enableNativeConvolutions} did. */
+export interface NativeConvInfo {
+  /** Whether the four kernels now run on onnxruntime. */
+  enabled: boolean;
+  /** `onnxruntime-node <version>, <n> thread(s)` when enabled, else why not. */
+  detail: string;
+  /** Threads per convolution when enabled. */
+  threads?: number;
+}
+
+/** Options of {@link enableNativeConvolutions}. */
+export interface NativeConvOptions {
+  /** `auto` (default): use onnxruntime-node if it loads; `onnxruntime`: fail if it does not; `wasm`: do nothing. */
+  mode?: 'auto' | 'onnxruntime' | 'wasm';
+  /** Threads per convolution. Default: `$DISCO_CONV_THREADS`, else all cores on the main thread and 1 in a worker thread (workers split the cores). */
+  threads?: number;
+}
+
+/** Why a package is missing or unusable, in one line. */
+function loadOrt(): OrtModules | string {
+  const require = createRequire(import.meta.url);
+  try {
+    const main = require('onnxruntime-node') as { Tensor?: OrtTensorCtor };
+    // The package's own synchronous session wrapper (its async API wraps exactly this call in
+    // setImmediate); tfjs kernels must return synchronously.
+    const { binding, initOrt } = require('onnxruntime-node/dist/binding.js') as { binding?: { InferenceSession?: new () => BindingSession }; initOrt?: () => void };
+    const version = (require('onnxruntime-node/package.json') as { version: string }).version;
+    if (typeof main.Tensor !== 'function' || typeof binding?.InferenceSession !== 'function' || typeof initOrt !== 'function') {
+      return `onnxruntime-node ${version}: no synchronous session binding (tested with 1.30)`;
+    }
+    return { Tensor: main.Tensor, InferenceSession: binding.InferenceSession, initOrt, version };
+  } catch (e) {
+    return `onnxruntime-node: ${String(e instanceof Error ? e.message : e).split('\n')[0]}`;
+  }
+}
+
+/** Shape-keyed cache of onnxruntime sessions, each one small graph. */
+class SessionCache {
+  private readonly sessions = new Map<string, BindingSession>();
+  constructor(
+    private readonly ort: OrtModules,
+    readonly threads: number,
+  ) {}
+
+  run(key: string, build: () => OnnxGraph, feeds: Record<string, { data: Float32Array; shape: readonly number[] }>, output: string): Float32Array {
+    let session = this.sessions.get(key);
+    if (session == null) {
+      session = new this.ort.InferenceSession();
+      const bytes = encodeOnnxModel(build());
+      session.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, {
+        intraOpNumThreads: this.threads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+        // Idle pool threads must not spin: wasm runs on the same cores between two convolutions.
+        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+      });
+      if (this.sessions.size >= MAX_SESSIONS) {
+        const [oldKey, old] = this.sessions.entries().next().value as [string, BindingSession];
+        old.dispose();
+        this.sessions.delete(oldKey);
+      }
+    } else {
+      this.sessions.delete(key); // re-insert: most recently used last
+    }
+    this.sessions.set(key, session);
+    const ortFeeds: Record<string, OrtTensor> = {};
+    for (const [name, f] of Object.entries(feeds)) ortFeeds[name] = new this.ort.Tensor('float32', f.data, f.shape);
+    const out = session.run(ortFeeds, { [output]: null }, {})[output]!;
+    return out.data as Float32Array;
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  dispose(): void {
+    for (const s of this.sessions.values()) s.dispose();
+    this.sessions.clear();
+  }
+}
+
+/** The wasm backend's internals used to read and write tensors in place. */
+interface WasmBackendView {
+  wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } };
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+}
+
+function heapView(backend: KernelBackend, t: TensorInfo): Float32Array {
+  const b = backend as unknown as WasmBackendView;
+  return new Float32Array(b.wasm.HEAPU8.buffer, b.dataIdMap.get(t.dataId).memoryOffset, util.sizeFromShape(t.shape));
+}
+
+function output(backend: KernelBackend, shape: number[], data: Float32Array): TensorInfo {
+  const b = backend as unknown as WasmBackendView;
+  const out = b.makeOutput(shape, 'float32');
+  // Read the heap after the allocation: growing it replaces the buffer.
+  heapView(backend, out).set(data);
+  return out;
+}
+
+interface Geometry {
+  info: backend_util.Conv2DInfo;
+  /** ONNX pads `[top, left, bottom, right]`. */
+  pads: number[];
+}
+
+function geometry(xShape: number[], filterShape: number[], attrs: NamedAttrMap): Geometry {
+  const info = backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs['strides'] as number | [number, number],
+    (attrs['dilations'] as number | [number, number] | undefined) ?? 1,
+    attrs['pad'] as 'same' | 'valid' | number,
+    attrs['dimRoundingMode'] as 'floor' | 'round' | 'ceil' | undefined,
+    false,
+    'channelsLast',
+  );
+  const p = info.padInfo;
+  return { info, pads: [p.top, p.left, p.bottom, p.right] };
+}
+
+const NCHW = [0, 3, 1, 2];
+const NHWC = [0, 2, 3, 1];
+/** tfjs filter `[kh,kw,Ci,Co]` → ONNX `[Co,Ci,kh,kw]` (also ConvTranspose's `[Cin_t=Co, Cout_t=Ci, kh, kw]`). */
+const OIHW = [3, 2, 0, 1];
+
+function convAttrs(info: backend_util.Conv2DInfo, pads: number[]): Record<string, number[]> {
+  return {
+    kernel_shape: [info.filterHeight, info.filterWidth],
+    strides: [info.strideHeight, info.strideWidth],
+    dilations: [info.dilationHeight, info.dilationWidth],
+    pads,
+  };
+}
+
+function activationNodes(activation: string, alpha: number, input: string, out: string): OnnxNode[] | null {
+  switch (activation) {
+    case 'linear':
+      return [{ op: 'Identity', inputs: [input], outputs: [out] }];
+    case 'relu':
+      return [{ op: 'Relu', inputs: [input], outputs: [out] }];
+    case 'leakyrelu':
+      return [{ op: 'LeakyRelu', inputs: [input], outputs: [out], attrs: { alpha: { float: alpha } } }];
+    case 'sigmoid':
+      return [{ op: 'Sigmoid', inputs: [input], outputs: [out] }];
+    case 'elu':
+      return [{ op: 'Elu', inputs: [input], outputs: [out], attrs: { alpha: { float: 1 } } }];
+    default:
+      return null; // relu6, prelu: wasm
+  }
+}
+
+function isFloatNHWC(attrs: NamedAttrMap, ...ts: Array<TensorInfo | undefined>): boolean {
+  const fmt = attrs['dataFormat'] as string | undefined;
+  return (fmt == null || fmt === 'NHWC') && ts.every((t) => t == null || t.dtype === 'float32');
+}
+
+let cache: SessionCache | null = null;
+const replaced = new Map<string, KernelConfig | undefined>();
+
+type Args = Parameters<KernelFunc>[0];
+
+/** A kernel's arguments with its attributes present (tfjs always passes them to conv kernels). */
+function unpack(args: Args): { inputs: Record<string, TensorInfo | undefined>; attrs: NamedAttrMap; backend: KernelBackend } {
+  return { inputs: args.inputs as Record<string, TensorInfo | undefined>, attrs: args.attrs ?? {}, backend: args.backend as KernelBackend };
+}
+
+function forwardConv(prev: KernelFunc, fused: boolean): KernelFunc {
+  return (args: Args) => {
+    const { inputs, attrs, backend } = unpack(args);
+    const { x, filter, bias, preluActivationWeights } = inputs;
+    const activation = fused ? ((attrs['activation'] as string | undefined) ?? 'linear') : 'linear';
+    const alpha = (attrs['leakyreluAlpha'] as number | undefined) ?? 0.2;
+    const g = cache != null && isFloatNHWC(attrs, x, filter, bias) && preluActivationWeights == null ? geometry(x!.shape, filter!.shape, attrs) : null;
+    const macs = g == null ? 0 : g.info.batchSize * g.info.outHeight * g.info.outWidth * g.info.outChannels * g.info.inChannels * g.info.filterHeight * g.info.filterWidth;
+    const act = activationNodes(activation, alpha, 'yt', 'y');
+    if (g == null || act == null || macs < NATIVE_CONV_MIN_MACS || (bias != null && bias.shape.length !== 1)) return prev(args);
+    const { info, pads } = g;
+    const outShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+    const key = `conv|${x!.shape}|${filter!.shape}|${bias != null}|${pads}|${info.strideHeight},${info.strideWidth}|${info.dilationHeight},${info.dilationWidth}|${activation}|${alpha}`;
+    const feeds: Record<string, { data: Float32Array; shape: readonly number[] }> = {
+      x: { data: heapView(backend, x!), shape: x!.shape },
+      w: { data: heapView(backend, filter!), shape: filter!.shape },
+    };
+    if (bias != null) feeds['b'] = { data: heapView(backend, bias), shape: bias.shape };
+    const data = cache!.run(
+      key,
+      () => ({
+        inputs: [
+          { name: 'x', shape: x!.shape },
+          { name: 'w', shape: filter!.shape },
+          ...(bias != null ? [{ name: 'b', shape: bias.shape }] : []),
+        ],
+        outputs: [{ name: 'y', shape: outShape }],
+        nodes: [
+          { op: 'Transpose', inputs: ['x'], outputs: ['xc'], attrs: { perm: NCHW } },
+          { op: 'Transpose', inputs: ['w'], outputs: ['wc'], attrs: { perm: OIHW } },
+          { op: 'Conv', inputs: bias != null ? ['xc', 'wc', 'b'] : ['xc', 'wc'], outputs: ['yc'], attrs: convAttrs(info, pads) },
+          { op: 'Transpose', inputs: ['yc'], outputs: ['yt'], attrs: { perm: NHWC } },
+          ...act,
+        ],
+      }),
+      feeds,
+      'y',
+    );
+    return output(backend, outShape, data);
+  };
+}
+
+/** `dx` of a convolution: ONNX `ConvTranspose` with the forward pads and the leftover rows as output padding. */
+function inputGrad(prev: KernelFunc): KernelFunc {
+  return (args: Args) => {
+    const { inputs, attrs, backend } = unpack(args);
+    const { dy, filter } = inputs as Record<string, TensorInfo>;
+    const inputShape = attrs['inputShape'] as number[];
+    if (cache == null || !isFloatNHWC(attrs, dy, filter)) return prev(args);
+    const { info, pads } = geometry(inputShape, filter!.shape, attrs);
+    const macs = info.batchSize * info.outHeight * info.outWidth * info.outChannels * info.inChannels * info.filterHeight * info.filterWidth;
+    const extent = (o: number, s: number, d: number, k: number) => (o - 1) * s + d * (k - 1) + 1;
+    const outPadH = info.inHeight + pads[0]! + pads[2]! - extent(info.outHeight, info.strideHeight, info.dilationHeight, info.filterHeight);
+    const outPadW = info.inWidth + pads[1]! + pads[3]! - extent(info.outWidth, info.strideWidth, info.dilationWidth, info.filterWidth);
+    const padOk = (p: number, s: number, d: number) => p >= 0 && (p < s || p < d);
+    if (macs < NATIVE_CONV_MIN_MACS || !(outPadH === 0 || padOk(outPadH, info.strideHeight, info.dilationHeight)) || !(outPadW === 0 || padOk(outPadW, info.strideWidth, info.dilationWidth))) return prev(args);
+    const key = `dx|${dy!.shape}|${filter!.shape}|${inputShape}|${pads}|${info.strideHeight},${info.strideWidth}|${info.dilationHeight},${info.dilationWidth}`;
+    const data = cache.run(
+      key,
+      (): OnnxGraph => ({
+        inputs: [
+          { name: 'dy', shape: dy!.shape },
+          { name: 'w', shape: filter!.shape },
+        ],
+        outputs: [{ name: 'dx', shape: inputShape }],
+        nodes: [
+          { op: 'Transpose', inputs: ['dy'], outputs: ['dyc'], attrs: { perm: NCHW } },
+          { op: 'Transpose', inputs: ['w'], outputs: ['wc'], attrs: { perm: OIHW } },
+          { op: 'ConvTranspose', inputs: ['dyc', 'wc'], outputs: ['dxc'], attrs: { ...convAttrs(info, pads), output_padding: [outPadH, outPadW] } },
+          { op: 'Transpose', inputs: ['dxc'], outputs: ['dx'], attrs: { perm: NHWC } },
+        ],
+      }),
+      { dy: { data: heapView(backend, dy!), shape: dy!.shape }, w: { data: heapView(backend, filter!), shape: filter!.shape } },
+      'dx',
+    );
+    return output(backend, inputShape, data);
+  };
+}
+
+/**
+ * `dW[i,j,ci,co] = Σ_{n,o,q} x[n, o·s+i·d−pT, q·s+j·d−pL, ci] · dy[n,o,q,co]` as one matrix
+ * product: the kh·kw strided slices of the padded input, concatenated on the channel axis
+ * (im2col `[N·Ho·Wo, kh·kw·Ci]`), times dy `[N·Ho·Wo, Co]`, transposed on the left (`Gemm`).
+ */
+function filterGrad(prev: KernelFunc): KernelFunc {
+  return (args: Args) => {
+    const { inputs, attrs, backend } = unpack(args);
+    const { x, dy } = inputs as Record<string, TensorInfo>;
+    const filterShape = attrs['filterShape'] as number[];
+    if (cache == null || !isFloatNHWC(attrs, x, dy)) return prev(args);
+    const { info, pads } = geometry(x!.shape, filterShape, attrs);
+    const macs = info.batchSize * info.outHeight * info.outWidth * info.outChannels * info.inChannels * info.filterHeight * info.filterWidth;
+    if (macs < NATIVE_CONV_MIN_MACS) return prev(args);
+    const [n, h, w, ci] = x!.shape as [number, number, number, number];
+    const { outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, filterHeight: kh, filterWidth: kw } = info;
+    const co = filterShape[3]!;
+    // Pad so that every slice is in range: extra rows below / columns right beyond the conv's own.
+    const needH = (ho - 1) * sh + dh * (kh - 1) + 1;
+    const needW = (wo - 1) * sw + dw * (kw - 1) + 1;
+    const padB = Math.max(0, needH - h - pads[0]!);
+    const padR = Math.max(0, needW - w - pads[1]!);
+    const key = `dw|${x!.shape}|${dy!.shape}|${filterShape}|${pads}|${sh},${sw}|${dh},${dw}`;
+    const build = (): OnnxGraph => {
+      const nodes: OnnxNode[] = [{ op: 'Pad', inputs: ['x', 'pads'], outputs: ['xp'] }];
+      const constants = [
+        { name: 'pads', values: [0, pads[0]!, pads[1]!, 0, 0, padB, padR, 0] },
+        { name: 'axes', values: [1, 2] },
+        { name: 'steps', values: [sh, sw] },
+        { name: 'rows', values: [n * ho * wo, kh * kw * ci] },
+        { name: 'dyrows', values: [n * ho * wo, co] },
+        { name: 'wshape', values: [kh, kw, ci, co] },
+      ];
+      const cols: string[] = [];
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          const t = `${i}_${j}`;
+          constants.push({ name: `st${t}`, values: [i * dh, j * dw] }, { name: `en${t}`, values: [i * dh + (ho - 1) * sh + 1, j * dw + (wo - 1) * sw + 1] });
+          nodes.push({ op: 'Slice', inputs: ['xp', `st${t}`, `en${t}`, 'axes', 'steps'], outputs: [`s${t}`] });
+          cols.push(`s${t}`);
+        }
+      }
+      nodes.push(
+        { op: 'Concat', inputs: cols, outputs: ['patches'], attrs: { axis: 3 } }, // [N,Ho,Wo,kh·kw·Ci], (i,j) major
+        { op: 'Reshape', inputs: ['patches', 'rows'], outputs: ['cols'] },
+        { op: 'Reshape', inputs: ['dy', 'dyrows'], outputs: ['dy2'] },
+        { op: 'Gemm', inputs: ['cols', 'dy2'], outputs: ['g'], attrs: { transA: 1 } }, // [kh·kw·Ci, Co]
+        { op: 'Reshape', inputs: ['g', 'wshape'], outputs: ['dw'] },
+      );
+      return {
+        inputs: [
+          { name: 'x', shape: x!.shape },
+          { name: 'dy', shape: dy!.shape },
+        ],
+        outputs: [{ name: 'dw', shape: filterShape }],
+        nodes,
+        constants,
+      };
+    };
+    const data = cache.run(key, build, { x: { data: heapView(backend, x!), shape: x!.shape }, dy: { data: heapView(backend, dy!), shape: dy!.shape } }, 'dw');
+    return output(backend, filterShape, data);
+  };
+}
+
+const OVERRIDES: ReadonlyArray<[string, (prev: KernelFunc) => KernelFunc]> = [
+  [Conv2D, (prev) => forwardConv(prev, false)],
+  [FusedConv2D, (prev) => forwardConv(prev, true)],
+  [Conv2DBackpropInput, inputGrad],
+  [Conv2DBackpropFilter, filterGrad],
+];
+
+function resolveMode(mode: NativeConvOptions['mode'], env: NodeJS.ProcessEnv): 'auto' | 'onnxruntime' | 'wasm' {
+  const [value, source] = mode != null ? [mode, 'mode'] : env[NATIVE_CONV_ENV] ? [env[NATIVE_CONV_ENV]!, NATIVE_CONV_ENV] : ['auto', 'default'];
+  if (value !== 'auto' && value !== 'onnxruntime' && value !== 'wasm') throw new Error(`${source}: unknown convolution engine '${value}'; valid: auto, onnxruntime, wasm`);
+  return value;
+}
+
+/**
+ * Routes the wasm backend's convolutions (forward, fused forward and both gradients) through
+ * onnxruntime-node when it is installed; idempotent. Call after the wasm backend is registered
+ * (`selectBackend`); {@link disableNativeConvolutions} restores the previous kernels. Called
+ * again with another `threads`, it rebuilds its sessions with that many threads.
+ *
+ * @example
+ * await selectBackend({ backend: 'wasm' });
+ * const info = enableNativeConvolutions(); // { enabled: true, detail: 'onnxruntime-node 1.30.0, 2 threads' }
+ */
+export function enableNativeConvolutions(options: NativeConvOptions = {}, env: NodeJS.ProcessEnv = process.env): NativeConvInfo {
+  const mode = resolveMode(options.mode, env);
+  if (mode === 'wasm') return { enabled: false, detail: `${NATIVE_CONV_ENV}=wasm` };
+  if (cache != null && (options.threads == null || options.threads === cache.threads)) return { enabled: true, detail: describe(cache), threads: cache.threads };
+  // Enabled with another thread count: start over with new sessions.
+  disableNativeConvolutions();
+  const ort = loadOrt();
+  if (typeof ort === 'string') {
+    if (mode === 'onnxruntime') throw new Error(`convolutions: ${ort}`);
+    return { enabled: false, detail: ort };
+  }
+  const fromEnv = env[NATIVE_CONV_THREADS_ENV];
+  const threads = options.threads ?? (fromEnv ? Number(fromEnv) : isMainThread ? availableParallelism() : 1);
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`${options.threads != null ? 'threads' : NATIVE_CONV_THREADS_ENV}: expected a positive integer, got ${options.threads ?? fromEnv}`);
+  ort.initOrt();
+  for (const [name, make] of OVERRIDES) {
+    const prev = getKernel(name, 'wasm');
+    if (prev == null) throw new Error(`convolutions: the wasm backend has no '${name}' kernel (import @tensorflow/tfjs-backend-wasm first)`);
+    replaced.set(name, prev);
+    unregisterKernel(name, 'wasm');
+    registerKernel({ kernelName: name, backendName: 'wasm', setupFunc: prev.setupFunc, kernelFunc: make(prev.kernelFunc) });
+  }
+  cache = new SessionCache(ort, threads);
+  return { enabled: true, detail: describe(cache), threads };
+}
+
+function describe(c: SessionCache): string {
+  const ort = loadOrt() as OrtModules;
+  return `onnxruntime-node ${ort.version}, ${c.threads} thread${c.threads === 1 ? '' : 's'}`;
+}
+
+/** Puts back the kernels {@link enableNativeConvolutions} replaced and frees its sessions. */
+export function disableNativeConvolutions(): void {
+  if (cache == null) return;
+  for (const [name, prev] of replaced) {
+    unregisterKernel(name, 'wasm');
+    if (prev != null) registerKernel(prev);
+  }
+  replaced.clear();
+  cache.dispose();
+  cache = null;
+}
+
+/** Whether the native convolutions are active, with how many threads, and how many shape signatures have a session. */
+export function nativeConvolutionState(): { enabled: boolean; threads: number | null; sessions: number } {
+  return { enabled: cache != null, threads: cache?.threads ?? null, sessions: cache?.size ?? 0 };
+}
