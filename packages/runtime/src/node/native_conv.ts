@@ -8,7 +8,7 @@
  * per shape signature and cached) through onnxruntime's synchronous session binding, and writes
  * the result into a new wasm tensor. The wasm kernels remain the reference: the results agree
  * with them to float32 rounding (tested), and anything unsupported (another dtype, NCHW, tiny
- * products) falls through to the kernel that was registered before.
+ * products) or refused by onnxruntime falls through to the kernel that was registered before.
  */
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -100,12 +100,27 @@ function loadOrt(): OrtModules | string {
 /** Shape-keyed cache of onnxruntime sessions, each one small graph. */
 class SessionCache {
   private readonly sessions = new Map<string, BindingSession>();
+  /** Signatures onnxruntime refused (building or running), with the first error: these stay on wasm. */
+  readonly refused = new Map<string, string>();
   constructor(
     private readonly ort: OrtModules,
     readonly threads: number,
   ) {}
 
-  run(key: string, build: () => OnnxGraph, feeds: Record<string, { data: Float32Array; shape: readonly number[] }>, output: string): Float32Array {
+  /** The output of the graph `build()` for `key` on these inputs, or null if onnxruntime refuses it (the caller falls back to wasm). */
+  run(key: string, build: () => OnnxGraph, feeds: Record<string, { data: Float32Array; shape: readonly number[] }>, output: string): Float32Array | null {
+    if (this.refused.has(key)) return null;
+    try {
+      return this.runOrThrow(key, build, feeds, output);
+    } catch (e) {
+      this.sessions.get(key)?.dispose();
+      this.sessions.delete(key);
+      this.refused.set(key, String(e instanceof Error ? e.message : e).split('\n')[0] ?? '');
+      return null;
+    }
+  }
+
+  private runOrThrow(key: string, build: () => OnnxGraph, feeds: Record<string, { data: Float32Array; shape: readonly number[] }>, output: string): Float32Array {
     let session = this.sessions.get(key);
     if (session == null) {
       session = new this.ort.InferenceSession();
@@ -239,7 +254,7 @@ function forwardConv(prev: KernelFunc, fused: boolean): KernelFunc {
     const g = cache != null && isFloatNHWC(attrs, x, filter, bias) && preluActivationWeights == null ? geometry(x!.shape, filter!.shape, attrs) : null;
     const macs = g == null ? 0 : g.info.batchSize * g.info.outHeight * g.info.outWidth * g.info.outChannels * g.info.inChannels * g.info.filterHeight * g.info.filterWidth;
     const act = activationNodes(activation, alpha, 'yt', 'y');
-    if (g == null || act == null || macs < NATIVE_CONV_MIN_MACS || (bias != null && bias.shape.length !== 1)) return prev(args);
+    if (g == null || act == null || macs < NATIVE_CONV_MIN_MACS || (bias != null && (bias.shape.length !== 1 || bias.shape[0] !== g.info.outChannels))) return prev(args);
     const { info, pads } = g;
     const outShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
     const key = `conv|${x!.shape}|${filter!.shape}|${bias != null}|${pads}|${info.strideHeight},${info.strideWidth}|${info.dilationHeight},${info.dilationWidth}|${activation}|${alpha}`;
@@ -268,7 +283,7 @@ function forwardConv(prev: KernelFunc, fused: boolean): KernelFunc {
       feeds,
       'y',
     );
-    return output(backend, outShape, data);
+    return data == null ? prev(args) : output(backend, outShape, data);
   };
 }
 
@@ -305,7 +320,7 @@ function inputGrad(prev: KernelFunc): KernelFunc {
       { dy: { data: heapView(backend, dy!), shape: dy!.shape }, w: { data: heapView(backend, filter!), shape: filter!.shape } },
       'dx',
     );
-    return output(backend, inputShape, data);
+    return data == null ? prev(args) : output(backend, inputShape, data);
   };
 }
 
@@ -369,7 +384,7 @@ function filterGrad(prev: KernelFunc): KernelFunc {
       };
     };
     const data = cache.run(key, build, { x: { data: heapView(backend, x!), shape: x!.shape }, dy: { data: heapView(backend, dy!), shape: dy!.shape } }, 'dw');
-    return output(backend, filterShape, data);
+    return data == null ? prev(args) : output(backend, filterShape, data);
   };
 }
 
@@ -439,7 +454,10 @@ export function disableNativeConvolutions(): void {
   cache = null;
 }
 
-/** Whether the native convolutions are active, with how many threads, and how many shape signatures have a session. */
-export function nativeConvolutionState(): { enabled: boolean; threads: number | null; sessions: number } {
-  return { enabled: cache != null, threads: cache?.threads ?? null, sessions: cache?.size ?? 0 };
+/**
+ * Whether the native convolutions are active, with how many threads, how many shape signatures
+ * have a session, and the signatures onnxruntime refused (they run on wasm), with its error.
+ */
+export function nativeConvolutionState(): { enabled: boolean; threads: number | null; sessions: number; refused: Record<string, string> } {
+  return { enabled: cache != null, threads: cache?.threads ?? null, sessions: cache?.size ?? 0, refused: Object.fromEntries(cache?.refused ?? []) };
 }
