@@ -46,3 +46,19 @@ export function positiveArg(name: string): (v: string) => number {
     return n;
   };
 }
+
+/**
+ * A parser for a finite number ≥ 0.
+ *
+ * @example
+ * ```ts
+ * program.option('--anchor-rebalance <alpha>', 'rebalancing strength', nonNegativeArg('--anchor-rebalance'));
+ * ```
+ */
+export function nonNegativeArg(name: string): (v: string) => number {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidOptionValue(`${name} must be a number ≥ 0; got '${v}'`);
+    return n;
+  };
+}

@@ -25,6 +25,7 @@ import {
   shardOfPath,
   shardSuffix,
   nodeFileSystem,
+  nonNegativeArg,
   positiveArg,
   Progress,
   removeStaleTemps,
@@ -150,6 +151,7 @@ export interface ColorizeFlags {
   oracle?: string;
   anchorColors?: 'mode' | 'expected';
   anchorTemperature?: number;
+  anchorRebalance?: number;
   shard?: string;
   overwrite?: boolean;
   workers?: number;
@@ -251,7 +253,7 @@ async function colorizeFile(file: string, base: string, ctx: ColorizeContext): P
   const userScaled = user?.map((u) => ({ ...u, row: u.row * sy, col: u.col * sx }));
   let res: ReturnType<typeof colorizeL>;
   try {
-    res = colorizeL(model, L, { mode: flags.mode, anchors: flags.anchors, variants, seed: flags.seed, userAnchors: userScaled, oracle, anchorColors: flags.anchorColors ?? 'mode', ...(flags.anchorTemperature !== undefined ? { anchorTemperature: flags.anchorTemperature } : {}) });
+    res = colorizeL(model, L, { mode: flags.mode, anchors: flags.anchors, variants, seed: flags.seed, userAnchors: userScaled, oracle, anchorColors: flags.anchorColors ?? 'mode', ...(flags.anchorTemperature !== undefined ? { anchorTemperature: flags.anchorTemperature } : {}), ...(flags.anchorRebalance !== undefined ? { anchorRebalance: flags.anchorRebalance } : {}) });
   } finally {
     L.dispose();
     oracle?.dispose();
@@ -334,6 +336,7 @@ function colorizeSettings(flags: ColorizeFlags, modelDir: string, K: number): Re
     oracle: flags.oracle ? path.resolve(flags.oracle) : null,
     anchorColors: flags.anchorColors ?? 'mode',
     ...(flags.anchorTemperature !== undefined ? { anchorTemperature: flags.anchorTemperature } : {}),
+    ...(flags.anchorRebalance !== undefined ? { anchorRebalance: flags.anchorRebalance } : {}),
   };
 }
 
@@ -621,6 +624,7 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--mode <mode>', 'resize (model size, ab upsampled) or pad (full resolution)', 'resize')
     .option('--anchor-colors <how>', "anchor colors of the first result: mode (the modeler's most probable bin, the paper) or expected (the bin nearest its annealed mean; more muted, fewer wrong colors)", 'mode')
     .option('--anchor-temperature <t>', 'annealed-mean temperature of --anchor-colors expected (default: the model\'s decode temperature; lower: closer to mode)', positiveArg('--anchor-temperature'))
+    .option('--anchor-rebalance <alpha>', "post-hoc class rebalancing α ≥ 0 of the predicted anchor colors: log-weights of Zhang et al.'s rebalancing added to the modeler's logits (for models trained with --no-rebalance; 0: off)", nonNegativeArg('--anchor-rebalance'))
     .option('--oracle <image|folder>', 'oracle anchors: locate and color the anchors from these color originals (matched by name): the upper bound')
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu')
     .option('--shard <i/n|auto>', 'colorize only shard i of n (0-based; by a hash of the relative path); auto: from JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID')

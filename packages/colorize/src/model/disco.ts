@@ -51,6 +51,15 @@ export interface DiscoForwardOptions {
   userMode?: 'replace' | 'merge';
   /** Withhold every hint from the generator (mask and colors zero), e.g. to measure what the hints add. Default false. */
   dropHints?: boolean;
+  /**
+   * Post-hoc class rebalancing of the predicted anchor colors (an extension beyond the paper):
+   * the modeler's logits gain `α · log w(c)`, with `w` Zhang et al.'s rebalancing weights (λ 0.5),
+   * before the most probable bin, the annealed mean or a sample is taken. A model trained without
+   * rebalancing (`--no-rebalance`) is calibrated; α then trades accuracy (0) for the rarer,
+   * saturated colors that training-time rebalancing favours (≈ 1) — at inference time, as a logit
+   * adjustment for a long-tailed label prior. Default 0 (off). Ground-truth colors ignore it.
+   */
+  anchorRebalance?: number;
 }
 
 /** Everything {@link DiscoModel.forward} computes. The caller owns (and disposes) every tensor. */
@@ -279,6 +288,7 @@ export class DiscoModel {
     const training = options.training ?? false;
     const colors: AnchorColorSource = options.colors ?? (ab ? { kind: 'groundTruth' } : { kind: 'sampled', variant: 0 });
     const locateOn = options.locateOn ?? (ab ? 'colors' : 'modeler');
+    tf.util.assert(options.anchorRebalance === undefined || (Number.isFinite(options.anchorRebalance) && options.anchorRebalance >= 0), () => `${fn}: anchorRebalance must be a number ≥ 0, got ${String(options.anchorRebalance)}`);
     tf.util.assert(colors.kind !== 'groundTruth' || ab !== null, () => `${fn}: ground-truth anchor colors need ab`);
     tf.util.assert(locateOn !== 'colors' || ab !== null, () => `${fn}: locating anchors on colors needs ab`);
     const K = options.anchors ?? this.config.anchors;
@@ -313,7 +323,11 @@ export class DiscoModel {
       const sizes = superpixelSizes(association, S) as tf.Tensor4D; // [B,h,w,1]
       const feats = locateOn === 'colors' ? front.spColors! : (tf.reshape(front.enc, [B, h, w, d]) as tf.Tensor4D);
       const located = locateAnchors(feats, sizes, { k: K, seed: options.seed ?? 0, placement: abl.anchors === 'random' ? 'random' : 'cluster' });
-      const flatLogits = () => tf.reshape(front.logits, [B, h * w, NUM_AB_BINS]) as tf.Tensor3D;
+      const alpha = options.anchorRebalance ?? 0;
+      const flatLogits = () => {
+        const flat = tf.reshape(front.logits, [B, h * w, NUM_AB_BINS]) as tf.Tensor3D;
+        return alpha === 0 ? flat : (tf.add(flat, tf.mul(tf.log(this.quantizer.weights), alpha)) as tf.Tensor3D);
+      };
       const classes =
         colors.kind === 'groundTruth'
           ? groundTruthAnchorColors(tf.reshape(front.target!, [B, h * w]), located.indices)

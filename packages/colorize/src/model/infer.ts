@@ -26,6 +26,8 @@ export interface ColorizeOptions {
   anchorColors: 'mode' | 'expected';
   /** Annealed-mean temperature of `anchorColors: 'expected'` (> 0). Default the model's `decodeTemperature`. */
   anchorTemperature?: number;
+  /** Post-hoc rebalancing α ≥ 0 of the predicted anchor colors (see `DiscoForwardOptions.anchorRebalance`). Default 0. */
+  anchorRebalance?: number;
   /**
    * Oracle anchors: the ground-truth ab `[1,H,W,2]` (ab/110) of the same image. Anchors are then
    * located on the true superpixel colors and take their true bins, as in training: the
@@ -99,7 +101,7 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
     for (const variant of oracleAb ? [0 as ColorVariant] : o.variants) {
       const out = oracleAb
         ? model.forward(input, oracleAb, { colors: { kind: 'groundTruth' }, locateOn: 'colors', anchors: o.anchors, seed: o.seed, userAnchors: user })
-        : model.forward(input, null, { colors: variant === 0 && o.anchorColors === 'expected' ? { kind: 'expected', ...(o.anchorTemperature !== undefined ? { temperature: o.anchorTemperature } : {}) } : { kind: 'sampled', variant }, anchors: o.anchors, seed: o.seed, userAnchors: user });
+        : model.forward(input, null, { colors: variant === 0 && o.anchorColors === 'expected' ? { kind: 'expected', ...(o.anchorTemperature !== undefined ? { temperature: o.anchorTemperature } : {}) } : { kind: 'sampled', variant }, anchors: o.anchors, seed: o.seed, userAnchors: user, ...(o.anchorRebalance ? { anchorRebalance: o.anchorRebalance } : {}) });
       const ab = fromModel(out.ab);
       const [h, w] = model.grid(inH, inW);
       const mask = out.anchorMask.dataSync();

@@ -61,8 +61,13 @@ const program = new Command()
     if (ts.length === 0 || !ts.every((t) => Number.isFinite(t) && t > 0)) throw new InvalidArgumentError(`--anchor-temperatures must be a comma-separated list of numbers > 0; got '${v}'`);
     return ts;
   })
+  .option('--anchor-rebalances <list>', "also score predicted anchors (most probable bin) after post-hoc rebalancing with these α, e.g. 0.5,1", (v: string) => {
+    const as = v.split(',').map(Number);
+    if (as.length === 0 || !as.every((a) => Number.isFinite(a) && a >= 0)) throw new InvalidArgumentError(`--anchor-rebalances must be a comma-separated list of numbers ≥ 0; got '${v}'`);
+    return as;
+  })
   .option('--backend <name>', 'auto, tensorflow, wasm or cpu')
-  .action(async (flags: { model?: string; heldout: string; train: string; out: string; maxSide: number; limit: number; images?: boolean; diagnose: boolean; backend?: string; anchorTemperatures?: number[] }) => {
+  .action(async (flags: { model?: string; heldout: string; train: string; out: string; maxSide: number; limit: number; images?: boolean; diagnose: boolean; backend?: string; anchorTemperatures?: number[]; anchorRebalances?: number[] }) => {
     const backend = await setupBackendForCli(flags.backend);
     const modelDir = resolveModelArg(flags.model, resolve);
     const model = loadDiscoModel(modelDir);
@@ -71,7 +76,7 @@ const program = new Command()
     const out = resolve(flags.out);
     fs.mkdirSync(out, { recursive: true });
     const meanAb = await meanTrainingAb(listImages(resolve(flags.train)));
-    const methods = [greyMethod(), constantMethod(meanAb), discoMethod(model), discoMethod(model, { anchorColors: 'expected', name: 'DISCO, expected anchor colors' }), ...(flags.anchorTemperatures ?? []).map((t) => discoMethod(model, { anchorColors: 'expected', anchorTemperature: t, name: `DISCO, expected anchor colors, T = ${t}` })), discoMethod(model, { oracle: true })];
+    const methods = [greyMethod(), constantMethod(meanAb), discoMethod(model), discoMethod(model, { anchorColors: 'expected', name: 'DISCO, expected anchor colors' }), ...(flags.anchorTemperatures ?? []).map((t) => discoMethod(model, { anchorColors: 'expected', anchorTemperature: t, name: `DISCO, expected anchor colors, T = ${t}` })), ...(flags.anchorRebalances ?? []).map((a) => discoMethod(model, { anchorRebalance: a, name: `DISCO, anchor rebalance α = ${a}` })), discoMethod(model, { oracle: true })];
     const progress = new Progress({ total: files.length, label: 'score', write: (l) => process.stderr.write(`${l}\n`), intervalMs: 2000 });
     const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
     const scores = await scoreHeldout(files, methods, {
