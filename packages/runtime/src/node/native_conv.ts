@@ -129,7 +129,7 @@ class SessionCache {
         intraOpNumThreads: this.threads,
         interOpNumThreads: 1,
         executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
+        graphOptimizationLevel: 'extended', // 'all' adds NCHWc reorders around a lone convolution: 1.3–1.5× slower here
         // Idle pool threads must not spin: wasm runs on the same cores between two convolutions.
         extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
       });
