@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@disco/runtime';
@@ -83,15 +84,16 @@ describe('ParallelStage2Trainer (wasm, 2 worker threads)', () => {
 
   for (const engine of ['wasm', 'onnxruntime'] as const)
   it(`${STEPS} steps with workers: 2 equal one process applying the mean of the same shards' gradients (weights ≤ 1e-6, losses ≤ 1e-5 relative), convolutions on ${engine}`, async () => {
-    if (engine === 'onnxruntime') enableNativeConvolutions({ mode: 'onnxruntime' });
+    if (engine === 'onnxruntime') enableNativeConvolutions({ mode: 'onnxruntime', threads: 2 });
     else disableNativeConvolutions();
     const a = DiscoModel.create(config);
     const b = DiscoModel.create(config);
     models.push(a, b);
     tf.tidy(() => b.setNamedWeights(a.namedWeights()));
     const par = await ParallelStage2Trainer.create(new Stage2Trainer(a, OPTIONS), { workers: 2 });
-    // The worker got the same engine; on 2 cores each thread keeps one.
+    // The worker got the same engine; on 2 cores each thread keeps one (given back at dispose).
     expect(nativeConvolutionState().enabled).toBe(engine === 'onnxruntime');
+    if (engine === 'onnxruntime') expect(nativeConvolutionState().threads).toBe(Math.max(1, Math.floor(availableParallelism() / 2)));
     const ref = new Stage2Trainer(b, OPTIONS);
     try {
       for (let s = 0; s < STEPS; s++) {
@@ -115,8 +117,9 @@ describe('ParallelStage2Trainer (wasm, 2 worker threads)', () => {
       expect(stats.length).toBeGreaterThan(0);
       expect(stats.some(([, t]) => tf.tidy(() => tf.max(tf.abs(t)).dataSync()[0]!) > 0)).toBe(true);
     } finally {
-      disableNativeConvolutions();
       await par.dispose();
+      if (engine === 'onnxruntime') expect(nativeConvolutionState().threads).toBe(2);
+      disableNativeConvolutions();
       par.trainer.dispose();
       ref.dispose();
     }

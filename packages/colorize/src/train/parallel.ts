@@ -185,6 +185,8 @@ export class ParallelStage2Trainer {
   /** Threads computing gradients, this one included. */
   readonly workers: number;
   private readonly pool: GradWorker[];
+  /** This thread's native-convolution thread count before {@link create} shared the cores out, restored by {@link dispose}. */
+  private restoreConvThreads: number | null = null;
   private readonly statNames: string[];
 
   private constructor(trainer: Stage2Trainer, pool: GradWorker[]) {
@@ -205,7 +207,8 @@ export class ParallelStage2Trainer {
     const weights = Object.fromEntries(Object.entries(trainer.model.namedWeights()).map(([k, v]) => [k, toPlain(v)]));
     // Native convolutions (onnxruntime) split the cores between the threads: one each on 2 cores.
     let convolutions: ParallelWorkerInit['convolutions'] = { engine: 'wasm' };
-    if (nativeConvolutionState().enabled) {
+    const before = nativeConvolutionState();
+    if (before.enabled) {
       const threads = Math.max(1, Math.floor(availableParallelism() / n));
       enableNativeConvolutions({ threads });
       convolutions = { engine: 'onnxruntime', threads };
@@ -218,7 +221,9 @@ export class ParallelStage2Trainer {
       await Promise.all(pool.map((w) => w.stop()));
       throw e;
     }
-    return new ParallelStage2Trainer(trainer, pool);
+    const par = new ParallelStage2Trainer(trainer, pool);
+    if (before.enabled && before.threads !== nativeConvolutionState().threads) par.restoreConvThreads = before.threads;
+    return par;
   }
 
   /**
@@ -298,5 +303,8 @@ export class ParallelStage2Trainer {
   /** Stops the worker threads (the trainer and its model stay usable). */
   async dispose(): Promise<void> {
     await Promise.all(this.pool.map((w) => w.stop()));
+    // This thread has the cores to itself again.
+    if (this.restoreConvThreads != null && nativeConvolutionState().enabled) enableNativeConvolutions({ threads: this.restoreConvThreads });
+    this.restoreConvThreads = null;
   }
 }
