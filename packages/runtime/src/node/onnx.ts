@@ -41,15 +41,21 @@ export type OnnxAttribute = number | string | number[] | { float: number };
 
 /** One graph node. */
 export interface OnnxNode {
+  /** ONNX operator type of the default domain, e.g. `Conv`. */
   op: string;
+  /** Names of its input values, in the operator's order. */
   inputs: string[];
+  /** Names of its output values. */
   outputs: string[];
+  /** Operator attributes by name. */
   attrs?: Record<string, OnnxAttribute>;
 }
 
 /** A graph value with its element type and static shape. */
 export interface OnnxValue {
+  /** Value name, unique in the graph. */
   name: string;
+  /** Static shape. */
   shape: readonly number[];
   /** Default {@link ONNX_FLOAT}. */
   dtype?: number;
@@ -57,15 +63,21 @@ export interface OnnxValue {
 
 /** A constant int64 tensor stored in the graph. */
 export interface OnnxInt64Constant {
+  /** Value name, unique in the graph. */
   name: string;
+  /** The 1-D tensor's entries (integers). */
   values: readonly number[];
 }
 
 /** A whole single-graph model. */
 export interface OnnxGraph {
+  /** Graph inputs, fed at each run. */
   inputs: OnnxValue[];
+  /** Graph outputs. */
   outputs: OnnxValue[];
+  /** Nodes in topological order. */
   nodes: OnnxNode[];
+  /** int64 constants stored as initializers (shapes, pads, slice bounds). */
   constants?: OnnxInt64Constant[];
 }
 
