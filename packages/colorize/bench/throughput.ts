@@ -5,7 +5,7 @@
  * model loading and worker start included. Side by side: PyTorch's rate for the same layer plans
  * (`torch_disco_cfg.py`, one image at a time at the same size, its faster thread count).
  *
- *   nx run colorize:bench-throughput [-- --images 24 --paper-images 8 --no-paper --no-torch]   → bench/throughput.json
+ *   nx run colorize:bench-throughput [-- --images 48 --paper-images 16 --no-paper --no-torch]   → bench/throughput.json
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -26,7 +26,7 @@ const arg = (name: string, dflt: number): number => {
 };
 
 async function main(): Promise<void> {
-  const n = arg('--images', 24);
+  const n = arg('--images', 48);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'disco-throughput-'));
   const src = path.join(tmp, 'in');
   fs.mkdirSync(src);
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     const dir = path.join(tmp, 'paper');
     await saveDiscoModel(m, dir, { note: 'random initialisation, for timing only' });
     m.dispose();
-    models.push({ name: 'paper (random weights)', preset: 'paper', size: 256, dir, images: Math.min(n, arg('--paper-images', 8)) });
+    models.push({ name: 'paper (random weights)', preset: 'paper', size: 256, dir, images: Math.min(n, arg('--paper-images', 16)) });
   }
   const rows: object[] = [];
   for (const model of models) {
