@@ -32,6 +32,15 @@ const arg = (name: string, dflt: number): number => {
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 };
 
+/** Wall seconds of `reps` calls of `f(i)`, one sample per call. */
+function samples(reps: number, f: (i: number) => void): number[] {
+  return Array.from({ length: reps }, (_, i) => {
+    const t0 = performance.now();
+    f(i);
+    return (performance.now() - t0) / 1000;
+  });
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
@@ -52,12 +61,7 @@ async function main(): Promise<void> {
   const { L, ab } = batch8();
   const tr = new Stage2Trainer(tiny, { steps: 100, perceptualWeight: 0 });
   for (let i = 0; i < 2; i++) tr.step({ L, ab }, i);
-  const steps: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const t0 = performance.now();
-    tr.step({ L, ab }, 2 + i);
-    steps.push((performance.now() - t0) / 1000);
-  }
+  const steps = samples(5, (i) => tr.step({ L, ab }, 2 + i));
   // The same step over 2 worker threads (this one and one more), batch split 4 + 4.
   const par = await ParallelStage2Trainer.create(tr, { workers: 2 });
   for (let i = 0; i < 2; i++) await par.step({ L, ab }, 10 + i);
@@ -97,12 +101,7 @@ async function main(): Promise<void> {
     tf.dispose(Object.values(out).filter((t) => t) as tf.Tensor[]);
   };
   inferTiny();
-  const tinyInf: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const t0 = performance.now();
-    inferTiny();
-    tinyInf.push((performance.now() - t0) / 1000);
-  }
+  const tinyInf = samples(5, inferTiny);
   tr.dispose();
   tiny.dispose();
   tf.dispose([L, ab]);
@@ -114,12 +113,7 @@ async function main(): Promise<void> {
     tf.dispose(Object.values(out).filter((t) => t) as tf.Tensor[]);
   };
   const prof = await tf.profile(infer); // also the warm-up
-  const inf: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const t0 = performance.now();
-    infer();
-    inf.push((performance.now() - t0) / 1000);
-  }
+  const inf = samples(3, infer);
   paper.dispose();
   L256.dispose();
   const wasmHeap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length ?? null;
@@ -132,12 +126,7 @@ async function main(): Promise<void> {
     const b = batch8();
     const t1 = new Stage2Trainer(m1, { steps: 100, perceptualWeight: 0 });
     t1.step(b, 0);
-    const s1: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const t0 = performance.now();
-      t1.step(b, 1 + i);
-      s1.push((performance.now() - t0) / 1000);
-    }
+    const s1 = samples(3, (i) => t1.step(b, 1 + i));
     t1.dispose();
     m1.dispose();
     tf.dispose([b.L, b.ab]);
@@ -145,12 +134,7 @@ async function main(): Promise<void> {
     const L2 = tf.randomUniform([1, 256, 256, 1], -1, 1, 'float32', 5) as tf.Tensor4D;
     const run2 = () => tf.tidy(() => { m2.forward(L2, null, { colors: { kind: 'sampled', variant: 0 } }).ab.dataSync(); });
     run2();
-    const s2: number[] = [];
-    for (let i = 0; i < 2; i++) {
-      const t0 = performance.now();
-      run2();
-      s2.push((performance.now() - t0) / 1000);
-    }
+    const s2 = samples(2, run2);
     m2.dispose();
     L2.dispose();
     wasmOnly = { tinyStepS: median(s1), tinyStepSamples: s1, paperInferenceS: median(s2), paperInferenceSamples: s2 };

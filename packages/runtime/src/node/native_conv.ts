@@ -182,6 +182,8 @@ interface Geometry {
   info: backend_util.Conv2DInfo;
   /** ONNX pads `[top, left, bottom, right]`. */
   pads: number[];
+  /** Multiply-adds of the forward convolution (each gradient costs as many). */
+  macs: number;
 }
 
 function geometry(xShape: number[], filterShape: number[], attrs: NamedAttrMap): Geometry {
@@ -196,7 +198,8 @@ function geometry(xShape: number[], filterShape: number[], attrs: NamedAttrMap):
     'channelsLast',
   );
   const p = info.padInfo;
-  return { info, pads: [p.top, p.left, p.bottom, p.right] };
+  const macs = info.batchSize * info.outHeight * info.outWidth * info.outChannels * info.inChannels * info.filterHeight * info.filterWidth;
+  return { info, pads: [p.top, p.left, p.bottom, p.right], macs };
 }
 
 const NCHW = [0, 3, 1, 2];
@@ -252,7 +255,7 @@ function forwardConv(prev: KernelFunc, fused: boolean): KernelFunc {
     const activation = fused ? ((attrs['activation'] as string | undefined) ?? 'linear') : 'linear';
     const alpha = (attrs['leakyreluAlpha'] as number | undefined) ?? 0.2;
     const g = cache != null && isFloatNHWC(attrs, x, filter, bias) && preluActivationWeights == null ? geometry(x!.shape, filter!.shape, attrs) : null;
-    const macs = g == null ? 0 : g.info.batchSize * g.info.outHeight * g.info.outWidth * g.info.outChannels * g.info.inChannels * g.info.filterHeight * g.info.filterWidth;
+    const macs = g == null ? 0 : g.macs;
     const act = activationNodes(activation, alpha, 'yt', 'y');
     if (g == null || act == null || macs < NATIVE_CONV_MIN_MACS || (bias != null && (bias.shape.length !== 1 || bias.shape[0] !== g.info.outChannels))) return prev(args);
     const { info, pads } = g;
@@ -294,8 +297,7 @@ function inputGrad(prev: KernelFunc): KernelFunc {
     const { dy, filter } = inputs as Record<string, TensorInfo>;
     const inputShape = attrs['inputShape'] as number[];
     if (cache == null || !isFloatNHWC(attrs, dy, filter)) return prev(args);
-    const { info, pads } = geometry(inputShape, filter!.shape, attrs);
-    const macs = info.batchSize * info.outHeight * info.outWidth * info.outChannels * info.inChannels * info.filterHeight * info.filterWidth;
+    const { info, pads, macs } = geometry(inputShape, filter!.shape, attrs);
     const extent = (o: number, s: number, d: number, k: number) => (o - 1) * s + d * (k - 1) + 1;
     const outPadH = info.inHeight + pads[0]! + pads[2]! - extent(info.outHeight, info.strideHeight, info.dilationHeight, info.filterHeight);
     const outPadW = info.inWidth + pads[1]! + pads[3]! - extent(info.outWidth, info.strideWidth, info.dilationWidth, info.filterWidth);
@@ -335,8 +337,7 @@ function filterGrad(prev: KernelFunc): KernelFunc {
     const { x, dy } = inputs as Record<string, TensorInfo>;
     const filterShape = attrs['filterShape'] as number[];
     if (cache == null || !isFloatNHWC(attrs, x, dy)) return prev(args);
-    const { info, pads } = geometry(x!.shape, filterShape, attrs);
-    const macs = info.batchSize * info.outHeight * info.outWidth * info.outChannels * info.inChannels * info.filterHeight * info.filterWidth;
+    const { info, pads, macs } = geometry(x!.shape, filterShape, attrs);
     if (macs < NATIVE_CONV_MIN_MACS) return prev(args);
     const [n, h, w, ci] = x!.shape as [number, number, number, number];
     const { outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, filterHeight: kh, filterWidth: kw } = info;
