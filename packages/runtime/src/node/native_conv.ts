@@ -184,6 +184,11 @@ interface Geometry {
   pads: number[];
   /** Multiply-adds of the forward convolution (each gradient costs as many). */
   macs: number;
+  /** Input rows / columns one output column spans, `(out − 1)·stride + dilation·(k − 1) + 1`. */
+  extentH: number;
+  extentW: number;
+  /** Pads, strides and dilations as a session-cache key part. */
+  signature: string;
 }
 
 function geometry(xShape: number[], filterShape: number[], attrs: NamedAttrMap): Geometry {
@@ -199,7 +204,32 @@ function geometry(xShape: number[], filterShape: number[], attrs: NamedAttrMap):
   );
   const p = info.padInfo;
   const macs = info.batchSize * info.outHeight * info.outWidth * info.outChannels * info.inChannels * info.filterHeight * info.filterWidth;
-  return { info, pads: [p.top, p.left, p.bottom, p.right], macs };
+  const pads = [p.top, p.left, p.bottom, p.right];
+  return {
+    info,
+    pads,
+    macs,
+    extentH: (info.outHeight - 1) * info.strideHeight + info.dilationHeight * (info.filterHeight - 1) + 1,
+    extentW: (info.outWidth - 1) * info.strideWidth + info.dilationWidth * (info.filterWidth - 1) + 1,
+    signature: `${pads}|${info.strideHeight},${info.strideWidth}|${info.dilationHeight},${info.dilationWidth}`,
+  };
+}
+
+/**
+ * Runs the graph `build()` (its inputs are `tensors`, read from the wasm heap in place; its one
+ * output `out` has shape `outShape`) and returns the result as a new wasm tensor, or the
+ * previous kernel's result when onnxruntime refuses the graph.
+ */
+function runNative(args: Args, prev: KernelFunc, key: string, tensors: Record<string, TensorInfo>, out: string, outShape: number[], build: () => Pick<OnnxGraph, 'nodes' | 'constants'>): TensorInfo | TensorInfo[] {
+  const backend = args.backend as KernelBackend;
+  const feeds = Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, { data: heapView(backend, t), shape: t.shape }]));
+  const graph = (): OnnxGraph => ({
+    inputs: Object.entries(tensors).map(([name, t]) => ({ name, shape: t.shape })),
+    outputs: [{ name: out, shape: outShape }],
+    ...build(),
+  });
+  const data = cache!.run(key, graph, feeds, out);
+  return data == null ? prev(args) : output(backend, outShape, data);
 }
 
 const NCHW = [0, 3, 1, 2];
@@ -244,13 +274,13 @@ const replaced = new Map<string, KernelConfig | undefined>();
 type Args = Parameters<KernelFunc>[0];
 
 /** A kernel's arguments with its attributes present (tfjs always passes them to conv kernels). */
-function unpack(args: Args): { inputs: Record<string, TensorInfo | undefined>; attrs: NamedAttrMap; backend: KernelBackend } {
-  return { inputs: args.inputs as Record<string, TensorInfo | undefined>, attrs: args.attrs ?? {}, backend: args.backend as KernelBackend };
+function unpack(args: Args): { inputs: Record<string, TensorInfo | undefined>; attrs: NamedAttrMap } {
+  return { inputs: args.inputs as Record<string, TensorInfo | undefined>, attrs: args.attrs ?? {} };
 }
 
 function forwardConv(prev: KernelFunc, fused: boolean): KernelFunc {
   return (args: Args) => {
-    const { inputs, attrs, backend } = unpack(args);
+    const { inputs, attrs } = unpack(args);
     const { x, filter, bias, preluActivationWeights } = inputs;
     const activation = fused ? ((attrs['activation'] as string | undefined) ?? 'linear') : 'linear';
     const alpha = (attrs['leakyreluAlpha'] as number | undefined) ?? 0.2;
@@ -260,69 +290,41 @@ function forwardConv(prev: KernelFunc, fused: boolean): KernelFunc {
     if (g == null || act == null || macs < NATIVE_CONV_MIN_MACS || (bias != null && (bias.shape.length !== 1 || bias.shape[0] !== g.info.outChannels))) return prev(args);
     const { info, pads } = g;
     const outShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
-    const key = `conv|${x!.shape}|${filter!.shape}|${bias != null}|${pads}|${info.strideHeight},${info.strideWidth}|${info.dilationHeight},${info.dilationWidth}|${activation}|${alpha}`;
-    const feeds: Record<string, { data: Float32Array; shape: readonly number[] }> = {
-      x: { data: heapView(backend, x!), shape: x!.shape },
-      w: { data: heapView(backend, filter!), shape: filter!.shape },
-    };
-    if (bias != null) feeds['b'] = { data: heapView(backend, bias), shape: bias.shape };
-    const data = cache!.run(
-      key,
-      () => ({
-        inputs: [
-          { name: 'x', shape: x!.shape },
-          { name: 'w', shape: filter!.shape },
-          ...(bias != null ? [{ name: 'b', shape: bias.shape }] : []),
-        ],
-        outputs: [{ name: 'y', shape: outShape }],
-        nodes: [
-          { op: 'Transpose', inputs: ['x'], outputs: ['xc'], attrs: { perm: NCHW } },
-          { op: 'Transpose', inputs: ['w'], outputs: ['wc'], attrs: { perm: OIHW } },
-          { op: 'Conv', inputs: bias != null ? ['xc', 'wc', 'b'] : ['xc', 'wc'], outputs: ['yc'], attrs: convAttrs(info, pads) },
-          { op: 'Transpose', inputs: ['yc'], outputs: ['yt'], attrs: { perm: NHWC } },
-          ...act,
-        ],
-      }),
-      feeds,
-      'y',
-    );
-    return data == null ? prev(args) : output(backend, outShape, data);
+    const key = `conv|${x!.shape}|${filter!.shape}|${bias != null}|${g.signature}|${activation}|${alpha}`;
+    return runNative(args, prev, key, { x: x!, w: filter!, ...(bias != null ? { b: bias } : {}) }, 'y', outShape, () => ({
+      nodes: [
+        { op: 'Transpose', inputs: ['x'], outputs: ['xc'], attrs: { perm: NCHW } },
+        { op: 'Transpose', inputs: ['w'], outputs: ['wc'], attrs: { perm: OIHW } },
+        { op: 'Conv', inputs: bias != null ? ['xc', 'wc', 'b'] : ['xc', 'wc'], outputs: ['yc'], attrs: convAttrs(info, pads) },
+        { op: 'Transpose', inputs: ['yc'], outputs: ['yt'], attrs: { perm: NHWC } },
+        ...act,
+      ],
+    }));
   };
 }
 
 /** `dx` of a convolution: ONNX `ConvTranspose` with the forward pads and the leftover rows as output padding. */
 function inputGrad(prev: KernelFunc): KernelFunc {
   return (args: Args) => {
-    const { inputs, attrs, backend } = unpack(args);
+    const { inputs, attrs } = unpack(args);
     const { dy, filter } = inputs as Record<string, TensorInfo>;
     const inputShape = attrs['inputShape'] as number[];
     if (cache == null || !isFloatNHWC(attrs, dy, filter)) return prev(args);
-    const { info, pads, macs } = geometry(inputShape, filter!.shape, attrs);
-    const extent = (o: number, s: number, d: number, k: number) => (o - 1) * s + d * (k - 1) + 1;
-    const outPadH = info.inHeight + pads[0]! + pads[2]! - extent(info.outHeight, info.strideHeight, info.dilationHeight, info.filterHeight);
-    const outPadW = info.inWidth + pads[1]! + pads[3]! - extent(info.outWidth, info.strideWidth, info.dilationWidth, info.filterWidth);
-    const padOk = (p: number, s: number, d: number) => p >= 0 && (p < s || p < d);
-    if (macs < NATIVE_CONV_MIN_MACS || !(outPadH === 0 || padOk(outPadH, info.strideHeight, info.dilationHeight)) || !(outPadW === 0 || padOk(outPadW, info.strideWidth, info.dilationWidth))) return prev(args);
-    const key = `dx|${dy!.shape}|${filter!.shape}|${inputShape}|${pads}|${info.strideHeight},${info.strideWidth}|${info.dilationHeight},${info.dilationWidth}`;
-    const data = cache.run(
-      key,
-      (): OnnxGraph => ({
-        inputs: [
-          { name: 'dy', shape: dy!.shape },
-          { name: 'w', shape: filter!.shape },
-        ],
-        outputs: [{ name: 'dx', shape: inputShape }],
-        nodes: [
-          { op: 'Transpose', inputs: ['dy'], outputs: ['dyc'], attrs: { perm: NCHW } },
-          { op: 'Transpose', inputs: ['w'], outputs: ['wc'], attrs: { perm: OIHW } },
-          { op: 'ConvTranspose', inputs: ['dyc', 'wc'], outputs: ['dxc'], attrs: { ...convAttrs(info, pads), output_padding: [outPadH, outPadW] } },
-          { op: 'Transpose', inputs: ['dxc'], outputs: ['dx'], attrs: { perm: NHWC } },
-        ],
-      }),
-      { dy: { data: heapView(backend, dy!), shape: dy!.shape }, w: { data: heapView(backend, filter!), shape: filter!.shape } },
-      'dx',
-    );
-    return data == null ? prev(args) : output(backend, inputShape, data);
+    const g = geometry(inputShape, filter!.shape, attrs);
+    const { info, pads } = g;
+    const outPadH = info.inHeight + pads[0]! + pads[2]! - g.extentH;
+    const outPadW = info.inWidth + pads[1]! + pads[3]! - g.extentW;
+    const padOk = (p: number, s: number, d: number) => p === 0 || (p > 0 && (p < s || p < d));
+    if (g.macs < NATIVE_CONV_MIN_MACS || !padOk(outPadH, info.strideHeight, info.dilationHeight) || !padOk(outPadW, info.strideWidth, info.dilationWidth)) return prev(args);
+    const key = `dx|${dy!.shape}|${filter!.shape}|${inputShape}|${g.signature}`;
+    return runNative(args, prev, key, { dy: dy!, w: filter! }, 'dx', inputShape, (): Pick<OnnxGraph, 'nodes'> => ({
+      nodes: [
+        { op: 'Transpose', inputs: ['dy'], outputs: ['dyc'], attrs: { perm: NCHW } },
+        { op: 'Transpose', inputs: ['w'], outputs: ['wc'], attrs: { perm: OIHW } },
+        { op: 'ConvTranspose', inputs: ['dyc', 'wc'], outputs: ['dxc'], attrs: { ...convAttrs(info, pads), output_padding: [outPadH, outPadW] } },
+        { op: 'Transpose', inputs: ['dxc'], outputs: ['dx'], attrs: { perm: NHWC } },
+      ],
+    }));
   };
 }
 
@@ -333,22 +335,21 @@ function inputGrad(prev: KernelFunc): KernelFunc {
  */
 function filterGrad(prev: KernelFunc): KernelFunc {
   return (args: Args) => {
-    const { inputs, attrs, backend } = unpack(args);
+    const { inputs, attrs } = unpack(args);
     const { x, dy } = inputs as Record<string, TensorInfo>;
     const filterShape = attrs['filterShape'] as number[];
     if (cache == null || !isFloatNHWC(attrs, x, dy)) return prev(args);
-    const { info, pads, macs } = geometry(x!.shape, filterShape, attrs);
-    if (macs < NATIVE_CONV_MIN_MACS) return prev(args);
+    const g = geometry(x!.shape, filterShape, attrs);
+    const { info, pads } = g;
+    if (g.macs < NATIVE_CONV_MIN_MACS) return prev(args);
     const [n, h, w, ci] = x!.shape as [number, number, number, number];
     const { outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, filterHeight: kh, filterWidth: kw } = info;
     const co = filterShape[3]!;
     // Pad so that every slice is in range: extra rows below / columns right beyond the conv's own.
-    const needH = (ho - 1) * sh + dh * (kh - 1) + 1;
-    const needW = (wo - 1) * sw + dw * (kw - 1) + 1;
-    const padB = Math.max(0, needH - h - pads[0]!);
-    const padR = Math.max(0, needW - w - pads[1]!);
-    const key = `dw|${x!.shape}|${dy!.shape}|${filterShape}|${pads}|${sh},${sw}|${dh},${dw}`;
-    const build = (): OnnxGraph => {
+    const padB = Math.max(0, g.extentH - h - pads[0]!);
+    const padR = Math.max(0, g.extentW - w - pads[1]!);
+    const key = `dw|${x!.shape}|${dy!.shape}|${filterShape}|${g.signature}`;
+    return runNative(args, prev, key, { x: x!, dy: dy! }, 'dw', filterShape, () => {
       const nodes: OnnxNode[] = [{ op: 'Pad', inputs: ['x', 'pads'], outputs: ['xp'] }];
       const constants = [
         { name: 'pads', values: [0, pads[0]!, pads[1]!, 0, 0, padB, padR, 0] },
@@ -374,18 +375,8 @@ function filterGrad(prev: KernelFunc): KernelFunc {
         { op: 'Gemm', inputs: ['cols', 'dy2'], outputs: ['g'], attrs: { transA: 1 } }, // [kh·kw·Ci, Co]
         { op: 'Reshape', inputs: ['g', 'wshape'], outputs: ['dw'] },
       );
-      return {
-        inputs: [
-          { name: 'x', shape: x!.shape },
-          { name: 'dy', shape: dy!.shape },
-        ],
-        outputs: [{ name: 'dw', shape: filterShape }],
-        nodes,
-        constants,
-      };
-    };
-    const data = cache.run(key, build, { x: { data: heapView(backend, x!), shape: x!.shape }, dy: { data: heapView(backend, dy!), shape: dy!.shape } }, 'dw');
-    return data == null ? prev(args) : output(backend, filterShape, data);
+      return { nodes, constants };
+    });
   };
 }
 
