@@ -10,7 +10,7 @@ import { loadNsfwInceptionBlocks, readNsfwInceptionArtifacts } from '../src/io/n
 import { loadDiscoModel, saveDiscoModel, MODEL_FILES } from '../src/io/model_files.js';
 import { PAPER_CONFIG, TINY_CONFIG, resolveDiscoConfig, type DiscoConfig, type DiscoConfigOverrides } from '../src/model/config.js';
 import { DiscoModel } from '../src/model/disco.js';
-import { createPretrainedFeatures, pretrainedInput } from '../src/model/pretrained.js';
+import { createPretrainedFeatures, pretrainedInput, resizeToGrid } from '../src/model/pretrained.js';
 import { deserializeDiscoModel, serializeDiscoModel } from '../src/model/serialize.js';
 import { Stage2Trainer } from '../src/train/stage2.js';
 
@@ -40,12 +40,11 @@ describe('pretrained features: config', () => {
 
   it('rejects bad values with one-line errors', () => {
     const bad = (p: unknown, extra: DiscoConfigOverrides = {}) => () => resolveDiscoConfig({ ...extra, pretrainedFeatures: p as DiscoConfigOverrides['pretrainedFeatures'] });
-    expect(bad({ layer: 'mixed9' })).toThrow(/pretrainedFeatures.layer must be one of stem, mixed0, mixed1, mixed2/);
+    expect(bad({ layer: 'mixed9' })).toThrow(/pretrainedFeatures.layer must be one of stem, mixed0, mixed1, mixed2, mixed3, mixed4, mixed5/);
     expect(bad({ network: 'vgg19' })).toThrow(/pretrainedFeatures.network must be one of nsfw-inception/);
     expect(bad({ inputSize: 64 })).toThrow(/inputSize must be an integer ≥ 75/);
     expect(bad({ size: 3 })).toThrow(/unknown key 'pretrainedFeatures.size'/);
     expect(bad('mixed2')).toThrow(/must be null or an object/);
-    expect(bad({}, { arch: 'regression' })).toThrow(/needs arch 'disco'/);
     expect(() => createPretrainedFeatures({ network: 'other' as 'nsfw-inception', layer: 'mixed0', inputSize: 80 })).toThrow(/no 'other' network is registered/);
   });
 });
@@ -74,6 +73,24 @@ describe('pretrained features: nsfwjs InceptionV3 blocks (wasm)', { timeout: 600
     full.dispose();
     stem.dispose();
     mixed2.dispose();
+  });
+
+  it('equal the original Keras layers mixed3 (grid reduction) and mixed5 (1×7 / 7×1 block) on [1,96,96,3] (rel 1e-4)', async () => {
+    const mixed3 = loadNsfwInceptionBlocks('mixed3');
+    const mixed5 = loadNsfwInceptionBlocks('mixed5');
+    expect([mixed3.channels, mixed5.channels]).toEqual([768, 768]);
+    expect(mixed5.countParams()).toBeGreaterThan(mixed3.countParams());
+    const full = await tfl.loadLayersModel(tf.io.fromMemory(readNsfwInceptionArtifacts()));
+    const sub = tfl.model({ inputs: full.inputs, outputs: ['mixed3', 'mixed5'].map((n) => full.getLayer(n).output as tfl.SymbolicTensor) });
+    const x = tf.randomUniform([1, 96, 96, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
+    const ref = sub.apply(x) as tf.Tensor[];
+    const ours = [mixed3.extract(x), mixed5.extract(x)];
+    expect(ours.map((t) => t.shape)).toEqual([[1, 4, 4, 768], [1, 4, 4, 768]]);
+    ours.forEach((t, i) => expectClose(t, ref[i]!, { rtol: 1e-4, atol: 1e-4, what: ['mixed3', 'mixed5'][i] }));
+    tf.dispose([x, ...ref, ...ours]);
+    full.dispose();
+    mixed3.dispose();
+    mixed5.dispose();
   });
 
   it('the grey input: L replicated to RGB, resized to inputSize on the longer side', () => {
@@ -193,6 +210,53 @@ describe('pretrained features: in the DISCO model (wasm)', { timeout: 600_000 },
     expect(again.config.pretrainedFeatures).toEqual(m.config.pretrainedFeatures);
     tf.dispose([L, o1 as unknown as tf.TensorContainer, o2 as unknown as tf.TensorContainer]);
     for (const x of [m, back, again]) x.dispose();
+  });
+
+  it('in a baseline: fused per pixel before the head, only the projection is added, it learns, and reloads', async () => {
+    for (const arch of ['regression', 'classification'] as const) {
+      const on = DiscoModel.create(small({ arch }));
+      const off = DiscoModel.create(small({ arch, pretrainedFeatures: null }));
+      const d = on.config.backbone.outChannels;
+      expect(on.countParams().fusion).toBe((d + 256) * d + d);
+      expect(on.countParams().total).toBe(off.countParams().total + (d + 256) * d + d);
+      expect(on.trainableVariables().length).toBe(off.trainableVariables().length + 2);
+      const { L, ab } = batch(2, 32, 8);
+      const out = on.forwardBaseline(L, { training: true });
+      expect(out.ab.shape).toEqual([2, 32, 32, 2]);
+      if (arch === 'classification') expect(out.logits!.shape).toEqual([2, 32, 32, 313]);
+      // Equal (1e-5) to the direct order, resize the C frozen channels to H×W and then project.
+      const direct = tf.tidy(() => {
+        const feats = on.backbone.apply(L) as tf.Tensor4D;
+        const f = resizeToGrid(on.pretrained!.extract(pretrainedInput(L, 80)), 32, 32);
+        const fused = tf.reshape(on.pretrainedProjection!.apply(tf.concat([feats, f], 3)), [2, 32, 32, d]);
+        return on.head!.apply(fused) as tf.Tensor4D;
+      });
+      const inference = on.forwardBaseline(L);
+      expectClose(arch === 'regression' ? inference.ab : inference.logits!, direct, { rtol: 1e-5, atol: 1e-5, what: `${arch}: per-pixel fusion` });
+      tf.dispose([direct, inference.ab, inference.logits ?? []]);
+      // The features reach the output: zeroing the projection's feature rows changes it.
+      const [kernel] = on.pretrainedProjection!.trainableVariables();
+      const saved = tf.clone(kernel!) as tf.Tensor2D;
+      const cut = tf.concat([tf.slice(saved, [0, 0], [d, d]), tf.zeros([256, d])], 0);
+      kernel!.assign(cut);
+      cut.dispose();
+      const without = on.forwardBaseline(L);
+      kernel!.assign(saved);
+      const withF = on.forwardBaseline(L);
+      expect(tf.max(tf.abs(tf.sub(withF.ab, without.ab))).dataSync()[0]).toBeGreaterThan(1e-4);
+      const tr = new Stage2Trainer(on, { steps: 2, perceptualWeight: 0, learningRate: 1e-2 });
+      tr.step({ L, ab }, 0);
+      expect(Array.from(kernel!.dataSync())).not.toEqual(Array.from(saved.dataSync()));
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'disco-pretrained-baseline-'));
+      dirs.push(dir);
+      await saveDiscoModel(on, dir);
+      const back = loadDiscoModel(dir);
+      const [o1, o2] = [on.forwardBaseline(L), back.forwardBaseline(L)];
+      expectClose(o2.ab, o1.ab, { rtol: 1e-6, atol: 1e-6, what: `${arch} ab after reload` });
+      tf.dispose([L, ab, saved, out.ab, out.logits ?? [], without.ab, without.logits ?? [], withF.ab, withF.logits ?? [], o1.ab, o1.logits ?? [], o2.ab, o2.logits ?? []]);
+      tr.dispose();
+      for (const m of [on, off, back]) m.dispose();
+    }
   });
 
   it('leaks no tensors: build and dispose, forward, a training step', async () => {

@@ -38,6 +38,7 @@ export {
   greyMethod,
   constantMethod,
   discoMethod,
+  modelMethods,
   meanTrainingAb,
   type HeldoutMethod,
   type MethodScores,

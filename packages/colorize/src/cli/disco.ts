@@ -596,7 +596,7 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--no-rebalance', 'plain cross-entropies, without class rebalancing')
     .option('--arch <name>', 'disco (default), or a baseline on the same backbone: regression (per-pixel ab, L1) or classification (per-pixel 313-way rebalanced CE, annealed mean T = 0.38; Zhang et al. 2016)')
     .option('--anchors <k>', 'number of anchors K', intArg('--anchors', 1))
-    .option('--pretrained-features <layer>', 'fuse frozen nsfwjs InceptionV3 features into the tokens (extension; off by default): <layer>[:<input px>], layer stem, mixed0, mixed1 or mixed2, input side default 299')
+    .option('--pretrained-features <layer>', 'fuse frozen nsfwjs InceptionV3 features into the tokens (extension; off by default): <layer>[:<input px>], layer stem, mixed0 … mixed5, input side default 299; a baseline (--arch) fuses them per pixel')
     .option('--ablation <names...>', 'random-anchors, no-anchor-branch, hard-superpixels, no-refinement')
     .option('--hint-encoding <enc>', 'anchor colors into the generator: onehot (paper) or soft (Gaussian over nearby bins)')
     .option('--hint-broadcast', 'every token also receives the color of its nearest anchor (locator features)')

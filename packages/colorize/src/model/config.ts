@@ -80,26 +80,39 @@ export const PRETRAINED_NETWORKS: readonly PretrainedFeaturesConfig['network'][]
 /**
  * The layers of nsfwjs' InceptionV3 (Szegedy et al., CVPR 2016) that {@link PretrainedFeaturesConfig.layer}
  * may name, with their channel counts: `stem` (the output of the five stem convolutions and the
- * second max pool, 192), `mixed0` (256), `mixed1` (288), `mixed2` (288); all at about 1/8 of the
- * network's input side (35² at 299²).
+ * second max pool, 192), `mixed0` (256), `mixed1` (288), `mixed2` (288), all at about 1/8 of the
+ * network's input side (35² at 299²); and the deeper, more semantic `mixed3` (the grid reduction,
+ * 768), `mixed4` and `mixed5` (768, the 1×7 / 7×1 blocks) at about 1/16 (17² at 299²). `mixed5` is
+ * the last block of nsfwjs' network that keeps its ImageNet weights (later ones were fine-tuned on
+ * another task), so it is the deepest offered.
  */
-export const PRETRAINED_LAYERS: Readonly<Record<PretrainedFeaturesConfig['layer'], number>> = Object.freeze({ stem: 192, mixed0: 256, mixed1: 288, mixed2: 288 });
+export const PRETRAINED_LAYERS: Readonly<Record<PretrainedFeaturesConfig['layer'], number>> = Object.freeze({
+  stem: 192,
+  mixed0: 256,
+  mixed1: 288,
+  mixed2: 288,
+  mixed3: 768,
+  mixed4: 768,
+  mixed5: 768,
+});
 
 /**
  * Frozen pretrained features (an extension beyond the paper, off — `null` — in both presets): an
  * ImageNet-trained network run on the grey input replicated to RGB, its features resized to the
  * token grid and fused into the tokens that feed the color modeler, the anchor locator and the
- * color generator (see {@link DiscoModel}). The network's weights are never trained nor saved in
+ * color generator (see {@link DiscoModel}); in a baseline (`arch` `regression` / `classification`)
+ * resized to the pixel grid and fused into the backbone's per-pixel features before the head, so
+ * that the baselines can be compared with the same frozen network. The network's weights are never trained nor saved in
  * the model files; they are loaded again, from the network named here, whenever a model is built.
  */
 export interface PretrainedFeaturesConfig {
   /** `nsfw-inception`: the InceptionV3 bundled with the `nsfwjs` npm package (needs `@disco/colorize/node`, which registers it). */
   network: 'nsfw-inception';
   /** Last layer run (see {@link PRETRAINED_LAYERS}). Default `mixed2`. */
-  layer: 'stem' | 'mixed0' | 'mixed1' | 'mixed2';
+  layer: 'stem' | 'mixed0' | 'mixed1' | 'mixed2' | 'mixed3' | 'mixed4' | 'mixed5';
   /**
    * Longer side, in pixels, the grey image is resized to before the network (aspect kept, at least
-   * 75, the smallest input InceptionV3's valid-padding stem accepts up to `mixed2`). Default 299,
+   * 75, the smallest input InceptionV3's valid-padding stem accepts; 75 gives 3² at `mixed3`–`mixed5`). Default 299,
    * the network's training resolution.
    */
   inputSize: number;
@@ -300,7 +313,6 @@ export function resolveDiscoConfig(overrides: DiscoConfigOverrides = {}, preset:
   oneOf('refinement.residual', c.refinement.residual, [true, false]);
   oneOf('hintEncoding', c.hintEncoding, ['onehot', 'soft'] as const);
   oneOf('hintBroadcast', c.hintBroadcast, [true, false]);
-  if (c.pretrainedFeatures && c.arch !== 'disco') throw new Error(`resolveDiscoConfig: pretrainedFeatures needs arch 'disco' (got '${c.arch}')`);
   if (c.arch === 'classification' && overrides.decodeTemperature === undefined) c.decodeTemperature = ZHANG_ANNEALED_MEAN_TEMPERATURE;
   if (!(c.decodeTemperature > 0 && c.decodeTemperature <= 1)) throw new Error(`resolveDiscoConfig: decodeTemperature must be in (0, 1] (got ${c.decodeTemperature})`);
   if (!Number.isInteger(c.seed)) throw new Error(`resolveDiscoConfig: seed must be an integer (got ${c.seed})`);

@@ -220,19 +220,19 @@ export class DiscoModel {
     if (config.arch !== 'disco') {
       // Baselines: the same backbone and a per-pixel head; no tokens, anchors or transformers.
       this.modeler = this.modelerHead = this.hintEmbedding = this.generator = this.generatorHead = this.refinement = null;
-      this.pretrained = this.pretrainedProjection = null;
       this.head = config.arch === 'regression' ? buildPixelHead(d, 2, 'tanh', config.seed) : buildPixelHead(d, NUM_AB_BINS, 'linear', config.seed);
-      return;
+    } else {
+      this.head = null;
+      const enc = { dModel: d, heads: t.heads, dff: t.dff, dropout: t.dropout, layers: t.layers, positionMode: 'dense' as const };
+      this.modeler = new Encoder({ ...enc, seed: config.seed + BLOCK_SEED_OFFSET.modeler });
+      this.modelerHead = new Linear({ inputDim: d, outputDim: NUM_AB_BINS, bias: false, seed: config.seed + BLOCK_SEED_OFFSET.modelerHead });
+      this.hintEmbedding = new Linear({ inputDim: d + NUM_AB_BINS + 1 + (config.hintBroadcast ? NUM_AB_BINS : 0), outputDim: d, bias: false, seed: config.seed + BLOCK_SEED_OFFSET.hintEmbedding });
+      this.generator = new Encoder({ ...enc, seed: config.seed + BLOCK_SEED_OFFSET.generator });
+      this.generatorHead = new Linear({ inputDim: d, outputDim: NUM_AB_BINS, bias: false, seed: config.seed + BLOCK_SEED_OFFSET.generatorHead });
+      this.refinement = config.ablation.refinement ? buildRefinement(config.refinement, 1 + d + (config.refinement.residual ? 2 : 0), config.seed) : null;
     }
-    this.head = null;
-    const enc = { dModel: d, heads: t.heads, dff: t.dff, dropout: t.dropout, layers: t.layers, positionMode: 'dense' as const };
-    this.modeler = new Encoder({ ...enc, seed: config.seed + BLOCK_SEED_OFFSET.modeler });
-    this.modelerHead = new Linear({ inputDim: d, outputDim: NUM_AB_BINS, bias: false, seed: config.seed + BLOCK_SEED_OFFSET.modelerHead });
-    this.hintEmbedding = new Linear({ inputDim: d + NUM_AB_BINS + 1 + (config.hintBroadcast ? NUM_AB_BINS : 0), outputDim: d, bias: false, seed: config.seed + BLOCK_SEED_OFFSET.hintEmbedding });
-    this.generator = new Encoder({ ...enc, seed: config.seed + BLOCK_SEED_OFFSET.generator });
-    this.generatorHead = new Linear({ inputDim: d, outputDim: NUM_AB_BINS, bias: false, seed: config.seed + BLOCK_SEED_OFFSET.generatorHead });
-    this.refinement = config.ablation.refinement ? buildRefinement(config.refinement, 1 + d + (config.refinement.residual ? 2 : 0), config.seed) : null;
     if (config.pretrainedFeatures) {
+      // DISCO fuses the frozen features into its tokens, a baseline into its per-pixel features (same projection d + C → d).
       const net = createPretrainedFeatures(config.pretrainedFeatures);
       this.pretrained = net;
       this.pretrainedProjection = new Linear({ inputDim: d + net.channels, outputDim: d, bias: true, seed: config.seed + BLOCK_SEED_OFFSET.pretrainedProjection });
@@ -401,9 +401,10 @@ export class DiscoModel {
   }
 
   /**
-   * Fuses the frozen pretrained features into the tokens (`config.pretrainedFeatures`): grey `L`
-   * `[B,H,W,1]` → grey RGB resized to `inputSize` → frozen network `[B,H',W',C]` → resized to the
-   * token grid `[B,h,w,C]` → `projection(concat(tokens, features))` `[B,h,w,d]`. Only the
+   * Fuses the frozen pretrained features into the tokens (`config.pretrainedFeatures`; a baseline's
+   * per-pixel features, h×w = H×W): grey `L` `[B,H,W,1]` → grey RGB resized to `inputSize` →
+   * frozen network `[B,H',W',C]` → resized to the grid `[B,h,w,C]` →
+   * `projection(concat(tokens, features))` `[B,h,w,d]`. Only the
    * projection is trainable; the frozen branch holds no variables, so gradients never enter it.
    */
   private fusePretrained(L: tf.Tensor4D, tokens: tf.Tensor4D): tf.Tensor4D {
@@ -413,6 +414,26 @@ export class DiscoModel {
     const x = tf.concat([tokens, feats], 3); // [B,h,w,d+C]
     feats.dispose();
     return tf.reshape(this.pretrainedProjection!.apply(x), [B, h, w, d]) as tf.Tensor4D;
+  }
+
+  /**
+   * {@link fusePretrained} for a baseline's per-pixel features `[B,H,W,d]`, computed in the order
+   * that never materialises C channels at H×W: the projection is linear and resizing is linear
+   * per channel, so `P·concat(x, resize(f)) + b = Pₓ·x + resize(P_f·f) + b` (the same function up to
+   * float rounding), with `P_f·f` taken at the frozen network's resolution (d channels resized, not C).
+   */
+  private fusePretrainedPerPixel(L: tf.Tensor4D, feats: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      const [B, H, W, d] = feats.shape;
+      const proj = this.pretrainedProjection!;
+      const f = this.pretrained!.extract(pretrainedInput(L, this.config.pretrainedFeatures!.inputSize)); // [B,h',w',C]
+      const [, h, w, C] = f.shape;
+      const Px = tf.slice(proj.kernel, [0, 0], [d, d]) as tf.Tensor2D;
+      const Pf = tf.slice(proj.kernel, [d, 0], [C, d]) as tf.Tensor2D;
+      const low = tf.reshape(tf.matMul(tf.reshape(f, [B * h * w, C]), Pf), [B, h, w, d]) as tf.Tensor4D;
+      const x = tf.reshape(tf.matMul(tf.reshape(feats, [B * H * W, d]), Px), [B, H, W, d]);
+      return tf.add(tf.add(x, resizeToGrid(low, H, W)), proj.bias!) as tf.Tensor4D;
+    });
   }
 
   /**
@@ -431,7 +452,8 @@ export class DiscoModel {
     tf.util.assert(H % 8 === 0 && W % 8 === 0, () => `${fn}: height and width (${H}×${W}) must be multiples of 8 (backbone)`);
     const training = options.training ?? false;
     const [ab, logits] = tf.tidy(() => {
-      const feats = this.backbone.apply(L, { training }) as tf.Tensor4D; // [B,H,W,d]
+      let feats = this.backbone.apply(L, { training }) as tf.Tensor4D; // [B,H,W,d]
+      if (this.pretrained) feats = this.fusePretrainedPerPixel(L, feats);
       const y = this.head!.apply(feats, { training }) as tf.Tensor4D;
       if (arch === 'regression') return [y]; // [B,H,W,2], tanh: ab/110
       const decoded = tf.div(this.quantizer.decodeAnnealedMean(y, this.config.decodeTemperature), AB_SCALE) as tf.Tensor4D; // [B,H,W,2]

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadDiscoModel, resolveModelArg, writeImage } from '@disco/colorize/node';
 import { collectRunInfo, intArg, Progress, setupBackendForCli, writeFileAtomic, writeJsonAtomic } from '@disco/runtime/node';
-import { constantMethod, diagnoseAnchors, discoMethod, greyMethod, meanTrainingAb, scoreHeldout, type AnchorDiagnosis, type HeldoutScores } from '../node/heldout.js';
+import { constantMethod, diagnoseAnchors, greyMethod, meanTrainingAb, modelMethods, scoreHeldout, type AnchorDiagnosis, type HeldoutScores } from '../node/heldout.js';
 import { listImages } from '@disco/images';
 import { resolveFromCaller as resolve } from './args.js';
 
@@ -48,7 +48,7 @@ export function formatScores(s: HeldoutScores, d: AnchorDiagnosis | null): strin
 const program = new Command()
   .name('score')
   .description('ab error / AuC / colorfulness / color shares of a DISCO model on held-out photos, with grey and mean-color baselines and oracle anchors')
-  .option('--model <dir>', 'DISCO model folder (default: the embedded tiny model)')
+  .option('--model <dir>', 'model folder, DISCO or a baseline (default: the embedded tiny model)')
   .requiredOption('--heldout <dir|list>', 'held-out photos (folder or list file)')
   .requiredOption('--train <dir|list>', 'training photos (for the mean-color baseline)')
   .option('--out <dir>', 'output folder for scores.json and scores.md', 'scores')
@@ -76,7 +76,7 @@ const program = new Command()
     const out = resolve(flags.out);
     fs.mkdirSync(out, { recursive: true });
     const meanAb = await meanTrainingAb(listImages(resolve(flags.train)));
-    const methods = [greyMethod(), constantMethod(meanAb), discoMethod(model), discoMethod(model, { anchorColors: 'expected', name: 'DISCO, expected anchor colors' }), ...(flags.anchorTemperatures ?? []).map((t) => discoMethod(model, { anchorColors: 'expected', anchorTemperature: t, name: `DISCO, expected anchor colors, T = ${t}` })), ...(flags.anchorRebalances ?? []).map((a) => discoMethod(model, { anchorRebalance: a, name: `DISCO, anchor rebalance α = ${a}` })), discoMethod(model, { oracle: true })];
+    const methods = [greyMethod(), constantMethod(meanAb), ...modelMethods(model, { anchorTemperatures: flags.anchorTemperatures, anchorRebalances: flags.anchorRebalances })];
     const progress = new Progress({ total: files.length, label: 'score', write: (l) => process.stderr.write(`${l}\n`), intervalMs: 2000 });
     const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
     const scores = await scoreHeldout(files, methods, {
@@ -90,7 +90,7 @@ const program = new Command()
           }
         : undefined,
     });
-    const diagnosis = flags.diagnose ? await diagnoseAnchors(model, files) : null;
+    const diagnosis = flags.diagnose && model.config.arch === 'disco' ? await diagnoseAnchors(model, files) : null; // a baseline has no anchor path
     model.dispose();
     const report = { command: 'experiments:score', run: collectRunInfo(), backend: backend.name, model: modelDir, heldout: flags.heldout, images: files.length, maxSide: flags.maxSide, meanTrainingAb: meanAb, scores, diagnosis };
     writeJsonAtomic(path.join(out, 'scores.json'), report);

@@ -141,7 +141,7 @@ export function constantMethod(ab: readonly [number, number], name = 'mean color
   };
 }
 
-/** DISCO through {@link colorizeL} (predicted anchors, or `oracle: true` for ground-truth anchors). */
+/** A model through {@link colorizeL} (DISCO: predicted anchors, or `oracle: true` for ground-truth anchors; a baseline: its output). */
 export function discoMethod(model: DiscoModel, options: Partial<Omit<ColorizeOptions, 'oracle'>> & { oracle?: boolean; name?: string } = {}): HeldoutMethod {
   const { oracle, name, ...rest } = options;
   return {
@@ -152,6 +152,35 @@ export function discoMethod(model: DiscoModel, options: Partial<Omit<ColorizeOpt
       return res[0]!.ab;
     },
   };
+}
+
+/**
+ * The methods a model is scored by: for DISCO its predicted anchors (most probable bin), expected
+ * anchor colors, any extra anchor-color temperatures and post-hoc rebalancing strengths, and oracle
+ * anchors; for a baseline (`config.arch` `regression` / `classification`) its one output, named
+ * `regression baseline` / `classification baseline`. Options that need anchors throw a one-line
+ * error for a baseline.
+ *
+ * @example
+ * ```ts
+ * const methods = [greyMethod(), constantMethod(meanAb), ...modelMethods(model, { anchorRebalances: [0.5] })];
+ * ```
+ */
+export function modelMethods(model: DiscoModel, options: { anchorTemperatures?: readonly number[]; anchorRebalances?: readonly number[] } = {}): HeldoutMethod[] {
+  const arch = model.config.arch;
+  const temps = options.anchorTemperatures ?? [];
+  const alphas = options.anchorRebalances ?? [];
+  if (arch !== 'disco') {
+    if (temps.length || alphas.length) throw new Error(`modelMethods: anchor temperatures and rebalancing need a DISCO model; this is the '${arch}' baseline, which has no anchors`);
+    return [discoMethod(model, { name: `${arch} baseline` })];
+  }
+  return [
+    discoMethod(model),
+    discoMethod(model, { anchorColors: 'expected', name: 'DISCO, expected anchor colors' }),
+    ...temps.map((t) => discoMethod(model, { anchorColors: 'expected', anchorTemperature: t, name: `DISCO, expected anchor colors, T = ${t}` })),
+    ...alphas.map((a) => discoMethod(model, { anchorRebalance: a, name: `DISCO, anchor rebalance α = ${a}` })),
+    discoMethod(model, { oracle: true }),
+  ];
 }
 
 /** The mean ab (Lab units) over every pixel of `files`, each image area-resized to `size`². */
