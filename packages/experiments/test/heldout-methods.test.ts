@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@disco/runtime';
 import { DiscoModel, resolveDiscoConfig } from '@disco/colorize';
-import { greyMethod, modelMethods, scoreHeldout } from '../src/node.js';
+import { expectNoLeaks } from '@disco/runtime/testing';
+import { greyMethod, meanTrainingAb, modelMethods, scoreHeldout } from '../src/node.js';
 import { writeSyntheticPhotos } from './images.js';
 
 describe('modelMethods: what a model is scored by (wasm)', { timeout: 300_000 }, () => {
@@ -29,6 +30,14 @@ describe('modelMethods: what a model is scored by (wasm)', { timeout: 300_000 },
       'DISCO, oracle anchors',
     ]);
     m.dispose();
+  });
+
+  it('scoring and the mean color leak no tensors, resized or not (the expanded image view once kept each photo alive)', async () => {
+    const { photos } = await writeSyntheticPhotos(path.join(dir, 'leaks'), 2, 64, 48);
+    const files = fs.readdirSync(photos).map((f) => path.join(photos, f));
+    await expectNoLeaks(() => meanTrainingAb(files, 16), 'meanTrainingAb (resized)');
+    await expectNoLeaks(() => scoreHeldout(files, [greyMethod()], { maxSide: 32 }), 'scoreHeldout (resized)');
+    await expectNoLeaks(() => scoreHeldout(files, [greyMethod()]), 'scoreHeldout (full size)');
   });
 
   it('a baseline: its one output, scored end to end; anchor options are a one-line error', async () => {

@@ -61,7 +61,8 @@ export interface HeldoutOptions {
 function labOf(rgb: tf.Tensor3D, size: (H: number, W: number) => [number, number]): { L: tf.Tensor4D; ab: tf.Tensor4D } {
   const [H, W] = rgb.shape;
   const [h, w] = size(H, W);
-  const x = h === H && w === W ? (tf.expandDims(rgb, 0) as tf.Tensor4D) : resizeArea(tf.expandDims(rgb, 0) as tf.Tensor4D, h, w);
+  // In a tidy: the expanded view shares rgb's data and would keep the full-size image alive.
+  const x = tf.tidy(() => (h === H && w === W ? (tf.expandDims(rgb, 0) as tf.Tensor4D) : resizeArea(tf.expandDims(rgb, 0) as tf.Tensor4D, h, w)));
   const lab = rgbToNormalizedLab(x);
   x.dispose();
   return { L: lab.L, ab: lab.ab };
