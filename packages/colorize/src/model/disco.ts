@@ -401,9 +401,9 @@ export class DiscoModel {
   }
 
   /**
-   * Fuses the frozen pretrained features into the tokens (`config.pretrainedFeatures`; a baseline's
-   * per-pixel features, h×w = H×W): grey `L` `[B,H,W,1]` → grey RGB resized to `inputSize` →
-   * frozen network `[B,H',W',C]` → resized to the grid `[B,h,w,C]` →
+   * Fuses the frozen pretrained features into DISCO's tokens (`config.pretrainedFeatures`; a
+   * baseline uses {@link fusePretrainedPerPixel}): grey `L` `[B,H,W,1]` → grey RGB resized to
+   * `inputSize` → frozen network `[B,H',W',C]` → resized to the token grid `[B,h,w,C]` →
    * `projection(concat(tokens, features))` `[B,h,w,d]`. Only the
    * projection is trainable; the frozen branch holds no variables, so gradients never enter it.
    */
