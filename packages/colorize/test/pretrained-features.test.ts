@@ -49,6 +49,15 @@ describe('pretrained features: config', () => {
   });
 });
 
+/** The named layers' outputs for `x` from the original Keras model (nsfwjs' InceptionV3 loaded by tfjs-layers). */
+async function kerasOutputs(layers: string[], x: tf.Tensor4D): Promise<tf.Tensor[]> {
+  const full = await tfl.loadLayersModel(tf.io.fromMemory(readNsfwInceptionArtifacts()));
+  const sub = tfl.model({ inputs: full.inputs, outputs: layers.map((n) => full.getLayer(n).output as tfl.SymbolicTensor) });
+  const out = sub.apply(x) as tf.Tensor[];
+  full.dispose();
+  return out;
+}
+
 // Generous timeout: seconds alone, minutes on a shared 2-core machine.
 describe('pretrained features: nsfwjs InceptionV3 blocks (wasm)', { timeout: 600_000 }, () => {
   beforeAll(async () => {
@@ -61,16 +70,13 @@ describe('pretrained features: nsfwjs InceptionV3 blocks (wasm)', { timeout: 600
     const mixed2 = loadNsfwInceptionBlocks('mixed2');
     expect(Object.keys(tf.engine().registeredVariables).length).toBe(vars);
     expect([stem.channels, mixed2.channels]).toEqual([192, 288]);
-    const full = await tfl.loadLayersModel(tf.io.fromMemory(readNsfwInceptionArtifacts()));
-    const sub = tfl.model({ inputs: full.inputs, outputs: ['max_pooling2d_2', 'mixed2'].map((n) => full.getLayer(n).output as tfl.SymbolicTensor) });
     const x = tf.randomUniform([2, 96, 96, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
-    const ref = sub.apply(x) as tf.Tensor[];
+    const ref = await kerasOutputs(['max_pooling2d_2', 'mixed2'], x);
     const ours = [stem.extract(x), mixed2.extract(x)];
     expect(ours.map((t) => t.shape)).toEqual([[2, 9, 9, 192], [2, 9, 9, 288]]);
     ours.forEach((t, i) => expectClose(t, ref[i]!, { rtol: 1e-4, atol: 1e-4, what: `layer ${i}` }));
     expect(() => stem.extract(tf.zeros([1, 64, 64, 3]) as tf.Tensor4D)).toThrow(/at least 75×75/);
     tf.dispose([x, ...ref, ...ours]);
-    full.dispose();
     stem.dispose();
     mixed2.dispose();
   });
@@ -80,15 +86,12 @@ describe('pretrained features: nsfwjs InceptionV3 blocks (wasm)', { timeout: 600
     const mixed5 = loadNsfwInceptionBlocks('mixed5');
     expect([mixed3.channels, mixed5.channels]).toEqual([768, 768]);
     expect(mixed5.countParams()).toBeGreaterThan(mixed3.countParams());
-    const full = await tfl.loadLayersModel(tf.io.fromMemory(readNsfwInceptionArtifacts()));
-    const sub = tfl.model({ inputs: full.inputs, outputs: ['mixed3', 'mixed5'].map((n) => full.getLayer(n).output as tfl.SymbolicTensor) });
     const x = tf.randomUniform([1, 96, 96, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
-    const ref = sub.apply(x) as tf.Tensor[];
+    const ref = await kerasOutputs(['mixed3', 'mixed5'], x);
     const ours = [mixed3.extract(x), mixed5.extract(x)];
     expect(ours.map((t) => t.shape)).toEqual([[1, 4, 4, 768], [1, 4, 4, 768]]);
     ours.forEach((t, i) => expectClose(t, ref[i]!, { rtol: 1e-4, atol: 1e-4, what: ['mixed3', 'mixed5'][i] }));
     tf.dispose([x, ...ref, ...ours]);
-    full.dispose();
     mixed3.dispose();
     mixed5.dispose();
   });
