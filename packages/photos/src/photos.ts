@@ -70,6 +70,49 @@ const SCRATCH_EXCLUDE: Record<string, string[]> = {
   Sports: [],
 };
 
+/** Tux Paint stamp categories of real-world objects (the rest are symbols, signs and flags). */
+const TUXPAINT_CATEGORIES = ['animals', 'food', 'plants'];
+/** Tux Paint stamps outside `cartoon/` folders, without an SVG twin, that are still drawings. */
+const TUXPAINT_DRAWINGS = ['hedgehog.png', 'pizza.png'];
+
+/**
+ * The photographic Tux Paint stamps: PNG cut-outs of animals, food and plants, recursively, not
+ * under a `cartoon/` folder and without a same-named `.svg` beside them (those are renderings of
+ * vector drawings). Real files only. Their transparent surround is composited over white when
+ * read (as every reader of the project does), a neutral background with ab = 0.
+ */
+export function tuxpaintPhotoStamps(root: string): Found[] {
+  const base = 'usr/share/tuxpaint/stamps';
+  const out: Found[] = [];
+  const walk = (rel: string): void => {
+    const dir = path.join(root, base, rel);
+    if (!fs.existsSync(dir)) return;
+    for (const d of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const r = rel ? `${rel}/${d.name}` : d.name;
+      if (d.isDirectory()) {
+        if (d.name !== 'cartoon') walk(r);
+      } else if (d.isFile() && /\.png$/i.test(d.name) && !TUXPAINT_DRAWINGS.includes(d.name) && !fs.existsSync(path.join(dir, d.name.replace(/\.png$/i, '.svg')))) {
+        out.push({ source: `${base}/${r}`, out: r, read: () => fs.readFileSync(path.join(dir, d.name)) });
+      }
+    }
+  };
+  for (const c of TUXPAINT_CATEGORIES) walk(c);
+  return out;
+}
+
+/** The Plasma wallpapers that are photographs (the others are renderings, drawings, or grey). */
+const PLASMA_PHOTOS = ['BytheWater', 'ColorfulCups', 'DarkestHour', 'EveningGlow', 'FallenLeaf', 'OneStandsOut', 'Path', 'summer_1am'];
+
+/** One image per photographic Plasma wallpaper: `1920x1080.jpg`, else the only image it ships. */
+export function plasmaPhotoWallpapers(root: string): Found[] {
+  return PLASMA_PHOTOS.flatMap((name) => {
+    const dir = `usr/share/wallpapers/${name}/contents/images`;
+    const all = listFiles(path.join(root, dir), /\.jpg$/i);
+    const pick = all.includes('1920x1080.jpg') ? '1920x1080.jpg' : all.length === 1 ? all[0] : undefined;
+    return pick ? [{ source: `${dir}/${pick}`, out: `${name}.jpg`, read: () => fs.readFileSync(path.join(root, dir, pick)) }] : [];
+  });
+}
+
 /** Reads the clockwise display angle of each image from KPhotoAlbum's demo `index.xml`. */
 export function kphotoalbumAngles(xml: string): Map<string, number> {
   const out = new Map<string, number>();
@@ -115,6 +158,22 @@ export const PHOTO_PACKAGES: readonly PhotoPackage[] = Object.freeze([
     expected: 12,
     rule: 'usr/share/backgrounds/mate/nature/*.jpg',
     select: (root) => plainFiles(root, 'usr/share/backgrounds/mate/nature', /\.jpg$/i),
+  },
+  {
+    name: 'tuxpaint-stamps-default',
+    version: '2022.06.04-1',
+    set: 'train',
+    expected: 214,
+    rule: `PNG stamps under usr/share/tuxpaint/stamps/{${TUXPAINT_CATEGORIES.join(',')}}/ (recursive), not under cartoon/, without a same-named .svg, except the drawings ${TUXPAINT_DRAWINGS.join(', ')}; photographic cut-outs, read over white`,
+    select: tuxpaintPhotoStamps,
+  },
+  {
+    name: 'plasma-workspace-wallpapers',
+    version: '4:5.27.5-2',
+    set: 'train',
+    expected: 8,
+    rule: `usr/share/wallpapers/{${PLASMA_PHOTOS.join(',')}}/contents/images/1920x1080.jpg (ColorfulCups: its only image), written as <name>.jpg`,
+    select: plasmaPhotoWallpapers,
   },
   {
     name: 'scratch',

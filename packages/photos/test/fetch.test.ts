@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { dep5LicenseFor, parseDep5 } from '../src/dep5.js';
-import { checkDisjoint, compareManifests, kphotoalbumAngles, PHOTO_PACKAGES, type PhotoManifest, type PhotoRecord } from '../src/photos.js';
+import * as os from 'node:os';
+import { checkDisjoint, compareManifests, kphotoalbumAngles, PHOTO_PACKAGES, plasmaPhotoWallpapers, tuxpaintPhotoStamps, type PhotoManifest, type PhotoRecord } from '../src/photos.js';
 import { readRcc } from '../src/rcc.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -173,6 +174,63 @@ describe('photo selection helpers', () => {
     ]);
   });
 
+  /** Writes `files` (paths relative to a fresh temporary root; a trailing `@` makes a symlink) and returns the root. */
+  const tree = (files: string[]): string => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'disco-photos-'));
+    for (const f of files) {
+      const link = f.endsWith('@');
+      const p = path.join(root, link ? f.slice(0, -1) : f);
+      fs.mkdirSync(path.dirname(p), { recursive: true });
+      if (link) fs.symlinkSync('/dev/null', p);
+      else fs.writeFileSync(p, f);
+    }
+    return root;
+  };
+  it('tuxpaintPhotoStamps keeps photographic stamps of animals, food and plants only', () => {
+    const s = 'usr/share/tuxpaint/stamps';
+    const root = tree([
+      `${s}/animals/birds/crow.png`,
+      `${s}/animals/birds/crow.txt`,
+      `${s}/animals/insects/bee.png`,
+      `${s}/animals/insects/bee.svg`, // a rendering of a vector drawing
+      `${s}/animals/insects/cartoon/ladybug.png`, // drawings folder
+      `${s}/animals/hedgehog.png`, // a drawing without an SVG twin
+      `${s}/food/fruit/apple_red.png`,
+      `${s}/food/fruit/link.png@`, // not a real file
+      `${s}/plants/flowers/rose.PNG`,
+      `${s}/symbols/heart.png`, // not a real-world category
+      `${s}/town/roadsigns/stop.png`,
+    ]);
+    try {
+      const found = tuxpaintPhotoStamps(root);
+      expect(found.map((f) => f.out)).toEqual(['animals/birds/crow.png', 'food/fruit/apple_red.png', 'plants/flowers/rose.PNG']);
+      expect(found[0]!.source).toBe(`${s}/animals/birds/crow.png`);
+      expect(found[1]!.read().toString()).toBe(`${s}/food/fruit/apple_red.png`);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+  it('plasmaPhotoWallpapers takes 1920x1080.jpg of each photograph, else its only image', () => {
+    const w = 'usr/share/wallpapers';
+    const root = tree([
+      `${w}/Path/contents/images/1920x1080.jpg`,
+      `${w}/Path/contents/images/2560x1600.jpg`,
+      `${w}/ColorfulCups/contents/images/2560x1600.jpg`,
+      `${w}/EveningGlow/contents/images/800x600.jpg`,
+      `${w}/EveningGlow/contents/images/640x480.jpg`, // two images, no 1920x1080: skipped
+      `${w}/Altai/contents/images/1920x1080.jpg`, // a rendering, not listed
+    ]);
+    try {
+      const found = plasmaPhotoWallpapers(root);
+      expect(found.map((f) => [f.out, f.source])).toEqual([
+        ['ColorfulCups.jpg', `${w}/ColorfulCups/contents/images/2560x1600.jpg`],
+        ['Path.jpg', `${w}/Path/contents/images/1920x1080.jpg`],
+      ]);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   const rec = (set: 'train' | 'heldout', p: string, sha: string): PhotoRecord => ({ set, path: p, package: 'x', source: p, sha256: sha, bytes: 1, license: 'MIT' });
   it('checkDisjoint finds content shared by both sets and duplicate paths', () => {
     expect(checkDisjoint([rec('train', 'a', '1'), rec('heldout', 'b', '2')])).toEqual([]);
@@ -185,9 +243,9 @@ describe('photo selection helpers', () => {
     expect(changes).toEqual(['changed: train:a sha256 1… → 9…', 'vanished: train:b (x b)', 'new: heldout:c']);
   });
 
-  it('the committed manifest has the pinned packages, 280 + 102 files, hashes, licenses and disjoint sets', () => {
+  it('the committed manifest has the pinned packages, 502 + 102 files, hashes, licenses and disjoint sets', () => {
     const m = JSON.parse(fs.readFileSync(path.join(here, '../data/photos-manifest.json'), 'utf8')) as PhotoManifest;
-    expect(m.counts).toEqual({ train: 280, heldout: 102 });
+    expect(m.counts).toEqual({ train: 502, heldout: 102 });
     expect(m.packages.map((p) => `${p.name}=${p.used}`)).toEqual(PHOTO_PACKAGES.map((p) => `${p.name}=${p.version}`));
     for (const p of PHOTO_PACKAGES) expect(m.files.filter((f) => f.package === p.name).length, p.name).toBe(p.expected);
     expect(m.files.every((f) => /^[0-9a-f]{64}$/.test(f.sha256) && f.license.length > 0)).toBe(true);
@@ -198,6 +256,6 @@ describe('photo selection helpers', () => {
       ['pool_2.png', 270],
       ['wayne.png', 90],
     ]);
-    expect(m.files.some((f) => /castleClinton|qt-logo|moon\.jpg|categorization\/.*(greatPyramid|colosseum|brandenburgGate)/.test(f.path))).toBe(false);
+    expect(m.files.some((f) => /cartoon\/|tuxpaint.*\/(hedgehog|pizza)\.png|\/Altai|castleClinton|qt-logo|moon\.jpg|categorization\/.*(greatPyramid|colosseum|brandenburgGate)/.test(f.path))).toBe(false);
   });
 });
