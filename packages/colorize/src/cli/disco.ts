@@ -108,7 +108,15 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
     if (!(DISCO_ARCHS as readonly string[]).includes(flags.arch)) throw new Error(`--arch: unknown '${flags.arch}'; valid: ${DISCO_ARCHS.join(', ')}`);
     overrides.arch = flags.arch as DiscoArch;
   }
-  if (flags.pretrainedFeatures !== undefined) overrides.pretrainedFeatures = { layer: flags.pretrainedFeatures.split(':')[0] as PretrainedFeaturesConfig['layer'], ...(flags.pretrainedFeatures.includes(':') ? { inputSize: Number(flags.pretrainedFeatures.split(':')[1]) } : {}) };
+  if (flags.pretrainedFeatures !== undefined) {
+    const [layer, size, source, ...rest] = flags.pretrainedFeatures.split(':');
+    if (rest.length > 0) throw new Error(`disco train: --pretrained-features ${flags.pretrainedFeatures}: expected <layer>[:<input px>[:photo|model-input]]`);
+    overrides.pretrainedFeatures = {
+      layer: layer as PretrainedFeaturesConfig['layer'],
+      ...(size !== undefined && size !== '' ? { inputSize: Number(size) } : {}),
+      ...(source !== undefined ? { source: source as PretrainedFeaturesConfig['source'] } : {}),
+    };
+  }
   const { resume, stopAt, ...kept } = flags;
   const result = await trainDisco(
     {
@@ -596,7 +604,7 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--no-rebalance', 'plain cross-entropies, without class rebalancing')
     .option('--arch <name>', 'disco (default), or a baseline on the same backbone: regression (per-pixel ab, L1) or classification (per-pixel 313-way rebalanced CE, annealed mean T = 0.38; Zhang et al. 2016)')
     .option('--anchors <k>', 'number of anchors K', intArg('--anchors', 1))
-    .option('--pretrained-features <layer>', 'fuse frozen nsfwjs InceptionV3 features into the tokens (extension; off by default): <layer>[:<input px>], layer stem, mixed0 … mixed5, input side default 299; a baseline (--arch) fuses them per pixel')
+    .option('--pretrained-features <layer>', 'fuse frozen nsfwjs InceptionV3 features into the tokens (extension; off by default): <layer>[:<input px>[:<source>]], layer stem, mixed0 … mixed5, input side default 299, source model-input (default: the model\'s input) or photo (the photo itself at the input side; training reads crops that large); a baseline (--arch) fuses them per pixel')
     .option('--ablation <names...>', 'random-anchors, no-anchor-branch, hard-superpixels, no-refinement')
     .option('--hint-encoding <enc>', 'anchor colors into the generator: onehot (paper) or soft (Gaussian over nearby bins)')
     .option('--hint-broadcast', 'every token also receives the color of its nearest anchor (locator features)')

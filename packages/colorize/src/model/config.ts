@@ -116,10 +116,19 @@ export interface PretrainedFeaturesConfig {
    * the network's training resolution.
    */
   inputSize: number;
+  /**
+   * What the network sees. `model-input`: the model's own input (in `resize` mode the photo at
+   * `imageSize`², upsampled to `inputSize`). `photo`: the photo itself at `inputSize`, so the
+   * network sees the detail that the model's thumbnail has lost; training then reads crops at
+   * `inputSize`² and gives the model their `imageSize`² area-resized copy (see `prepareStage2Batch`),
+   * and `colorizeL` in `resize` mode gives it the photo area-resized to `inputSize`² (in `pad` mode
+   * the model input is the photo already). Default `model-input`.
+   */
+  source: 'model-input' | 'photo';
 }
 
 /** Defaults of a non-null {@link DiscoConfig.pretrainedFeatures} (fields left out of an override). */
-export const PRETRAINED_FEATURES_DEFAULTS: Readonly<PretrainedFeaturesConfig> = Object.freeze({ network: 'nsfw-inception', layer: 'mixed2', inputSize: 299 });
+export const PRETRAINED_FEATURES_DEFAULTS: Readonly<PretrainedFeaturesConfig> = Object.freeze({ network: 'nsfw-inception', layer: 'mixed2', inputSize: 299, source: 'model-input' });
 
 /** Everything that defines a DISCO model. */
 export interface DiscoConfig {
@@ -256,6 +265,7 @@ function resolvePretrained(given: Partial<PretrainedFeaturesConfig> | null | und
   const p: PretrainedFeaturesConfig = { ...PRETRAINED_FEATURES_DEFAULTS, ...given };
   oneOf('pretrainedFeatures.network', p.network, PRETRAINED_NETWORKS);
   oneOf('pretrainedFeatures.layer', p.layer, Object.keys(PRETRAINED_LAYERS) as PretrainedFeaturesConfig['layer'][]);
+  oneOf('pretrainedFeatures.source', p.source, ['model-input', 'photo'] as PretrainedFeaturesConfig['source'][]);
   if (!Number.isInteger(p.inputSize) || p.inputSize < 75) throw new Error(`resolveDiscoConfig: pretrainedFeatures.inputSize must be an integer ≥ 75 (got ${p.inputSize})`);
   return p;
 }

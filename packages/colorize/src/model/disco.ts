@@ -60,6 +60,12 @@ export interface DiscoForwardOptions {
    * adjustment for a long-tailed label prior. Default 0 (off). Ground-truth colors ignore it.
    */
   anchorRebalance?: number;
+  /**
+   * The same photo's normalised L `[B,H',W',1]` at any resolution, for the frozen pretrained
+   * network instead of `L` (`pretrainedFeatures.source: 'photo'`; `colorizeL` and stage-2
+   * training pass it). Default `L`. Ignored without `pretrainedFeatures`.
+   */
+  pretrainedL?: tf.Tensor4D;
 }
 
 /** Everything {@link DiscoModel.forward} computes. The caller owns (and disposes) every tensor. */
@@ -307,7 +313,7 @@ export class DiscoModel {
     const front = tf.tidy((): tf.TensorContainer => {
       const feats = this.backbone.apply(L, { training }) as tf.Tensor4D; // [B,H,W,d]
       let tokens4 = pool(feats, association, S).pooled as tf.Tensor4D; // [B,h,w,d]
-      if (this.pretrained) tokens4 = this.fusePretrained(L, tokens4);
+      if (this.pretrained) tokens4 = this.fusePretrained(this.pretrainedSource(fn, L, options.pretrainedL), tokens4);
       // Superpixel colors pooled on their own, so targets never depend on a variable.
       const spColors = ab ? (pool(ab, association, S).pooled as tf.Tensor4D) : null; // [B,h,w,2]
       const tokens = tf.reshape(tokens4, [B, h * w, d]) as tf.Tensor3D; // [B,T,d]
@@ -400,6 +406,13 @@ export class DiscoModel {
     };
   }
 
+  /** The grey image the frozen network reads: `pretrainedL` (same batch size as `L`, one channel) when given, else `L`. */
+  private pretrainedSource(fn: string, L: tf.Tensor4D, pretrainedL: tf.Tensor4D | undefined): tf.Tensor4D {
+    if (!pretrainedL) return L;
+    tf.util.assert(pretrainedL.rank === 4 && pretrainedL.shape[0] === L.shape[0] && pretrainedL.shape[3] === 1, () => `${fn}: pretrainedL must be [${L.shape[0]}, height, width, 1], got [${pretrainedL.shape}]`);
+    return pretrainedL;
+  }
+
   /**
    * Fuses the frozen pretrained features into DISCO's tokens (`config.pretrainedFeatures`; a
    * baseline uses {@link fusePretrainedPerPixel}): grey `L` `[B,H,W,1]` → grey RGB resized to
@@ -442,8 +455,9 @@ export class DiscoModel {
    *
    * @param L `[B,H,W,1]` normalised lightness ((L−50)/50); H, W multiples of 8.
    * @param options `training`: batch-norm statistics (the baselines have no dropout). Default false.
+   *   `pretrainedL`: as in {@link DiscoForwardOptions.pretrainedL}.
    */
-  forwardBaseline(L: tf.Tensor4D, options: { training?: boolean } = {}): BaselineOutputs {
+  forwardBaseline(L: tf.Tensor4D, options: { training?: boolean; pretrainedL?: tf.Tensor4D } = {}): BaselineOutputs {
     const fn = 'DiscoModel.forwardBaseline';
     const arch = this.config.arch;
     if (arch === 'disco') throw new Error(`${fn}: this is a DISCO model (arch 'disco'); use forward`);
@@ -453,7 +467,7 @@ export class DiscoModel {
     const training = options.training ?? false;
     const [ab, logits] = tf.tidy(() => {
       let feats = this.backbone.apply(L, { training }) as tf.Tensor4D; // [B,H,W,d]
-      if (this.pretrained) feats = this.fusePretrainedPerPixel(L, feats);
+      if (this.pretrained) feats = this.fusePretrainedPerPixel(this.pretrainedSource(fn, L, options.pretrainedL), feats);
       const y = this.head!.apply(feats, { training }) as tf.Tensor4D;
       if (arch === 'regression') return [y]; // [B,H,W,2], tanh: ab/110
       const decoded = tf.div(this.quantizer.decodeAnnealedMean(y, this.config.decodeTemperature), AB_SCALE) as tf.Tensor4D; // [B,H,W,2]

@@ -88,11 +88,16 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
   const input = toModel(L);
   const fromModel = (ab: tf.Tensor4D) => tf.tidy(() => (o.mode === 'resize' ? (tf.image.resizeBilinear(ab, [H, W], false, true) as tf.Tensor4D) : (tf.slice(ab, [0, 0, 0, 0], [1, H, W, 2]) as tf.Tensor4D)));
   const oracleAb = o.oracle ? toModel(o.oracle) : null;
+  // pretrainedFeatures.source 'photo': the frozen network reads the photo at its input size, not the model's thumbnail
+  // (square, as the training crops; in pad mode the model input is the photo already).
+  const pf = model.config.pretrainedFeatures;
+  const pretrainedL = pf?.source === 'photo' && o.mode === 'resize' ? resizeArea(L, pf.inputSize, pf.inputSize) : undefined;
+  const extra = pretrainedL ? { pretrainedL } : {};
   const user = o.userAnchors ? [o.userAnchors.map((u) => ({ ...u, row: (u.units === 'grid' ? u.row * S : u.row) * sy, col: (u.units === 'grid' ? u.col * S : u.col) * sx, units: 'pixel' as const }))] : undefined;
   const results: ColorizeResult[] = [];
   try {
     if (arch !== 'disco') {
-      const out = model.forwardBaseline(input);
+      const out = model.forwardBaseline(input, extra);
       out.logits?.dispose();
       const ab = fromModel(out.ab);
       out.ab.dispose();
@@ -100,8 +105,8 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
     }
     for (const variant of oracleAb ? [0 as ColorVariant] : o.variants) {
       const out = oracleAb
-        ? model.forward(input, oracleAb, { colors: { kind: 'groundTruth' }, locateOn: 'colors', anchors: o.anchors, seed: o.seed, userAnchors: user })
-        : model.forward(input, null, { colors: variant === 0 && o.anchorColors === 'expected' ? { kind: 'expected', ...(o.anchorTemperature !== undefined ? { temperature: o.anchorTemperature } : {}) } : { kind: 'sampled', variant }, anchors: o.anchors, seed: o.seed, userAnchors: user, ...(o.anchorRebalance ? { anchorRebalance: o.anchorRebalance } : {}) });
+        ? model.forward(input, oracleAb, { colors: { kind: 'groundTruth' }, locateOn: 'colors', anchors: o.anchors, seed: o.seed, userAnchors: user, ...extra })
+        : model.forward(input, null, { colors: variant === 0 && o.anchorColors === 'expected' ? { kind: 'expected', ...(o.anchorTemperature !== undefined ? { temperature: o.anchorTemperature } : {}) } : { kind: 'sampled', variant }, anchors: o.anchors, seed: o.seed, userAnchors: user, ...(o.anchorRebalance ? { anchorRebalance: o.anchorRebalance } : {}), ...extra });
       const ab = fromModel(out.ab);
       const [h, w] = model.grid(inH, inW);
       const mask = out.anchorMask.dataSync();
@@ -120,6 +125,7 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
   } finally {
     input.dispose();
     oracleAb?.dispose();
+    pretrainedL?.dispose();
   }
   return results;
 }
