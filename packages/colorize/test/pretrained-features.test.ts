@@ -47,7 +47,7 @@ describe('pretrained features: config', () => {
     expect(bad({ size: 3 })).toThrow(/unknown key 'pretrainedFeatures.size'/);
     expect(bad({ source: 'full' })).toThrow(/pretrainedFeatures.source must be one of model-input, photo \(got full\)/);
     expect(bad('mixed2')).toThrow(/must be null or an object/);
-    expect(() => createPretrainedFeatures({ network: 'other' as 'nsfw-inception', layer: 'mixed0', inputSize: 80 })).toThrow(/no 'other' network is registered/);
+    expect(() => createPretrainedFeatures({ network: 'other' as 'nsfw-inception', layer: 'mixed0', inputSize: 80, source: 'model-input' })).toThrow(/no 'other' network is registered/);
   });
 });
 
