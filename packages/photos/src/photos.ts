@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { writeFileAtomic, writeJsonAtomic } from '@disco/runtime/node';
+import { listFilesRecursive, writeFileAtomic, writeJsonAtomic } from '@disco/runtime/node';
 import { dep5LicenseFor, parseDep5 } from './dep5.js';
 import { readRcc } from './rcc.js';
 
@@ -82,22 +82,14 @@ const TUXPAINT_DRAWINGS = ['hedgehog.png', 'pizza.png'];
  * read (as every reader of the project does), a neutral background with ab = 0.
  */
 export function tuxpaintPhotoStamps(root: string): Found[] {
-  const base = 'usr/share/tuxpaint/stamps';
-  const out: Found[] = [];
-  const walk = (rel: string): void => {
-    const dir = path.join(root, base, rel);
-    if (!fs.existsSync(dir)) return;
-    for (const d of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      const r = rel ? `${rel}/${d.name}` : d.name;
-      if (d.isDirectory()) {
-        if (d.name !== 'cartoon') walk(r);
-      } else if (d.isFile() && /\.png$/i.test(d.name) && !TUXPAINT_DRAWINGS.includes(d.name) && !fs.existsSync(path.join(dir, d.name.replace(/\.png$/i, '.svg')))) {
-        out.push({ source: `${base}/${r}`, out: r, read: () => fs.readFileSync(path.join(dir, d.name)) });
-      }
-    }
-  };
-  for (const c of TUXPAINT_CATEGORIES) walk(c);
-  return out;
+  const base = path.join(root, 'usr/share/tuxpaint/stamps');
+  return TUXPAINT_CATEGORIES.flatMap((c) =>
+    listFilesRecursive(path.join(base, c), { filter: (n) => /\.png$/i.test(n) && !TUXPAINT_DRAWINGS.includes(n) })
+      .filter((f) => !fs.lstatSync(f).isSymbolicLink() && !fs.existsSync(f.replace(/\.png$/i, '.svg')))
+      .map((f) => path.relative(base, f).split(path.sep).join('/'))
+      .filter((r) => !r.split('/').includes('cartoon'))
+      .map((r) => ({ source: `usr/share/tuxpaint/stamps/${r}`, out: r, read: () => fs.readFileSync(path.join(base, r)) })),
+  );
 }
 
 /** The Plasma wallpapers that are photographs (the others are renderings, drawings, or grey). */
