@@ -73,7 +73,7 @@ export {
   type PretrainedFeatureFactory,
   type KerasLayerSpec,
 } from './model/pretrained.js';
-export { colorizeL, edgePad, resizeArea, COLORIZE_DEFAULTS, type ColorizeOptions, type ColorizeResult } from './model/infer.js';
+export { colorizeL, edgePad, photoPretrainedL, resizeArea, COLORIZE_DEFAULTS, type ColorizeOptions, type ColorizeResult } from './model/infer.js';
 export { serializeDiscoModel, deserializeDiscoModel, DISCO_MODEL_FORMAT, type DiscoModelJson } from './model/serialize.js';
 export {
   Stage2Trainer,

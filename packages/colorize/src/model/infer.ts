@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ColorVariant, UserAnchor } from '@disco/anchors';
+import type { DiscoConfig } from './config.js';
 import type { DiscoModel } from './disco.js';
 
 /** Options of {@link colorizeL}. */
@@ -88,10 +89,8 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
   const input = toModel(L);
   const fromModel = (ab: tf.Tensor4D) => tf.tidy(() => (o.mode === 'resize' ? (tf.image.resizeBilinear(ab, [H, W], false, true) as tf.Tensor4D) : (tf.slice(ab, [0, 0, 0, 0], [1, H, W, 2]) as tf.Tensor4D)));
   const oracleAb = o.oracle ? toModel(o.oracle) : null;
-  // pretrainedFeatures.source 'photo': the frozen network reads the photo at its input size, not the model's thumbnail
-  // (square, as the training crops; in pad mode the model input is the photo already).
-  const pf = model.config.pretrainedFeatures;
-  const pretrainedL = pf?.source === 'photo' && o.mode === 'resize' ? resizeArea(L, pf.inputSize, pf.inputSize) : undefined;
+  // In pad mode the model input is the photo already.
+  const pretrainedL = o.mode === 'resize' ? photoPretrainedL(model.config, L) : undefined;
   const extra = pretrainedL ? { pretrainedL } : {};
   const user = o.userAnchors ? [o.userAnchors.map((u) => ({ ...u, row: (u.units === 'grid' ? u.row * S : u.row) * sy, col: (u.units === 'grid' ? u.col * S : u.col) * sx, units: 'pixel' as const }))] : undefined;
   const results: ColorizeResult[] = [];
@@ -128,6 +127,20 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
     pretrainedL?.dispose();
   }
   return results;
+}
+
+/**
+ * What the frozen pretrained network reads for a photo's L `[B,H,W,1]` when the model was built
+ * with `pretrainedFeatures.source: 'photo'`: the photo area-resized to `inputSize`² (square, as
+ * the training crops), passed to `forward` as `pretrainedL`. Undefined for any other model (the
+ * network then reads the model input). The caller disposes the result.
+ *
+ * @example
+ * const hi = photoPretrainedL(model.config, L); // [1,192,192,1] for mixed5:192:photo, else undefined
+ */
+export function photoPretrainedL(config: DiscoConfig, L: tf.Tensor4D): tf.Tensor4D | undefined {
+  const pf = config.pretrainedFeatures;
+  return pf?.source === 'photo' ? resizeArea(L, pf.inputSize, pf.inputSize) : undefined;
 }
 
 /**

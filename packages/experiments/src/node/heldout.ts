@@ -4,7 +4,7 @@
  * refinement). Node only (decodes files with sharp).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { colorizeL, DiscoModel, normalizedLabToRgb, resizeArea, rgbToNormalizedLab, type ColorizeOptions } from '@disco/colorize';
+import { colorizeL, DiscoModel, normalizedLabToRgb, photoPretrainedL, resizeArea, rgbToNormalizedLab, type ColorizeOptions } from '@disco/colorize';
 import { readImage } from '@disco/colorize/node';
 import { diffuse } from '@disco/superpixel';
 import { abAccuracy, colorShares } from '../metrics/ab.js';
@@ -239,10 +239,10 @@ export async function diagnoseAnchors(model: DiscoModel, files: readonly string[
     const rgb = await readImage(f);
     const { L, ab } = labOf(rgb, () => [size, size]);
     // The frozen network reads the photo itself when the model was trained so (as colorizeL does).
-    const pf = model.config.pretrainedFeatures;
-    const hi = pf?.source === 'photo' ? labOf(rgb, () => [pf.inputSize, pf.inputSize]) : null;
-    hi?.ab.dispose();
-    const extra = hi ? { pretrainedL: hi.L } : {};
+    const full = model.config.pretrainedFeatures?.source === 'photo' ? labOf(rgb, (H, W) => [H, W]) : null;
+    const hiL = full ? photoPretrainedL(model.config, full.L) : undefined;
+    if (full) tf.dispose([full.L, full.ab]);
+    const extra = hiL ? { pretrainedL: hiL } : {};
     rgb.dispose();
     const o = model.forward(L, ab, { colors: { kind: 'groundTruth' }, locateOn: 'colors', ...extra });
     const no = model.forward(L, ab, { colors: { kind: 'groundTruth' }, locateOn: 'colors', dropHints: true, ...extra });
@@ -281,7 +281,7 @@ export async function diagnoseAnchors(model: DiscoModel, files: readonly string[
     const userDiff = tf.tidy(() => tf.max(tf.abs(tf.mul(tf.sub(u.ab, o.ab), 110))).dataSync()[0]!);
     [sum.hint, sum.keep, sum.gA, sum.gAll, sum.gNo, sum.mAll, sum.diff, sum.out, sum.outNo] = [sum.hint, sum.keep, sum.gA, sum.gAll, sum.gNo, sum.mAll, sum.diff, sum.out, sum.outNo].map((v, i) => v + r[i]!) as typeof r & [number, number, number, number, number, number, number, number, number];
     sum.user = Math.max(sum.user, userDiff);
-    tf.dispose([L, ab, hi?.L, ...Object.values(o), ...Object.values(no), ...Object.values(u)].filter((t): t is tf.Tensor => t instanceof tf.Tensor));
+    tf.dispose([L, ab, hiL, ...Object.values(o), ...Object.values(no), ...Object.values(u)].filter((t): t is tf.Tensor => t instanceof tf.Tensor));
   }
   const n = files.length;
   return {
