@@ -31,12 +31,12 @@ function run(alpha?: number): { bins: number[]; logits: Float32Array; indices: n
 }
 
 describe('anchorRebalance (post-hoc rebalancing of predicted anchor colors)', () => {
-  it('α = 0 is the plain most probable bin; α > 0 picks argmax(logits + α·log w) at every anchor (w: the λ 0.5 rebalancing weights)', () => {
+  it('α = 0 is the plain most probable bin; any α ≥ −1 picks argmax(logits + α·log w) at every anchor (w: the λ 0.5 rebalancing weights)', () => {
     const plain = run();
     expect(run(0).bins).toEqual(plain.bins);
     const quant = q();
     const logW = Array.from(tf.tidy(() => tf.log(quant.weights).dataSync()));
-    for (const alpha of [0.5, 2]) {
+    for (const alpha of [-1, -0.5, 0.5, 2]) {
       const r = run(alpha);
       expect(r.indices).toEqual(plain.indices); // anchors are located on modeler features, untouched
       const expected = r.indices.map((t) => {
@@ -53,14 +53,15 @@ describe('anchorRebalance (post-hoc rebalancing of predicted anchor colors)', ()
     quant.dispose();
   });
 
-  it('raises the chroma of the chosen anchor colors as α grows, and rejects a negative α', () => {
+  it('raises the chroma of the chosen anchor colors as α grows, lowers it below 0, and rejects α < −1', () => {
     const quant = q();
     const bins = quant.bins.arraySync();
     const chroma = (b: number[]) => b.reduce((s, c) => s + Math.hypot(bins[c]![0]!, bins[c]![1]!), 0) / b.length;
     const c0 = chroma(run(0).bins);
     const c2 = chroma(run(3).bins);
     expect(c2).toBeGreaterThan(c0 + 5);
-    expect(() => run(-1)).toThrow(/anchorRebalance must be a number ≥ 0, got -1/);
+    expect(chroma(run(-1).bins)).toBeLessThan(c0);
+    expect(() => run(-1.5)).toThrow(/anchorRebalance must be a number ≥ −1, got -1.5/);
     quant.dispose();
   });
 });

@@ -48,17 +48,17 @@ export function positiveArg(name: string): (v: string) => number {
 }
 
 /**
- * A parser for a finite number ≥ 0.
+ * A parser for a finite number of at least `min`.
  *
  * @example
  * ```ts
- * program.option('--anchor-rebalance <alpha>', 'rebalancing strength', nonNegativeArg('--anchor-rebalance'));
+ * program.option('--anchor-rebalance <alpha>', 'rebalancing strength', numberArg('--anchor-rebalance', -1));
  * ```
  */
-export function nonNegativeArg(name: string): (v: string) => number {
+export function numberArg(name: string, min: number): (v: string) => number {
   return (v: string): number => {
     const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidOptionValue(`${name} must be a number ≥ 0; got '${v}'`);
+    if (v.trim() === '' || !Number.isFinite(n) || n < min) throw new InvalidOptionValue(`${name} must be a number ≥ ${min}; got '${v}'`);
     return n;
   };
 }

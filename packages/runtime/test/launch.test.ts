@@ -51,13 +51,16 @@ describe('launchCli', () => {
   });
 });
 
-describe('intArg / positiveArg', () => {
+describe('intArg / positiveArg / numberArg', () => {
   it('parse valid values and reject the rest with one message naming the flag and the value', async () => {
-    const { intArg, positiveArg } = await import('../src/cli_args.js');
+    const { intArg, numberArg, positiveArg } = await import('../src/cli_args.js');
     expect(intArg('--steps', 1)('12')).toBe(12);
     expect(intArg('--limit', 0)('0')).toBe(0);
     for (const bad of ['0', '1.5', 'x', '', ' ']) expect(() => intArg('--steps', 1)(bad)).toThrow(`--steps must be an integer ≥ 1; got '${bad}'`);
     expect(positiveArg('--lr')('2e-4')).toBe(2e-4);
     for (const bad of ['0', '-1', 'Infinity', 'nan', '']) expect(() => positiveArg('--lr')(bad)).toThrow(`--lr must be a positive number; got '${bad}'`);
+    expect(numberArg('--alpha', -1)('-1')).toBe(-1);
+    expect(numberArg('--alpha', -1)('0.5')).toBe(0.5);
+    for (const bad of ['-1.5', '-Infinity', 'x', '']) expect(() => numberArg('--alpha', -1)(bad)).toThrow(`--alpha must be a number ≥ -1; got '${bad}'`);
   });
 });

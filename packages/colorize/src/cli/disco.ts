@@ -25,7 +25,7 @@ import {
   shardOfPath,
   shardSuffix,
   nodeFileSystem,
-  nonNegativeArg,
+  numberArg,
   positiveArg,
   Progress,
   removeStaleTemps,
@@ -632,7 +632,7 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--mode <mode>', 'resize (model size, ab upsampled) or pad (full resolution)', 'resize')
     .option('--anchor-colors <how>', "anchor colors of the first result: mode (the modeler's most probable bin, the paper) or expected (the bin nearest its annealed mean; more muted, fewer wrong colors)", 'mode')
     .option('--anchor-temperature <t>', 'annealed-mean temperature of --anchor-colors expected (default: the model\'s decode temperature; lower: closer to mode)', positiveArg('--anchor-temperature'))
-    .option('--anchor-rebalance <alpha>', "post-hoc class rebalancing α ≥ 0 of the predicted anchor colors: log-weights of Zhang et al.'s rebalancing added to the modeler's logits (for models trained with --no-rebalance; 0: off)", nonNegativeArg('--anchor-rebalance'))
+    .option('--anchor-rebalance <alpha>', "post-hoc class rebalancing α ≥ -1 of the predicted anchor colors: α × log-weights of Zhang et al.'s rebalancing added to the modeler's logits (α > 0 for models trained with --no-rebalance; α = -1 undoes training-time rebalancing; 0: off)", numberArg('--anchor-rebalance', -1))
     .option('--oracle <image|folder>', 'oracle anchors: locate and color the anchors from these color originals (matched by name): the upper bound')
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu')
     .option('--shard <i/n|auto>', 'colorize only shard i of n (0-based; by a hash of the relative path); auto: from JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID')

@@ -57,7 +57,10 @@ export interface DiscoForwardOptions {
    * before the most probable bin, the annealed mean or a sample is taken. A model trained without
    * rebalancing (`--no-rebalance`) is calibrated; α then trades accuracy (0) for the rarer,
    * saturated colors that training-time rebalancing favours (≈ 1) — at inference time, as a logit
-   * adjustment for a long-tailed label prior. Default 0 (off). Ground-truth colors ignore it.
+   * adjustment for a long-tailed label prior. A model trained *with* rebalancing learnt
+   * p(c) ∝ w(c)·p_true(c) (the minimiser of the weighted cross-entropy), so α ∈ [−1, 0) moves it
+   * back towards calibrated, α = −1 undoing the weights entirely. α ≥ −1; default 0 (off).
+   * Ground-truth colors ignore it.
    */
   anchorRebalance?: number;
   /**
@@ -294,7 +297,7 @@ export class DiscoModel {
     const training = options.training ?? false;
     const colors: AnchorColorSource = options.colors ?? (ab ? { kind: 'groundTruth' } : { kind: 'sampled', variant: 0 });
     const locateOn = options.locateOn ?? (ab ? 'colors' : 'modeler');
-    tf.util.assert(options.anchorRebalance === undefined || (Number.isFinite(options.anchorRebalance) && options.anchorRebalance >= 0), () => `${fn}: anchorRebalance must be a number ≥ 0, got ${String(options.anchorRebalance)}`);
+    tf.util.assert(options.anchorRebalance === undefined || (Number.isFinite(options.anchorRebalance) && options.anchorRebalance >= -1), () => `${fn}: anchorRebalance must be a number ≥ −1, got ${String(options.anchorRebalance)}`);
     tf.util.assert(colors.kind !== 'groundTruth' || ab !== null, () => `${fn}: ground-truth anchor colors need ab`);
     tf.util.assert(locateOn !== 'colors' || ab !== null, () => `${fn}: locating anchors on colors needs ab`);
     const K = options.anchors ?? this.config.anchors;

@@ -27,7 +27,7 @@ export interface ColorizeOptions {
   anchorColors: 'mode' | 'expected';
   /** Annealed-mean temperature of `anchorColors: 'expected'` (> 0). Default the model's `decodeTemperature`. */
   anchorTemperature?: number;
-  /** Post-hoc rebalancing α ≥ 0 of the predicted anchor colors (see `DiscoForwardOptions.anchorRebalance`). Default 0. */
+  /** Post-hoc rebalancing α ≥ −1 of the predicted anchor colors (see `DiscoForwardOptions.anchorRebalance`). Default 0. */
   anchorRebalance?: number;
   /**
    * Oracle anchors: the ground-truth ab `[1,H,W,2]` (ab/110) of the same image. Anchors are then

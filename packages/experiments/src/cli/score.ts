@@ -61,9 +61,9 @@ const program = new Command()
     if (ts.length === 0 || !ts.every((t) => Number.isFinite(t) && t > 0)) throw new InvalidArgumentError(`--anchor-temperatures must be a comma-separated list of numbers > 0; got '${v}'`);
     return ts;
   })
-  .option('--anchor-rebalances <list>', "also score predicted anchors (most probable bin) after post-hoc rebalancing with these α, e.g. 0.5,1", (v: string) => {
+  .option('--anchor-rebalances <list>', "also score predicted anchors (most probable bin) after post-hoc rebalancing with these α ≥ −1, e.g. -1,0.5,1", (v: string) => {
     const as = v.split(',').map(Number);
-    if (as.length === 0 || !as.every((a) => Number.isFinite(a) && a >= 0)) throw new InvalidArgumentError(`--anchor-rebalances must be a comma-separated list of numbers ≥ 0; got '${v}'`);
+    if (as.length === 0 || !as.every((a) => Number.isFinite(a) && a >= -1)) throw new InvalidArgumentError(`--anchor-rebalances must be a comma-separated list of numbers ≥ −1; got '${v}'`);
     return as;
   })
   .option('--backend <name>', 'auto, tensorflow, wasm or cpu')
