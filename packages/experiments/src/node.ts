@@ -47,4 +47,5 @@ export {
   type AnchorDiagnosis,
 } from './node/heldout.js';
 export { renderSheet, sheetColumn, type SheetColumn } from './node/sheet.js';
+export { frontierPoints, frontierSpec, frontierTable, renderVegaLitePng, type Frontier, type FrontierPoint } from './node/frontier.js';
 export { writeReport, loadTfvisBundle, tfvisBundlePath, imageSourceResolver, type WriteReportOptions } from './report/index.js';
