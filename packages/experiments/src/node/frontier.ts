@@ -110,7 +110,7 @@ export function frontierSpec(f: Frontier, options: { title?: string; colorShare?
         encoding: { x: { field: 'x', type: 'quantitative' }, x2: { field: 'x2' }, y: { field: 'y', type: 'quantitative' }, y2: { field: 'y2' } },
       },
       {
-        data: { values: [{ x: xTarget + 0.5, y: yMin + 0.4, t: `target: error < grey's, colorfulness ≥ ${Math.round(share * 100)} % of the photos'` }] },
+        data: { values: [{ x: xTarget + 0.5, y: yMin + 0.4, t: `target: error < grey, colorfulness ≥ ${Math.round(share * 100)} %` }] },
         mark: { type: 'text', align: 'left', color: '#2ca02c', fontSize: 11 },
         encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, text: { field: 't', type: 'nominal' } },
       },
@@ -120,7 +120,7 @@ export function frontierSpec(f: Frontier, options: { title?: string; colorShare?
         encoding: {
           x: { ...x, scale: { domain: [0, xMax] }, title: 'colorfulness (Hasler & Süsstrunk) →' },
           y: { ...y, scale: { domain: [yMin, yMax], zero: false }, title: '← mean ab error (Lab units)' },
-          color: { ...color, title: 'model (labels: α; ◆ expected colors)', legend: { labelLimit: 280, orient: 'bottom-right' } },
+          color: { ...color, title: 'model (α labels; ◆ expected)', legend: { labelLimit: 280, titleLimit: 320, orient: 'right' } },
           order: { field: 'alpha', type: 'quantitative' },
         },
       },
