@@ -26,6 +26,7 @@ export interface FrontierPoint {
 
 /** What {@link frontierPoints} returns: the points and the photos' own statistics. */
 export interface Frontier {
+  /** Predicted-anchor points (per model, by α), then expected anchor colors, then references. */
   points: FrontierPoint[];
   /** Colorfulness of the photos scored. */
   truthColorfulness: number;
@@ -84,6 +85,11 @@ export function frontierPoints(reports: readonly { label: string; scores: Heldou
  * The vega-lite spec of the frontier: one line per model through its α sweep (labelled with α),
  * diamonds for expected anchor colors, black squares for the references, and the target region
  * (colorfulness ≥ `colorShare` × the photos', error below grey's) shaded green.
+ *
+ * @example
+ * ```ts
+ * const png = await renderVegaLitePng(frontierSpec(frontierPoints(reports), { colorShare: 0.6 }));
+ * ```
  */
 export function frontierSpec(f: Frontier, options: { title?: string; colorShare?: number } = {}): TopLevelSpec {
   const share = options.colorShare ?? 0.6;
@@ -132,7 +138,15 @@ export function frontierSpec(f: Frontier, options: { title?: string; colorShare?
   };
 }
 
-/** Renders a vega-lite spec to PNG (vega's SVG renderer, rasterised by sharp at 2× density). */
+/**
+ * Renders a vega-lite spec to PNG (vega's SVG renderer, rasterised by sharp at 2× density): no
+ * browser or canvas needed.
+ *
+ * @example
+ * ```ts
+ * fs.writeFileSync('plot.png', await renderVegaLitePng({ data: { values: [{ x: 1, y: 2 }] }, mark: 'point', encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } } }));
+ * ```
+ */
 export async function renderVegaLitePng(spec: TopLevelSpec): Promise<Buffer> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
