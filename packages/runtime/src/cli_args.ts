@@ -62,3 +62,20 @@ export function numberArg(name: string, min: number): (v: string) => number {
     return n;
   };
 }
+
+/**
+ * A parser for a comma-separated list of finite numbers, each passing `ok`; `what` names the
+ * allowed values in the message (`<flag> must be a comma-separated list of <what>; got '<value>'`).
+ *
+ * @example
+ * ```ts
+ * program.option('--anchor-rebalances <list>', 'α values', numberListArg('--anchor-rebalances', (a) => a >= -1, 'numbers ≥ −1'));
+ * ```
+ */
+export function numberListArg(name: string, ok: (n: number) => boolean, what: string): (v: string) => number[] {
+  return (v: string): number[] => {
+    const ns = v.split(',').map(Number);
+    if (ns.length === 0 || !ns.every((n) => Number.isFinite(n) && ok(n))) throw new InvalidOptionValue(`${name} must be a comma-separated list of ${what}; got '${v}'`);
+    return ns;
+  };
+}

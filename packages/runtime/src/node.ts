@@ -32,7 +32,7 @@ export {
   type ListFilesOptions,
   type WriteFileOptions,
 } from './files.js';
-export { intArg, InvalidOptionValue, numberArg, positiveArg } from './cli_args.js';
+export { intArg, InvalidOptionValue, numberArg, numberListArg, positiveArg } from './cli_args.js';
 export {
   disableNativeConvolutions,
   enableNativeConvolutions,

@@ -51,9 +51,9 @@ describe('launchCli', () => {
   });
 });
 
-describe('intArg / positiveArg / numberArg', () => {
+describe('intArg / positiveArg / numberArg / numberListArg', () => {
   it('parse valid values and reject the rest with one message naming the flag and the value', async () => {
-    const { intArg, numberArg, positiveArg } = await import('../src/cli_args.js');
+    const { intArg, numberArg, numberListArg, positiveArg } = await import('../src/cli_args.js');
     expect(intArg('--steps', 1)('12')).toBe(12);
     expect(intArg('--limit', 0)('0')).toBe(0);
     for (const bad of ['0', '1.5', 'x', '', ' ']) expect(() => intArg('--steps', 1)(bad)).toThrow(`--steps must be an integer ≥ 1; got '${bad}'`);
@@ -62,5 +62,8 @@ describe('intArg / positiveArg / numberArg', () => {
     expect(numberArg('--alpha', -1)('-1')).toBe(-1);
     expect(numberArg('--alpha', -1)('0.5')).toBe(0.5);
     for (const bad of ['-1.5', '-Infinity', 'x', '']) expect(() => numberArg('--alpha', -1)(bad)).toThrow(`--alpha must be a number ≥ -1; got '${bad}'`);
+    const temps = numberListArg('--temps', (t) => t > 0, 'numbers > 0');
+    expect(temps('0.2,0.1')).toEqual([0.2, 0.1]);
+    for (const bad of ['0.2,0', '0.2,x', 'Infinity']) expect(() => temps(bad)).toThrow(`--temps must be a comma-separated list of numbers > 0; got '${bad}'`);
   });
 });

@@ -7,9 +7,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { loadDiscoModel, resolveModelArg, writeImage } from '@disco/colorize/node';
-import { collectRunInfo, intArg, Progress, setupBackendForCli, writeFileAtomic, writeJsonAtomic } from '@disco/runtime/node';
+import { collectRunInfo, intArg, numberListArg, Progress, setupBackendForCli, writeFileAtomic, writeJsonAtomic } from '@disco/runtime/node';
 import { constantMethod, diagnoseAnchors, greyMethod, meanTrainingAb, modelMethods, scoreHeldout, type AnchorDiagnosis, type HeldoutScores } from '../node/heldout.js';
 import { listImages } from '@disco/images';
 import { resolveFromCaller as resolve } from './args.js';
@@ -56,16 +56,8 @@ const program = new Command()
   .option('--limit <n>', 'score only the first n held-out photos (0: all)', intArg('--limit', 0), 0)
   .option('--images', 'also write the output PNGs per method under <out>/images/<method>/')
   .option('--no-diagnose', 'skip the anchor-path diagnosis')
-  .option('--anchor-temperatures <list>', "also score expected anchor colors at these annealed-mean temperatures, e.g. 0.2,0.1", (v: string) => {
-    const ts = v.split(',').map(Number);
-    if (ts.length === 0 || !ts.every((t) => Number.isFinite(t) && t > 0)) throw new InvalidArgumentError(`--anchor-temperatures must be a comma-separated list of numbers > 0; got '${v}'`);
-    return ts;
-  })
-  .option('--anchor-rebalances <list>', "also score predicted anchors (most probable bin) after post-hoc rebalancing with these α ≥ −1, e.g. -1,0.5,1", (v: string) => {
-    const as = v.split(',').map(Number);
-    if (as.length === 0 || !as.every((a) => Number.isFinite(a) && a >= -1)) throw new InvalidArgumentError(`--anchor-rebalances must be a comma-separated list of numbers ≥ −1; got '${v}'`);
-    return as;
-  })
+  .option('--anchor-temperatures <list>', "also score expected anchor colors at these annealed-mean temperatures, e.g. 0.2,0.1", numberListArg('--anchor-temperatures', (t) => t > 0, 'numbers > 0'))
+  .option('--anchor-rebalances <list>', "also score predicted anchors (most probable bin) after post-hoc rebalancing with these α ≥ −1, e.g. -1,0.5,1", numberListArg('--anchor-rebalances', (a) => a >= -1, 'numbers ≥ −1'))
   .option('--backend <name>', 'auto, tensorflow, wasm or cpu')
   .action(async (flags: { model?: string; heldout: string; train: string; out: string; maxSide: number; limit: number; images?: boolean; diagnose: boolean; backend?: string; anchorTemperatures?: number[]; anchorRebalances?: number[] }) => {
     const backend = await setupBackendForCli(flags.backend);
