@@ -63,3 +63,36 @@ export function permutation(n: number, rng: Rng): number[] {
   }
   return p;
 }
+
+/**
+ * Draws `offset … offset + count − 1` of the {@link mulberry32} stream of `seed`, as uniform
+ * numbers in [0, 1) (the 32-bit draw divided by 2³², exact in float64). Draw k depends only on its
+ * counter `seed + (k + 1)·0x6D2B79F5 mod 2³²`, so any window of the stream is computed directly,
+ * without running through the draws before it: `uniformDraws(s, k, 1)[0]` is the (k+1)-th call of
+ * `mulberry32(s)`. Used to regenerate large weight tensors defined by their draw offsets.
+ *
+ * @param seed 32-bit seed (`seed >>> 0`).
+ * @param offset Index of the first draw, an integer in [0, 2⁵³).
+ * @param count Number of draws.
+ * @returns `[count]` float64 values in [0, 1).
+ *
+ * @example
+ * ```ts
+ * uniformDraws(0, 0, 2); // [0.26642920868471265, 0.0003297457005828619], mulberry32(0)'s first two
+ * ```
+ */
+export function uniformDraws(seed: number, offset: number, count: number): Float64Array {
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new Error(`uniformDraws: offset must be a non-negative integer (got ${offset})`);
+  if (!Number.isSafeInteger(count) || count < 0) throw new Error(`uniformDraws: count must be a non-negative integer (got ${count})`);
+  const out = new Float64Array(count);
+  // Counter of draw `offset`, minus one step: a_k = seed + (k + 1)·γ mod 2³²; Math.imul multiplies mod 2³² exactly.
+  let a = ((seed >>> 0) + Math.imul(offset % 4294967296, 0x6d2b79f5)) >>> 0;
+  for (let i = 0; i < count; i++) {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  return out;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mulberry32, mulberry32Uint32, permutation } from '../src/index.js';
+import { mulberry32, mulberry32Uint32, permutation, uniformDraws } from '../src/index.js';
 
 describe('mulberry32', () => {
   it('matches the reference stream of mulberry32 (seeds 0 and 42, first 5 draws)', () => {
@@ -39,5 +39,24 @@ describe('mulberry32', () => {
     expect(permutation(100, mulberry32(3))).toEqual(p);
     expect(permutation(100, mulberry32(4))).not.toEqual(p);
     expect(permutation(0, mulberry32(0))).toEqual([]);
+  });
+});
+
+describe('uniformDraws', () => {
+  it('equals the sequential stream at any offset (seed 0: the fixture draws 0–4 and 9,999,999; seed 42 windows)', () => {
+    const first = uniformDraws(0, 0, 5);
+    expect(Array.from(first)).toEqual([0.26642920868471265, 0.0003297457005828619, 0.2232720274478197, 0.1462021479383111, 0.46732782293111086]);
+    expect(uniformDraws(0, 9_999_999, 1)[0]! * 4294967296).toBe(1388877212);
+    const rnd = mulberry32(42);
+    const seq = Array.from({ length: 300 }, () => rnd());
+    expect(Array.from(uniformDraws(42, 0, 300))).toEqual(seq);
+    expect(Array.from(uniformDraws(42, 137, 100))).toEqual(seq.slice(137, 237));
+  });
+
+  it('counts past 2³² draws exactly (the counter wraps mod 2³²) and rejects bad offsets', () => {
+    // Draw 2³² + k has the same counter as draw k: γ·2³² ≡ 0 (mod 2³²).
+    expect(Array.from(uniformDraws(5, 2 ** 32 + 3, 4))).toEqual(Array.from(uniformDraws(5, 3, 4)));
+    expect(() => uniformDraws(0, -1, 1)).toThrow(/offset must be a non-negative integer \(got -1\)/);
+    expect(() => uniformDraws(0, 0, 1.5)).toThrow(/count must be a non-negative integer/);
   });
 });

@@ -26,4 +26,5 @@ export {
   type WasmBinaryName,
   type WasmPaths,
 } from './backend.js';
+export { ruleStateDict, type RuleStateTensor, type StateTensor } from './rule_weights.js';
 export { registerTrainingKernels, listTrainingKernels, type RegisteredKernel } from './training_kernels.js';

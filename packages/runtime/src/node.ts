@@ -47,6 +47,7 @@ export { encodeOnnxModel, ONNX_OPSET, type OnnxAttribute, type OnnxGraph, type O
 export { loadCheckpoint, saveCheckpoint, type CheckpointIntegrity, type CheckpointOptions, type CheckpointStateBase, type LoadCheckpointOptions, type LoadedCheckpoint } from './checkpoint.js';
 export { expandInputs, isListFile, parseShard, selectShard, shardOfPath, shardSuffix, type ExpandInputsOptions, type InputFile, type Shard } from './inputs.js';
 export { FaultyFileSystem, SimulatedKill, type FaultKind, type FaultOptions, type MutatingOp } from './faults.js';
+export { readRuleStateDict } from './node/rule_weights.js';
 
 /** Environment variable read by {@link resolveBackendChoice}. */
 export const BACKEND_ENV = 'DISCO_BACKEND';
