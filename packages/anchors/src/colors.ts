@@ -20,17 +20,20 @@ function checkBins(fn: string, binCentres: tf.Tensor): void {
   tf.util.assert(binCentres.dtype === 'float32', () => `${fn}: binCentres must be float32, got ${binCentres.dtype}`);
 }
 
+/**
+ * Checks anchor indices: int32 `[batch, K]`, each in `[0, tokens)`. A token may appear twice: the
+ * published locator gives an empty cluster the globally largest token, which may already be an
+ * anchor; its hint then counts twice, as there (mask 2).
+ */
 function checkIndices(fn: string, indices: tf.Tensor, batch: number, tokens: number): void {
   tf.util.assert(indices instanceof tf.Tensor && indices.rank === 2 && indices.dtype === 'int32', () => `${fn}: indices must be int32 [batch, K], got ${indices?.dtype} [${indices?.shape}]`);
   tf.util.assert(indices.shape[0] === batch, () => `${fn}: indices batch ${indices.shape[0]} != ${batch}`);
   const v = indices.dataSync();
   const K = indices.shape[1]!;
   for (let b = 0; b < batch; b++) {
-    const seen = new Set<number>();
     for (let k = 0; k < K; k++) {
       const t = v[b * K + k]!;
-      tf.util.assert(t >= 0 && t < tokens && !seen.has(t), () => `${fn}: indices must be distinct token indices in [0, ${tokens}) per image, got ${t} in image ${b}`);
-      seen.add(t);
+      tf.util.assert(Number.isInteger(t) && t >= 0 && t < tokens, () => `${fn}: indices must be token indices in [0, ${tokens}), got ${t} in image ${b}`);
     }
   }
 }
@@ -61,7 +64,11 @@ export function nearestBins(ab: tf.Tensor, binCentres: tf.Tensor2D): tf.Tensor {
  * - variant 0: `c₀`, the most probable bin;
  * - variant 1: `c₁* = argmax_i d(cᵢ, c₀)`, the top-K bin farthest from the first;
  * - variant 2: `argmax_i min(d(cᵢ, c₀), d(cᵢ, c₁*))`, the top-K bin farthest from both
- *   (largest distance to the nearer of the two).
+ *   (largest distance to the nearer of the two), or with `diverse: 'sum'` (the published code)
+ *   `argmax_i d(cᵢ, c₀) + d(cᵢ, c₁*)`.
+ *
+ * An anchor may repeat (the published locator can pick one token for two clusters); it then gets
+ * the same bin twice.
  *
  * Ties in an argmax go to the more probable candidate. Softmax is monotonic, so logits are ranked
  * directly. Deterministic; no gradient flows.
@@ -101,7 +108,7 @@ export function sampleAnchorColors(logits: tf.Tensor, binCentres: tf.Tensor2D, i
     let sel = sel1;
     if (o.variant === 2) {
       const ab1 = tf.sum(tf.mul(tf.expandDims(sel1, 3), ab), 2, true); // [B,K,1,2]
-      sel = pick(tf.minimum(d0, dist(ab1)));
+      sel = pick(o.diverse === 'sum' ? tf.add(d0, dist(ab1)) : tf.minimum(d0, dist(ab1)));
     }
     return tf.cast(tf.round(tf.sum(tf.mul(sel, tf.cast(top, 'float32')), 2)), 'int32') as tf.Tensor2D; // [B,K]
   });
@@ -131,7 +138,7 @@ export function groundTruthAnchorColors(targetClasses: tf.Tensor, indices: tf.Te
  * The generator's hints: mask `[batch, h, w, 1]` with ones at the anchors and the anchors' one-hot
  * bins `[batch, h, w, bins]` (zeros elsewhere), built as `onehot(indices)ᵀ · onehot(classes)`.
  *
- * @param indices Anchor token indices `row·w + col`, int32 `[batch, K]`, distinct per image.
+ * @param indices Anchor token indices `row·w + col`, int32 `[batch, K]` (a repeated token counts twice in the mask).
  * @param classes Anchor bins, int32 `[batch, K]`, values in `[0, bins)`.
  * @param h Token rows.
  * @param w Token columns.

@@ -81,6 +81,12 @@ export type AnchorPlacement = 'cluster' | 'random';
 /** Every valid {@link AnchorPlacement}. */
 export const ANCHOR_PLACEMENTS: readonly AnchorPlacement[] = Object.freeze(['cluster', 'random'] as const);
 
+/** Which rules {@link locateAnchors} clusters and picks by (see {@link LocatorOptions.rules}). */
+export type AnchorRules = 'published' | 'distinct';
+
+/** Every valid {@link AnchorRules}. */
+export const ANCHOR_RULES: readonly AnchorRules[] = Object.freeze(['published', 'distinct'] as const);
+
 /** Options of {@link locateAnchors}: the k-means options plus the placement mode. */
 export interface LocatorOptions extends KMeansOptions {
   /**
@@ -88,12 +94,27 @@ export interface LocatorOptions extends KMeansOptions {
    * distinct positions uniformly without replacement (the ablation). Default `cluster`.
    */
   placement: AnchorPlacement;
+  /**
+   * `distinct` (default): {@link kmeans} with `init`, `metric`, `maxIter`, `tol`, and K distinct
+   * anchors ({@link selectAnchors}' `emptyCluster: 'distinct'`). `published`: the released code's
+   * rules, {@link kmeansPublished} (K uniform initial tokens, `maxIter`, `tol` on the squared
+   * total shift, assignments of the last pass; `init` is ignored, `metric` must be `euclidean`)
+   * and an empty cluster's anchor at the globally largest token (`emptyCluster: 'largest'`).
+   */
+  rules: AnchorRules;
+  /**
+   * `published` rules only: the initial centre tokens of each image, `[batch][K]` (e.g. recorded
+   * from a reference run), instead of drawing them. Default null (drawn with `seed`).
+   */
+  initIndices: readonly (readonly number[])[] | null;
 }
 
 /** Defaults of {@link LocatorOptions} (K = 8 as in the paper). */
 export const LOCATOR_DEFAULTS: Readonly<LocatorOptions> = Object.freeze({
   ...KMEANS_DEFAULTS,
   placement: 'cluster',
+  rules: 'distinct',
+  initIndices: null,
 } satisfies LocatorOptions);
 
 const LOCATOR_KEYS = Object.keys(LOCATOR_DEFAULTS);
@@ -104,6 +125,9 @@ export function resolveLocatorOptions(partial: Partial<LocatorOptions> = {}): Lo
   const o: LocatorOptions = { ...LOCATOR_DEFAULTS, ...partial };
   checkKMeans('resolveLocatorOptions', o);
   checkChoice('resolveLocatorOptions', 'placement', o.placement, ANCHOR_PLACEMENTS);
+  checkChoice('resolveLocatorOptions', 'rules', o.rules, ANCHOR_RULES);
+  if (o.rules === 'published' && o.metric !== 'euclidean') throw new Error(`resolveLocatorOptions: the published rules cluster with the euclidean metric (got ${o.metric})`);
+  if (o.initIndices !== null && (o.rules !== 'published' || !Array.isArray(o.initIndices))) throw new Error('resolveLocatorOptions: initIndices must be null or, with the published rules, one list of token indices per image');
   return o;
 }
 
@@ -113,22 +137,34 @@ export type ColorVariant = 0 | 1 | 2;
 /** Every valid {@link ColorVariant}. */
 export const COLOR_VARIANTS: readonly ColorVariant[] = Object.freeze([0, 1, 2] as const);
 
+/** How variant 2 combines its two distances (see {@link ColorSamplingOptions.diverse}). */
+export type DiverseRule = 'sum' | 'min';
+
+/** Every valid {@link DiverseRule}. */
+export const DIVERSE_RULES: readonly DiverseRule[] = Object.freeze(['sum', 'min'] as const);
+
 /** Options of {@link sampleAnchorColors}. */
 export interface ColorSamplingOptions {
   /**
    * 0: the most probable bin. 1: among the `topK` most probable bins, the one farthest in ab from
-   * the most probable. 2: among the `topK`, the one whose smaller distance to the variant-0 and
-   * variant-1 bins is largest. Default 0.
+   * the most probable. 2: among the `topK`, the one farthest from the variant-0 and variant-1
+   * bins together (see `diverse`). Default 0.
    */
   variant: ColorVariant;
   /** Number of most probable bins the variants 1 and 2 choose from, an integer >= 1. Default 10. */
   topK: number;
+  /**
+   * Variant 2's score of a candidate c: `min`, `min(d(c, c₀), d(c, c₁))` (the largest distance to
+   * the nearer of the two; default); `sum`, `d(c, c₀) + d(c, c₁)` (the published code's rule).
+   */
+  diverse: DiverseRule;
 }
 
 /** Defaults of {@link ColorSamplingOptions}. */
 export const COLOR_SAMPLING_DEFAULTS: Readonly<ColorSamplingOptions> = Object.freeze({
   variant: 0,
   topK: 10,
+  diverse: 'min',
 } satisfies ColorSamplingOptions);
 
 const SAMPLING_KEYS = Object.keys(COLOR_SAMPLING_DEFAULTS);
@@ -139,6 +175,7 @@ export function resolveColorSamplingOptions(partial: Partial<ColorSamplingOption
   const o: ColorSamplingOptions = { ...COLOR_SAMPLING_DEFAULTS, ...partial };
   checkChoice('resolveColorSamplingOptions', 'variant', o.variant, COLOR_VARIANTS);
   checkInt('resolveColorSamplingOptions', 'topK', o.topK, 1);
+  checkChoice('resolveColorSamplingOptions', 'diverse', o.diverse, DIVERSE_RULES);
   return o;
 }
 

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { kmeans } from './kmeans.js';
+import { kmeansPublished } from './kmeans_published.js';
 import { resolveLocatorOptions, type LocatorOptions } from './options.js';
 import { oneHotFloat } from './internal/gather.js';
 import { imageRng, sampleWithoutReplacement } from './internal/prng.js';
@@ -43,12 +44,15 @@ function checkSizes(fn: string, sizes: tf.Tensor, batch: number, tokens: number)
 /**
  * One anchor per cluster: the member token with the largest superpixel size, i.e. the argmax over
  * positions of `clusterOneHot + 0.01·size` (Xia et al. 2022, §3; ties go to the lower index). An empty
- * cluster (possible when K exceeds the number of distinct tokens) takes the largest token not yet
- * chosen, empty clusters in increasing order, so every image still gets K distinct anchors.
+ * cluster (possible when K exceeds the number of distinct tokens) takes, with `emptyCluster:
+ * 'distinct'` (default), the largest token not yet chosen, empty clusters in increasing order, so
+ * every image still gets K distinct anchors; with `'largest'` (the published code: the argmax of
+ * `0.01·size` alone) the globally largest token, which may repeat an anchor (mask value 2).
  *
  * @param assignments Cluster of every token, int32 `[batch, h·w]`, values in `[0, k)`.
  * @param sizes Superpixel sizes `[batch, h, w, 1]` (pixel counts / S²), float32 in [0, 100).
  * @param k Number of clusters K (1 ≤ K ≤ h·w).
+ * @param options `emptyCluster`: `distinct` (default) or `largest`, as above.
  * @returns Anchor indices `[batch, K]` (anchor k belongs to cluster k) and the hint mask `[batch, h, w, 1]`.
  *
  * @example
@@ -56,7 +60,9 @@ function checkSizes(fn: string, sizes: tf.Tensor, batch: number, tokens: number)
  * const { indices, mask } = selectAnchors(assignments, sizes, 8);
  * ```
  */
-export function selectAnchors(assignments: tf.Tensor2D, sizes: tf.Tensor4D, k: number): AnchorSet {
+export function selectAnchors(assignments: tf.Tensor2D, sizes: tf.Tensor4D, k: number, options: { emptyCluster?: 'distinct' | 'largest' } = {}): AnchorSet {
+  const emptyCluster = options.emptyCluster ?? 'distinct';
+  tf.util.assert(emptyCluster === 'distinct' || emptyCluster === 'largest', () => `selectAnchors: emptyCluster must be 'distinct' or 'largest', got ${String(emptyCluster)}`);
   tf.util.assert(assignments instanceof tf.Tensor && assignments.rank === 2, () => `selectAnchors: assignments must be [batch, tokens], got shape [${assignments?.shape}]`);
   tf.util.assert(assignments.dtype === 'int32', () => `selectAnchors: assignments must be int32, got ${assignments.dtype}`);
   const [B, T] = assignments.shape;
@@ -77,7 +83,7 @@ export function selectAnchors(assignments: tf.Tensor2D, sizes: tf.Tensor4D, k: n
   for (let b = 0; b < B; b++) {
     const empties: number[] = [];
     for (let c = 0; c < k; c++) if (counts[b * k + c] === 0) empties.push(c);
-    if (empties.length === 0) continue;
+    if (empties.length === 0 || emptyCluster === 'largest') continue;
     sizeData ??= sizes.dataSync() as Float32Array;
     const taken = new Set<number>();
     for (let c = 0; c < k; c++) if (counts[b * k + c]! > 0) taken.add(out[b * k + c]!);
@@ -118,7 +124,8 @@ export function randomAnchors(batch: number, h: number, w: number, k: number, se
 
 /**
  * The anchor locator (parameter-free): clusters the token features of each image with
- * {@link kmeans} and picks the largest superpixel of each cluster ({@link selectAnchors}), or places
+ * {@link kmeans} (or, with `rules: 'published'`, {@link kmeansPublished}) and picks the largest
+ * superpixel of each cluster ({@link selectAnchors}), or places
  * the anchors at random ({@link randomAnchors}) when `placement` is `random`. During training the
  * features are the superpixel colors `Cs`; at inference, the color modeler's features.
  * No gradient flows through the outputs.
@@ -142,9 +149,12 @@ export function locateAnchors(features: tf.Tensor4D, sizes: tf.Tensor4D, options
   checkSizes('locateAnchors', sizes, B, h * w);
   tf.util.assert(sizes.shape[1] === h && sizes.shape[2] === w, () => `locateAnchors: sizes [${sizes.shape}] must match features [${features.shape}] in h and w`);
   if (o.placement === 'random') return { ...randomAnchors(B, h, w, o.k, o.seed), assignments: null };
-  const { placement: _placement, ...kmeansOptions } = o;
+  const { placement: _placement, rules, initIndices, ...kmeansOptions } = o;
   const tokens = tf.reshape(features, [B, h * w, C]) as tf.Tensor3D; // [B,T,C]
-  const { assignments, centroids } = kmeans(tokens, kmeansOptions);
+  const { assignments, centroids } =
+    rules === 'published'
+      ? kmeansPublished(tokens, { k: o.k, maxIter: o.maxIter, tol: o.tol, seed: o.seed }, initIndices ?? undefined)
+      : kmeans(tokens, kmeansOptions);
   tf.dispose([tokens, centroids]);
-  return { ...selectAnchors(assignments, sizes, o.k), assignments };
+  return { ...selectAnchors(assignments, sizes, o.k, { emptyCluster: rules === 'published' ? 'largest' : 'distinct' }), assignments };
 }

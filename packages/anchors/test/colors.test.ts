@@ -46,6 +46,10 @@ describeBackends(describe, beforeAll, 'anchor colors', () => {
     expect(pick(1)).toEqual([60, 60]); // 84.9 from [0,0], the farthest of the top 10
     // min distance to [0,0] and [60,60]: [50,0] 50, [-40,0] 40, [0,60] 60, near ones ≤ 20.
     expect(pick(2)).toEqual([0, 60]);
+    // The published rule sums them: [-40,0] 40 + 116.6 = 156.6 beats [0,60] 60 + 60 and [-10,-10] 14.1 + 99.0.
+    const sum = sampleAnchorColors(logits, bins, idx, { variant: 2, diverse: 'sum' });
+    expect(points[sum.dataSync()[0]!]).toEqual([-40, 0]);
+    sum.dispose();
     // topK 1 degenerates to the most probable for every variant.
     const c = sampleAnchorColors(logits, bins, idx, { variant: 2, topK: 1 });
     expect(points[c.dataSync()[0]!]).toEqual([0, 0]);
@@ -75,6 +79,15 @@ describeBackends(describe, beforeAll, 'anchor colors', () => {
     tf.dispose([cls, idx, r]);
   });
 
+  it('a repeated anchor (the published locator, an empty cluster) counts twice: mask 2 and its bin 2, h=1 w=3 bins=5', () => {
+    const idx = tf.tensor2d([[1, 1]], [1, 2], 'int32');
+    const cls = tf.tensor2d([[3, 3]], [1, 2], 'int32');
+    const h = anchorHints(idx, cls, 1, 3, 5);
+    expect(Array.from(h.mask.dataSync())).toEqual([0, 2, 0]);
+    expect(Array.from(h.colors.dataSync())).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0]);
+    tf.dispose([idx, cls, h.mask, h.colors]);
+  });
+
   it('anchorHints: mask and one-hot colors at the anchors, zeros elsewhere, h=1 w=3 bins=5', () => {
     const idx = tf.tensor2d([[1, 2]], [1, 2], 'int32');
     const cls = tf.tensor2d([[4, 0]], [1, 2], 'int32');
@@ -101,8 +114,8 @@ describeBackends(describe, beforeAll, 'anchor colors', () => {
   it('rejects bad inputs with one-line errors naming the argument', () => {
     const logits = tf.zeros([1, 4, 313]);
     const idx = tf.tensor2d([[0, 1]], [1, 2], 'int32');
-    expect(() => sampleAnchorColors(logits, bins, tf.tensor2d([[0, 0]], [1, 2], 'int32'))).toThrow(/sampleAnchorColors: indices must be distinct/);
-    expect(() => sampleAnchorColors(logits, bins, tf.tensor2d([[0, 4]], [1, 2], 'int32'))).toThrow(/sampleAnchorColors: indices must be distinct token indices in \[0, 4\)/);
+    expect(() => sampleAnchorColors(logits, bins, tf.tensor2d([[0, 4]], [1, 2], 'int32'))).toThrow(/sampleAnchorColors: indices must be token indices in \[0, 4\), got 4 in image 0/);
+    expect(() => sampleAnchorColors(logits, bins, idx, { diverse: 'max' as never })).toThrow(/diverse must be one of sum, min/);
     expect(() => sampleAnchorColors(tf.zeros([1, 4, 10]), bins, idx)).toThrow(/sampleAnchorColors: logits have 10 bins but binCentres has 313/);
     expect(() => sampleAnchorColors(logits, bins, idx, { variant: 3 as never })).toThrow(/variant must be one of 0, 1, 2/);
     expect(() => sampleAnchorColors(logits, bins, idx, { topK: 400 })).toThrow(/topK \(400\) must be <= the number of bins \(313\)/);

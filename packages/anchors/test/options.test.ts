@@ -13,8 +13,8 @@ import {
 describe('options', () => {
   it('defaults are K=8, 20 iterations, tol 1e-4, k-means++, top 10, and are frozen', () => {
     expect(KMEANS_DEFAULTS).toEqual({ k: 8, maxIter: 20, tol: 1e-4, init: 'kmeans++', metric: 'euclidean', seed: 0 });
-    expect(LOCATOR_DEFAULTS).toEqual({ ...KMEANS_DEFAULTS, placement: 'cluster' });
-    expect(COLOR_SAMPLING_DEFAULTS).toEqual({ variant: 0, topK: 10 });
+    expect(LOCATOR_DEFAULTS).toEqual({ ...KMEANS_DEFAULTS, placement: 'cluster', rules: 'distinct', initIndices: null });
+    expect(COLOR_SAMPLING_DEFAULTS).toEqual({ variant: 0, topK: 10, diverse: 'min' });
     expect(USER_ANCHOR_DEFAULTS).toEqual({ cellSize: 16, mode: 'merge' });
     for (const d of [KMEANS_DEFAULTS, LOCATOR_DEFAULTS, COLOR_SAMPLING_DEFAULTS, USER_ANCHOR_DEFAULTS]) expect(Object.isFrozen(d)).toBe(true);
   });
@@ -26,7 +26,7 @@ describe('options', () => {
     expect(partial).toEqual({ k: 4 });
     expect(r).not.toBe(KMEANS_DEFAULTS);
     expect(resolveLocatorOptions({ placement: 'random' }).placement).toBe('random');
-    expect(resolveColorSamplingOptions({ variant: 2 })).toEqual({ variant: 2, topK: 10 });
+    expect(resolveColorSamplingOptions({ variant: 2 })).toEqual({ variant: 2, topK: 10, diverse: 'min' });
     expect(resolveUserAnchorOptions({ mode: 'replace' })).toEqual({ cellSize: 16, mode: 'replace' });
   });
 
