@@ -15,6 +15,15 @@ export interface SpixNetConfig {
   bnMomentum: number;
   /** Seed of the weight initialisers (same seed, same initial weights). Default 0. */
   seed: number;
+  /**
+   * How the stride-2 3×3 convolutions pad. `symmetric`: one row and column of zeros on every side,
+   * as PyTorch's `padding=1` in the published SpixelNet (an even side 2m gives m outputs centred on
+   * rows 0, 2, 4, …). `same`: tfjs' `'same'`, which pads only the bottom and right for stride 2
+   * (the networks trained here before this option existed). Stride-1 convolutions pad 1 on every
+   * side either way. Default `symmetric` (`paper`); the `tiny` preset and SpixNets saved without
+   * this field use `same`.
+   */
+  padding: 'symmetric' | 'same';
 }
 
 /** The `paper` configuration: widths 16-32-64-128-256, LeakyReLU 0.1. */
@@ -23,12 +32,13 @@ export const SPIXNET_DEFAULTS: Readonly<SpixNetConfig> = Object.freeze({
   leakyAlpha: 0.1,
   bnMomentum: 0.9,
   seed: 0,
+  padding: 'symmetric',
 });
 
 /** Named presets: `paper` (widths 16-32-64-128-256) and `tiny` (narrow, for tests and quick runs). */
 export const SPIXNET_PRESETS: Readonly<Record<'paper' | 'tiny', Readonly<SpixNetConfig>>> = Object.freeze({
   paper: SPIXNET_DEFAULTS,
-  tiny: Object.freeze({ ...SPIXNET_DEFAULTS, widths: Object.freeze([4, 8, 8, 16, 16]) }),
+  tiny: Object.freeze({ ...SPIXNET_DEFAULTS, widths: Object.freeze([4, 8, 8, 16, 16]), padding: 'same' as const }),
 });
 
 /** Name of a {@link SPIXNET_PRESETS} entry. */
@@ -51,6 +61,7 @@ export function resolveSpixNetConfig(partial: Partial<SpixNetConfig> = {}, prese
     leakyAlpha: partial.leakyAlpha ?? base.leakyAlpha,
     bnMomentum: partial.bnMomentum ?? base.bnMomentum,
     seed: partial.seed ?? base.seed,
+    padding: partial.padding ?? base.padding,
   };
   if (c.widths.length < 2 || !c.widths.every((v) => Number.isInteger(v) && v >= 1)) {
     throw new Error(`resolveSpixNetConfig: widths must be at least 2 positive integers; got [${c.widths}]`);
@@ -58,6 +69,7 @@ export function resolveSpixNetConfig(partial: Partial<SpixNetConfig> = {}, prese
   if (!(c.leakyAlpha >= 0 && c.leakyAlpha < 1)) throw new Error(`resolveSpixNetConfig: leakyAlpha must be in [0, 1); got ${c.leakyAlpha}`);
   if (!(c.bnMomentum >= 0 && c.bnMomentum < 1)) throw new Error(`resolveSpixNetConfig: bnMomentum must be in [0, 1); got ${c.bnMomentum}`);
   if (!Number.isInteger(c.seed) || c.seed < 0) throw new Error(`resolveSpixNetConfig: seed must be a non-negative integer; got ${c.seed}`);
+  if (c.padding !== 'symmetric' && c.padding !== 'same') throw new Error(`resolveSpixNetConfig: padding must be 'symmetric' or 'same'; got ${String(c.padding)}`);
   return c;
 }
 
@@ -70,7 +82,10 @@ function buildModel(c: SpixNetConfig): tfl.LayersModel {
   let seed = c.seed * 1000 + 1;
   const init = () => tfl.initializers.heNormal({ seed: seed++ });
   const conv = (x: tfl.SymbolicTensor, filters: number, strides: number, name: string): tfl.SymbolicTensor => {
-    const y = tfl.layers.conv2d({ filters, kernelSize: 3, strides, padding: 'same', useBias: false, kernelInitializer: init(), name: `${name}_conv` }).apply(x);
+    // Symmetric padding for stride 2: pad 1 everywhere, then a 'valid' convolution (same weights and names).
+    const padded = strides === 2 && c.padding === 'symmetric';
+    const input = padded ? (tfl.layers.zeroPadding2d({ padding: [[1, 1], [1, 1]], name: `${name}_pad` }).apply(x) as tfl.SymbolicTensor) : x;
+    const y = tfl.layers.conv2d({ filters, kernelSize: 3, strides, padding: padded ? 'valid' : 'same', useBias: false, kernelInitializer: init(), name: `${name}_conv` }).apply(input);
     const n = tfl.layers.batchNormalization({ momentum: c.bnMomentum, epsilon: 1e-5, name: `${name}_bn` }).apply(y);
     return tfl.layers.leakyReLU({ alpha: c.leakyAlpha, name: `${name}_act` }).apply(n) as tfl.SymbolicTensor;
   };
@@ -155,7 +170,8 @@ export class SpixNet {
       model.dispose();
       throw new Error(`SpixNet.load: handler: the model carries no '${METADATA_KEY}' metadata (not saved by SpixNet.save)`);
     }
-    return new SpixNet(resolveSpixNetConfig(saved), model);
+    // Saved before `padding` existed: those networks were built with tfjs 'same' padding.
+    return new SpixNet(resolveSpixNetConfig({ padding: 'same', ...saved }), model);
   }
 
   /** Number of trainable scalars. */

@@ -183,6 +183,29 @@ export interface DiscoConfig {
    * {@link PretrainedFeaturesConfig}.
    */
   pretrainedFeatures: PretrainedFeaturesConfig | null;
+  /**
+   * How the stride-2 3×3 convolutions of SPixNet, the backbone and the refinement pad (nine in
+   * the paper's plan). `symmetric`: one row and column of zeros on every side, PyTorch's
+   * `padding=1` in the published code; `same`: tfjs' `'same'`, which pads only the bottom and
+   * right for stride 2. Weights trained with one do not transfer to the other. `paper`:
+   * `symmetric`; `tiny` and every model file written before this field existed: `same`.
+   */
+  padding: 'symmetric' | 'same';
+  /**
+   * The anchor locator's and the diverse sampler's rules at inference.
+   *
+   * - `published` (the released code of Xia et al.): k-means from K distinct tokens drawn
+   *   uniformly, an empty cluster re-seeded with a random token, stopping when
+   *   `(Σ_k ‖Δc_k‖)² < 1e-4` or after 20 passes, returning the assignment computed at the start
+   *   of the last pass; the anchor of an empty cluster is the globally largest token (an anchor
+   *   may repeat); variant T = 2 maximises `d(c, c₀) + d(c, c₁)`.
+   * - `distinct` (this project's variant): greedy k-means++ initialisation, empty clusters
+   *   re-seeded with the farthest tokens, stopping when no centre moves by more than 1e-4 (at
+   *   most 50 passes), K distinct anchors, and T = 2 maximising `min(d(c, c₀), d(c, c₁))`.
+   *
+   * `paper`: `published`; `tiny` and model files written before this field existed: `distinct`.
+   */
+  anchorRules: 'published' | 'distinct';
   /** Seed of weight initialisation. */
   seed: number;
 }
@@ -202,6 +225,8 @@ export const PAPER_CONFIG: Readonly<DiscoConfig> = deepFreeze({
   hintBroadcast: false,
   decodeTemperature: 1,
   pretrainedFeatures: null,
+  padding: 'symmetric',
+  anchorRules: 'published',
   seed: 0,
 });
 
@@ -220,6 +245,8 @@ export const TINY_CONFIG: Readonly<DiscoConfig> = deepFreeze({
   hintBroadcast: false,
   decodeTemperature: 1,
   pretrainedFeatures: null,
+  padding: 'same',
+  anchorRules: 'distinct',
   seed: 0,
 });
 
@@ -323,16 +350,23 @@ export function resolveDiscoConfig(overrides: DiscoConfigOverrides = {}, preset:
   oneOf('refinement.residual', c.refinement.residual, [true, false]);
   oneOf('hintEncoding', c.hintEncoding, ['onehot', 'soft'] as const);
   oneOf('hintBroadcast', c.hintBroadcast, [true, false]);
+  oneOf('padding', c.padding, ['symmetric', 'same'] as const);
+  oneOf('anchorRules', c.anchorRules, ['published', 'distinct'] as const);
   if (c.arch === 'classification' && overrides.decodeTemperature === undefined) c.decodeTemperature = ZHANG_ANNEALED_MEAN_TEMPERATURE;
   if (!(c.decodeTemperature > 0 && c.decodeTemperature <= 1)) throw new Error(`resolveDiscoConfig: decodeTemperature must be in (0, 1] (got ${c.decodeTemperature})`);
   if (!Number.isInteger(c.seed)) throw new Error(`resolveDiscoConfig: seed must be an integer (got ${c.seed})`);
   return c;
 }
 
+/** Values of fields a stored config may lack because it was written before they existed: the behaviour of that time. */
+const STORED_CONFIG_LEGACY: Readonly<Pick<DiscoConfig, 'padding' | 'anchorRules'>> = Object.freeze({ padding: 'same', anchorRules: 'distinct' });
+
 /**
  * A config read back from a model file or checkpoint, completed with the defaults of fields added
  * since it was written (e.g. `arch`, `pretrainedFeatures`) and validated. The preset supplying the
- * defaults is `paper` for a 256² / S = 16 config, else `tiny`.
+ * defaults is `paper` for a 256² / S = 16 config, else `tiny`; `padding` and `anchorRules`, when
+ * missing, take the behaviour of the time before they existed (`same`, `distinct`), so such a file
+ * computes exactly what it computed when it was written.
  *
  * @example
  * ```ts
@@ -340,5 +374,5 @@ export function resolveDiscoConfig(overrides: DiscoConfigOverrides = {}, preset:
  * ```
  */
 export function resolveStoredConfig(stored: DiscoConfigOverrides): DiscoConfig {
-  return resolveDiscoConfig(stored, stored.imageSize === 256 && stored.cellSize === 16 ? 'paper' : 'tiny');
+  return resolveDiscoConfig({ ...STORED_CONFIG_LEGACY, ...stored }, stored.imageSize === 256 && stored.cellSize === 16 ? 'paper' : 'tiny');
 }

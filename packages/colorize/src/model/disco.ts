@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { anchorHints, applyUserAnchors, broadcastAnchorColors, groundTruthAnchorColors, locateAnchors, sampleAnchorColors, type AnchorHints, type UserAnchor, type ColorVariant } from '@disco/anchors';
+import { model as tflModel } from '@tensorflow/tfjs-layers';
+import { anchorHints, applyUserAnchors, broadcastAnchorColors, groundTruthAnchorColors, locateAnchors, sampleAnchorColors, type AnchorHints, type LocatedAnchors, type UserAnchor, type ColorVariant } from '@disco/anchors';
 import { diffuse, hardAssociation, pool, SpixNet, superpixelSizes } from '@disco/superpixel';
 import { Encoder, Linear, sinePositionEncoding2D } from '@disco/transformer';
 import { AbQuantizer, NUM_AB_BINS } from '@disco/color';
@@ -43,8 +44,13 @@ export interface DiscoForwardOptions {
   locateOn?: 'colors' | 'modeler';
   /** Number of anchors; default the config's K. */
   anchors?: number;
-  /** Seed of k-means++ / random placement. Default 0. */
+  /** Seed of the k-means initialisation / random placement. Default 0. */
   seed?: number;
+  /**
+   * With `anchorRules: 'published'`: the initial k-means centre tokens of each image, `[B][K]`,
+   * instead of drawing them (e.g. the draws recorded from the published code, for parity).
+   */
+  kmeansInit?: readonly (readonly number[])[];
   /** User anchors per image, ab in Lab units (replace or merge with located ones; see `@disco/anchors`). */
   userAnchors?: readonly (readonly UserAnchor[])[];
   /** With `userAnchors`: `replace` the located anchors (default) or `merge` with them. */
@@ -218,13 +224,17 @@ export class DiscoModel {
   /** The 313-bin quantizer (bins, prior, rebalancing weights). */
   readonly quantizer: AbQuantizer;
   private readonly positionCache = new Map<string, tf.Tensor>();
+  private refinePreact: tfl.LayersModel | null = null;
 
   private constructor(config: DiscoConfig, spixnet: SpixNet) {
     this.config = config;
     const d = config.backbone.outChannels;
     const t = config.transformer;
+    if (spixnet.config.padding !== config.padding) {
+      throw new Error(`DiscoModel: the SPixNet pads stride-2 convolutions '${spixnet.config.padding}', the model config '${config.padding}' (a SPixNet trained with one padding computes something else with the other)`);
+    }
     this.spixnet = spixnet;
-    this.backbone = buildBackbone(config.backbone, config.seed);
+    this.backbone = buildBackbone(config.backbone, config.seed, 'backbone', config.padding);
     this.quantizer = new AbQuantizer();
     if (config.arch !== 'disco') {
       // Baselines: the same backbone and a per-pixel head; no tokens, anchors or transformers.
@@ -238,7 +248,7 @@ export class DiscoModel {
       this.hintEmbedding = new Linear({ inputDim: d + NUM_AB_BINS + 1 + (config.hintBroadcast ? NUM_AB_BINS : 0), outputDim: d, bias: false, seed: config.seed + BLOCK_SEED_OFFSET.hintEmbedding });
       this.generator = new Encoder({ ...enc, seed: config.seed + BLOCK_SEED_OFFSET.generator });
       this.generatorHead = new Linear({ inputDim: d, outputDim: NUM_AB_BINS, bias: false, seed: config.seed + BLOCK_SEED_OFFSET.generatorHead });
-      this.refinement = config.ablation.refinement ? buildRefinement(config.refinement, 1 + d + (config.refinement.residual ? 2 : 0), config.seed) : null;
+      this.refinement = config.ablation.refinement ? buildRefinement(config.refinement, 1 + d + (config.refinement.residual ? 2 : 0), config.seed, 'refine', config.padding) : null;
     }
     if (config.pretrainedFeatures) {
       // DISCO fuses the frozen features into its tokens, a baseline into its per-pixel features (same projection d + C → d).
@@ -252,7 +262,7 @@ export class DiscoModel {
 
   /** Builds a model with fresh weights (SPixNet too: load trained SPixNet weights before training). */
   static create(config: DiscoConfig, spixnet?: SpixNet): DiscoModel {
-    return new DiscoModel(config, spixnet ?? SpixNet.create({ seed: config.seed }, config.spixnetPreset));
+    return new DiscoModel(config, spixnet ?? SpixNet.create({ seed: config.seed, padding: config.padding }, config.spixnetPreset));
   }
 
   /** Image sides must be multiples of this: lcm(8 (backbone), S, SPixNet's stride); 8 for a baseline (backbone only). */
@@ -267,7 +277,8 @@ export class DiscoModel {
     return [height / this.config.cellSize, width / this.config.cellSize];
   }
 
-  private position(h: number, w: number): tf.Tensor {
+  /** The 2-D sine position encoding of an `h × w` token grid, `[1, h·w, d]` (cached: the model owns it, do not dispose). */
+  position(h: number, w: number): tf.Tensor {
     const key = `${h}x${w}`;
     let p = this.positionCache.get(key);
     if (!p) {
@@ -287,7 +298,6 @@ export class DiscoModel {
   forward(L: tf.Tensor4D, ab: tf.Tensor4D | null, options: DiscoForwardOptions = {}): DiscoOutputs {
     const fn = 'DiscoModel.forward';
     if (this.config.arch !== 'disco') throw new Error(`${fn}: a '${this.config.arch}' baseline has no superpixels, anchors or generator; use forwardBaseline`);
-    const [modeler, modelerHead, hintEmbedding, generator, generatorHead] = [this.modeler!, this.modelerHead!, this.hintEmbedding!, this.generator!, this.generatorHead!];
     const [B, H, W, c] = L.shape;
     const S = this.config.cellSize;
     tf.util.assert(c === 1, () => `${fn}: L must be [batch, height, width, 1], got [${L.shape}]`);
@@ -306,43 +316,37 @@ export class DiscoModel {
     const abl = this.config.ablation;
 
     // 1. Superpixels (frozen network: its variables never enter the gradient).
-    const association = tf.tidy(() => {
-      const soft = this.spixnet.predict(L, false);
-      return abl.superpixels === 'hard' ? hardAssociation(soft) : soft;
-    }) as tf.Tensor4D;
-
+    const association = this.superpixels(L);
     // 2–4. Pixel features, SP-pool, color modeler.
-    interface Front { tokens: tf.Tensor3D; enc: tf.Tensor3D; logits: tf.Tensor4D; spColors: tf.Tensor4D | null; target: tf.Tensor3D | null }
-    const front = tf.tidy((): tf.TensorContainer => {
-      const feats = this.backbone.apply(L, { training }) as tf.Tensor4D; // [B,H,W,d]
-      let tokens4 = pool(feats, association, S).pooled as tf.Tensor4D; // [B,h,w,d]
-      if (this.pretrained) tokens4 = this.fusePretrained(this.pretrainedSource(fn, L, options.pretrainedL), tokens4);
-      // Superpixel colors pooled on their own, so targets never depend on a variable.
-      const spColors = ab ? (pool(ab, association, S).pooled as tf.Tensor4D) : null; // [B,h,w,2]
-      const tokens = tf.reshape(tokens4, [B, h * w, d]) as tf.Tensor3D; // [B,T,d]
-      const pos = this.position(h, w);
-      const enc = modeler.apply(tokens, { pos, training }); // [B,T,d]
-      const logits = tf.reshape(modelerHead.apply(enc), [B, h, w, NUM_AB_BINS]) as tf.Tensor4D;
-      const target = spColors ? (tf.reshape(this.quantizer.encode(tf.mul(spColors, AB_SCALE)), [B, h, w]) as tf.Tensor3D) : null;
-      return { tokens, enc, logits, spColors, target } as unknown as tf.TensorContainer;
-    }) as unknown as Front;
+    const tokens4 = this.tokens(L, association, { training, ...(options.pretrainedL ? { pretrainedL: options.pretrainedL } : {}) }); // [B,h,w,d]
+    const tokens = tf.reshape(tokens4, [B, h * w, d]) as tf.Tensor3D; // [B,T,d]
+    tokens4.dispose();
+    const modeled = this.modelColors(tokens, h, w, { training });
+    // Superpixel colors pooled on their own, so targets never depend on a variable.
+    const targets = ab
+      ? tf.tidy(() => {
+          const spColors = pool(ab, association, S).pooled as tf.Tensor4D; // [B,h,w,2]
+          const target = tf.reshape(this.quantizer.encode(tf.mul(spColors, AB_SCALE)), [B, h, w]) as tf.Tensor3D;
+          return { spColors, target };
+        })
+      : null;
 
     // 5. Anchor locator and anchor colors: no gradients flow here.
     const hints = tf.tidy((): tf.TensorContainer => {
       const sizes = superpixelSizes(association, S) as tf.Tensor4D; // [B,h,w,1]
-      const feats = locateOn === 'colors' ? front.spColors! : (tf.reshape(front.enc, [B, h, w, d]) as tf.Tensor4D);
-      const located = locateAnchors(feats, sizes, { k: K, seed: options.seed ?? 0, placement: abl.anchors === 'random' ? 'random' : 'cluster' });
+      const feats = locateOn === 'colors' ? targets!.spColors : (tf.reshape(modeled.features, [B, h, w, d]) as tf.Tensor4D);
+      const located = this.locate(feats, sizes, { k: K, seed: options.seed ?? 0, ...(options.kmeansInit ? { kmeansInit: options.kmeansInit } : {}) });
       const alpha = options.anchorRebalance ?? 0;
       const flatLogits = () => {
-        const flat = tf.reshape(front.logits, [B, h * w, NUM_AB_BINS]) as tf.Tensor3D;
+        const flat = tf.reshape(modeled.logits, [B, h * w, NUM_AB_BINS]) as tf.Tensor3D;
         return alpha === 0 ? flat : (tf.add(flat, tf.mul(tf.log(this.quantizer.weights), alpha)) as tf.Tensor3D);
       };
       const classes =
         colors.kind === 'groundTruth'
-          ? groundTruthAnchorColors(tf.reshape(front.target!, [B, h * w]), located.indices)
+          ? groundTruthAnchorColors(tf.reshape(targets!.target, [B, h * w]), located.indices)
           : colors.kind === 'expected'
             ? groundTruthAnchorColors(tf.reshape(this.quantizer.encode(this.quantizer.decodeAnnealedMean(flatLogits(), colors.temperature ?? this.config.decodeTemperature)), [B, h * w]), located.indices)
-            : sampleAnchorColors(flatLogits(), this.quantizer.bins, located.indices, { variant: colors.variant });
+            : this.sampleColors(flatLogits(), located.indices, colors.variant);
       let hh = anchorHints(located.indices, classes, h, w, NUM_AB_BINS);
       if (options.userAnchors) {
         hh = applyUserAnchors(hh, options.userAnchors, this.quantizer.bins, { mode: options.userMode ?? 'replace', cellSize: S });
@@ -352,62 +356,195 @@ export class DiscoModel {
       // Broadcast on the modeler's features in training and inference alike (the anchors
       // themselves are located on the true colors in training, as in the paper).
       // A detached copy: tfjs has no stop-gradient, and no gradient may flow through the argmin.
-      const modelerFeats = tf.tensor4d(front.enc.dataSync() as Float32Array, [B, h, w, d]);
-      const spread = this.config.hintBroadcast ? (off ? tf.zeros([B, h, w, NUM_AB_BINS]) : broadcastAnchorColors(modelerFeats, hh.mask, hh.colors)) as tf.Tensor4D : null;
+      // Read back only when broadcasting (a GPU→CPU stall in the browser otherwise).
+      const spread = this.config.hintBroadcast
+        ? ((off ? tf.zeros([B, h, w, NUM_AB_BINS]) : broadcastAnchorColors(tf.tensor4d(modeled.features.dataSync() as Float32Array, [B, h, w, d]), hh.mask, hh.colors)) as tf.Tensor4D)
+        : null;
       return { mask: hh.mask, colors: hh.colors, indices: located.indices, ...(spread ? { spread } : {}) };
     }) as unknown as AnchorHints & { indices: tf.Tensor2D; spread?: tf.Tensor4D };
 
     // 6. Color generator.
-    const back = tf.tidy(() => {
-      const mask = tf.reshape(hints.mask, [B, h * w, 1]);
-      // Soft hint: the Gaussian soft encoding of the bin's centre (zero where there is no hint).
-      const encode = (oneHot: tf.Tensor4D): tf.Tensor => {
-        const flat = tf.reshape(oneHot, [B, h * w, NUM_AB_BINS]);
-        if (this.config.hintEncoding === 'onehot') return flat;
-        const present = tf.sum(flat, 2, true); // 1 at hinted tokens, 0 elsewhere
-        return tf.mul(this.quantizer.softEncode(tf.reshape(tf.matMul(tf.reshape(flat, [-1, NUM_AB_BINS]), this.quantizer.bins), [B, h * w, 2])), present);
-      };
-      const parts = [front.tokens, tf.mul(mask, encode(hints.colors)), mask];
-      if (hints.spread) parts.push(encode(hints.spread));
-      const x = hintEmbedding.apply(tf.concat(parts, 2)); // [B,T,d]
-      const dec = generator.apply(x, { pos: this.position(h, w), training }); // [B,T,d]
-      let logits = tf.reshape(generatorHead.apply(dec), [B, h, w, NUM_AB_BINS]) as tf.Tensor4D;
-      if (hints.spread) {
-        // Copy path: the nearest anchor's (soft) color as a log-prior on the logits. Without hints
-        // the prior is the same constant for every bin, which softmax ignores.
-        logits = tf.add(logits, tf.reshape(tf.log(tf.add(encode(hints.spread), COPY_PRIOR_FLOOR)), [B, h, w, NUM_AB_BINS])) as tf.Tensor4D;
-      }
-      // Decoded generator colors per superpixel, ab/110 `[B,h,w,2]` (annealed mean).
-      const decoded = () => tf.div(this.quantizer.decodeAnnealedMean(logits, this.config.decodeTemperature), AB_SCALE) as tf.Tensor4D;
-      let out: tf.Tensor4D;
-      if (this.refinement) {
-        // 7. SP-diffuse and refinement (optionally as a residual on the diffused decoded colors).
-        const full = diffuse(tf.reshape(dec, [B, h, w, d]) as tf.Tensor4D, association, S);
-        if (this.config.refinement.residual) {
-          const base = diffuse(decoded(), association, S) as tf.Tensor4D;
-          out = tf.add(base, this.refinement.apply(tf.concat([L, full, base], 3), { training }) as tf.Tensor4D) as tf.Tensor4D;
-        } else {
-          out = this.refinement.apply(tf.concat([L, full], 3), { training }) as tf.Tensor4D;
-        }
-      } else {
-        // Ablation: decoded generator colors diffused to pixels.
-        out = diffuse(decoded(), association, S) as tf.Tensor4D;
-      }
-      return { logits, out };
-    });
-    tf.dispose([front.tokens, front.enc, ...(hints.spread ? [hints.spread] : [])]);
+    const generated = this.generate(tokens, hints.mask, hints.colors, { training, ...(hints.spread ? { spread: hints.spread } : {}) });
+    // 7. SP-diffuse and refinement (or the decoded generator colors diffused, without refinement).
+    const out = this.decode(L, association, generated, { training });
+    tf.dispose([tokens, modeled.features, generated.features, ...(hints.spread ? [hints.spread] : [])]);
     return {
       association,
-      superpixelColors: front.spColors,
-      targetClasses: front.target,
-      modelerLogits: front.logits,
-      generatorLogits: back.logits,
+      superpixelColors: targets?.spColors ?? null,
+      targetClasses: targets?.target ?? null,
+      modelerLogits: modeled.logits,
+      generatorLogits: generated.logits,
       anchorIndices: hints.indices,
       anchorMask: hints.mask,
       anchorColors: hints.colors,
-      ab: back.out,
+      ab: out,
     };
   }
+
+  /**
+   * Step 1 of {@link forward}: the association of every pixel with its 9 neighbouring cells,
+   * `[B,H,W,9]` (SPixNet's softmax, or its one-hot maximum with `ablation.superpixels: 'hard'`).
+   * SPixNet is frozen: its variables never enter a gradient.
+   *
+   * @param L `[B,H,W,1]` normalised lightness.
+   */
+  superpixels(L: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      const soft = this.spixnet.predict(L, false);
+      return this.config.ablation.superpixels === 'hard' ? hardAssociation(soft) : soft;
+    });
+  }
+
+  /**
+   * Steps 2–3 of {@link forward}: backbone features pooled into superpixel tokens `[B,h,w,d]`
+   * (with `pretrainedFeatures`, the frozen features fused in).
+   *
+   * @param L `[B,H,W,1]` normalised lightness.
+   * @param association `[B,H,W,9]` from {@link superpixels}.
+   */
+  tokens(L: tf.Tensor4D, association: tf.Tensor4D, options: { training?: boolean; pretrainedL?: tf.Tensor4D } = {}): tf.Tensor4D {
+    return tf.tidy(() => {
+      const feats = this.backbone.apply(L, { training: options.training ?? false }) as tf.Tensor4D; // [B,H,W,d]
+      const tokens = pool(feats, association, this.config.cellSize).pooled as tf.Tensor4D; // [B,h,w,d]
+      return this.pretrained ? this.fusePretrained(this.pretrainedSource('DiscoModel.tokens', L, options.pretrainedL), tokens) : tokens;
+    });
+  }
+
+  /**
+   * Step 4 of {@link forward}, the color modeler: tokens `[B,h·w,d]` → its features `[B,h·w,d]`
+   * (after the last layer norm; what the anchor locator clusters at inference) and the logits over
+   * the 313 ab bins `[B,h,w,313]`.
+   */
+  modelColors(tokens: tf.Tensor3D, h: number, w: number, options: { training?: boolean } = {}): { features: tf.Tensor3D; logits: tf.Tensor4D } {
+    const [B] = tokens.shape;
+    return tf.tidy(() => {
+      const features = this.modeler!.apply(tokens, { pos: this.position(h, w), training: options.training ?? false }); // [B,T,d]
+      const logits = tf.reshape(this.modelerHead!.apply(features), [B, h, w, NUM_AB_BINS]) as tf.Tensor4D;
+      return { features, logits };
+    });
+  }
+
+  /**
+   * Step 5 of {@link forward}, the anchor locator, by the config's `ablation.anchors` and
+   * `anchorRules`: K anchor tokens `[B,K]` and the hint mask `[B,h,w,1]`.
+   *
+   * @param features Token features `[B,h,w,C]` to cluster (the modeler's at inference, the true superpixel colors in training).
+   * @param sizes Superpixel sizes `[B,h,w,1]`.
+   * @param options `k` (default the config's K), `seed`, and with the published rules `kmeansInit`: the initial centre tokens per image.
+   */
+  locate(features: tf.Tensor4D, sizes: tf.Tensor4D, options: { k?: number; seed?: number; kmeansInit?: readonly (readonly number[])[] } = {}): LocatedAnchors {
+    const rules = this.config.anchorRules;
+    return locateAnchors(features, sizes, {
+      k: options.k ?? this.config.anchors,
+      seed: options.seed ?? 0,
+      placement: this.config.ablation.anchors === 'random' ? 'random' : 'cluster',
+      rules,
+      ...(rules === 'published' ? { init: 'random' as const, initIndices: options.kmeansInit ?? null } : {}),
+    });
+  }
+
+  /**
+   * The anchor colors of variant T from the modeler's logits `[B,h·w,313]` at the tokens
+   * `indices` `[B,K]`, by the config's `anchorRules` (T = 2: the published sum of distances, or
+   * the max–min): bins `[B,K]`.
+   */
+  sampleColors(logits: tf.Tensor3D, indices: tf.Tensor2D, variant: ColorVariant): tf.Tensor2D {
+    return sampleAnchorColors(logits, this.quantizer.bins, indices, { variant, diverse: this.config.anchorRules === 'published' ? 'sum' : 'min' });
+  }
+
+  /**
+   * Step 6a of {@link forward}: the generator's input, the hint embedding of
+   * `[tokens, mask·colors, mask (, spread)]` `[B,h·w,d]` (colors soft-encoded with
+   * `hintEncoding: 'soft'`).
+   *
+   * @param tokens `[B,h·w,d]` from {@link tokens}.
+   * @param mask Hint mask `[B,h,w,1]`.
+   * @param colors One-hot hint bins `[B,h,w,313]`.
+   * @param spread With hint broadcast: the nearest anchor's one-hot bin `[B,h,w,313]`.
+   */
+  embedHints(tokens: tf.Tensor3D, mask: tf.Tensor4D, colors: tf.Tensor4D, spread?: tf.Tensor4D): tf.Tensor3D {
+    const [B, T] = tokens.shape;
+    return tf.tidy(() => {
+      const m = tf.reshape(mask, [B, T, 1]);
+      const parts = [tokens, tf.mul(m, this.encodeHint(colors, T)), m];
+      if (spread) parts.push(this.encodeHint(spread, T));
+      return this.hintEmbedding!.apply(tf.concat(parts, 2)) as tf.Tensor3D; // [B,T,d]
+    });
+  }
+
+  /** A hint `[B,h,w,313]` as the generator reads it `[B,T,313]`: one-hot, or the Gaussian soft encoding of the bin's centre (zero where there is no hint). */
+  private encodeHint(oneHot: tf.Tensor4D, T: number): tf.Tensor {
+    const B = oneHot.shape[0];
+    const flat = tf.reshape(oneHot, [B, T, NUM_AB_BINS]);
+    if (this.config.hintEncoding === 'onehot') return flat;
+    const present = tf.sum(flat, 2, true); // 1 at hinted tokens, 0 elsewhere
+    return tf.mul(this.quantizer.softEncode(tf.reshape(tf.matMul(tf.reshape(flat, [-1, NUM_AB_BINS]), this.quantizer.bins), [B, T, 2])), present);
+  }
+
+  /**
+   * Step 6 of {@link forward}, the color generator: {@link embedHints} → transformer → features
+   * `[B,h·w,d]` and logits `[B,h,w,313]` (with hint broadcast, plus the copy path's log-prior).
+   *
+   * @param tokens `[B,h·w,d]` from {@link tokens}.
+   * @param mask Hint mask `[B,h,w,1]`.
+   * @param colors One-hot hint bins `[B,h,w,313]`.
+   */
+  generate(tokens: tf.Tensor3D, mask: tf.Tensor4D, colors: tf.Tensor4D, options: { training?: boolean; spread?: tf.Tensor4D } = {}): { features: tf.Tensor3D; logits: tf.Tensor4D } {
+    const [B, T] = tokens.shape;
+    const [, h, w] = mask.shape;
+    return tf.tidy(() => {
+      const x = this.embedHints(tokens, mask, colors, options.spread); // [B,T,d]
+      const features = this.generator!.apply(x, { pos: this.position(h, w), training: options.training ?? false }); // [B,T,d]
+      let logits = tf.reshape(this.generatorHead!.apply(features), [B, h, w, NUM_AB_BINS]) as tf.Tensor4D;
+      if (options.spread) {
+        // Copy path: the nearest anchor's (soft) color as a log-prior on the logits. Without hints
+        // the prior is the same constant for every bin, which softmax ignores.
+        logits = tf.add(logits, tf.reshape(tf.log(tf.add(this.encodeHint(options.spread, T), COPY_PRIOR_FLOOR)), [B, h, w, NUM_AB_BINS])) as tf.Tensor4D;
+      }
+      return { features, logits };
+    });
+  }
+
+  /**
+   * Step 7 of {@link forward}: the generator's features diffused back to pixels and refined into
+   * ab `[B,H,W,2]` (ab/110, tanh), optionally as a residual on the diffused decoded colors; without
+   * refinement (ablation), the decoded generator colors diffused.
+   *
+   * @param L `[B,H,W,1]` normalised lightness.
+   * @param association `[B,H,W,9]`.
+   * @param generated {@link generate}'s features `[B,h·w,d]` and logits `[B,h,w,313]`.
+   * @param options `preactivation`: return the refinement's output before its tanh (refinement only).
+   */
+  decode(L: tf.Tensor4D, association: tf.Tensor4D, generated: { features: tf.Tensor3D; logits: tf.Tensor4D }, options: { training?: boolean; preactivation?: boolean } = {}): tf.Tensor4D {
+    const S = this.config.cellSize;
+    const [B, h, w] = generated.logits.shape;
+    const d = this.config.backbone.outChannels;
+    const training = options.training ?? false;
+    tf.util.assert(!options.preactivation || this.refinement !== null, () => 'DiscoModel.decode: preactivation needs the refinement network');
+    return tf.tidy(() => {
+      // Decoded generator colors per superpixel, ab/110 `[B,h,w,2]` (annealed mean).
+      const decoded = () => tf.div(this.quantizer.decodeAnnealedMean(generated.logits, this.config.decodeTemperature), AB_SCALE) as tf.Tensor4D;
+      if (!this.refinement) return diffuse(decoded(), association, S) as tf.Tensor4D;
+      const full = diffuse(tf.reshape(generated.features, [B, h, w, d]) as tf.Tensor4D, association, S);
+      const net = options.preactivation ? this.refinementPreactivation() : this.refinement;
+      if (this.config.refinement.residual) {
+        const base = diffuse(decoded(), association, S) as tf.Tensor4D;
+        const r = net.apply(tf.concat([L, full, base], 3), { training }) as tf.Tensor4D;
+        return options.preactivation ? r : (tf.add(base, r) as tf.Tensor4D);
+      }
+      return net.apply(tf.concat([L, full], 3), { training }) as tf.Tensor4D;
+    });
+  }
+
+  /** The refinement network up to its last convolution (before the tanh), sharing its layers; built once. */
+  private refinementPreactivation(): tfl.LayersModel {
+    if (!this.refinePreact) {
+      const r = this.refinement!;
+      this.refinePreact = tflModel({ inputs: r.inputs, outputs: r.getLayer('refine_out').output as tfl.SymbolicTensor, name: 'refine_preact' });
+    }
+    return this.refinePreact;
+  }
+
 
   /** The grey image the frozen network reads: `pretrainedL` (same batch size as `L`, one channel) when given, else `L`. */
   private pretrainedSource(fn: string, L: tf.Tensor4D, pretrainedL: tf.Tensor4D | undefined): tf.Tensor4D {

@@ -1,8 +1,9 @@
 /**
  * The two CNNs of DISCO as tfjs-layers functional models: the backbone (pixel features) and the
  * refinement hourglass (pixel colors). Layer plans follow the paper's published code (see
- * {@link BackboneConfig} and {@link RefinementConfig}); spectral normalisation of the published
- * code is not reproduced (it adds no parameters).
+ * {@link BackboneConfig} and {@link RefinementConfig}). The published code's spectral
+ * normalisation is a reparametrisation of 23 kernels (`weight_orig / σ`); a converted checkpoint
+ * holds the folded kernels (see `officialToNamedWeights`), so inference needs no extra op.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { BackboneConfig, RefinementConfig } from './config.js';
@@ -19,12 +20,19 @@ class Seeds {
   }
 }
 
-function conv(x: T, filters: number, seeds: Seeds, name: string, opts: { strides?: number; activation?: 'relu' | 'leaky' | 'tanh' | null; smallInit?: boolean } = {}): T {
+/** How stride-2 convolutions pad (see `DiscoConfig.padding`). */
+export type ConvPadding = 'symmetric' | 'same';
+
+function conv(x: T, filters: number, seeds: Seeds, name: string, opts: { strides?: number; activation?: 'relu' | 'leaky' | 'tanh' | null; smallInit?: boolean; padding?: ConvPadding } = {}): T {
   const seed = seeds.next();
   const kernelInitializer = opts.smallInit ? tfl.initializers.randomNormal({ mean: 0, stddev: 1e-3, seed }) : tfl.initializers.heNormal({ seed });
+  const strides = opts.strides ?? 1;
+  // PyTorch's padding=1 for stride 2: explicit zeros on every side, then 'valid' (same weights and names).
+  const symmetric = strides === 2 && opts.padding === 'symmetric';
+  const input = symmetric ? (tfl.layers.zeroPadding2d({ padding: [[1, 1], [1, 1]], name: `${name}_pad` }).apply(x) as T) : x;
   let y = tfl.layers
-    .conv2d({ filters, kernelSize: 3, strides: opts.strides ?? 1, padding: 'same', kernelInitializer, name })
-    .apply(x) as T;
+    .conv2d({ filters, kernelSize: 3, strides, padding: symmetric ? 'valid' : 'same', kernelInitializer, name })
+    .apply(input) as T;
   if (opts.activation === 'relu') y = tfl.layers.reLU({ name: `${name}_relu` }).apply(y) as T;
   if (opts.activation === 'leaky') y = tfl.layers.leakyReLU({ alpha: 0.2, name: `${name}_lrelu` }).apply(y) as T;
   if (opts.activation === 'tanh') y = tfl.layers.activation({ activation: 'tanh', name: `${name}_tanh` }).apply(y) as T;
@@ -44,14 +52,14 @@ function up2(x: T, name: string): T {
  * Encoder stages to 1/8 (LeakyReLU 0.2, BN after each stage), extra stages at 1/8, decoder with
  * nearest upsampling and one skip from the 1/4 stage.
  */
-export function buildBackbone(cfg: BackboneConfig, seed: number, name = 'backbone'): tfl.LayersModel {
+export function buildBackbone(cfg: BackboneConfig, seed: number, name = 'backbone', padding: ConvPadding = 'same'): tfl.LayersModel {
   const seeds = new Seeds(seed + 11);
   const input = tfl.input({ shape: [null, null, 1], name: `${name}_L` });
   const [c1, c2, c3, c4] = cfg.widths;
   let h: T = input;
   let skip4: T | null = null;
   cfg.widths.forEach((width, s) => {
-    for (let i = 0; i < cfg.convs[s]!; i++) h = conv(h, width, seeds, `${name}_enc${s + 1}_${i + 1}`, { strides: s > 0 && i === 0 ? 2 : 1, activation: 'leaky' });
+    for (let i = 0; i < cfg.convs[s]!; i++) h = conv(h, width, seeds, `${name}_enc${s + 1}_${i + 1}`, { strides: s > 0 && i === 0 ? 2 : 1, activation: 'leaky', padding });
     h = bn(h, `${name}_enc${s + 1}_bn`);
     if (s === 2) skip4 = h;
   });
@@ -81,15 +89,15 @@ export function buildBackbone(cfg: BackboneConfig, seed: number, name = 'backbon
  * Refinement hourglass: `concat(L, diffused features)` `[B,H,W,1+d]` → ab `[B,H,W,2]` in (−1, 1)
  * (tanh; ab/110). Conv block, two strided down blocks, residual blocks, two up blocks with skips.
  */
-export function buildRefinement(cfg: RefinementConfig, inChannels: number, seed: number, name = 'refine'): tfl.LayersModel {
+export function buildRefinement(cfg: RefinementConfig, inChannels: number, seed: number, name = 'refine', padding: ConvPadding = 'same'): tfl.LayersModel {
   const seeds = new Seeds(seed + 23);
   const [c1, c2, c3] = cfg.widths;
   const input = tfl.input({ shape: [null, null, inChannels], name: `${name}_in` });
   let f1 = conv(input, c1, seeds, `${name}_in_1`, { activation: 'relu' });
   f1 = bn(conv(f1, c1, seeds, `${name}_in_2`, { activation: 'relu' }), `${name}_in_bn`);
-  let f2 = conv(f1, c2, seeds, `${name}_down1_1`, { strides: 2, activation: 'relu' });
+  let f2 = conv(f1, c2, seeds, `${name}_down1_1`, { strides: 2, activation: 'relu', padding });
   f2 = bn(conv(f2, c2, seeds, `${name}_down1_2`, { activation: 'relu' }), `${name}_down1_bn`);
-  let f3 = conv(f2, c3, seeds, `${name}_down2_1`, { strides: 2, activation: 'relu' });
+  let f3 = conv(f2, c3, seeds, `${name}_down2_1`, { strides: 2, activation: 'relu', padding });
   f3 = bn(conv(f3, c3, seeds, `${name}_down2_2`, { activation: 'relu' }), `${name}_down2_bn`);
   let r: T = f3;
   for (let b = 0; b < cfg.residualBlocks; b++) {

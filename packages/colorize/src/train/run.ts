@@ -266,7 +266,7 @@ async function modelWithSpixnet(config: DiscoConfig, spixnet: string | null | un
   if (spixDir !== null && !fromDisco && !fs.existsSync(path.join(spixDir, 'model.json'))) throw new Error(`--spixnet: no model.json (SPixNet) or ${MODEL_FILES.json} (DISCO model) in '${spixDir}'`);
   const spix = spixDir && !fromDisco ? await loadNet(spixDir, '--spixnet') : null;
   if (spix && spix.config.widths.length === 0) throw new Error('--spixnet: empty network');
-  const model = DiscoModel.create(config, spix ?? SpixNet.create({ seed: config.seed }, config.spixnetPreset));
+  const model = DiscoModel.create(config, spix ?? SpixNet.create({ seed: config.seed, padding: config.padding }, config.spixnetPreset));
   if (fromDisco) {
     let src: DiscoModel;
     try {
