@@ -140,7 +140,15 @@ function asDType(storage: TorchStorage, dtype: TorchDType, vm: PickleContext): T
   if (!s) {
     const nbytes = storage.numel * DTYPE_SIZE[storage.dtype];
     if (nbytes % DTYPE_SIZE[dtype]) vm.fail(`storage '${storage.key}' of ${nbytes} bytes cannot hold ${dtype} values`);
-    s = { key: storage.key, dtype, numel: nbytes / DTYPE_SIZE[dtype], bytes: storage.bytes };
+    // `bytes` follows the untyped storage's (the legacy reader fills storages in after unpickling).
+    s = {
+      key: storage.key,
+      dtype,
+      numel: nbytes / DTYPE_SIZE[dtype],
+      get bytes(): Uint8Array {
+        return storage.bytes;
+      },
+    };
     byType.set(dtype, s);
   }
   return s;
