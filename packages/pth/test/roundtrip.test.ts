@@ -1,0 +1,138 @@
+// writePth → readPth round trips, stable re-encoding, and a 50 MB state dict read without a copy.
+import { describe, expect, it } from 'vitest';
+import { PyDict, PyTuple, TorchTensor, readPth, stateDictOf, writePth, type TorchStorage } from '../src/index.js';
+
+function sample(): PyDict {
+  const sd = new PyDict(null, 'collections.OrderedDict');
+  sd.set('conv.weight', { dtype: 'float32', shape: [2, 1, 2, 2], data: [0.5, -1, 2, 3.25, 1e-7, -0, 7, 8] });
+  sd.set('half', { dtype: 'float16', shape: [3], data: [0.1, 65504, -(2 ** -24)] });
+  sd.set('bf', { dtype: 'bfloat16', shape: [2], data: [1.5, -3] });
+  sd.set('steps', { dtype: 'int64', shape: [], data: [2n ** 40n] });
+  sd.set('ids', { dtype: 'int64', shape: [2], data: [-1, 5] });
+  sd.set('i32', { dtype: 'int32', shape: [2], data: new Int32Array([-3, 4]) });
+  sd.set('mask', { dtype: 'bool', shape: [2], data: [true, false] });
+  sd.set('f64', { dtype: 'float64', shape: [1], data: [0.1] });
+  sd.attributes.set('_metadata', new PyDict([['', new PyDict([['version', 1]])]], 'collections.OrderedDict'));
+  return sd;
+}
+
+function container(): PyDict {
+  return new PyDict([
+    ['epoch', 7],
+    ['state_dict', sample()],
+    ['best_loss', 0.25],
+    ['optimizer', new PyDict([
+      ['state', new PyDict([[0, new PyDict([['step', 3]])]])],
+      ['param_groups', [new PyDict([['betas', PyTuple.from([0.9, 0.999])], ['foreach', null], ['amsgrad', false], ['params', [0]]])]],
+    ])],
+    ['misc', [new Set([1, 2]), new Uint8Array([0, 128, 255]), 2n ** 64n, -(2 ** 40), 'ünï', PyTuple.from([1, 2, 3, 4]), PyTuple.from([])]],
+  ]);
+}
+
+describe('writePth → readPth', () => {
+  it('round-trips containers: dict order, OrderedDict + _metadata, int keys, tuples, None, sets, bytes, big ints', () => {
+    const obj = readPth(writePth(container()), { source: 'rt.pth' }) as PyDict;
+    expect([...obj.keys()]).toEqual(['epoch', 'state_dict', 'best_loss', 'optimizer', 'misc']);
+    expect(obj.pyClass).toBe('dict');
+    expect(obj.get('epoch')).toBe(7);
+    expect(obj.get('best_loss')).toBe(0.25);
+    const sd = obj.get('state_dict') as PyDict;
+    expect(sd.pyClass).toBe('collections.OrderedDict');
+    expect(((sd.attributes.get('_metadata') as PyDict).get('') as PyDict).get('version')).toBe(1);
+    const opt = obj.get('optimizer') as PyDict;
+    expect([...(opt.get('state') as PyDict).keys()]).toEqual([0]);
+    const group = (opt.get('param_groups') as PyDict[])[0]!;
+    expect(group.get('betas')).toBeInstanceOf(PyTuple);
+    expect([...(group.get('betas') as PyTuple)]).toEqual([0.9, 0.999]);
+    expect(group.get('foreach')).toBeNull();
+    expect(group.get('amsgrad')).toBe(false);
+    const [set, bytes, big, neg, s, t4, t0] = obj.get('misc') as unknown[];
+    expect(set).toEqual(new Set([1, 2]));
+    expect(Array.from(bytes as Uint8Array)).toEqual([0, 128, 255]);
+    expect(big).toBe(2n ** 64n);
+    expect(neg).toBe(-(2 ** 40));
+    expect(s).toBe('ünï');
+    expect([...(t4 as PyTuple)]).toEqual([1, 2, 3, 4]);
+    expect(t0).toBeInstanceOf(PyTuple);
+  });
+
+  it('round-trips tensors [2,1,2,2] float32, [3] float16 (rounded to nearest), bfloat16, int64, int32, bool, float64', () => {
+    const sd = stateDictOf(readPth(writePth(container())));
+    const w = sd.get('conv.weight')!;
+    expect(w.shape).toEqual([2, 1, 2, 2]);
+    expect(w.stride).toEqual([4, 4, 2, 1]);
+    expect(w.dtype).toBe('float32');
+    expect(Array.from(w.toFloat32())).toEqual([0.5, -1, 2, 3.25, Math.fround(1e-7), -0, 7, 8]);
+    // float16 nearest to 0.1 is 0.0999755859375; 65504 is the largest half; 2^-24 the smallest subnormal
+    expect(Array.from(sd.get('half')!.toFloat32())).toEqual([0.0999755859375, 65504, -(2 ** -24)]);
+    expect(Array.from(sd.get('half')!.toTypedArray())).toEqual([0x2e66, 0x7bff, 0x8001]);
+    expect(Array.from(sd.get('bf')!.toFloat32())).toEqual([1.5, -3]);
+    expect(sd.get('steps')!.shape).toEqual([]);
+    expect(Array.from(sd.get('steps')!.toBigInt64())).toEqual([2n ** 40n]);
+    expect(Array.from(sd.get('ids')!.toBigInt64())).toEqual([-1n, 5n]);
+    expect(Array.from(sd.get('i32')!.toTypedArray())).toEqual([-3, 4]);
+    expect(Array.from(sd.get('i32')!.toBigInt64())).toEqual([-3n, 4n]);
+    expect(Array.from(sd.get('mask')!.toFloat32())).toEqual([1, 0]);
+    expect(Array.from(sd.get('f64')!.toTypedArray())).toEqual([0.1]);
+  });
+
+  it('keeps shared storages shared and non-contiguous views as views (offset, stride)', () => {
+    const storage: TorchStorage = { key: 'mine', dtype: 'float32', numel: 12, bytes: new Uint8Array(Float32Array.from({ length: 12 }, (_, i) => i).buffer) };
+    const full = new TorchTensor(storage, [3, 4]);
+    const transposed = new TorchTensor(storage, [4, 3], [1, 4]);
+    const slice = new TorchTensor(storage, [2], [1], 9);
+    const back = stateDictOf(readPth(writePth(new PyDict([['full', full], ['t', transposed], ['slice', slice], ['again', full]]))));
+    expect(back.get('t')!.storage).toBe(back.get('full')!.storage);
+    expect(back.get('slice')!.storage).toBe(back.get('full')!.storage);
+    expect(back.get('again')).toBe(back.get('full')); // one tensor object written twice is memoized
+    expect(back.get('t')!.stride).toEqual([1, 4]);
+    expect(Array.from(back.get('t')!.toFloat32())).toEqual([0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]);
+    expect(back.get('slice')!.storageOffset).toBe(9);
+    expect(Array.from(back.get('slice')!.toFloat32())).toEqual([9, 10]);
+  });
+
+  it('re-encodes byte for byte: writePth(readPth(writePth(x))) equals writePth(x)', () => {
+    const first = writePth(container(), { archiveName: 'ckpt' });
+    const second = writePth(readPth(first), { archiveName: 'ckpt' });
+    expect(second.length).toBe(first.length);
+    expect(Buffer.from(second).equals(Buffer.from(first))).toBe(true);
+  });
+
+  it('aligns every storage to 64 bytes and names the archive folder', () => {
+    const bytes = writePth(container(), { archiveName: 'my_model' });
+    const sd = stateDictOf(readPth(bytes));
+    for (const t of sd.values()) expect(t.storage.bytes.byteOffset % 64).toBe(0);
+    expect(new TextDecoder().decode(bytes.subarray(30, 30 + 'my_model/data.pkl'.length))).toBe('my_model/data.pkl');
+  });
+
+  it('plain objects and Maps are written as dicts', () => {
+    const obj = readPth(writePth({ a: 1, b: new Map<unknown, unknown>([[1, 'x']]) })) as PyDict;
+    expect(obj.get('a')).toBe(1);
+    expect((obj.get('b') as PyDict).get(1)).toBe('x');
+  });
+});
+
+describe('a 50 MB float32 state dict', () => {
+  it('reads without copying the file: every storage views the input buffer', () => {
+    const sd = new PyDict(null, 'collections.OrderedDict');
+    const n = 1 << 20; // 4 MiB per tensor
+    for (let i = 0; i < 12; i++) {
+      const data = new Float32Array(n);
+      for (let j = 0; j < n; j += 4099) data[j] = i + j / n;
+      sd.set(`layer${i}.weight`, { dtype: 'float32', shape: [1024, 1024], data });
+    }
+    const bytes = writePth(sd);
+    expect(bytes.length).toBeGreaterThan(50_000_000);
+    const t0 = performance.now();
+    const back = stateDictOf(readPth(bytes, { source: 'big.pth' }));
+    const ms = performance.now() - t0;
+    expect(back.size).toBe(12);
+    for (const t of back.values()) {
+      expect(t.storage.bytes.buffer).toBe(bytes.buffer);
+      expect(t.storage.bytes.length).toBe(4 * n);
+    }
+    const last = back.get('layer11.weight')!.toFloat32();
+    expect(last[4099 * 10]).toBe(Math.fround(11 + (4099 * 10) / n));
+    expect(ms).toBeLessThan(1000); // parsing only: no per-byte work on the storages
+  });
+});
