@@ -46,7 +46,7 @@ export default tseslint.config(
   {
     // Color science and op packages run in browsers too: no Node built-ins, no image files, no
     // CLI libraries — except in an op package's Node entry point (src/node.ts, src/node/, src/cli/).
-    files: ['packages/{random,color,superpixel,anchors,transformer}/src/**/*.ts'],
+    files: ['packages/{random,pth,color,superpixel,anchors,transformer}/src/**/*.ts'],
     ignores: ['packages/*/src/**/*.test.ts', 'packages/*/src/node.ts', 'packages/*/src/node/**', 'packages/*/src/cli/**'],
     rules: {
       'no-restricted-imports': [

@@ -6,6 +6,6 @@
  * @packageDocumentation
  */
 export { PthError, PyDict, PyTuple } from './py.js';
-export { DTYPE_SIZE, TorchTensor, contiguousStride, type TorchDType, type TorchStorage } from './tensor.js';
+export { DTYPE_SIZE, TorchTensor, contiguousStride, type TorchDType, type TorchStorage, type TorchTypedArray } from './tensor.js';
 export { readPth, stateDictOf, type ReadPthOptions } from './read.js';
 export { writePth, type TensorSpec, type WritePthOptions } from './write.js';

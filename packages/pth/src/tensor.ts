@@ -48,6 +48,19 @@ export interface TorchStorage {
   bytes: Uint8Array;
 }
 
+/**
+ * The typed array {@link TorchTensor.toTypedArray} returns for each dtype: Float32Array,
+ * Float64Array, BigInt64Array (int64), Int32Array, Int16Array, Int8Array, Uint8Array (uint8 and
+ * bool) and Uint16Array (the raw bit patterns of float16 and bfloat16).
+ *
+ * @example
+ * ```ts
+ * const a: TorchTypedArray = tensor.toTypedArray();
+ * const list = Array.from(a as ArrayLike<number | bigint>);
+ * ```
+ */
+export type TorchTypedArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array | Uint16Array;
+
 const FLOAT_DTYPES: ReadonlySet<TorchDType> = new Set(['float32', 'float16', 'bfloat16', 'float64']);
 
 /**
@@ -135,7 +148,10 @@ export class TorchTensor {
     const n = this.numel;
     const out = new Float32Array(n);
     const dt = this.dtype;
-    if (dt === 'float32' || dt === 'float64' || dt === 'int32' || dt === 'int16' || dt === 'int8' || dt === 'uint8' || dt === 'bool') {
+    if (this.isContiguous && dt !== 'float16' && dt !== 'bfloat16' && dt !== 'int64') {
+      // One typed-array copy (with conversion); the common case of a state dict.
+      out.set(elementView(this.storage, this.#source).subarray(this.storageOffset, this.storageOffset + n) as Float32Array);
+    } else if (dt === 'float32' || dt === 'float64' || dt === 'int32' || dt === 'int16' || dt === 'int8' || dt === 'uint8' || dt === 'bool') {
       const src = elementView(this.storage, this.#source);
       gather(this, (o, s) => (out[o] = src[s] as number));
     } else if (dt === 'float16') {
@@ -175,7 +191,7 @@ export class TorchTensor {
    * Uint8Array (uint8 and bool), and Uint16Array holding the raw bit patterns of float16 and
    * bfloat16.
    */
-  toTypedArray(): Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array | Uint16Array {
+  toTypedArray(): TorchTypedArray {
     const src = elementView(this.storage, this.#source);
     const out = new (src.constructor as new (n: number) => typeof src)(this.numel);
     if (this.isContiguous) {
@@ -198,7 +214,7 @@ export function contiguousStride(shape: readonly number[]): number[] {
   return stride;
 }
 
-type ElementArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array | Uint16Array;
+type ElementArray = TorchTypedArray;
 
 /** The storage's elements as a typed array: a view when aligned, else an aligned copy of this storage only. */
 function elementView(storage: TorchStorage, source: string): ElementArray {

@@ -155,8 +155,8 @@ for (const kind of ['zip', 'legacy'] as const) {
       const half = sd.get('extra.half')!.toTypedArray();
       expect(half).toBeInstanceOf(Uint16Array);
       expect(half[0]).toBe(0xb99a); // -0.7001953125
-      expect(Array.from(sd.get('bn.num_batches_tracked')!.toTypedArray())).toEqual([2n]);
-      expect(Array.from(sd.get('extra.transposed')!.toTypedArray())).toEqual([0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]);
+      expect(Array.from(sd.get('bn.num_batches_tracked')!.toTypedArray() as ArrayLike<number | bigint>)).toEqual([2n]);
+      expect(Array.from(sd.get('extra.transposed')!.toTypedArray() as ArrayLike<number | bigint>)).toEqual([0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]);
     });
 
     it('written again by writePth, reads back to the same container', () => {

@@ -74,9 +74,9 @@ for (const file of ['protocol4.pth', 'legacy_p5.pth']) {
       const f32 = (name: string): number[] => Array.from(sd.get(name)!.toFloat32());
       expect(f32('w')).toEqual([0.5, -1.25, 3, Math.fround(1e-30)]);
       expect(sd.get('d')!.dtype).toBe('float64');
-      expect(Array.from(sd.get('d')!.toTypedArray())).toEqual([0.1, -0.2]);
+      expect(Array.from(sd.get('d')!.toTypedArray() as ArrayLike<number | bigint>)).toEqual([0.1, -0.2]);
       expect(f32('d')).toEqual([Math.fround(0.1), Math.fround(-0.2)]);
-      expect(Array.from(sd.get('i')!.toTypedArray())).toEqual([-7, 2 ** 31 - 1]);
+      expect(Array.from(sd.get('i')!.toTypedArray() as ArrayLike<number | bigint>)).toEqual([-7, 2 ** 31 - 1]);
       expect(Array.from(sd.get('l')!.toBigInt64())).toEqual([-(2n ** 63n), 2n ** 53n + 1n, 3n]);
       expect(sd.get('mask')!.dtype).toBe('bool');
       expect(f32('mask')).toEqual([1, 0, 1]);

@@ -65,15 +65,15 @@ describe('writePth → readPth', () => {
     expect(Array.from(w.toFloat32())).toEqual([0.5, -1, 2, 3.25, Math.fround(1e-7), -0, 7, 8]);
     // float16 nearest to 0.1 is 0.0999755859375; 65504 is the largest half; 2^-24 the smallest subnormal
     expect(Array.from(sd.get('half')!.toFloat32())).toEqual([0.0999755859375, 65504, -(2 ** -24)]);
-    expect(Array.from(sd.get('half')!.toTypedArray())).toEqual([0x2e66, 0x7bff, 0x8001]);
+    expect(Array.from(sd.get('half')!.toTypedArray() as ArrayLike<number | bigint>)).toEqual([0x2e66, 0x7bff, 0x8001]);
     expect(Array.from(sd.get('bf')!.toFloat32())).toEqual([1.5, -3]);
     expect(sd.get('steps')!.shape).toEqual([]);
     expect(Array.from(sd.get('steps')!.toBigInt64())).toEqual([2n ** 40n]);
     expect(Array.from(sd.get('ids')!.toBigInt64())).toEqual([-1n, 5n]);
-    expect(Array.from(sd.get('i32')!.toTypedArray())).toEqual([-3, 4]);
+    expect(Array.from(sd.get('i32')!.toTypedArray() as ArrayLike<number | bigint>)).toEqual([-3, 4]);
     expect(Array.from(sd.get('i32')!.toBigInt64())).toEqual([-3n, 4n]);
     expect(Array.from(sd.get('mask')!.toFloat32())).toEqual([1, 0]);
-    expect(Array.from(sd.get('f64')!.toTypedArray())).toEqual([0.1]);
+    expect(Array.from(sd.get('f64')!.toTypedArray() as ArrayLike<number | bigint>)).toEqual([0.1]);
   });
 
   it('keeps shared storages shared and non-contiguous views as views (offset, stride)', () => {

@@ -67,7 +67,10 @@ class NumpyArray implements Buildable {
     if (fortran === true) {
       stride = [];
       let s = 1;
-      for (const d of shape) stride.push(s), (s *= Math.max(d, 1));
+      for (const d of shape) {
+        stride.push(s);
+        s *= Math.max(d, 1);
+      }
     }
     this.tensor = new TorchTensor(storage, shape, stride, 0, vm.source);
   }
@@ -231,7 +234,9 @@ const CALLABLES: ReadonlyMap<string, PyCallable> = new Map(
       fn(`${m}.scalar`, (args, vm) => numpyScalar(args, vm)),
       fn(`${m}._reconstruct`, (args, vm) => {
         if (!(args[0] instanceof PyCallable) || args[0].qualname !== 'numpy.ndarray') return vm.fail(`_reconstruct of ${describe(args[0])}`);
-        return new NumpyArray(`numpy:${numpyArrays++}`);
+        const k = numpyArrays.get(vm) ?? 0;
+        numpyArrays.set(vm, k + 1);
+        return new NumpyArray(`numpy:${k}`);
       }),
     ]),
     fn('numpy.ndarray', (_a, vm) => vm.fail('numpy.ndarray called directly')),
@@ -242,7 +247,8 @@ const CALLABLES: ReadonlyMap<string, PyCallable> = new Map(
   ].map((c) => [c.qualname, c] as const),
 );
 
-let numpyArrays = 0;
+/** Numpy arrays rebuilt so far in each pickle (their storage keys are `numpy:<n>`). */
+const numpyArrays = new WeakMap<PickleContext, number>();
 
 function numpyScalar(args: unknown[], vm: PickleContext): unknown {
   const [dt, raw] = args;

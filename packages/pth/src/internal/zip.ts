@@ -104,8 +104,14 @@ export class ZipArchive {
         const len = this.u16(x + 2);
         if (id === 0x0001) {
           let f = x + 4;
-          if (size === 0xffffffff) (size = this.u64(f, 'entry size')), (f += 8);
-          if (compressedSize === 0xffffffff) (compressedSize = this.u64(f, 'entry size')), (f += 8);
+          if (size === 0xffffffff) {
+            size = this.u64(f, 'entry size');
+            f += 8;
+          }
+          if (compressedSize === 0xffffffff) {
+            compressedSize = this.u64(f, 'entry size');
+            f += 8;
+          }
           if (localHeaderOffset === 0xffffffff) localHeaderOffset = this.u64(f, 'entry offset');
         }
         x += 4 + len;
