@@ -94,6 +94,7 @@ function readZip(bytes: Uint8Array, source: string): unknown {
     throw new PthError(source, what);
   }
   const prefix = pkl.slice(0, pkl.length - 'data.pkl'.length);
+  if (zip.entries.has(`${prefix}constants.pkl`)) throw new PthError(source, 'a TorchScript archive (torch.jit.save), not a torch.save checkpoint; not supported');
   const order = zip.entries.get(`${prefix}byteorder`);
   if (order) {
     const text = new TextDecoder().decode(zip.data(order)).trim();

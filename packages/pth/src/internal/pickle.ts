@@ -83,7 +83,7 @@ export function unpickle(bytes: Uint8Array, start: number, ctx: PickleContext): 
   let op = 0;
   let opAt = start;
 
-  const fail = (what: string): never => ctx.fail(`${what} at byte ${opAt} of ${ctx.where}`);
+  const fail = (what: string, note?: string): never => ctx.fail(`${what} at byte ${opAt} of ${ctx.where}${note ? ` (${note})` : ''}`);
   const need = (k: number): number => {
     if (p + k > n) fail(`truncated pickle (${OPCODE_NAMES[op] ?? 'opcode'} needs ${k} more bytes)`);
     const at = p;
@@ -130,8 +130,8 @@ export function unpickle(bytes: Uint8Array, start: number, ctx: PickleContext): 
   const global = (module: string, name: string): unknown => {
     const v = ctx.resolveGlobal(module, name);
     if (v === undefined) {
-      const what = name === '_load_from_bytes' ? ' (a storage pickled by pickle, not torch.save; not supported)' : '';
-      fail(`unsupported global ${module}.${name}${what}; only tensors, storages and plain containers are read, nothing is executed`);
+      const note = name === '_load_from_bytes' ? 'a storage pickled by pickle, not torch.save' : 'only tensors, storages and plain containers are read; nothing is executed';
+      fail(`unsupported global ${module}.${name}`, note);
     }
     return v;
   };
