@@ -4,7 +4,15 @@ import { ZipArchive, isZip } from './internal/zip.js';
 import { PthError } from './py.js';
 import { DTYPE_SIZE, TorchTensor, type TorchStorage } from './tensor.js';
 
-/** Options of {@link readPth}. */
+/**
+ * Options of {@link readPth}.
+ *
+ * @example
+ * ```ts
+ * const options: ReadPthOptions = { source: 'checkpoints/epoch_7.pth' };
+ * readPth(bytes, options);
+ * ```
+ */
 export interface ReadPthOptions {
   /** The name used in error messages, usually the file path (default `'checkpoint'`). */
   source?: string;
@@ -41,8 +49,17 @@ const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 export function readPth(bytes: Uint8Array, options: ReadPthOptions = {}): unknown {
   const source = options.source ?? 'checkpoint';
   if (!(bytes instanceof Uint8Array)) throw new PthError(source, `expected a Uint8Array, got ${describe(bytes)}`);
-  if (isZip(bytes)) return readZip(bytes, source);
-  if (bytes.length >= 2 && bytes[0] === 0x80 && bytes[1]! >= 2 && bytes[1]! <= 5) return readLegacy(bytes, source);
+  const isLegacy = bytes.length >= 2 && bytes[0] === 0x80 && bytes[1]! >= 2 && bytes[1]! <= 5;
+  if (isZip(bytes) || isLegacy) {
+    try {
+      return isLegacy ? readLegacy(bytes, source) : readZip(bytes, source);
+    } catch (e) {
+      // Every check above throws a PthError; anything else (a bounds error in a damaged file, a
+      // stack overflow) still becomes one line naming the file.
+      if (e instanceof PthError) throw e;
+      throw new PthError(source, `damaged checkpoint (${e instanceof Error ? e.message : String(e)})`);
+    }
+  }
   if (bytes.length >= 262 && String.fromCharCode(...bytes.subarray(257, 262)) === 'ustar') {
     throw new PthError(source, 'a tar archive (torch.save before PyTorch 0.4); not supported');
   }
@@ -117,7 +134,7 @@ function readZip(bytes: Uint8Array, source: string): unknown {
     return s;
   });
   const { value } = unpickle(zip.data(zip.entries.get(pkl)!), 0, vm);
-  return finishValue(value);
+  return finishValue(value, vm);
 }
 
 function readLegacy(bytes: Uint8Array, source: string): unknown {
@@ -182,7 +199,7 @@ function readLegacy(bytes: Uint8Array, source: string): unknown {
     storage.bytes = r.bytes.subarray(offset * size, (offset + storage.numel) * size);
   }
   for (const s of storages.values()) checkSize(s, s.key, source);
-  return finishValue(object.value);
+  return finishValue(object.value, vm);
 }
 
 /**

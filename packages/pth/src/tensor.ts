@@ -1,7 +1,16 @@
 import { LITTLE_ENDIAN_HOST, halfToFloatTable } from './internal/numeric.js';
 import { PthError } from './py.js';
 
-/** The element types a PyTorch storage can hold that this package reads. */
+/**
+ * The element types a PyTorch storage can hold that this package reads (torch.float32 is
+ * `'float32'`, torch.half `'float16'`, torch.long `'int64'`, …).
+ *
+ * @example
+ * ```ts
+ * const dtype: TorchDType = tensor.dtype;
+ * if (dtype === 'int64') console.log(tensor.toBigInt64());
+ * ```
+ */
 export type TorchDType = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
 /**
@@ -203,7 +212,14 @@ export class TorchTensor {
   }
 }
 
-/** Row-major contiguous strides of `shape`. */
+/**
+ * Row-major contiguous strides of `shape`, in elements, as PyTorch computes them.
+ *
+ * @example
+ * ```ts
+ * contiguousStride([3, 2, 3, 3]); // [18, 9, 3, 1]
+ * ```
+ */
 export function contiguousStride(shape: readonly number[]): number[] {
   const stride = new Array<number>(shape.length);
   let s = 1;

@@ -10,6 +10,13 @@ import { DTYPE_SIZE, TorchTensor, type TorchDType, type TorchStorage } from './t
  * (Float32Array, Float64Array, BigInt64Array, Int32Array, Int16Array, Int8Array, Uint8Array); for
  * float16 / bfloat16 a Float32Array or number[] is rounded to nearest even, while a Uint16Array is
  * taken as the raw bit patterns.
+ *
+ * @example
+ * ```ts
+ * const bias: TensorSpec = { dtype: 'float32', shape: [3], data: [0.1, 0.2, 0.3] };
+ * const steps: TensorSpec = { dtype: 'int64', shape: [], data: [1000n] };
+ * writePth({ bias, steps });
+ * ```
  */
 export interface TensorSpec {
   /** Element type. */
@@ -20,7 +27,14 @@ export interface TensorSpec {
   data: ArrayLike<number | bigint | boolean>;
 }
 
-/** Options of {@link writePth}. */
+/**
+ * Options of {@link writePth}.
+ *
+ * @example
+ * ```ts
+ * writePth(obj, { archiveName: 'model' }); // entries model/data.pkl, model/data/0, …
+ * ```
+ */
 export interface WritePthOptions {
   /** The archive's top folder (torch uses the file name without extension); default `'archive'`. */
   archiveName?: string;

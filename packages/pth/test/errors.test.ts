@@ -150,3 +150,32 @@ function pickleOffset(bytes: Uint8Array): number {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return 30 + v.getUint16(26, true) + v.getUint16(28, true);
 }
+
+describe('damaged files never escape as anything but a one-line PthError', () => {
+  for (const [name, original] of [['container_zip.pth', zipFixture()], ['container_legacy.pth', legacyFixture()], ['protocol4.pth', new Uint8Array(readFileSync(new URL('protocol4.pth', dir)))]] as const) {
+    it(`${name}: every truncation, and 400 seeded byte flips`, () => {
+      const check = (bytes: Uint8Array): void => {
+        try {
+          const sd = readPth(bytes, { source: 'd.pth' });
+          // A flip inside storage data or a string may still read: converting must not throw either.
+          try {
+            for (const t of stateDictOf(sd).values()) t.toFloat32();
+          } catch (e) {
+            expect(e).toBeInstanceOf(PthError);
+          }
+        } catch (e) {
+          expect(e).toBeInstanceOf(PthError);
+          expect((e as Error).message).toMatch(/^d\.pth: [^\n]+$/);
+        }
+      };
+      for (let len = 0; len < original.length; len += 7) check(original.slice(0, len));
+      let seed = 12345;
+      const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      for (let i = 0; i < 400; i++) {
+        const bytes = original.slice();
+        bytes[Math.floor(rnd() * bytes.length)] = Math.floor(rnd() * 256);
+        check(bytes);
+      }
+    });
+  }
+});

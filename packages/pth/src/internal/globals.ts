@@ -76,21 +76,35 @@ class NumpyArray implements Buildable {
   }
 }
 
-/** Unwraps rebuilt numpy arrays in a finished value tree (they are TorchTensors once built). */
-export function finishValue(x: unknown, seen = new Set<unknown>()): unknown {
-  if (x instanceof NumpyArray) return x.tensor;
-  if (typeof x !== 'object' || x === null || seen.has(x)) return x;
-  seen.add(x);
-  if (Array.isArray(x)) {
-    for (let i = 0; i < x.length; i++) x[i] = finishValue(x[i], seen);
-  } else if (x instanceof Map) {
-    for (const [k, v] of x) {
-      const f = finishValue(v, seen);
-      if (f !== v) x.set(k, f);
+/**
+ * Replaces the numpy arrays rebuilt while unpickling (placeholders until their BUILD) by their
+ * tensors, everywhere in the finished value; iterative, so deep nesting cannot overflow the stack.
+ */
+export function finishValue(root: unknown, vm: PickleContext): unknown {
+  if (!numpyArrays.has(vm)) return root;
+  const swap = (x: unknown): unknown => (x instanceof NumpyArray ? x.tensor : x);
+  const seen = new Set<unknown>();
+  const todo: unknown[] = [root];
+  while (todo.length > 0) {
+    const x = todo.pop();
+    if (typeof x !== 'object' || x === null || seen.has(x)) continue;
+    seen.add(x);
+    if (Array.isArray(x)) {
+      for (let i = 0; i < x.length; i++) {
+        todo.push(x[i]);
+        x[i] = swap(x[i]);
+      }
+    } else if (x instanceof Map) {
+      for (const [k, v] of x) {
+        todo.push(v);
+        if (v instanceof NumpyArray) x.set(k, v.tensor);
+      }
+      if (x instanceof PyDict) todo.push(x.attributes);
+    } else if (x instanceof Set) {
+      for (const v of x) todo.push(v);
     }
-    if (x instanceof PyDict) finishValue(x.attributes, seen);
   }
-  return x;
+  return swap(root);
 }
 
 function swapped(bytes: Uint8Array, size: number): Uint8Array {
