@@ -61,7 +61,7 @@ export function readPth(bytes: Uint8Array, options: ReadPthOptions = {}): unknow
     }
   }
   if (bytes.length >= 262 && String.fromCharCode(...bytes.subarray(257, 262)) === 'ustar') {
-    throw new PthError(source, 'a tar archive (torch.save before PyTorch 0.4); not supported');
+    throw new PthError(source, 'a tar archive (the oldest torch.save format, PyTorch 0.1–0.3); not supported');
   }
   if (bytes.length === 0) throw new PthError(source, 'empty file; not a PyTorch checkpoint');
   throw new PthError(source, 'not a PyTorch checkpoint (neither a zip archive nor a pickle)');
