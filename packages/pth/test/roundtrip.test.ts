@@ -136,3 +136,75 @@ describe('a 50 MB float32 state dict', () => {
     expect(ms).toBeLessThan(1000); // parsing only: no per-byte work on the storages
   });
 });
+
+/**
+ * The same archive with every central-directory size and offset moved into ZIP64 extra fields and
+ * the classic end record saturated (0xFFFF / 0xFFFFFFFF), as in checkpoints over 4 GiB.
+ */
+function forceZip64(zip: Uint8Array): Uint8Array {
+  const v = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+  const loc = zip.length - 22 - 20;
+  const rec = Number(v.getBigUint64(loc + 8, true));
+  const count = Number(v.getBigUint64(rec + 32, true));
+  const cdOffset = Number(v.getBigUint64(rec + 48, true));
+  const parts: Uint8Array[] = [zip.slice(0, cdOffset)];
+  let at = cdOffset;
+  for (let i = 0; i < count; i++) {
+    const nameLen = v.getUint16(at + 28, true);
+    const fixed = zip.slice(at, at + 46 + nameLen);
+    const fv = new DataView(fixed.buffer);
+    const extra = new Uint8Array(4 + 24);
+    const ev = new DataView(extra.buffer);
+    ev.setUint16(0, 0x0001, true);
+    ev.setUint16(2, 24, true);
+    ev.setBigUint64(4, BigInt(v.getUint32(at + 24, true)), true); // size
+    ev.setBigUint64(12, BigInt(v.getUint32(at + 20, true)), true); // compressed size
+    ev.setBigUint64(20, BigInt(v.getUint32(at + 42, true)), true); // local header offset
+    fv.setUint32(20, 0xffffffff, true);
+    fv.setUint32(24, 0xffffffff, true);
+    fv.setUint32(42, 0xffffffff, true);
+    fv.setUint16(30, extra.length, true);
+    parts.push(fixed, extra);
+    at += 46 + nameLen + v.getUint16(at + 30, true) + v.getUint16(at + 32, true);
+  }
+  const cdSize = parts.slice(1).reduce((a, p) => a + p.length, 0);
+  const end = new Uint8Array(56 + 20 + 22);
+  const e = new DataView(end.buffer);
+  const z = cdOffset + cdSize;
+  e.setUint32(0, 0x06064b50, true);
+  e.setBigUint64(4, 44n, true);
+  e.setUint16(12, 45, true);
+  e.setUint16(14, 45, true);
+  e.setBigUint64(24, BigInt(count), true);
+  e.setBigUint64(32, BigInt(count), true);
+  e.setBigUint64(40, BigInt(cdSize), true);
+  e.setBigUint64(48, BigInt(cdOffset), true);
+  e.setUint32(56, 0x07064b50, true);
+  e.setBigUint64(64, BigInt(z), true);
+  e.setUint32(72, 1, true);
+  e.setUint32(76, 0x06054b50, true);
+  e.setUint16(84, 0xffff, true);
+  e.setUint16(86, 0xffff, true);
+  e.setUint32(88, 0xffffffff, true);
+  e.setUint32(92, 0xffffffff, true);
+  parts.push(end);
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+describe('ZIP64', () => {
+  it('reads sizes and offsets from ZIP64 extra fields and the ZIP64 end record', () => {
+    const plain = writePth(container());
+    const z64 = forceZip64(plain);
+    expect(z64.length).toBeGreaterThan(plain.length);
+    const a = stateDictOf(readPth(plain));
+    const b = stateDictOf(readPth(z64, { source: 'z64.pth' }));
+    expect([...b.keys()]).toEqual([...a.keys()]);
+    for (const [k, t] of a) expect(Array.from(b.get(k)!.toFloat32()), k).toEqual(Array.from(t.toFloat32()));
+  });
+});
