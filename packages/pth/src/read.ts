@@ -203,10 +203,11 @@ function readLegacy(bytes: Uint8Array, source: string): unknown {
 }
 
 /**
- * The state dict of a checkpoint: `obj` itself when it maps strings to tensors, else its
- * `'state_dict'` entry (also `'model'`, `'net'`, `'model_state_dict'`, `'module'` when present, and
- * a nested state dict inside those), as a Map from parameter name to tensor in file order. Entries
- * that are not tensors are skipped. Throws a {@link PthError} naming `source` when there is none.
+ * The state dict of a checkpoint, as a Map from parameter name to tensor in file order: `obj`
+ * itself when it maps strings to tensors; else its `'state_dict'` entry (also `'model'`, `'net'`,
+ * `'model_state_dict'`, `'module'`, `'network'`, `'generator'`, and such an entry one level
+ * further down); else, when at least half of `obj`'s entries are tensors, those tensors. Throws a
+ * {@link PthError} naming `source` when there is none.
  *
  * @param obj the value {@link readPth} returned.
  * @param source the name used in error messages (default `'checkpoint'`).
@@ -229,19 +230,28 @@ export function stateDictOf(obj: unknown, source = 'checkpoint'): Map<string, To
 
 const STATE_DICT_KEYS = ['state_dict', 'model', 'net', 'model_state_dict', 'module', 'network', 'generator'];
 
-function findStateDict(obj: unknown, depth: number): Map<string, TorchTensor> | null {
-  if (!(obj instanceof Map)) return null;
+/**
+ * `obj` as a state dict: strictly (every key a string, every value a tensor), or leniently (the
+ * tensor entries, when at least half of the entries are tensors; e.g. a module's `_extra_state`).
+ */
+function tensorsOf(obj: unknown, strict: boolean): Map<string, TorchTensor> | null {
+  if (!(obj instanceof Map) || obj.size === 0) return null;
   const tensors = new Map<string, TorchTensor>();
-  let others = 0;
-  for (const [k, v] of obj) {
-    if (typeof k === 'string' && v instanceof TorchTensor) tensors.set(k, v);
-    else others++;
+  for (const [k, v] of obj) if (typeof k === 'string' && v instanceof TorchTensor) tensors.set(k, v);
+  if (strict) return tensors.size === obj.size ? tensors : null;
+  return tensors.size > 0 && tensors.size * 2 >= obj.size ? tensors : null;
+}
+
+/** The state dict in `obj`: itself, else under one of STATE_DICT_KEYS (two levels deep at most). */
+function findStateDict(obj: unknown, depth: number): Map<string, TorchTensor> | null {
+  const itself = tensorsOf(obj, true);
+  if (itself) return itself;
+  if (!(obj instanceof Map)) return null;
+  if (depth < 2) {
+    for (const key of STATE_DICT_KEYS) {
+      const found = findStateDict(obj.get(key), depth + 1);
+      if (found) return found;
+    }
   }
-  if (tensors.size > 0 && tensors.size >= others) return tensors;
-  if (depth >= 2) return null;
-  for (const key of STATE_DICT_KEYS) {
-    const found = findStateDict(obj.get(key), depth + 1);
-    if (found) return found;
-  }
-  return null;
+  return tensorsOf(obj, false);
 }

@@ -208,3 +208,17 @@ describe('ZIP64', () => {
     for (const [k, t] of a) expect(Array.from(b.get(k)!.toFloat32()), k).toEqual(Array.from(t.toFloat32()));
   });
 });
+
+describe('stateDictOf', () => {
+  const t = (v: number): { dtype: 'float32'; shape: number[]; data: number[] } => ({ dtype: 'float32', shape: [1], data: [v] });
+  it('takes the object itself, else state_dict / model / net…, else the tensor entries of a mostly-tensor dict', () => {
+    const plain = readPth(writePth({ a: t(1), b: t(2) }));
+    expect([...stateDictOf(plain).keys()]).toEqual(['a', 'b']);
+    const wrapped = readPth(writePth({ epoch: 1, model: { w: t(3) }, ema: t(4) }));
+    expect([...stateDictOf(wrapped).keys()]).toEqual(['w']);
+    const nested = readPth(writePth({ net: { state_dict: { v: t(5) } } }));
+    expect([...stateDictOf(nested).keys()]).toEqual(['v']);
+    const extra = readPth(writePth({ w: t(6), b: t(7), _extra_state: 'x' }));
+    expect([...stateDictOf(extra).keys()]).toEqual(['w', 'b']);
+  });
+});
