@@ -9,7 +9,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ColorVariant } from '@disco/anchors';
 import { normalizedLabToRgb, rgbToNormalizedLab } from '@disco/color';
 import { readImage } from '@disco/images';
+import { readPth, stateDictOf } from '@disco/pth';
 import { EMBEDDED_MODELS, embeddedModelDir, loadDiscoModel, type EmbeddedModelName } from './io/model_files.js';
+import { officialModel } from './model/official.js';
 import type { DiscoModel } from './model/disco.js';
 import { colorizeL, type ColorizeOptions } from './model/infer.js';
 
@@ -26,9 +28,11 @@ export const PRETRAINED_MODELS: Readonly<Record<EmbeddedModelName, () => string>
 export type PretrainedName = keyof typeof PRETRAINED_MODELS;
 
 /**
- * Loads a trained DISCO model: a name from {@link PRETRAINED_MODELS} (`'tiny'`, the default) or
- * the path of a model folder (`disco-model.json` + `weights.bin`, as `disco train` and
- * `saveDiscoModel` write them). Each call returns a new model; the caller disposes it.
+ * Loads a trained DISCO model: a name from {@link PRETRAINED_MODELS} (`'tiny'`, the default), the
+ * path of a model folder (`disco-model.json` + `weights.bin`, as `disco train` and
+ * `saveDiscoModel` write them), or a published DISCO checkpoint — its path or its bytes (the
+ * authors' `torch.save` file, converted into the `paper` model: the best colors available). Each
+ * call returns a new model; the caller disposes it.
  *
  * @example
  * ```ts
@@ -39,10 +43,11 @@ export type PretrainedName = keyof typeof PRETRAINED_MODELS;
  * model.dispose();
  * ```
  */
-export async function loadPretrained(nameOrDir: PretrainedName | string = 'tiny'): Promise<DiscoModel> {
+export async function loadPretrained(nameOrDir: PretrainedName | string | Uint8Array = 'tiny'): Promise<DiscoModel> {
+  if (nameOrDir instanceof Uint8Array) return officialModel(stateDictOf(readPth(nameOrDir, { source: 'loadPretrained' }), 'loadPretrained'), 'loadPretrained');
   const named = Object.prototype.hasOwnProperty.call(PRETRAINED_MODELS, nameOrDir) ? PRETRAINED_MODELS[nameOrDir as PretrainedName] : null;
   if (!named && !fs.existsSync(nameOrDir)) {
-    throw new Error(`loadPretrained: unknown model '${nameOrDir}'; valid: ${Object.keys(PRETRAINED_MODELS).join(', ')}, or the path of a model folder`);
+    throw new Error(`loadPretrained: unknown model '${nameOrDir}'; valid: ${Object.keys(PRETRAINED_MODELS).join(', ')}, the path of a model folder, or a published DISCO checkpoint (.pth / .pth.tar)`);
   }
   try {
     return loadDiscoModel(named ? named() : nameOrDir);

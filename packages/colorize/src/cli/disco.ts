@@ -5,6 +5,8 @@
  *   disco colorize <images|folders|globs|lists.txt…> -o <dir> [--model <dir>] [--anchors K] [--diverse] [--show-anchors]
  *                  [--anchors-file hints.json] [--seed n] [--mode resize|pad] [--shard i/n|auto] [--workers N] [--overwrite]
  *   disco params --config paper
+ *   disco parity <fixture dir> [--weights <checkpoint | model dir>] [--json <file>]
+ *   disco convert <checkpoint.pth[.tar]> -o <model dir>
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -43,6 +45,7 @@ import { DiscoModel } from '../model/disco.js';
 import { colorizeL } from '../model/infer.js';
 import { modelFromCheckpoint, readDiscoCheckpoint, trainDisco } from '../train/run.js';
 import type { CliIo } from '@disco/superpixel/node';
+import { addOfficialCommands } from './official.js';
 
 const defaultIo: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
 
@@ -571,13 +574,16 @@ async function exportCheckpoint(run: string, outDir: string, io: CliIo): Promise
 // ---------------------------------------------------------------------------------------------
 // params
 
+/** Learnable parameters of the released DISCO model (its state dict less the BatchNorm statistics and spectral-norm vectors). */
+const PUBLISHED_PARAMETERS = 43_063_739;
+
 function params(config: 'paper' | 'tiny', io: CliIo): void {
   const model = DiscoModel.create(resolveDiscoConfig({}, config));
   const c = model.countParams();
   model.dispose();
   io.out(`| block | parameters |\n|---|---:|`);
   for (const [k, v] of Object.entries(c)) io.out(`| ${k} | ${v.toLocaleString('en')} |`);
-  if (config === 'paper') io.out(`\npaper model: ${(c.total / 1e6).toFixed(2)} M parameters (published layer plan: 43.1 M; difference ${((100 * (c.total - 43.1e6)) / 43.1e6).toFixed(2)} %)`);
+  if (config === 'paper') io.out(`\npaper model: ${c.total.toLocaleString('en')} learnable parameters (the released model: ${PUBLISHED_PARAMETERS.toLocaleString('en')})`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -623,7 +629,7 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .description('colorize images (files, folders, globs or .txt lists); writes PNGs keeping the relative folders, colorize.jsonl and colorize.json')
     .argument('<inputs...>', 'image files, folders, globs or .txt list files (one path per line)')
     .requiredOption('-o, --output <dir>', 'output folder')
-    .option('--model <dir|name>', 'model folder, or an embedded model: tiny (default) or tiny-pf')
+    .option('--model <dir|name|file>', 'model folder, an embedded model (tiny, the default, or tiny-pf), or a published DISCO checkpoint (.pth / .pth.tar, converted on load)')
     .option('--anchors <k>', 'number of anchors', intArg('--anchors', 1))
     .option('--diverse', 'three results from anchor color samplings T = 0, 1, 2')
     .option('--show-anchors', 'mark the anchors on the output')
@@ -662,6 +668,7 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
       await setupBackendForCli(undefined, () => {});
       params(flags.config, io);
     });
+  addOfficialCommands(program, io);
   return program;
 }
 

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { nodeFileSystem, writeFileAtomic, writeJsonAtomic, type FileSystem } from '@disco/runtime/node';
 import type { DiscoModel } from '../model/disco.js';
 import { DISCO_MODEL_FORMAT, deserializeDiscoModel, serializeDiscoModel, type DiscoModelJson } from '../model/serialize.js';
+import { readOfficialCheckpoint } from './official_checkpoint.js';
 // Registers the frozen network of `pretrainedFeatures: { network: 'nsfw-inception' }` for loaded models.
 import './nsfw_inception.js';
 
@@ -101,8 +102,19 @@ export function checkFiniteWeights(buf: ArrayBuffer, specs: ReadonlyArray<{ name
   throw new Error(`${file}: ${bad} of ${v.length} weights are not finite (NaN or Infinity), first in '${name}'; the model cannot be used`);
 }
 
-/** Reads a model folder written by {@link saveDiscoModel}; errors name the folder. */
+/**
+ * Reads a model folder written by {@link saveDiscoModel}, or a published DISCO checkpoint file
+ * (`torch.save`, e.g. `disco-beta.pth.tar`; converted into the `paper` model on the fly, see
+ * `readOfficialCheckpoint`); errors name the folder or file.
+ */
 export function loadDiscoModel(dir: string = embeddedModelDir()): DiscoModel {
+  if (fs.existsSync(dir) && fs.statSync(dir).isFile()) {
+    try {
+      return readOfficialCheckpoint(dir, { build: true }).model!;
+    } catch (e) {
+      throw new Error(`--model: ${(e as Error).message}`);
+    }
+  }
   const jf = path.join(dir, MODEL_FILES.json);
   const wf = path.join(dir, MODEL_FILES.weights);
   if (!fs.existsSync(jf)) throw new Error(`--model: no ${MODEL_FILES.json} in '${dir}'`);

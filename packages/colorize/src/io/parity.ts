@@ -14,8 +14,8 @@ import { kmeansPublished } from '@disco/anchors';
 import { superpixelSizes } from '@disco/superpixel';
 import { normalizedLabToRgb, NUM_AB_BINS } from '@disco/color';
 import { readRuleStateDict } from '@disco/runtime/node';
-import { DiscoModel } from '../model/disco.js';
-import { OFFICIAL_CONFIG, officialToNamedWeights, type StateDictTensor } from '../model/official.js';
+import type { DiscoModel } from '../model/disco.js';
+import { OFFICIAL_CONFIG, officialModel, type StateDictTensor } from '../model/official.js';
 
 /** One recorded array of a case, in the reference's layout. */
 export interface FixtureArray {
@@ -42,8 +42,11 @@ export interface ParityCase {
   grid: [number, number];
   /** Recorded arrays by name. */
   arrays: Map<string, FixtureArray>;
-  /** Tokens whose T = 1 / T = 2 bin is an exact Lab-distance tie (decided by float rounding in the reference; not compared). */
-  exactTies: { T1: number[]; T2: number[] };
+  /**
+   * Tokens whose bin is decided by float rounding in the reference (not compared there): exact
+   * Lab-distance ties of T = 1 / T = 2, and probability ties among the 11 most probable bins (all T).
+   */
+  exactTies: { T1: number[]; T2: number[]; rank: number[] };
 }
 
 /** A tolerance of the fixture: absolute bounds, or a rule in words for discrete or special arrays. */
@@ -142,7 +145,7 @@ export async function readParityFixture(dir: string): Promise<ParityFixture> {
       height: number;
       width: number;
       tokenGrid: [number, number];
-      checks?: { exactTies?: { T1?: { tokens?: number[] }; T2?: { tokens?: number[] } } };
+      checks?: { exactTies?: { T1?: { tokens?: number[] }; T2?: { tokens?: number[] }; rankTiesInTop11?: { tokens?: number[] } } };
       arrays: { name: string; dtype: FixtureArray['dtype']; shape: number[]; byteOffset: number; byteLength: number; variants?: number[] }[];
     };
     const bin = await readFile(path.join(dir, c.data));
@@ -155,7 +158,7 @@ export async function readParityFixture(dir: string): Promise<ParityFixture> {
       arrays.set(a.name, { name: a.name, dtype: a.dtype, shape: a.shape, data, variants: a.variants ?? null });
     }
     const ties = meta.checks?.exactTies;
-    cases.push({ name: meta.name, height: meta.height, width: meta.width, grid: meta.tokenGrid, arrays, exactTies: { T1: ties?.T1?.tokens ?? [], T2: ties?.T2?.tokens ?? [] } });
+    cases.push({ name: meta.name, height: meta.height, width: meta.width, grid: meta.tokenGrid, arrays, exactTies: { T1: ties?.T1?.tokens ?? [], T2: ties?.T2?.tokens ?? [], rank: ties?.rankTiesInTop11?.tokens ?? [] } });
   }
   return { dir, tolerances: index.tolerances ?? {}, anchors: index.configuration?.n_clusters ?? OFFICIAL_CONFIG.anchors, cases };
 }
@@ -169,18 +172,11 @@ export async function readParityFixture(dir: string): Promise<ParityFixture> {
  * @param stateDict Optional official state dict to use instead of the rule; `source` names it in errors.
  */
 export async function parityModel(dir: string, stateDict?: ReadonlyMap<string, StateDictTensor>, source = 'checkpoint'): Promise<DiscoModel> {
-  const sd = stateDict ?? (await readRuleStateDict(dir));
-  const model = DiscoModel.create(OFFICIAL_CONFIG);
-  try {
-    const named = officialToNamedWeights(sd, model, { source: stateDict ? source : path.join(dir, 'weights.json') });
-    model.setNamedWeights(named);
-    tf.dispose(Object.values(named));
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
-  return model;
+  return officialModel(stateDict ?? (await readRuleStateDict(dir)), stateDict ? source : path.join(dir, 'weights.json'));
 }
+
+/** Gives the event loop a turn. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Max and mean |a − b| over two equally long arrays. */
 function diff(a: ArrayLike<number>, b: ArrayLike<number>): { maxAbs: number; meanAbs: number } {
@@ -227,9 +223,10 @@ function nchw(x: tf.Tensor4D): Float32Array {
  * @param model The published model, e.g. from {@link parityModel}.
  * @param fixture From {@link readParityFixture}.
  * @param options `onRow`: called with each row as it is computed (progress).
- * @returns One row per case, stage, variant and mode.
+ * @returns One row per case, stage, variant and mode. The event loop gets a turn between
+ *   stages (a 256² case takes tens of seconds), so progress and timers keep running.
  */
-export function runParity(model: DiscoModel, fixture: ParityFixture, options: { onRow?: (row: ParityRow) => void } = {}): ParityRow[] {
+export async function runParity(model: DiscoModel, fixture: ParityFixture, options: { onRow?: (row: ParityRow) => void } = {}): Promise<ParityRow[]> {
   const rows: ParityRow[] = [];
   const tol = (stage: string): ParityTolerance => fixture.tolerances[stage] ?? 'exact';
   const push = (row: ParityRow) => {
@@ -274,7 +271,7 @@ export function runParity(model: DiscoModel, fixture: ParityFixture, options: { 
     const storedFeats = tf.tensor4d(A('modeler_feats').data as Float32Array, [1, h, w, d]);
     const storedLogits = tf.tidy(() => tf.reshape(tf.transpose(tf.tensor4d(A('modeler_logits').data as Float32Array, [1, NUM_AB_BINS, h, w]), [0, 2, 3, 1]), [1, n, NUM_AB_BINS]) as tf.Tensor3D);
     const storedMask = tf.tensor4d(Float32Array.from(A('anchor_mask').data), [1, h, w, 1]);
-    const ties = (T: number) => new Set(T === 1 ? c.exactTies.T1 : T === 2 ? c.exactTies.T2 : []);
+    const ties = (T: number) => new Set([...c.exactTies.rank, ...(T === 1 ? c.exactTies.T1 : T === 2 ? c.exactTies.T2 : [])]);
     const onehot = (bins: ArrayLike<number>) => tf.tidy(() => tf.reshape(tf.oneHot(tf.tensor1d(Int32Array.from(bins), 'int32'), NUM_AB_BINS), [1, h, w, NUM_AB_BINS]) as tf.Tensor4D);
     const rgbBytes = (ab: tf.Tensor4D) => tf.tidy(() => tf.floor(tf.mul(tf.clipByValue(normalizedLabToRgb(L, ab), 0, 1), 255)).dataSync());
 
@@ -301,6 +298,7 @@ export function runParity(model: DiscoModel, fixture: ParityFixture, options: { 
     discrete(c, 'anchor_mask', null, 'stage', loc.mask.dataSync(), A('anchor_mask').data);
     tf.dispose([loc.indices, loc.mask, loc.assignments!]);
     for (const T of variants) {
+      await turn();
       const bins = model.sampleColors(storedLogits, allTokens, T as 0 | 1 | 2);
       discrete(c, 'anchor_bins', T, 'stage', bins.dataSync(), leading(A('anchor_bins'), T)!, ties(T));
       bins.dispose();
@@ -326,6 +324,7 @@ export function runParity(model: DiscoModel, fixture: ParityFixture, options: { 
     }
 
     // ---- chained: from input_L alone (and the recorded k-means start) ----
+    await turn();
     const assoc = model.superpixels(L);
     numeric(c, 'affinity', null, 'chain', nchw(assoc), A('affinity').data);
     const tokens4 = model.tokens(L, assoc);
@@ -341,6 +340,7 @@ export function runParity(model: DiscoModel, fixture: ParityFixture, options: { 
     discrete(c, 'anchor_mask', null, 'chain', located.mask.dataSync(), A('anchor_mask').data);
     const logits3 = tf.reshape(modeled.logits, [1, n, NUM_AB_BINS]) as tf.Tensor3D;
     for (const T of variants) {
+      await turn();
       const bins = model.sampleColors(logits3, allTokens, T as 0 | 1 | 2);
       const binData = bins.dataSync();
       discrete(c, 'anchor_bins', T, 'chain', binData, leading(A('anchor_bins'), T)!, ties(T));
@@ -370,7 +370,7 @@ export function runParity(model: DiscoModel, fixture: ParityFixture, options: { 
  *
  * @example
  * ```ts
- * console.log(formatParityTable(runParity(model, fixture)));
+ * console.log(formatParityTable(await runParity(model, fixture)));
  * ```
  */
 export function formatParityTable(rows: readonly ParityRow[]): string {

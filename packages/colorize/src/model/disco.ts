@@ -400,7 +400,7 @@ export class DiscoModel {
    * (with `pretrainedFeatures`, the frozen features fused in).
    *
    * @param L `[B,H,W,1]` normalised lightness.
-   * @param association `[B,H,W,9]` from {@link superpixels}.
+   * @param association `[B,H,W,9]` from {@link DiscoModel.superpixels}.
    */
   tokens(L: tf.Tensor4D, association: tf.Tensor4D, options: { training?: boolean; pretrainedL?: tf.Tensor4D } = {}): tf.Tensor4D {
     return tf.tidy(() => {
@@ -457,7 +457,7 @@ export class DiscoModel {
    * `[tokens, mask·colors, mask (, spread)]` `[B,h·w,d]` (colors soft-encoded with
    * `hintEncoding: 'soft'`).
    *
-   * @param tokens `[B,h·w,d]` from {@link tokens}.
+   * @param tokens `[B,h·w,d]` from {@link DiscoModel.tokens}.
    * @param mask Hint mask `[B,h,w,1]`.
    * @param colors One-hot hint bins `[B,h,w,313]`.
    * @param spread With hint broadcast: the nearest anchor's one-hot bin `[B,h,w,313]`.
@@ -485,7 +485,7 @@ export class DiscoModel {
    * Step 6 of {@link forward}, the color generator: {@link embedHints} → transformer → features
    * `[B,h·w,d]` and logits `[B,h,w,313]` (with hint broadcast, plus the copy path's log-prior).
    *
-   * @param tokens `[B,h·w,d]` from {@link tokens}.
+   * @param tokens `[B,h·w,d]` from {@link DiscoModel.tokens}.
    * @param mask Hint mask `[B,h,w,1]`.
    * @param colors One-hot hint bins `[B,h,w,313]`.
    */
@@ -512,7 +512,7 @@ export class DiscoModel {
    *
    * @param L `[B,H,W,1]` normalised lightness.
    * @param association `[B,H,W,9]`.
-   * @param generated {@link generate}'s features `[B,h·w,d]` and logits `[B,h,w,313]`.
+   * @param generated {@link DiscoModel.generate}'s features `[B,h·w,d]` and logits `[B,h,w,313]`.
    * @param options `preactivation`: return the refinement's output before its tanh (refinement only).
    */
   decode(L: tf.Tensor4D, association: tf.Tensor4D, generated: { features: tf.Tensor3D; logits: tf.Tensor4D }, options: { training?: boolean; preactivation?: boolean } = {}): tf.Tensor4D {
@@ -650,12 +650,16 @@ export class DiscoModel {
     return this.parameters().filter((p) => p.learnable && p.block !== 'spixnet').map((p) => p.variable);
   }
 
-  /** Trainable parameter counts per block (SPixNet counted, though frozen in stage 2). */
+  /**
+   * Learnable parameter counts per block (SPixNet counted, though frozen in stage 2; batch-norm
+   * moving statistics are not parameters and are not counted). The `paper` preset gives the
+   * released model's 43,063,739.
+   */
   countParams(): ParamCounts {
     const params = this.parameters().filter((p) => p.learnable);
     const n = (...blocks: ParamBlock[]) => params.filter((p) => blocks.includes(p.block)).reduce((a, p) => a + p.variable.size, 0);
     const c: ParamCounts = {
-      spixnet: this.spixnet.countParams(),
+      spixnet: n('spixnet'),
       backbone: n('backbone'),
       modeler: n('modeler', 'modelerHead'),
       generator: n('hintEmbedding', 'generator', 'generatorHead'),

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PAPER_CONFIG, type DiscoConfig } from './config.js';
-import type { DiscoModel } from './disco.js';
+import { DiscoModel } from './disco.js';
 
 /** One tensor of a PyTorch state dict as this module needs it (the shape of `@disco/pth`'s `TorchTensor` and `@disco/runtime`'s `StateTensor`). */
 export interface StateDictTensor {
@@ -327,4 +327,25 @@ export function officialToNamedWeights(stateDict: ReadonlyMap<string, StateDictT
     throw e;
   }
   return out;
+}
+
+/**
+ * Builds the published model ({@link OFFICIAL_CONFIG}) from an official state dict; errors name `source`.
+ *
+ * @example
+ * ```ts
+ * const model = officialModel(stateDictOf(readPth(bytes, { source: 'disco.pth.tar' })), 'disco.pth.tar');
+ * ```
+ */
+export function officialModel(stateDict: ReadonlyMap<string, StateDictTensor>, source = 'checkpoint'): DiscoModel {
+  const model = DiscoModel.create(OFFICIAL_CONFIG);
+  try {
+    const named = officialToNamedWeights(stateDict, model, { source });
+    model.setNamedWeights(named);
+    tf.dispose(Object.values(named));
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
 }
