@@ -9,7 +9,8 @@
  * Anchor positions are pixels of the (working) image, ab in Lab units.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { colorizeL, deserializeDiscoModel, labToRgb, normalizedLabToRgb, resizeArea, rgbToLab, rgbToNormalizedLab, NUM_AB_BINS, type DiscoModel, type DiscoModelJson } from '@disco/colorize';
+import { colorizeL, deserializeDiscoModel, labToRgb, normalizedLabToRgb, officialModel, resizeArea, rgbToLab, rgbToNormalizedLab, NUM_AB_BINS, type DiscoModel, type DiscoModelJson } from '@disco/colorize';
+import { readPth, stateDictOf } from '@disco/pth';
 import type { HintAnchor } from './hints.js';
 
 /** An opaque RGBA image (what a canvas holds). */
@@ -64,6 +65,15 @@ export class DiscoEngine {
   /** Builds the engine from a model's two files (`disco-model.json`, `weights.bin`), whatever its config. */
   static fromFiles(json: DiscoModelJson, weights: ArrayBuffer): DiscoEngine {
     return new DiscoEngine(deserializeDiscoModel(json, weights, 'embedded model'));
+  }
+
+  /**
+   * Builds the engine from the bytes of a published DISCO checkpoint (the authors' `torch.save`
+   * file, e.g. `disco-beta.pth.tar`): the `paper` model with its weights converted. Errors are one
+   * line naming `name` (not a checkpoint, a missing or misshapen key, …).
+   */
+  static fromCheckpoint(bytes: Uint8Array, name = 'checkpoint'): DiscoEngine {
+    return new DiscoEngine(officialModel(stateDictOf(readPth(bytes, { source: name }), name), name));
   }
 
   /** One line about the model, read from its config. */

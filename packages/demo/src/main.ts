@@ -43,6 +43,7 @@ const ui = {
   status: $<HTMLParagraphElement>('status'),
   facts: $<HTMLParagraphElement>('facts'),
   file: $<HTMLInputElement>('file'),
+  checkpoint: $<HTMLInputElement>('checkpoint'),
   drop: $<HTMLDivElement>('drop'),
   photos: $<HTMLUListElement>('photos'),
   editor: $<HTMLElement>('editor'),
@@ -80,7 +81,8 @@ interface OpenImage {
 const state = {
   engine: null as DiscoEngine | null,
   backend: null as BackendInfo | null,
-  files: null as { json: DiscoModelJson; weights: ArrayBuffer } | null,
+  /** The model's files: the embedded model folder, or a published checkpoint the user gave. */
+  files: null as { kind: 'folder'; json: DiscoModelJson; weights: ArrayBuffer } | { kind: 'checkpoint'; name: string; bytes: Uint8Array } | null,
   image: null as OpenImage | null,
   base: 0 as 0 | 1 | 2,
   anchors: [] as HintAnchor[],
@@ -139,12 +141,63 @@ async function loadModel(): Promise<void> {
   const t0 = performance.now();
   if (!state.files) {
     const [json, weights] = await Promise.all([fetchOk(modelJsonUrl).then((r) => r.json() as Promise<DiscoModelJson>), fetchOk(weightsUrl).then((r) => r.arrayBuffer())]);
-    state.files = { json, weights };
+    state.files = { kind: 'folder', json, weights };
   }
   state.engine?.dispose();
-  state.engine = DiscoEngine.fromFiles(state.files.json, state.files.weights);
+  state.engine = null;
+  const files = state.files;
+  state.engine = files.kind === 'folder' ? DiscoEngine.fromFiles(files.json, files.weights) : DiscoEngine.fromCheckpoint(files.bytes, files.name);
   setFact('model', `model ${state.engine.describeModel()}`);
   setFact('load', `model loaded in ${ms(performance.now() - t0)}`, performance.now() - t0);
+}
+
+/** Whether a dropped or picked file is a PyTorch checkpoint rather than a photo (by name). */
+const isCheckpointName = (name: string) => /\.(pth|pt|ckpt)(\.tar)?$|\.tar$/i.test(name);
+
+/** Reads a file in chunks into one buffer, reporting progress (a checkpoint is ~172 MB). */
+async function readWithProgress(f: File, label: string): Promise<Uint8Array> {
+  const out = new Uint8Array(f.size);
+  const reader = f.stream().getReader();
+  let at = 0;
+  let shown = -1;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    out.set(value, at);
+    at += value.length;
+    const pct = Math.floor((100 * at) / Math.max(1, f.size));
+    if (pct !== shown && pct % 5 === 0) {
+      shown = pct;
+      setStatus(`${label}: reading ${pct} % of ${(f.size / 2 ** 20).toFixed(0)} MB…`, 'busy');
+    }
+  }
+  return out;
+}
+
+/**
+ * Uses a published DISCO checkpoint (`torch.save`, the authors' released weights) as the model:
+ * read, converted into the `paper` model, and the open photo colorized again with it.
+ */
+async function useCheckpoint(f: File): Promise<void> {
+  const t0 = performance.now();
+  const previous = state.files;
+  try {
+    await ready;
+    const bytes = await readWithProgress(f, f.name);
+    setStatus(`${f.name}: converting the weights (43 M parameters)…`, 'busy');
+    await new Promise((r) => setTimeout(r, 0)); // let the status paint
+    state.files = { kind: 'checkpoint', name: f.name, bytes };
+    await loadModel();
+    setStatus(`Using ${f.name}: the published DISCO model (${ms(performance.now() - t0)}).${state.image ? ' Colorizing the open photo again…' : ' Open a photo.'}`);
+    if (state.image) {
+      const img = state.image;
+      await openPixels(img.original, img.scale, img.name);
+    }
+  } catch (e) {
+    state.files = previous;
+    if (previous) await loadModel();
+    setStatus(`Could not use ${f.name}: ${(e as Error).message}`, 'error');
+  }
 }
 
 async function fetchOk(url: string): Promise<Response> {
@@ -182,11 +235,19 @@ async function decode(blob: Blob): Promise<{ pixels: ImagePixels; scale: HintSca
 }
 
 async function openBlob(blob: Blob, name: string): Promise<void> {
-  const t0 = performance.now();
-  setStatus(`Colorizing ${name}…`, 'busy');
   try {
     await ready;
     const { pixels, scale } = await decode(blob);
+    await openPixels(pixels, scale, name);
+  } catch (e) {
+    setStatus(`Could not open ${name}: ${(e as Error).message}`, 'error');
+  }
+}
+
+async function openPixels(pixels: ImagePixels, scale: HintScale, name: string): Promise<void> {
+  const t0 = performance.now();
+  setStatus(`Colorizing ${name}…`, 'busy');
+  try {
     let opened: { diverse: VariantResult[]; grey: Uint8ClampedArray } | null = null;
     for (;;) {
       try {
@@ -626,7 +687,13 @@ ui.importInput.addEventListener('change', async () => {
 
 ui.file.addEventListener('change', () => {
   const f = ui.file.files?.[0];
-  if (f) void openBlob(f, f.name);
+  if (f) void (isCheckpointName(f.name) ? useCheckpoint(f) : openBlob(f, f.name));
+});
+
+ui.checkpoint.addEventListener('change', () => {
+  const f = ui.checkpoint.files?.[0];
+  ui.checkpoint.value = '';
+  if (f) void useCheckpoint(f);
 });
 
 for (const ev of ['dragenter', 'dragover'] as const) {
@@ -640,7 +707,7 @@ ui.drop.addEventListener('drop', (e) => {
   e.preventDefault();
   ui.drop.classList.remove('over');
   const f = e.dataTransfer?.files[0];
-  if (f) void openBlob(f, f.name);
+  if (f) void (isCheckpointName(f.name) ? useCheckpoint(f) : openBlob(f, f.name));
 });
 
 for (const p of PHOTOS) {

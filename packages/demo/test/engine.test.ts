@@ -10,6 +10,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DiscoModel, colorizeL, resolveDiscoConfig, rgbToNormalizedLab, serializeDiscoModel, type DiscoModelJson } from '@disco/colorize';
 import { selectBackend } from '@disco/runtime';
+import { readRuleStateDict } from '@disco/runtime/node';
+import { PyDict, writePth } from '@disco/pth';
 import { DiscoEngine, PALETTE_SIZE, type ImagePixels } from '../src/engine.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
@@ -75,6 +77,19 @@ describe('DiscoEngine (the demo model side)', () => {
     await exercise(engine);
     engine.dispose();
   });
+
+  it('runs the published DISCO from the bytes of a torch.save checkpoint (the rule weights of the official fixture), and names a file that is none', async () => {
+    const sd = await readRuleStateDict(path.resolve(here, '../../colorize/test/fixtures/official-disco'));
+    const state = new PyDict([], 'collections.OrderedDict');
+    for (const [k, t] of sd) state.set(k, { dtype: t.dtype, shape: [...t.shape], data: t.dtype === 'int64' ? new BigInt64Array(1) : t.toFloat32() });
+    const bytes = writePth(new PyDict([['epoch', 7], ['state_dict', state], ['best_loss', 0.25]]));
+    const engine = DiscoEngine.fromCheckpoint(bytes, 'disco-beta.pth.tar');
+    expect(engine.model.config.padding).toBe('symmetric');
+    expect(engine.describeModel()).toBe('43.06 M parameters, 256² input, cell 16, K = 8 anchors');
+    await exercise(engine);
+    engine.dispose();
+    expect(() => DiscoEngine.fromCheckpoint(new TextEncoder().encode('not a checkpoint at all'), 'photo.pth')).toThrow(/^photo\.pth: /);
+  }, 300_000);
 
   it('places an anchor in the superpixel that colorizeL and applyUserAnchors use (scale to the model input, floor by the cell)', async () => {
     const json = JSON.parse(fs.readFileSync(path.join(TINY, 'disco-model.json'), 'utf8')) as DiscoModelJson;
