@@ -423,7 +423,7 @@ export class FidInception {
     const pad = ph === 0 && pw === 0 ? 'valid' : explicitPad(ph, pw);
     if (u.bias !== null) return tf.fused.conv2d({ x, filter: u.filter, strides: stride, pad, bias: u.bias, activation: 'relu' });
     const y = tf.conv2d(x, u.filter, stride, pad);
-    return tf.relu(tf.add(tf.mul(y, u.scale!), u.shift!));
+    return tf.relu(tf.add(tf.mul(y, u.scale!), u.shift!)) as tf.Tensor4D;
   }
 
   private poolBranch(block: string, x: tf.Tensor4D): tf.Tensor4D {
