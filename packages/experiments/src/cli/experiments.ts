@@ -40,6 +40,7 @@ interface AblationFlags {
   spixnet?: string;
   baselines?: boolean;
   backend?: string;
+  inception?: string;
 }
 
 const budgetHelp = Object.values(BUDGETS)
@@ -69,6 +70,7 @@ export function buildExperimentsProgram(): Command {
     .option('--spixnet <dir>', "stage-1 network: a SPixNet folder or a DISCO model folder (default: the embedded model's)")
     .option('--baselines', 'also train the per-pixel regression and classification baselines as reference rows')
     .option('--backend <name>', 'backend of the run processes: auto, tensorflow, wasm or cpu')
+    .option('--inception <file.pth>', "FID/KID with the FID Inception weights (pytorch-fid's pt_inception-2015-12-05-6726825d.pth: comparable with published values) instead of the nsfwjs InceptionV3 (project-relative)")
     .action(async (name: string, flags: AblationFlags) => {
       if (!ABLATION_NAMES.includes(name)) throw new Error(`ablation: unknown '${name}'; valid: ${ABLATION_NAMES.join(', ')}`);
       if (!BUDGETS[flags.budget]) throw new Error(`--budget: unknown '${flags.budget}'; valid: ${Object.keys(BUDGETS).join(', ')}`);
@@ -82,7 +84,7 @@ export function buildExperimentsProgram(): Command {
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
-      const s = await runGrid({ ablation: name, budget: flags.budget, seeds: flags.seeds, jobs: flags.jobs, out, data: sets.data, heldout: sets.heldout, spixnet: flags.spixnet ? resolve(flags.spixnet) : undefined, baselines: flags.baselines, backend: flags.backend, signal: controller.signal });
+      const s = await runGrid({ ablation: name, budget: flags.budget, seeds: flags.seeds, jobs: flags.jobs, out, data: sets.data, heldout: sets.heldout, spixnet: flags.spixnet ? resolve(flags.spixnet) : undefined, baselines: flags.baselines, backend: flags.backend, ...(flags.inception !== undefined ? { inception: resolve(flags.inception) } : {}), signal: controller.signal });
       if (s.report) process.stdout.write(fs.readFileSync(s.report.md, 'utf8'));
       const failed = Object.keys(s.failed);
       if (controller.signal.aborted) process.exitCode = 130;
