@@ -149,6 +149,25 @@ describe('FID Inception ops', () => {
   });
 });
 
+describe('FID Inception batches', () => {
+  it('a batch of two equals two batches of one [2x299x299x3 → 2x2048, 2x1008]', async () => {
+    const x = tf.randomUniform([2, 299, 299, 3], -1, 1, 'float32', 7) as tf.Tensor4D;
+    const both = net.predict(x);
+    const p2 = await both.pool3.data();
+    const l2 = await both.logits.data();
+    for (let i = 0; i < 2; i++) {
+      const xi = tf.slice(x, [i, 0, 0, 0], [1, 299, 299, 3]);
+      const one = net.predict(xi);
+      const p1 = await one.pool3.data();
+      const l1 = await one.logits.data();
+      for (let j = 0; j < 2048; j++) expect(Math.abs(p1[j]! - p2[i * 2048 + j]!)).toBeLessThan(1e-4);
+      for (let j = 0; j < 1008; j++) expect(Math.abs(l1[j]! - l2[i * 1008 + j]!)).toBeLessThan(1e-3);
+      tf.dispose([xi, one.pool3, one.logits]);
+    }
+    tf.dispose([x, both.pool3, both.logits]);
+  });
+});
+
 describe('FID Inception parity with the reference (fixture tolerances)', () => {
   it('passes on every case (every stage, end to end and from its stored input) and on the batch’s pool3, logits, FID and IS', async () => {
     const r = await runFidInceptionParity(FIXTURE, { network: net });
