@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { readPth, stateDictOf } from '@disco/pth';
 import type { StateTensorLike } from '../metrics/fid_inception.js';
 
 /** A weights file read for the FID network: its state dict and the file's sha256 (hex). */
@@ -18,8 +19,8 @@ export interface FidInceptionWeightsFile {
 }
 
 /**
- * Reads a PyTorch state dict file (`.pth`, legacy or zip container) for `FidInception.fromStateDict`
- * and hashes it.
+ * Reads a PyTorch state dict file (`.pth`, legacy or zip container, with `@disco/pth`) for
+ * `FidInception.fromStateDict` and hashes it. The file is read once; tensors are views into it.
  *
  * @example
  * ```ts
@@ -35,5 +36,7 @@ export async function loadFidInceptionStateDict(file: string): Promise<FidIncept
     throw new Error(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (e as Error).message.split('\n')[0]}`);
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  throw new Error(`${file} (sha256 ${sha256.slice(0, 12)}): reading PyTorch .pth files needs the checkpoint reader @disco/pth, which is not in this workspace yet`);
+  // torch.save's zip or legacy container; a state dict at the top or under a `state_dict` key.
+  const stateDict: Map<string, StateTensorLike> = stateDictOf(readPth(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { source: file }), file);
+  return { file, sha256, stateDict };
 }
