@@ -24,7 +24,29 @@ export {
   INCEPTION_SCORE_DEFAULTS,
   type InceptionScoreOptions,
   type InceptionScoreResult,
+  softmaxRows,
 } from './metrics/inception_score.js';
+export {
+  FidInception,
+  FID_INCEPTION_BLOCKS,
+  FID_INCEPTION_CONVS,
+  FID_INCEPTION_STAGES,
+  FID_INCEPTION_CLASSES,
+  FID_INCEPTION_FEATURES,
+  FID_INCEPTION_SIZE,
+  FID_INCEPTION_DEFAULTS,
+  resolveFidInceptionOptions,
+  fidInceptionKeys,
+  checkFidInceptionStateDict,
+  avgPool3x3,
+  type FidInceptionOptions,
+  type FidInceptionStage,
+  type BasicConvSpec,
+  type MixedBlockSpec,
+  type PoolKind,
+  type StateTensorLike,
+} from './metrics/fid_inception.js';
+export { fidInceptionInput, resizeBilinearTorch, type Rgb8Image } from './metrics/fid_preprocess.js';
 
 /** Package version. */
 export const VERSION = '0.1.0';

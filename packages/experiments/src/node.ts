@@ -13,6 +13,11 @@ export {
   nsfwInceptionDir,
   fileModelHandler,
   imagesToBatch,
+  fidInceptionNetwork,
+  loadFidInception,
+  PT_INCEPTION_FILE,
+  PT_INCEPTION_URL,
+  PT_INCEPTION_SHA256_PREFIX,
   type FeatureNetwork,
   type FeatureLayer,
   type FeatureOutputs,
@@ -49,3 +54,5 @@ export {
 export { renderSheet, sheetColumn, type SheetColumn } from './node/sheet.js';
 export { frontierPoints, frontierSpec, frontierTable, renderVegaLitePng, type Frontier, type FrontierPoint } from './node/frontier.js';
 export { writeReport, loadTfvisBundle, tfvisBundlePath, imageSourceResolver, type WriteReportOptions } from './report/index.js';
+export { runFidInceptionParity, formatParityTable, type ParityOptions, type ParityReport, type ParityRow, type ParityTolerance } from './node/fid_parity.js';
+export { loadFidInceptionStateDict, type FidInceptionWeightsFile } from './node/fid_weights.js';

@@ -25,7 +25,7 @@ import { listImages, readImage, writeImage } from '@disco/images';
 import { formatDuration, writeJsonAtomic } from '@disco/runtime/node';
 import { extractImageSetFeatures } from '../node/eval_fid.js';
 import { constantMethod, greyMethod, meanTrainingAb, scoreHeldout } from '../node/heldout.js';
-import { loadNsfwInception } from '../node/inception.js';
+import { loadFidInception, loadNsfwInception } from '../node/inception.js';
 import { writeReport } from '../report/index.js';
 import { readRunScores, type RunJob, type StoredFeatures } from './run.js';
 import type { Budget, GridResults, MetricKey } from './types.js';
@@ -53,6 +53,11 @@ export interface GridOptions {
   baselines?: boolean;
   /** Backend of the run processes. Default `auto`. */
   backend?: string;
+  /**
+   * FID/KID network: the FID Inception weights file (`pt_inception-2015-12-05-6726825d.pth`, scores
+   * comparable with published values) instead of the nsfwjs InceptionV3 (project-relative).
+   */
+  inception?: string;
   /** Status lines. Default stderr. */
   log?: (line: string) => void;
   /** Signal: when aborted, running processes are asked to checkpoint and stop. */
@@ -137,7 +142,7 @@ export async function planGrid(options: GridOptions): Promise<{ jobs: RunJob[]; 
   const heldout = await prepareHeldout(chosen, path.join(out, 'heldout'), budget.maxSide);
   // References (grey, the training mean color) and the real features: computed once per grid.
   const refFile = path.join(out, 'references.json');
-  const featFile = path.join(out, 'real-features.json');
+  const featFile = path.join(out, options.inception === undefined ? 'real-features.json' : 'real-features-fid-inception.json');
   if (!fs.existsSync(refFile)) {
     const train = options.data.flatMap((d) => listImages(path.resolve(d)));
     const meanAb = await meanTrainingAb(train);
@@ -149,10 +154,10 @@ export async function planGrid(options: GridOptions): Promise<{ jobs: RunJob[]; 
   }
   if (!fs.existsSync(featFile)) {
     log(`grid: features of ${heldout.length} held-out photos`);
-    const net = await loadNsfwInception();
+    const net = options.inception === undefined ? await loadNsfwInception() : await loadFidInception(path.resolve(options.inception));
     try {
       const f = await extractImageSetFeatures(heldout, net, { write: () => {} });
-      const stored: StoredFeatures = { files: f.files, features: f.features.map((m) => ({ rows: m.rows, cols: m.cols, data: Array.from(m.data) })), colorfulness: f.colorfulness };
+      const stored: StoredFeatures = { files: f.files, features: f.features.map((m) => ({ rows: m.rows, cols: m.cols, data: Array.from(m.data) })), colorfulness: f.colorfulness, network: net.name };
       writeJsonAtomic(featFile, stored);
     } finally {
       net.dispose();
@@ -181,6 +186,7 @@ export async function planGrid(options: GridOptions): Promise<{ jobs: RunJob[]; 
         gridDir: out,
         dir,
         backend: options.backend ?? 'auto',
+        ...(options.inception !== undefined ? { inception: path.resolve(options.inception) } : {}),
       };
       fs.mkdirSync(dir, { recursive: true });
       const jobFile = path.join(dir, 'job.json');

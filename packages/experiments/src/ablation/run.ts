@@ -14,7 +14,7 @@ import { writeImage } from '@disco/images';
 import { collectRunInfo, writeJsonAtomic } from '@disco/runtime/node';
 import { extractImageSetFeatures, scoreFeatureSets, type ImageSetFeatures } from '../node/eval_fid.js';
 import { discoMethod, scoreHeldout, type HeldoutMethod, type MethodScores } from '../node/heldout.js';
-import { loadNsfwInception } from '../node/inception.js';
+import { loadFidInception, loadNsfwInception } from '../node/inception.js';
 import type { Budget, CurvePoint, MetricKey, RunResult, Variant } from './types.js';
 import { ANCHOR_COUNTS } from './variants.js';
 
@@ -44,6 +44,8 @@ export interface RunJob {
   dir: string;
   /** Backend name (`auto`, `wasm`, `cpu`, `tensorflow`). */
   backend: string;
+  /** FID Inception weights file for FID/KID (absent: the nsfwjs InceptionV3, project-relative). */
+  inception?: string;
 }
 
 /** What `<run dir>/scores.json` holds. */
@@ -109,6 +111,8 @@ export interface StoredFeatures {
   features: Array<{ rows: number; cols: number; data: number[] }>;
   /** Per-image colorfulness of the real photos. */
   colorfulness: number[];
+  /** The feature network's name (absent in grids written before it was recorded: nsfw-inception). */
+  network?: string;
 }
 
 /** Loads the real-set features written by the grid. */
@@ -168,8 +172,10 @@ async function evaluate(job: RunJob, model: DiscoModel, log: (l: string) => void
   });
   const metrics: Partial<Record<MetricKey, number>> = { ...metricsOf(scores.methods.predicted!, '') };
   if (anchored) Object.assign(metrics, metricsOf(scores.methods.oracle!, 'oracle'), { diversity: spread.reduce((a, b) => a + b, 0) / Math.max(1, spread.length) });
-  const net = await loadNsfwInception();
+  const net = job.inception === undefined ? await loadNsfwInception() : await loadFidInception(job.inception);
   try {
+    const stored = (JSON.parse(fs.readFileSync(job.realFeatures, 'utf8')) as StoredFeatures).network ?? 'nsfw-inception';
+    if (stored !== net.name) throw new Error(`${job.realFeatures}: real features of network ${stored}, but this run scores with ${net.name}; delete the file to recompute it`);
     const real = loadFeatures(job.realFeatures);
     const fake = await extractImageSetFeatures(
       job.heldout.map((f) => path.join(outputs, `${stem(f)}.png`)),

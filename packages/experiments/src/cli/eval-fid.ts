@@ -11,7 +11,7 @@ import { KID_DEFAULTS } from '../metrics/kid.js';
 import { checkSetSizes, extractImageSetFeatures, formatScoreTable, scoreFeatureSets, smallSampleWarnings } from '../node/eval_fid.js';
 import { FeatureJournal, labelOnlyNetwork, mergeFeatureFiles, networkInfo, writeFeatureFile, type IndexedSetFeatures } from '../node/feature_files.js';
 import { listImageInputs } from '@disco/images';
-import { loadInceptionFromFile, loadNsfwInception, type FeatureNetwork } from '../node/inception.js';
+import { loadFidInception, loadInceptionFromFile, loadNsfwInception, PT_INCEPTION_FILE, type FeatureNetwork } from '../node/inception.js';
 import { resolveFromCaller as resolve } from './args.js';
 
 const program = new Command()
@@ -24,7 +24,10 @@ const program = new Command()
   .option('--features-in <files...>', "score the features files of a sharded run (e.g. 'shard*/features.json') instead of images")
   .option('--shard <i/n|auto>', 'extract only shard i of n of each set (by a hash of the relative path; needs --features-out); auto: from JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID')
   .option('--overwrite', 'extract every image again instead of resuming from the incremental features file')
-  .option('--inception <model.json>', 'a standard InceptionV3 in tfjs layers format (default: nsfwjs InceptionV3, project-relative scores)')
+  .option(
+    '--inception <file>',
+    `the FID Inception weights: pytorch-fid's ${PT_INCEPTION_FILE} (FID on pool3, IS on its 1008 classes: comparable with published values), or a tfjs layers model.json of another InceptionV3 (default: the nsfwjs InceptionV3, project-relative scores)`,
+  )
   .option('--inception-range <range>', "input scaling of --inception: '[-1,1]' (Keras) or '[0,1]'", '[-1,1]')
   .option('--pool-layer <name>', 'pooled 2048-d feature layer of --inception (default: avg_pool / flatten_1)')
   .option('--batch-size <n>', 'images per inference batch', intArg('--batch-size', 1), 8)
@@ -86,13 +89,16 @@ async function main(): Promise<void> {
     const tl = performance.now();
     if (o.inception !== undefined) {
       if (o.inceptionRange !== '[-1,1]' && o.inceptionRange !== '[0,1]') throw new Error(`--inception-range must be one of [-1,1], [0,1], got '${o.inceptionRange}'`);
-      network = await loadInceptionFromFile(resolve(o.inception), { inputRange: o.inceptionRange, ...(o.poolLayer ? { poolLayer: o.poolLayer } : {}) });
+      network = /\.json$/i.test(o.inception)
+        ? await loadInceptionFromFile(resolve(o.inception), { inputRange: o.inceptionRange, ...(o.poolLayer ? { poolLayer: o.poolLayer } : {}) })
+        : await loadFidInception(resolve(o.inception));
     } else {
       network = await loadNsfwInception();
     }
     loadSeconds = (performance.now() - tl) / 1000;
     process.stderr.write(`network ${network.name} (${network.layers.map((l) => `${l.key}:${l.dims}`).join(', ')}) loaded in ${loadSeconds.toFixed(1)} s\n`);
     process.stderr.write(`caveat: ${network.caveat}\n`);
+    process.stderr.write(`scores: ${network.comparableWithPublished === true ? 'comparable with published values' : 'project-relative (not comparable with published values)'}\n`);
     const info = networkInfo(network);
     const journal = new FeatureJournal(resolve(o.featuresOut ?? o.out).replace(/\.json$/i, '') + '.jsonl', info, o.overwrite === true);
     const extract = async (set: 'real' | 'fake'): Promise<number> => {
@@ -139,7 +145,16 @@ async function main(): Promise<void> {
     fake: { source: o.fake !== undefined ? resolve(o.fake) : null, count: fake.files.length, skipped: fake.skipped },
     ...(o.featuresIn !== undefined ? { featuresIn: o.featuresIn.map(resolve) } : {}),
     warnings,
-    network: { name: network.name, caveat: network.caveat, layers: network.layers, inputSize: network.inputSize, resize: 'bilinear, half-pixel centres, no antialiasing (tfjs resizeBilinear)', classes: network.classes },
+    network: {
+      name: network.name,
+      caveat: network.caveat,
+      comparability: network.comparableWithPublished === true ? 'comparable with published values' : 'project-relative',
+      ...(network.weightsSha256 !== undefined ? { weightsSha256: network.weightsSha256 } : {}),
+      layers: network.layers,
+      inputSize: network.inputSize,
+      resize: network.preprocessing ?? 'bilinear, half-pixel centres, no antialiasing (tfjs resizeBilinear)',
+      classes: network.classes,
+    },
     scores: {
       fid: Object.fromEntries(scores.layers.map((l) => [l.fidLabel, l.fid])),
       kid: Object.fromEntries(scores.layers.map((l) => [l.kidLabel, l.kid])),

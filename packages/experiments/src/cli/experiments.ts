@@ -6,6 +6,8 @@
  *       [--data <dir|list…>] [--heldout <dir|list…>] [--spixnet <dir>] [--baselines]
  *   disco-experiments run <job.json>        execute one run of a grid (what the grid spawns)
  *   disco-experiments report <grid dir>     rewrite results.json / report.* from finished runs
+ *   disco-experiments parity <fixture dir> [--weights <file.pth>] [--json <file>]
+ *       the tfjs FID Inception network against a parity fixture (exit 0 only within tolerance)
  *
  * Nx: `npx nx run experiments:ablation-anchors -- --budget smoke` (and ablation-branch, …, -all).
  */
@@ -14,10 +16,11 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { defaultPhotoSets } from '@disco/photos';
-import { intArg, setupBackendForCli } from '@disco/runtime/node';
+import { collectRunInfo, intArg, setupBackendForCli, writeJsonAtomic } from '@disco/runtime/node';
 import { gatherResults, planGrid, runGrid } from '../ablation/grid.js';
 import { executeRun, type RunJob } from '../ablation/run.js';
 import { ABLATION_NAMES, BUDGETS } from '../ablation/variants.js';
+import { formatParityTable, runFidInceptionParity } from '../node/fid_parity.js';
 import { writeReport } from '../report/index.js';
 import { resolveFromCaller as resolve } from './args.js';
 
@@ -37,6 +40,7 @@ interface AblationFlags {
   spixnet?: string;
   baselines?: boolean;
   backend?: string;
+  inception?: string;
 }
 
 const budgetHelp = Object.values(BUDGETS)
@@ -66,6 +70,7 @@ export function buildExperimentsProgram(): Command {
     .option('--spixnet <dir>', "stage-1 network: a SPixNet folder or a DISCO model folder (default: the embedded model's)")
     .option('--baselines', 'also train the per-pixel regression and classification baselines as reference rows')
     .option('--backend <name>', 'backend of the run processes: auto, tensorflow, wasm or cpu')
+    .option('--inception <file.pth>', "FID/KID with the FID Inception weights (pytorch-fid's pt_inception-2015-12-05-6726825d.pth: comparable with published values) instead of the nsfwjs InceptionV3 (project-relative)")
     .action(async (name: string, flags: AblationFlags) => {
       if (!ABLATION_NAMES.includes(name)) throw new Error(`ablation: unknown '${name}'; valid: ${ABLATION_NAMES.join(', ')}`);
       if (!BUDGETS[flags.budget]) throw new Error(`--budget: unknown '${flags.budget}'; valid: ${Object.keys(BUDGETS).join(', ')}`);
@@ -79,7 +84,7 @@ export function buildExperimentsProgram(): Command {
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
-      const s = await runGrid({ ablation: name, budget: flags.budget, seeds: flags.seeds, jobs: flags.jobs, out, data: sets.data, heldout: sets.heldout, spixnet: flags.spixnet ? resolve(flags.spixnet) : undefined, baselines: flags.baselines, backend: flags.backend, signal: controller.signal });
+      const s = await runGrid({ ablation: name, budget: flags.budget, seeds: flags.seeds, jobs: flags.jobs, out, data: sets.data, heldout: sets.heldout, spixnet: flags.spixnet ? resolve(flags.spixnet) : undefined, baselines: flags.baselines, backend: flags.backend, ...(flags.inception !== undefined ? { inception: resolve(flags.inception) } : {}), signal: controller.signal });
       if (s.report) process.stdout.write(fs.readFileSync(s.report.md, 'utf8'));
       const failed = Object.keys(s.failed);
       if (controller.signal.aborted) process.exitCode = 130;
@@ -133,6 +138,37 @@ export function buildExperimentsProgram(): Command {
       if (!results) throw new Error(`report: no finished run in '${out}'`);
       const r = writeReport(out, results);
       process.stdout.write(fs.readFileSync(r.md, 'utf8'));
+    });
+  program
+    .command('parity')
+    .description(
+      "the tfjs FID Inception network against a parity fixture (format of ../shared/reference/fid-inception): every case's recorded stages end to end and from the stored input of each stage, the batch's pool3/logits, FID and IS; tolerances from fixture.json; exit 0 only when every comparison is within them",
+    )
+    .argument('<fixture>', 'fixture folder (fixture.json, weights.json, explicit.bin, cases/, batch.*)')
+    .option('--weights <file>', "a PyTorch state dict file (.pth) instead of the fixture's rule weights")
+    .option('--json <file>', 'also write the report as JSON')
+    .option('--cases <names>', 'only these cases, comma-separated (default: all)')
+    .option('--no-from-stored', 'skip feeding each stage the stored output of the stage before')
+    .option('--no-batch', "skip the batch (its pool3/logits end to end, FID and IS)")
+    .option('--no-fold', 'keep BatchNorm as its own op instead of folding it into the convolutions')
+    .option('--backend <name>', 'auto, tensorflow, wasm or cpu (default $DISCO_BACKEND or auto)')
+    .action(async (dir: string, flags: { weights?: string; json?: string; cases?: string; fromStored: boolean; batch: boolean; fold: boolean; backend?: string }) => {
+      const backend = await setupBackendForCli(flags.backend);
+      const report = await runFidInceptionParity(resolve(dir), {
+        ...(flags.weights !== undefined ? { weights: resolve(flags.weights) } : {}),
+        ...(flags.cases !== undefined ? { cases: flags.cases.split(',').map((c) => c.trim()) } : {}),
+        fromStored: flags.fromStored,
+        batch: flags.batch,
+        networkOptions: { foldBatchNorm: flags.fold },
+        log: (l) => process.stderr.write(`parity: ${l}\n`),
+      });
+      process.stdout.write(formatParityTable(report));
+      process.stderr.write(`parity: ${report.seconds.total.toFixed(1)} s (weights ${report.seconds.weights.toFixed(1)} s, network ${report.seconds.network.toFixed(1)} s), backend ${backend.name}\n`);
+      if (flags.json !== undefined) {
+        writeJsonAtomic(resolve(flags.json), { command: 'parity', ...report, backend: backend.name, foldBatchNorm: flags.fold, run: collectRunInfo() });
+        process.stderr.write(`parity: wrote ${resolve(flags.json)}\n`);
+      }
+      if (!report.pass) process.exitCode = 1;
     });
   return program;
 }

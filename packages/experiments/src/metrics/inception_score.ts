@@ -78,3 +78,27 @@ export function inceptionScore(probs: FeatureMatrix, options: Partial<InceptionS
   const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / splits);
   return { mean, std, values };
 }
+
+/**
+ * Row-wise softmax in float64 of logits `[n, classes]` (each row shifted by its maximum), e.g. the
+ * FID Inception network's 1008 logits → the class probabilities of {@link inceptionScore}.
+ *
+ * @example
+ * ```ts
+ * const probs = softmaxRows({ rows: 1, cols: 3, data: [0, 0, Math.log(2)] }); // [0.25, 0.25, 0.5]
+ * inceptionScore({ rows: n, cols: 1008, data: softmaxRows(logits) }, { splits: 10 });
+ * ```
+ */
+export function softmaxRows(logits: FeatureMatrix): Float64Array {
+  checkFeatures('softmaxRows', 'logits', logits, 1);
+  const { rows, cols, data } = logits;
+  const out = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    let m = -Infinity;
+    for (let j = 0; j < cols; j++) m = Math.max(m, data[i * cols + j]!);
+    let s = 0;
+    for (let j = 0; j < cols; j++) s += out[i * cols + j] = Math.exp(data[i * cols + j]! - m);
+    for (let j = 0; j < cols; j++) out[i * cols + j] = out[i * cols + j]! / s;
+  }
+  return out;
+}

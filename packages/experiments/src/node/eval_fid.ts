@@ -118,7 +118,7 @@ export async function extractImageSetFeatures(files: readonly string[], network:
       kept.push(f);
     }
     if (images.length > 0) {
-      const batch = imagesToBatch(images, network.inputSize);
+      const batch = network.prepare ? network.prepare(images) : imagesToBatch(images, network.inputSize);
       const out = network.infer(batch);
       batch.dispose();
       for (let k = 0; k < dims.length; k++) feats[k]!.set(await out.features[k]!.data(), row * dims[k]!);

@@ -9,7 +9,7 @@ import type { ImageSetFeatures } from './eval_fid.js';
 import type { FeatureNetwork } from './inception.js';
 
 /** What a feature file records of its network: enough to label and score without loading it. */
-export type FeatureNetworkInfo = Pick<FeatureNetwork, 'name' | 'caveat' | 'inputSize' | 'layers' | 'classes' | 'isUnavailableReason'>;
+export type FeatureNetworkInfo = Pick<FeatureNetwork, 'name' | 'caveat' | 'inputSize' | 'layers' | 'classes' | 'isUnavailableReason' | 'comparableWithPublished' | 'weightsSha256' | 'preprocessing'>;
 
 /** One set's features together with each row's place in the full (unsharded) input list. */
 export interface IndexedSetFeatures extends ImageSetFeatures {
@@ -25,7 +25,17 @@ export interface IndexedSetFeatures extends ImageSetFeatures {
 
 /** The network facts of `network`. */
 export function networkInfo(network: FeatureNetwork): FeatureNetworkInfo {
-  return { name: network.name, caveat: network.caveat, inputSize: network.inputSize, layers: network.layers, classes: network.classes, isUnavailableReason: network.isUnavailableReason };
+  return {
+    name: network.name,
+    caveat: network.caveat,
+    inputSize: network.inputSize,
+    layers: network.layers,
+    classes: network.classes,
+    isUnavailableReason: network.isUnavailableReason,
+    ...(network.comparableWithPublished !== undefined ? { comparableWithPublished: network.comparableWithPublished } : {}),
+    ...(network.weightsSha256 !== undefined ? { weightsSha256: network.weightsSha256 } : {}),
+    ...(network.preprocessing !== undefined ? { preprocessing: network.preprocessing } : {}),
+  };
 }
 
 /** A {@link FeatureNetwork} that only labels scores (for features read from files); `infer` throws. */

@@ -2,11 +2,16 @@
  * Feature networks for FID/KID/IS (Node only): the InceptionV3 shipped inside `nsfwjs@4.4.0`, loaded
  * offline from the installed package, or a standard InceptionV3 in tfjs layers format from disk.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { readNsfwInceptionArtifacts } from '@disco/colorize/node';
+import { readRuleStateDict } from '@disco/runtime/node';
+import { FidInception, FID_INCEPTION_CLASSES, FID_INCEPTION_FEATURES, FID_INCEPTION_SIZE, type FidInceptionOptions } from '../metrics/fid_inception.js';
+import { fidInceptionInput, type Rgb8Image } from '../metrics/fid_preprocess.js';
+import { loadFidInceptionStateDict } from './fid_weights.js';
 
 /** One feature layer of a {@link FeatureNetwork}. */
 export interface FeatureLayer {
@@ -39,6 +44,18 @@ export interface FeatureNetwork {
   infer(images: tf.Tensor4D): FeatureOutputs;
   /** Frees the model's weights. */
   dispose(): void;
+  /**
+   * Turns decoded images into the batch `infer` takes (`[batch, inputSize, inputSize, 3]`, RGB in
+   * [0, 1]). Default: {@link imagesToBatch} (tfjs bilinear resize); the FID Inception network
+   * resizes exactly as `pytorch-fid` instead.
+   */
+  prepare?(images: readonly Rgb8Image[]): tf.Tensor4D;
+  /** How images are resized for the network (recorded in reports). Default: tfjs bilinear, half-pixel centres, no antialiasing. */
+  preprocessing?: string;
+  /** sha256 (hex) of the weights file, when the network was read from one. */
+  weightsSha256?: string;
+  /** Whether scores from this network are comparable with published FID/IS values (the standard FID Inception weights). */
+  comparableWithPublished?: boolean;
 }
 
 /** What {@link FeatureNetwork.infer} returns. */
@@ -224,4 +241,83 @@ export function imagesToBatch(images: readonly { width: number; height: number; 
     });
     return tf.stack(resized) as tf.Tensor4D;
   });
+}
+
+/** File name of the standard FID Inception weights that `pytorch-fid` downloads (a PyTorch state dict). */
+export const PT_INCEPTION_FILE = 'pt_inception-2015-12-05-6726825d.pth';
+/** Where `pytorch-fid` downloads {@link PT_INCEPTION_FILE} from (its `FID_WEIGHTS_URL`). */
+export const PT_INCEPTION_URL = 'https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth';
+/** The hash in the file's name: by torch.hub's naming convention, the first hex digits of its sha256. */
+export const PT_INCEPTION_SHA256_PREFIX = '6726825d';
+
+/**
+ * The FID Inception network as a {@link FeatureNetwork} for `eval-fid`: pool3 features (2048-d,
+ * layer key `pool`) and the softmax of the 1008 logits (with the fc bias) for IS; images are
+ * resized exactly as `pytorch-fid` ({@link fidInceptionInput}). Named `fid-inception-<sha256
+ * prefix>` after its weights, so cached features are keyed on them; when the prefix is
+ * {@link PT_INCEPTION_SHA256_PREFIX} the caveat says the scores are comparable with published
+ * values. Takes ownership of `net` (disposed with the network).
+ *
+ * @example
+ * ```ts
+ * const network = fidInceptionNetwork(FidInception.fromStateDict(sd), { sha256, source: 'pt_inception-2015-12-05-6726825d.pth' });
+ * ```
+ */
+export function fidInceptionNetwork(net: FidInception, weights: { sha256: string; source: string }): FeatureNetwork {
+  const standard = weights.sha256.startsWith(PT_INCEPTION_SHA256_PREFIX);
+  const id = weights.sha256.slice(0, 12);
+  return {
+    name: `fid-inception-${id}`,
+    caveat: standard
+      ? `FID Inception (pytorch-fid's InceptionV3, weights ${PT_INCEPTION_FILE}, sha256 ${id}…; pool3 features, 1008-class softmax, pytorch-fid's preprocessing): comparable with published values (FID/IS of pytorch-fid; FID still depends on the sample size)`
+      : `FID Inception network with the weights of '${weights.source}' (sha256 ${id}…), NOT the standard ${PT_INCEPTION_FILE} (sha256 ${PT_INCEPTION_SHA256_PREFIX}…): scores are comparable only with scores from the same weights`,
+    inputSize: FID_INCEPTION_SIZE,
+    layers: [{ key: 'pool', layer: 'pool3', dims: FID_INCEPTION_FEATURES }],
+    classes: FID_INCEPTION_CLASSES,
+    isUnavailableReason: null,
+    preprocessing: "pytorch-fid: RGB/255, bilinear resize to 299x299 as torch interpolate(align_corners=False, no antialias), 2x - 1",
+    weightsSha256: weights.sha256,
+    comparableWithPublished: standard,
+    prepare(images: readonly Rgb8Image[]): tf.Tensor4D {
+      tf.util.assert(images.length > 0, () => 'fidInceptionNetwork.prepare: images must not be empty');
+      const size = FID_INCEPTION_SIZE * FID_INCEPTION_SIZE * 3;
+      const data = new Float32Array(images.length * size);
+      images.forEach((im, i) => data.set(fidInceptionInput(im, FID_INCEPTION_SIZE, false), i * size));
+      return tf.tensor4d(data, [images.length, FID_INCEPTION_SIZE, FID_INCEPTION_SIZE, 3]);
+    },
+    infer(images: tf.Tensor4D): FeatureOutputs {
+      tf.util.assert(images.rank === 4 && images.shape[3] === 3, () => `FeatureNetwork.infer: images must be [batch, h, w, 3], got [${images.shape.join(',')}]`);
+      return tf.tidy(() => {
+        const x = images.shape[1] === FID_INCEPTION_SIZE && images.shape[2] === FID_INCEPTION_SIZE ? images : tf.image.resizeBilinear(images, [FID_INCEPTION_SIZE, FID_INCEPTION_SIZE], false, true);
+        const { pool3, logits } = net.predict(tf.sub(tf.mul(x, 2), 1) as tf.Tensor4D);
+        return { features: [pool3], probs: tf.softmax(logits) as tf.Tensor2D };
+      });
+    },
+    dispose(): void {
+      net.dispose();
+    },
+  };
+}
+
+/**
+ * Loads the FID Inception network for `eval-fid --inception <file>`: a PyTorch state dict file
+ * (the standard {@link PT_INCEPTION_FILE}, or any file with its keys), or a folder in the format of
+ * the parity fixtures (`weights.json` + `explicit.bin`: the rule weights, for tests; named by the
+ * sha256 of both files).
+ *
+ * @example
+ * ```ts
+ * const network = await loadFidInception('pt_inception-2015-12-05-6726825d.pth');
+ * network.name; // 'fid-inception-6726825d…'
+ * ```
+ */
+export async function loadFidInception(file: string, options: Partial<FidInceptionOptions> = {}): Promise<FeatureNetwork> {
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) {
+    const sd = await readRuleStateDict(file, { verify: true });
+    const hash = createHash('sha256');
+    for (const f of ['weights.json', 'explicit.bin']) hash.update(fs.readFileSync(path.join(file, f)));
+    return fidInceptionNetwork(FidInception.fromStateDict(sd, options), { sha256: hash.digest('hex'), source: file });
+  }
+  const w = await loadFidInceptionStateDict(file);
+  return fidInceptionNetwork(FidInception.fromStateDict(w.stateDict, options), { sha256: w.sha256, source: file });
 }
