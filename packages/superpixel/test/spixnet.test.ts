@@ -53,8 +53,11 @@ describe('SpixNet, stage-1 loss and training [wasm]', () => {
 
   it('resolves configs and rejects unknown keys and bad ranges listing valid values', () => {
     expect(resolveSpixNetConfig().widths).toEqual([16, 32, 64, 128, 256]);
-    expect(resolveSpixNetConfig({ seed: 3 }, 'tiny')).toEqual({ widths: [4, 8, 8, 16, 16], leakyAlpha: 0.1, bnMomentum: 0.9, seed: 3 });
-    expect(() => resolveSpixNetConfig({ width: [1] } as never)).toThrow("resolveSpixNetConfig: unknown option 'width'; valid: widths, leakyAlpha, bnMomentum, seed");
+    expect(resolveSpixNetConfig({ seed: 3 }, 'tiny')).toEqual({ widths: [4, 8, 8, 16, 16], leakyAlpha: 0.1, bnMomentum: 0.9, seed: 3, padding: 'same' });
+    // The paper preset pads stride-2 convolutions on every side, as the published SpixelNet (PyTorch padding=1).
+    expect(resolveSpixNetConfig().padding).toBe('symmetric');
+    expect(() => resolveSpixNetConfig({ padding: 'valid' as never })).toThrow("resolveSpixNetConfig: padding must be 'symmetric' or 'same'; got valid");
+    expect(() => resolveSpixNetConfig({ width: [1] } as never)).toThrow("resolveSpixNetConfig: unknown option 'width'; valid: widths, leakyAlpha, bnMomentum, seed, padding");
     expect(() => resolveSpixNetConfig({}, 'huge' as never)).toThrow("unknown preset 'huge'; valid: paper, tiny");
     expect(() => resolveSpixNetConfig({ widths: [8] })).toThrow(/widths must be at least 2 positive integers/);
     expect(() => resolveStage1LossOptions({ cellSize: 0 })).toThrow(/cellSize must be an integer >= 1; got 0/);
