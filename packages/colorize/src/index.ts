@@ -60,7 +60,7 @@ export {
 } from './model/config.js';
 export { buildBackbone, buildPixelHead, buildRefinement, type ConvPadding } from './model/networks.js';
 export { OFFICIAL_CONFIG, foldSpectralNorm, officialModel, officialToNamedWeights, type OfficialConversionOptions, type StateDictTensor } from './model/official.js';
-export { DiscoModel, type DiscoForwardOptions, type DiscoOutputs, type BaselineOutputs, type AnchorColorSource, type ParamCounts } from './model/disco.js';
+export { DiscoModel, type DiscoEncoding, type DiscoForwardOptions, type DiscoOutputs, type BaselineOutputs, type AnchorColorSource, type ParamCounts } from './model/disco.js';
 export { rebalancedCrossEntropy, softRebalancedCrossEntropy, perceptualLoss, laplacian, laplacianL1, type FeatureNetwork } from './model/losses.js';
 export { InceptionStemFeatures, INCEPTION_STEM_LAYER_WEIGHTS } from './model/perceptual.js';
 export {

@@ -85,6 +85,25 @@ describe('DiscoModel (tiny preset, wasm)', () => {
     m.dispose();
   });
 
+  it('encode() once, then forward(…, { encoded }) per variant, gives the same outputs bit for bit as full forwards, [1,32,32,1], and leaks nothing', async () => {
+    const m = DiscoModel.create(tiny());
+    const { L } = syntheticBatch(1, 32, 5);
+    const enc = m.encode(L);
+    for (const variant of [0, 1, 2] as const) {
+      const full = m.forward(L, null, { colors: { kind: 'sampled', variant } });
+      const reused = m.forward(L, null, { colors: { kind: 'sampled', variant }, encoded: enc });
+      for (const k of ['ab', 'modelerLogits', 'generatorLogits', 'anchorMask', 'association'] as const) expect(Array.from(reused[k].dataSync())).toEqual(Array.from(full[k].dataSync()));
+      tf.dispose([...Object.values(full), ...Object.values(reused)].filter((t): t is tf.Tensor => t !== null));
+    }
+    await expectNoLeaks(() => {
+      const o = m.forward(L, null, { encoded: enc });
+      return Object.values(o).filter((t): t is tf.Tensor => t !== null);
+    }, 'forward with encoded');
+    expect(() => m.forward(L, null, { encoded: enc, training: true })).toThrow(/encoded must come from encode\(\) of this L at inference/);
+    tf.dispose([L, ...Object.values(enc)]);
+    m.dispose();
+  });
+
   it('user anchors replace located ones: mask and color bin at the given token', () => {
     const m = DiscoModel.create(tiny());
     const { L } = syntheticBatch(1, 32, 3);

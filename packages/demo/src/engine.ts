@@ -203,9 +203,10 @@ export class DiscoEngine {
     const [h, w] = this.model.grid(size, size);
     const input = resizeArea(L, size, size);
     try {
-      const out = this.model.forward(input, null, { colors: { kind: 'sampled', variant: 0 } });
-      const { values, indices } = tf.tidy(() => tf.topk(tf.softmax(tf.reshape(out.modelerLogits, [h * w, NUM_AB_BINS])), PALETTE_SIZE));
-      tf.dispose(Object.values(out).filter((t): t is tf.Tensor => t != null));
+      // The modeler's distributions only: everything before the anchors.
+      const enc = this.model.encode(input);
+      const { values, indices } = tf.tidy(() => tf.topk(tf.softmax(tf.reshape(enc.logits, [h * w, NUM_AB_BINS])), PALETTE_SIZE));
+      tf.dispose(Object.values(enc));
       const probs = values.dataSync() as Float32Array;
       const bins = indices.dataSync() as Int32Array;
       tf.dispose([values, indices]);

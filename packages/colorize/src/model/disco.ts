@@ -75,6 +75,23 @@ export interface DiscoForwardOptions {
    * training pass it). Default `L`. Ignored without `pretrainedFeatures`.
    */
   pretrainedL?: tf.Tensor4D;
+  /**
+   * Inference only: {@link DiscoModel.encode}'s result for this `L`, so steps 1–4 are not computed
+   * again (another anchor-color variant, or other user anchors, of the same image). Not disposed.
+   */
+  encoded?: DiscoEncoding;
+}
+
+/** What {@link DiscoModel.encode} computes: everything before the anchors. The caller owns (and disposes) every tensor. */
+export interface DiscoEncoding {
+  /** Association `[B,H,W,9]`. */
+  association: tf.Tensor4D;
+  /** Superpixel tokens `[B,h·w,d]`. */
+  tokens: tf.Tensor3D;
+  /** The color modeler's features `[B,h·w,d]`. */
+  features: tf.Tensor3D;
+  /** The color modeler's logits `[B,h,w,313]`. */
+  logits: tf.Tensor4D;
 }
 
 /** Everything {@link DiscoModel.forward} computes. The caller owns (and disposes) every tensor. */
@@ -315,13 +332,12 @@ export class DiscoModel {
     const d = this.config.backbone.outChannels;
     const abl = this.config.ablation;
 
-    // 1. Superpixels (frozen network: its variables never enter the gradient).
-    const association = this.superpixels(L);
-    // 2–4. Pixel features, SP-pool, color modeler.
-    const tokens4 = this.tokens(L, association, { training, ...(options.pretrainedL ? { pretrainedL: options.pretrainedL } : {}) }); // [B,h,w,d]
-    const tokens = tf.reshape(tokens4, [B, h * w, d]) as tf.Tensor3D; // [B,T,d]
-    tokens4.dispose();
-    const modeled = this.modelColors(tokens, h, w, { training });
+    // 1–4. Superpixels, pixel features, SP-pool, color modeler (or the caller's encoding of this L).
+    const given = options.encoded;
+    if (given) tf.util.assert(!training && tf.util.arraysEqual(given.association.shape, [B, H, W, 9]), () => `${fn}: encoded must come from encode() of this L at inference, got association [${given.association.shape}]`);
+    const front = given ?? this.encode(L, { training, ...(options.pretrainedL ? { pretrainedL: options.pretrainedL } : {}) });
+    const association = given ? tf.clone(given.association) : front.association;
+    const { tokens, modeled } = { tokens: front.tokens, modeled: { features: front.features, logits: given ? tf.clone(given.logits) : front.logits } };
     // Superpixel colors pooled on their own, so targets never depend on a variable.
     const targets = ab
       ? tf.tidy(() => {
@@ -367,7 +383,7 @@ export class DiscoModel {
     const generated = this.generate(tokens, hints.mask, hints.colors, { training, ...(hints.spread ? { spread: hints.spread } : {}) });
     // 7. SP-diffuse and refinement (or the decoded generator colors diffused, without refinement).
     const out = this.decode(L, association, generated, { training });
-    tf.dispose([tokens, modeled.features, generated.features, ...(hints.spread ? [hints.spread] : [])]);
+    tf.dispose([...(given ? [] : [tokens, modeled.features]), generated.features, ...(hints.spread ? [hints.spread] : [])]);
     return {
       association,
       superpixelColors: targets?.spColors ?? null,
@@ -379,6 +395,34 @@ export class DiscoModel {
       anchorColors: hints.colors,
       ab: out,
     };
+  }
+
+  /**
+   * Steps 1–4 of {@link forward} at once: association `[B,H,W,9]`, tokens `[B,h·w,d]`, the color
+   * modeler's features `[B,h·w,d]` and logits `[B,h,w,313]`. Everything before the anchors; the
+   * same for every anchor-color variant and every edit of the anchors, so inference passes it back
+   * as `forward(L, null, { encoded })` instead of recomputing it. The caller disposes it
+   * ({@link DiscoEncoding}).
+   *
+   * @param L `[B,H,W,1]` normalised lightness.
+   *
+   * @example
+   * ```ts
+   * const enc = model.encode(L);
+   * const outs = [0, 1, 2].map((v) => model.forward(L, null, { colors: { kind: 'sampled', variant: v as 0 | 1 | 2 }, encoded: enc }));
+   * tf.dispose(Object.values(enc));
+   * ```
+   */
+  encode(L: tf.Tensor4D, options: { training?: boolean; pretrainedL?: tf.Tensor4D } = {}): DiscoEncoding {
+    const [B, H, W] = L.shape;
+    const [h, w] = this.grid(H, W);
+    const d = this.config.backbone.outChannels;
+    const association = this.superpixels(L);
+    const tokens4 = this.tokens(L, association, options); // [B,h,w,d]
+    const tokens = tf.reshape(tokens4, [B, h * w, d]) as tf.Tensor3D; // [B,T,d]
+    tokens4.dispose();
+    const { features, logits } = this.modelColors(tokens, h, w, { training: options.training ?? false });
+    return { association, tokens, features, logits };
   }
 
   /**

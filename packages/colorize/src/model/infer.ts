@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ColorVariant, UserAnchor } from '@disco/anchors';
 import type { DiscoConfig } from './config.js';
-import type { DiscoModel } from './disco.js';
+import type { DiscoEncoding, DiscoModel } from './disco.js';
 
 /** Options of {@link colorizeL}. */
 export interface ColorizeOptions {
@@ -94,6 +94,7 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
   const extra = pretrainedL ? { pretrainedL } : {};
   const user = o.userAnchors ? [o.userAnchors.map((u) => ({ ...u, row: (u.units === 'grid' ? u.row * S : u.row) * sy, col: (u.units === 'grid' ? u.col * S : u.col) * sx, units: 'pixel' as const }))] : undefined;
   const results: ColorizeResult[] = [];
+  let encoded: DiscoEncoding | null = null;
   try {
     if (arch !== 'disco') {
       const out = model.forwardBaseline(input, extra);
@@ -102,10 +103,12 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
       out.ab.dispose();
       return [{ variant: 0, ab, anchors: [] }];
     }
+    // Everything before the anchors is the same for every variant: computed once.
+    encoded = oracleAb || o.variants.length < 2 ? null : model.encode(input, extra);
     for (const variant of oracleAb ? [0 as ColorVariant] : o.variants) {
       const out = oracleAb
         ? model.forward(input, oracleAb, { colors: { kind: 'groundTruth' }, locateOn: 'colors', anchors: o.anchors, seed: o.seed, userAnchors: user, ...extra })
-        : model.forward(input, null, { colors: variant === 0 && o.anchorColors === 'expected' ? { kind: 'expected', ...(o.anchorTemperature !== undefined ? { temperature: o.anchorTemperature } : {}) } : { kind: 'sampled', variant }, anchors: o.anchors, seed: o.seed, userAnchors: user, ...(o.anchorRebalance ? { anchorRebalance: o.anchorRebalance } : {}), ...extra });
+        : model.forward(input, null, { colors: variant === 0 && o.anchorColors === 'expected' ? { kind: 'expected', ...(o.anchorTemperature !== undefined ? { temperature: o.anchorTemperature } : {}) } : { kind: 'sampled', variant }, anchors: o.anchors, seed: o.seed, userAnchors: user, ...(o.anchorRebalance ? { anchorRebalance: o.anchorRebalance } : {}), ...extra, ...(encoded ? { encoded } : {}) });
       const ab = fromModel(out.ab);
       const [h, w] = model.grid(inH, inW);
       const mask = out.anchorMask.dataSync();
@@ -125,6 +128,7 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
     input.dispose();
     oracleAb?.dispose();
     pretrainedL?.dispose();
+    if (encoded) tf.dispose(Object.values(encoded));
   }
   return results;
 }
