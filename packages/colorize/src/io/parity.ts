@@ -35,8 +35,9 @@ export interface FixtureArray {
 export interface ParityCase {
   /** Case name, e.g. `syn256x256`. */
   name: string;
-  /** Image height and width. */
+  /** Image height in pixels. */
   height: number;
+  /** Image width in pixels. */
   width: number;
   /** Token grid h × w. */
   grid: [number, number];
