@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { assertAssociation, assertCellSize, assertRank4Float, fromCells, OFFSETS, padCells, readShifted, toCells } from './internal/grid.js';
 
-function diffuse_(superpixelFeatures: tf.Tensor4D, association: tf.Tensor4D, cellSize: number): tf.Tensor4D {
+function diffuse_(superpixelFeaturesIn: tf.Tensor, associationIn: tf.Tensor, cellSize: number): tf.Tensor4D {
   const S = cellSize;
   assertCellSize('diffuse', S);
-  assertRank4Float('diffuse', 'superpixelFeatures', superpixelFeatures, '[batch, h, w, channels]');
-  assertAssociation('diffuse', association, S);
+  assertRank4Float('diffuse', 'superpixelFeatures', superpixelFeaturesIn, '[batch, h, w, channels]');
+  assertAssociation('diffuse', associationIn, S);
+  const [superpixelFeatures, association] = [superpixelFeaturesIn as tf.Tensor4D, associationIn as tf.Tensor4D]; // ranks checked above
   const [B, h, w, C] = superpixelFeatures.shape;
   tf.util.assert(
     association.shape[0] === B && association.shape[1] === h * S && association.shape[2] === w * S,

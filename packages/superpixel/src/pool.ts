@@ -9,11 +9,12 @@ export interface PoolResult {
   mass: tf.Tensor4D;
 }
 
-function pool_(features: tf.Tensor4D, association: tf.Tensor4D, cellSize: number): PoolResult {
+function pool_(featuresIn: tf.Tensor, associationIn: tf.Tensor, cellSize: number): PoolResult {
   const S = cellSize;
   assertCellSize('pool', S);
-  assertRank4Float('pool', 'features', features, '[batch, height, width, channels]');
-  assertAssociation('pool', association, S);
+  assertRank4Float('pool', 'features', featuresIn, '[batch, height, width, channels]');
+  assertAssociation('pool', associationIn, S);
+  const [features, association] = [featuresIn as tf.Tensor4D, associationIn as tf.Tensor4D]; // ranks checked above
   const [B, H, W, C] = features.shape;
   tf.util.assert(
     association.shape[0] === B && association.shape[1] === H && association.shape[2] === W,
@@ -47,7 +48,8 @@ function pool_(features: tf.Tensor4D, association: tf.Tensor4D, cellSize: number
  * Neighbours outside the grid receive nothing. Exact and differentiable with respect to both
  * inputs (tfjs autodiff through one batched matmul per cell and nine cell-grid shifts).
  *
- * @param features Pixel features `[batch, height, width, channels]`, float32.
+ * @param features Pixel features `[batch, height, width, channels]`, float32 (any `tf.Tensor`: the
+ *   ranks of both tensors are checked at run time).
  * @param association Soft association `[batch, height, width, 9]`; channel k is the weight towards
  *   the cell at offset `(dy, dx)`, `k = 3*(dy+1) + (dx+1)`.
  * @param cellSize Cell size `S` (integer ≥ 1); height and width must be multiples of it.
