@@ -105,7 +105,8 @@ const ROWS: Row[] = [
   { name: 'a model JSON that is not JSON', argv: () => col([good], ['--model', modelWith('m-json', () => ({ json: 'x' }))]), throws: /^--model: .*m-json: not a DISCO model/ },
   { name: 'truncated model weights', argv: () => col([good], ['--model', modelWith('m-trunc', (_j, w) => ({ weights: w.subarray(0, 1000) }))]), throws: /^--model: .*m-trunc\/weights\.bin: 1000 bytes, disco-model\.json needs \d+ \(truncated or from another model\)$/ },
   { name: 'all-NaN weights', argv: () => col([good], ['--model', modelWith('m-nan', (_j, w) => ({ weights: Buffer.from(new Float32Array(w.length / 4).fill(NaN).buffer) }))]), throws: /^--model: .*m-nan\/weights\.bin: \d+ of \d+ weights are not finite \(NaN or Infinity\), first in '.+'; the model cannot be used$/ },
-  { name: 'a missing model folder', argv: () => col([good], ['--model', path.join(dir, 'nomodel')]), throws: /^--model: no disco-model\.json in '.*nomodel'$/ },
+  { name: 'a missing model folder (the valid names listed)', argv: () => col([good], ['--model', path.join(dir, 'nomodel')]), throws: /^--model: '.*nomodel' does not exist; valid: tiny, tiny-pf \(embedded\), or a model folder with disco-model\.json \+ weights\.bin \(`disco export --run <run>` makes one from a run's checkpoint\)$/ },
+  { name: 'a folder without a model', argv: () => col([good], ['--model', dir]), throws: /^--model: no disco-model\.json in '.*'$/ },
   // hints and flags
   { name: 'an unknown key in an --anchors-file entry', argv: () => col([good], ['--anchors-file', fixture('hints-key.json', JSON.stringify({ '*': [{ row: 1, col: 2, ab: [10, 10], colour: 'red' }] }))]), throws: /^--anchors-file: .*hints-key\.json: '\*'\[0\]: unknown key 'colour'; valid: row, col, ab$/ },
   { name: 'an --anchors-file that is not JSON', argv: () => col([good], ['--anchors-file', fixture('hints-bad.json', '{ "*": [')]), throws: /^--anchors-file: .*hints-bad\.json: / },
