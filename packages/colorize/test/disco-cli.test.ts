@@ -194,7 +194,7 @@ describe('disco train / colorize (CLI, wasm)', () => {
     await expect(runDiscoCli(trainArgs(path.join(dir, 'x'), ['--ablation', 'no-colors']), io)).rejects.toThrow("--ablation: unknown 'no-colors'; valid: random-anchors, no-anchor-branch, hard-superpixels, no-refinement");
     await expect(runDiscoCli(['train', '--data', path.join(dir, 'nowhere'), '--out', path.join(dir, 'y'), '--perceptual', 'none'], io)).rejects.toThrow(/nowhere/);
     await expect(runDiscoCli(trainArgs(path.join(dir, 'z'), ['--resume']), io)).rejects.toThrow(/--resume: no checkpoint in/);
-    await expect(runDiscoCli(['colorize', 'x.png', '-o', dir, '--model', path.join(dir, 'nomodel')], io)).rejects.toThrow(/--model: '.*nomodel' does not exist; valid: tiny, tiny-pf \(embedded\), or a model folder/);
+    await expect(runDiscoCli(['colorize', 'x.png', '-o', dir, '--model', path.join(dir, 'nomodel')], io)).rejects.toThrow(/--model: '.*nomodel' does not exist; valid: tiny, tiny-pf \(embedded\), a model folder .*, or a published DISCO checkpoint file/);
     await expect(runDiscoCli(trainArgs(path.join(dir, 'w'), ['--perceptual', 'vgg']), io)).rejects.toThrow(/--perceptual: unknown network 'vgg'; valid: none, inception/);
     await expect(runDiscoCli(trainArgs(path.join(dir, 'v'), ['--arch', 'unet']), io)).rejects.toThrow("--arch: unknown 'unet'; valid: disco, regression, classification");
   });

@@ -19,7 +19,7 @@ const tfjsVersion = (JSON.parse(fs.readFileSync(require.resolve('@tensorflow/tfj
 const tscBin = require.resolve('typescript/bin/tsc');
 
 /** The packages a README block may import: `@disco/colorize` and everything below it. */
-const PACKAGES = ['random', 'runtime', 'color', 'images', 'photos', 'superpixel', 'anchors', 'transformer', 'colorize'];
+const PACKAGES = ['random', 'runtime', 'color', 'images', 'photos', 'superpixel', 'anchors', 'transformer', 'pth', 'colorize'];
 
 interface Block {
   /** `README.md` or `packages/<name>/README.md`, and the block's number in that file. */
