@@ -193,7 +193,7 @@ async function useCheckpoint(f: File): Promise<void> {
     setStatus(`Using ${f.name}: the published DISCO model (${ms(performance.now() - t0)}).${state.image ? ' Colorizing the open photo again…' : ' Open a photo.'}`);
     if (state.image) {
       const img = state.image;
-      await openPixels(img.original, img.scale, img.name);
+      await openPixels(img.original, img.scale, img.name, img.blob);
     }
   } catch (e) {
     state.files = previous;
@@ -240,13 +240,13 @@ async function openBlob(blob: Blob, name: string): Promise<void> {
   try {
     await ready;
     const { pixels, scale } = await decode(blob);
-    await openPixels(pixels, scale, name);
+    await openPixels(pixels, scale, name, blob);
   } catch (e) {
     setStatus(`Could not open ${name}: ${(e as Error).message}`, 'error');
   }
 }
 
-async function openPixels(pixels: ImagePixels, scale: HintScale, name: string): Promise<void> {
+async function openPixels(pixels: ImagePixels, scale: HintScale, name: string, blob: Blob): Promise<void> {
   const t0 = performance.now();
   setStatus(`Colorizing ${name}…`, 'busy');
   try {
