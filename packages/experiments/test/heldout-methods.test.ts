@@ -54,6 +54,12 @@ describe('modelMethods: what a model is scored by (wasm)', { timeout: 300_000 },
       // An untrained head still predicts some color: a number, different from grey's.
       expect(Number.isFinite(row.meanError)).toBe(true);
       expect(row.meanError).not.toBe(s.methods.grey!.meanError);
+      // The class-rebalanced AuC: in [0, 1], below the plain one for grey (rare saturated colors weigh more).
+      for (const r of [row, s.methods.grey!]) {
+        expect(r.aucRebalanced).toBeGreaterThan(0);
+        expect(r.aucRebalanced).toBeLessThanOrEqual(1);
+      }
+      expect(s.methods.grey!.aucRebalanced).toBeLessThan(s.methods.grey!.auc);
       m.dispose();
     }
   });

@@ -18,10 +18,10 @@ import { resolveFromCaller as resolve } from './args.js';
 export function formatScores(s: HeldoutScores, d: AnchorDiagnosis | null): string {
   const f = (x: number, k = 2) => x.toFixed(k);
   const lines = [
-    `| method | mean ab error ↓ | AuC ↑ | colorfulness | green share (a < −10) | red share (a > 15) |`,
-    `|---|---:|---:|---:|---:|---:|`,
-    `| ground truth | 0 | 1 | ${f(s.truth.colorfulness, 1)} | ${f(100 * s.truth.green, 1)} % | ${f(100 * s.truth.red, 1)} % |`,
-    ...Object.entries(s.methods).map(([n, m]) => `| ${n} | ${f(m.meanError)} | ${f(m.auc, 4)} | ${f(m.colorfulness, 1)} | ${f(100 * m.green, 1)} % | ${f(100 * m.red, 1)} % |`),
+    `| method | mean ab error ↓ | AuC ↑ | rebalanced AuC ↑ | colorfulness | green share (a < −10) | red share (a > 15) |`,
+    `|---|---:|---:|---:|---:|---:|---:|`,
+    `| ground truth | 0 | 1 | 1 | ${f(s.truth.colorfulness, 1)} | ${f(100 * s.truth.green, 1)} % | ${f(100 * s.truth.red, 1)} % |`,
+    ...Object.entries(s.methods).map(([n, m]) => `| ${n} | ${f(m.meanError)} | ${f(m.auc, 4)} | ${m.aucRebalanced === undefined ? '—' : f(m.aucRebalanced, 4)} | ${f(m.colorfulness, 1)} | ${f(100 * m.green, 1)} % | ${f(100 * m.red, 1)} % |`),
   ];
   if (d) {
     lines.push(

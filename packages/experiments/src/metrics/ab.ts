@@ -92,3 +92,81 @@ export function colorShares(ab: ArrayLike<number>): ColorShares {
   }
   return { green: green / n, red: red / n };
 }
+
+/**
+ * Error histograms per true color class, for Zhang et al.'s (ECCV 2016, §3.1) class-rebalanced
+ * AuC: each pixel weighted inversely by the frequency of its true color class (one of the 313 ab
+ * bins), the frequencies taken over every pixel added. With those weights every class present
+ * carries the same total weight, so the rebalanced AuC is the mean over the classes present of
+ * each class's own AuC (t = 0 … `maxThreshold`); rare colors (reds, blues) count as much as the
+ * common greys and browns. Accumulates over images; plain arrays, browser-safe.
+ *
+ * @example
+ * ```ts
+ * const h = new ClassErrorHistogram();
+ * h.add([0, 0, 0, 0], [3, 4, 0, 0], [5, 7]); // two pixels, true classes 5 and 7
+ * h.rebalancedAuc();                          // (146/151 + 1) / 2
+ * ```
+ */
+export class ClassErrorHistogram {
+  /** Number of color classes. */
+  readonly classes: number;
+  /** Last threshold of the curve. */
+  readonly maxThreshold: number;
+  private readonly counts: Float64Array; // [classes, maxThreshold + 2]: last slot, errors > max
+  /**
+   * @param classes Number of color classes. Default 313.
+   * @param maxThreshold Last threshold of the curve (integer ≥ 1). Default 150.
+   */
+  constructor(classes = 313, maxThreshold = AUC_MAX_THRESHOLD) {
+    if (!Number.isInteger(classes) || classes < 1) throw new Error(`ClassErrorHistogram: classes must be an integer ≥ 1, got ${classes}`);
+    if (!Number.isInteger(maxThreshold) || maxThreshold < 1) throw new Error(`ClassErrorHistogram: maxThreshold must be an integer ≥ 1, got ${maxThreshold}`);
+    this.classes = classes;
+    this.maxThreshold = maxThreshold;
+    this.counts = new Float64Array(classes * (maxThreshold + 2));
+  }
+
+  /**
+   * Adds one image.
+   *
+   * @param pred Predicted ab, interleaved `[a0, b0, …]` in Lab units.
+   * @param truth Ground-truth ab, same layout.
+   * @param classOf The true color class of each pixel (integers in [0, classes)).
+   */
+  add(pred: ArrayLike<number>, truth: ArrayLike<number>, classOf: ArrayLike<number>): void {
+    const fn = 'ClassErrorHistogram.add';
+    checkAb(fn, 'pred', pred);
+    checkAb(fn, 'truth', truth);
+    const n = pred.length / 2;
+    if (truth.length !== pred.length || classOf.length !== n) throw new Error(`${fn}: pred, truth and classOf must cover the same pixels, got ${n}, ${truth.length / 2}, ${classOf.length}`);
+    const slots = this.maxThreshold + 2;
+    for (let p = 0; p < n; p++) {
+      const c = classOf[p]!;
+      if (!Number.isInteger(c) || c < 0 || c >= this.classes) throw new Error(`${fn}: class ${c} of pixel ${p} is outside [0, ${this.classes})`);
+      const e = Math.hypot(pred[2 * p]! - truth[2 * p]!, pred[2 * p + 1]! - truth[2 * p + 1]!);
+      if (!Number.isFinite(e)) throw new Error(`${fn}: non-finite value at pixel ${p}`);
+      this.counts[c * slots + Math.min(Math.ceil(e), this.maxThreshold + 1)]! += 1;
+    }
+  }
+
+  /** The class-rebalanced AuC in [0, 1]: the mean over classes present of their AuC; NaN before any pixel. */
+  rebalancedAuc(): number {
+    const slots = this.maxThreshold + 2;
+    let sum = 0;
+    let present = 0;
+    for (let c = 0; c < this.classes; c++) {
+      let total = 0;
+      for (let k = 0; k < slots; k++) total += this.counts[c * slots + k]!;
+      if (total === 0) continue;
+      let within = 0;
+      let area = 0;
+      for (let t = 0; t <= this.maxThreshold; t++) {
+        within += this.counts[c * slots + t]!;
+        area += within / total;
+      }
+      sum += area / (this.maxThreshold + 1);
+      present++;
+    }
+    return present === 0 ? NaN : sum / present;
+  }
+}
