@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { abAccuracy, ClassErrorHistogram, colorShares, AUC_MAX_THRESHOLD } from '../src/index.js';
+import { abAccuracy, blockiness, ClassErrorHistogram, colorShares, AUC_MAX_THRESHOLD } from '../src/index.js';
 
 describe('abAccuracy (Zhang et al. 2016 AuC, t = 0…150)', () => {
   it('hand-derived: one pixel 5 units off gives error 5 and AuC 146/151', () => {
@@ -79,5 +79,24 @@ describe('ClassErrorHistogram (Zhang et al. 2016 class-rebalanced AuC)', () => {
     expect(one.rebalancedAuc()).toBeCloseTo(abAccuracy(p, t).auc, 12);
     expect(() => h.add([0, 0], [0, 0], [20])).toThrow(/^ClassErrorHistogram\.add: class 20 of pixel 0 is outside \[0, 20\)$/);
     expect(() => h.add([0, 0], [0, 0], [])).toThrow(/^ClassErrorHistogram\.add: pred, truth and classOf must cover the same pixels, got 1, 1, 0$/);
+  });
+});
+
+describe('blockiness (ab steps across the token grid over steps within cells)', () => {
+  const image = (H: number, W: number, f: (y: number, x: number) => [number, number]) => {
+    const ab = new Float32Array(2 * H * W);
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) ab.set(f(y, x), 2 * (y * W + x));
+    return ab;
+  };
+
+  it('a smooth ramp scores 1 [32×32, 4×4 grid]; constant patches per cell plus a gentle ramp score far above 1; hand case', () => {
+    expect(blockiness(image(32, 32, (y, x) => [x, y]), 32, 32, 4, 4)).toBeCloseTo(1, 12);
+    // Per-cell constant color (steps of 8 at the lines) on a ramp of 0.5 per pixel.
+    const blocky = blockiness(image(32, 32, (_y, x) => [8 * Math.floor(x / 8) + 0.5 * x, 0]), 32, 32, 4, 4);
+    expect(blocky).toBeGreaterThan(3);
+    // 1×4 image, 2 cells: steps 1 (within), 5 (across), 1 (within) → 5.
+    expect(blockiness([0, 0, 1, 0, 6, 0, 7, 0], 1, 4, 1, 2)).toBeCloseTo(5, 12);
+    expect(Number.isNaN(blockiness([0, 0, 0, 0], 1, 2, 1, 1))).toBe(true);
+    expect(() => blockiness([0, 0], 1, 2, 1, 1)).toThrow(/^blockiness: ab holds 1 pixels, not 1×2$/);
   });
 });

@@ -40,6 +40,7 @@ describe('experiments:score', () => {
     const md = fs.readFileSync(path.join(out, 'scores.md'), 'utf8');
     expect(md).toMatch(/^\| grey \|/m);
     expect(md).not.toMatch(/mean color/);
+    expect(md).toMatch(/\| rebalanced AuC ↑ \|.*\| blockiness \|/);
     expect(JSON.parse(fs.readFileSync(path.join(out, 'scores.json'), 'utf8')).meanTrainingAb).toBeNull();
   });
 });

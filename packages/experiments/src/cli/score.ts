@@ -2,7 +2,8 @@
  * `nx run experiments:score -- --model <dir> --heldout <dir|list> [--train <dir|list>] [--out <dir>]`
  *
  * Scores a DISCO model on held-out photos against two trivial baselines (grey, and with `--train`
- * the training set's mean color): ab error, AuC, colorfulness, green/red shares, with predicted and oracle anchors;
+ * the training set's mean color): ab error, AuC and class-rebalanced AuC, colorfulness, green/red
+ * shares, blockiness at the model's token grid, with predicted and oracle anchors;
  * plus the stage-by-stage anchor-path diagnosis. Writes `scores.json` and `scores.md`.
  */
 import * as fs from 'node:fs';
@@ -18,10 +19,10 @@ import { resolveFromCaller as resolve } from './args.js';
 export function formatScores(s: HeldoutScores, d: AnchorDiagnosis | null): string {
   const f = (x: number, k = 2) => x.toFixed(k);
   const lines = [
-    `| method | mean ab error ↓ | AuC ↑ | rebalanced AuC ↑ | colorfulness | green share (a < −10) | red share (a > 15) |`,
-    `|---|---:|---:|---:|---:|---:|---:|`,
-    `| ground truth | 0 | 1 | 1 | ${f(s.truth.colorfulness, 1)} | ${f(100 * s.truth.green, 1)} % | ${f(100 * s.truth.red, 1)} % |`,
-    ...Object.entries(s.methods).map(([n, m]) => `| ${n} | ${f(m.meanError)} | ${f(m.auc, 4)} | ${m.aucRebalanced === undefined ? '—' : f(m.aucRebalanced, 4)} | ${f(m.colorfulness, 1)} | ${f(100 * m.green, 1)} % | ${f(100 * m.red, 1)} % |`),
+    `| method | mean ab error ↓ | AuC ↑ | rebalanced AuC ↑ | colorfulness | green share (a < −10) | red share (a > 15) | blockiness |`,
+    `|---|---:|---:|---:|---:|---:|---:|---:|`,
+    `| ground truth | 0 | 1 | 1 | ${f(s.truth.colorfulness, 1)} | ${f(100 * s.truth.green, 1)} % | ${f(100 * s.truth.red, 1)} % | ${s.truth.blockiness === undefined ? '—' : f(s.truth.blockiness)} |`,
+    ...Object.entries(s.methods).map(([n, m]) => `| ${n} | ${f(m.meanError)} | ${f(m.auc, 4)} | ${m.aucRebalanced === undefined ? '—' : f(m.aucRebalanced, 4)} | ${f(m.colorfulness, 1)} | ${f(100 * m.green, 1)} % | ${f(100 * m.red, 1)} % | ${m.blockiness === undefined ? '—' : f(m.blockiness)} |`),
   ];
   if (d) {
     lines.push(
@@ -73,6 +74,7 @@ const program = new Command()
     const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
     const scores = await scoreHeldout(files, methods, {
       maxSide: flags.maxSide,
+      grid: model.grid(model.config.imageSize, model.config.imageSize), // the token grid of --mode resize
       onImage: (i) => progress.update(i),
       onOutput: flags.images
         ? async (file, method, rgb) => {
