@@ -119,13 +119,14 @@ function initIndices(values: Float32Array, [B, T, C]: number[], k: number, init:
  * made in JavaScript, so every backend picks the same tokens. Image `b` uses its own random stream
  * derived from `(seed, b)`.
  *
- * @param x Token features `[batch, tokens, channels]`, float32.
+ * @param features Token features `[batch, tokens, channels]`, float32 (rank checked at run time).
  * @param options `k`, `init`, `metric`, `seed` (defaults as in {@link KMEANS_DEFAULTS}).
  * @returns Centroids `[batch, K, channels]` (normalised rows for the cosine metric).
  */
-export function initCentroids(x: tf.Tensor3D, options: Partial<InitOptions> = {}): tf.Tensor3D {
+export function initCentroids(features: tf.Tensor, options: Partial<InitOptions> = {}): tf.Tensor3D {
   const o = resolveKMeansOptions(options);
-  checkFeatures('initCentroids', x);
+  checkFeatures('initCentroids', features);
+  const x = features as tf.Tensor3D; // rank checked above
   tf.util.assert(o.k <= x.shape[1], () => `initCentroids: k (${o.k}) must be <= the number of tokens (${x.shape[1]})`);
   return tf.tidy(() => {
     const xs = workingFeatures(x, o.metric);
@@ -154,7 +155,8 @@ export function initCentroids(x: tf.Tensor3D, options: Partial<InitOptions> = {}
  * Synchronous: it reads back the cluster counts and one shift per image each iteration. No
  * gradient flows through the outputs.
  *
- * @param x Token features `[batch, tokens, channels]`, float32, finite.
+ * @param features Token features `[batch, tokens, channels]`, float32, finite (any `tf.Tensor`;
+ *   the rank is checked at run time).
  * @param options See {@link KMeansOptions}; defaults {@link KMEANS_DEFAULTS}.
  * @param initial Optional initial centroids `[batch, K, channels]` (replacing `init`/`seed`); for
  *   the cosine metric they are normalised first.
@@ -165,9 +167,10 @@ export function initCentroids(x: tf.Tensor3D, options: Partial<InitOptions> = {}
  * const { assignments, centroids } = kmeans(tokens, { k: 8, seed: 1 }); // tokens [B, T, C]
  * ```
  */
-export function kmeans(x: tf.Tensor3D, options: Partial<KMeansOptions> = {}, initial?: tf.Tensor3D): KMeansResult {
+export function kmeans(features: tf.Tensor, options: Partial<KMeansOptions> = {}, initial?: tf.Tensor): KMeansResult {
   const o = resolveKMeansOptions(options);
-  checkFeatures('kmeans', x);
+  checkFeatures('kmeans', features);
+  const x = features as tf.Tensor3D; // rank checked above
   const [B, T, C] = x.shape;
   const K = o.k;
   tf.util.assert(K <= T, () => `kmeans: k (${K}) must be <= the number of tokens (${T})`);
@@ -185,8 +188,8 @@ export function kmeans(x: tf.Tensor3D, options: Partial<KMeansOptions> = {}, ini
     initial === undefined
       ? initCentroids(x, o)
       : o.metric === 'cosine'
-        ? normalizeRows(initial)
-        : tf.clone(initial);
+        ? normalizeRows(initial as tf.Tensor3D)
+        : (tf.clone(initial) as tf.Tensor3D);
 
   let xsData: Float32Array | null = null; // read back lazily, only when a cluster empties
   let scale = 0;

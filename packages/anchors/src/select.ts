@@ -60,15 +60,15 @@ function checkSizes(fn: string, sizes: tf.Tensor, batch: number, tokens: number)
  * const { indices, mask } = selectAnchors(assignments, sizes, 8);
  * ```
  */
-export function selectAnchors(assignments: tf.Tensor2D, sizes: tf.Tensor4D, k: number, options: { emptyCluster?: 'distinct' | 'largest' } = {}): AnchorSet {
+export function selectAnchors(assignments: tf.Tensor, sizes: tf.Tensor, k: number, options: { emptyCluster?: 'distinct' | 'largest' } = {}): AnchorSet {
   const emptyCluster = options.emptyCluster ?? 'distinct';
   tf.util.assert(emptyCluster === 'distinct' || emptyCluster === 'largest', () => `selectAnchors: emptyCluster must be 'distinct' or 'largest', got ${String(emptyCluster)}`);
   tf.util.assert(assignments instanceof tf.Tensor && assignments.rank === 2, () => `selectAnchors: assignments must be [batch, tokens], got shape [${assignments?.shape}]`);
   tf.util.assert(assignments.dtype === 'int32', () => `selectAnchors: assignments must be int32, got ${assignments.dtype}`);
-  const [B, T] = assignments.shape;
+  const [B, T] = assignments.shape as [number, number];
   checkSizes('selectAnchors', sizes, B, T);
   tf.util.assert(Number.isInteger(k) && k >= 1 && k <= T, () => `selectAnchors: k must be an integer in [1, ${T}], got ${k}`);
-  const [h, w] = [sizes.shape[1], sizes.shape[2]];
+  const [h, w] = [sizes.shape[1]!, sizes.shape[2]!];
   const { best, counts } = tf.tidy(() => {
     const onehot = oneHotFloat(assignments, k); // [B,T,K]
     const score = tf.add(onehot, tf.mul(0.01, tf.reshape(sizes, [B, T, 1]))); // [B,T,K]
@@ -130,7 +130,8 @@ export function randomAnchors(batch: number, h: number, w: number, k: number, se
  * features are the superpixel colors `Cs`; at inference, the color modeler's features.
  * No gradient flows through the outputs.
  *
- * @param features Token features `[batch, h, w, channels]`, float32.
+ * @param features Token features `[batch, h, w, channels]`, float32 (any `tf.Tensor`; ranks are
+ *   checked at run time).
  * @param sizes Superpixel sizes `[batch, h, w, 1]`, float32 in [0, 100).
  * @param options See {@link LocatorOptions}; defaults {@link LOCATOR_DEFAULTS}.
  * @returns Anchor indices `[batch, K]`, hint mask `[batch, h, w, 1]`, and the cluster assignments
@@ -141,10 +142,10 @@ export function randomAnchors(batch: number, h: number, w: number, k: number, se
  * const anchors = locateAnchors(colors, sizes, { k: 8, seed: 7 }); // colors [B, h, w, 2]
  * ```
  */
-export function locateAnchors(features: tf.Tensor4D, sizes: tf.Tensor4D, options: Partial<LocatorOptions> = {}): LocatedAnchors {
+export function locateAnchors(features: tf.Tensor, sizes: tf.Tensor, options: Partial<LocatorOptions> = {}): LocatedAnchors {
   const o = resolveLocatorOptions(options);
   tf.util.assert(features instanceof tf.Tensor && features.rank === 4, () => `locateAnchors: features must be [batch, h, w, channels], got shape [${features?.shape}]`);
-  const [B, h, w, C] = features.shape;
+  const [B, h, w, C] = features.shape as [number, number, number, number];
   tf.util.assert(o.k <= h * w, () => `locateAnchors: k (${o.k}) must be <= h·w (${h * w})`);
   checkSizes('locateAnchors', sizes, B, h * w);
   tf.util.assert(sizes.shape[1] === h && sizes.shape[2] === w, () => `locateAnchors: sizes [${sizes.shape}] must match features [${features.shape}] in h and w`);

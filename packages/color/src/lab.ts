@@ -50,7 +50,7 @@ function rightMatrix(m: readonly (readonly number[])[], outScale: readonly numbe
 }
 
 function assertRank4Channels(x: tf.Tensor, channels: number, opName: string, arg: string): void {
-  tf.util.assert(x.rank === 4 && x.shape[3] === channels, () => `${opName}: ${arg} must have shape [batch, height, width, ${channels}], got [${x.shape}]`);
+  tf.util.assert(x instanceof tf.Tensor && x.rank === 4 && x.shape[3] === channels, () => `${opName}: ${arg} must have shape [batch, height, width, ${channels}], got [${x?.shape}]`);
   tf.util.assert(x.dtype === 'float32', () => `${opName}: ${arg} must be float32, got ${x.dtype}`);
 }
 
@@ -183,12 +183,14 @@ export interface NormalizedLab {
 /**
  * sRGB → the model's normalised `{L, ab}`: `L` as `(L - 50) / 50` and `ab` as `ab / 110`.
  *
- * @param rgb `[batch, height, width, 3]` sRGB in [0, 1].
+ * @param rgb `[batch, height, width, 3]` float32 sRGB in [0, 1] (any `tf.Tensor`; the shape is
+ *   checked at run time).
  * @returns `L` `[batch, height, width, 1]` and `ab` `[batch, height, width, 2]`; the caller owns both.
  */
-export function rgbToNormalizedLab(rgb: tf.Tensor4D): NormalizedLab {
+export function rgbToNormalizedLab(rgb: tf.Tensor): NormalizedLab {
+  assertRank4Channels(rgb, 3, 'rgbToNormalizedLab', 'rgb');
   return tf.tidy(() => {
-    const lab = rgbToLab(rgb);
+    const lab = rgbToLab(rgb as tf.Tensor4D);
     const [l, ab] = tf.split(lab, [1, 2], 3) as [tf.Tensor4D, tf.Tensor4D];
     return { L: normalizeL(l), ab: normalizeAb(ab) };
   });

@@ -75,6 +75,7 @@ export {
   type KerasLayerSpec,
 } from './model/pretrained.js';
 export { colorizeL, edgePad, photoPretrainedL, resizeArea, COLORIZE_DEFAULTS, type ColorizeOptions, type ColorizeResult } from './model/infer.js';
+export { composeRgb8, BAND_PIXELS } from './io/banded.js';
 export { serializeDiscoModel, deserializeDiscoModel, DISCO_MODEL_FORMAT, type DiscoModelJson } from './model/serialize.js';
 export {
   Stage2Trainer,

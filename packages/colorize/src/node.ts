@@ -36,7 +36,7 @@ export {
 } from '@disco/photos';
 export { nsfwInceptionDir, readNsfwInceptionArtifacts, loadNsfwInceptionStem, loadNsfwInceptionBlocks } from './io/nsfw_inception.js';
 export { EMBEDDED_MODELS, MODEL_FILES, embeddedModelDir, resolveModelArg, saveDiscoModel, loadDiscoModel, readModelMeta, type EmbeddedModelName } from './io/model_files.js';
-export { PRETRAINED_MODELS, colorize, loadPretrained, type ColorizeImageOptions, type PretrainedName } from './pretrained.js';
+export { PRETRAINED_MODELS, colorize, loadPretrained, type ColorizeImageOptions, type LoadPretrainedOptions, type PretrainedName } from './pretrained.js';
 export { runDiscoCli, buildDiscoProgram } from './cli/disco.js';
 export { readOfficialCheckpoint, type OfficialCheckpoint } from './io/official_checkpoint.js';
 export { formatParityTable, parityModel, readParityFixture, runParity, type FixtureArray, type ParityCase, type ParityFixture, type ParityRow, type ParityTolerance } from './io/parity.js';

@@ -10,6 +10,8 @@ import type { ColorVariant } from '@disco/anchors';
 import { normalizedLabToRgb, rgbToNormalizedLab } from '@disco/color';
 import { readImage } from '@disco/images';
 import { readPth, stateDictOf } from '@disco/pth';
+import type { BackendChoice } from '@disco/runtime';
+import { ensureBackend } from '@disco/runtime/node';
 import { EMBEDDED_MODELS, embeddedModelDir, loadDiscoModel, type EmbeddedModelName } from './io/model_files.js';
 import { officialModel } from './model/official.js';
 import type { DiscoModel } from './model/disco.js';
@@ -27,12 +29,24 @@ export const PRETRAINED_MODELS: Readonly<Record<EmbeddedModelName, () => string>
 /** Name of a model in {@link PRETRAINED_MODELS}. */
 export type PretrainedName = keyof typeof PRETRAINED_MODELS;
 
+/** Options of {@link loadPretrained}. */
+export interface LoadPretrainedOptions {
+  /**
+   * The tfjs backend. Default: the one the program already set, else the first that loads of
+   * native TensorFlow (when `@tensorflow/tfjs-node` is installed), wasm and cpu — chosen silently,
+   * so a plain `node` script needs no backend code. Naming one switches to it (an error when it
+   * cannot load).
+   */
+  backend?: BackendChoice;
+}
+
 /**
  * Loads a trained DISCO model: a name from {@link PRETRAINED_MODELS} (`'tiny'`, the default), the
  * path of a model folder (`disco-model.json` + `weights.bin`, as `disco train` and
  * `saveDiscoModel` write them), or a published DISCO checkpoint — its path or its bytes (the
  * authors' `torch.save` file, converted into the `paper` model: the best colors available). Each
- * call returns a new model; the caller disposes it.
+ * call returns a new model; the caller disposes it. Sets up a backend first when none is active
+ * ({@link LoadPretrainedOptions.backend}).
  *
  * @example
  * ```ts
@@ -43,12 +57,16 @@ export type PretrainedName = keyof typeof PRETRAINED_MODELS;
  * model.dispose();
  * ```
  */
-export async function loadPretrained(nameOrDir: PretrainedName | string | Uint8Array = 'tiny'): Promise<DiscoModel> {
-  if (nameOrDir instanceof Uint8Array) return officialModel(stateDictOf(readPth(nameOrDir, { source: 'loadPretrained' }), 'loadPretrained'), 'loadPretrained');
+export async function loadPretrained(nameOrDir: PretrainedName | string | Uint8Array = 'tiny', options: LoadPretrainedOptions = {}): Promise<DiscoModel> {
+  if (nameOrDir instanceof Uint8Array) {
+    await ensureBackend({ backend: options.backend });
+    return officialModel(stateDictOf(readPth(nameOrDir, { source: 'loadPretrained' }), 'loadPretrained'), 'loadPretrained');
+  }
   const named = Object.prototype.hasOwnProperty.call(PRETRAINED_MODELS, nameOrDir) ? PRETRAINED_MODELS[nameOrDir as PretrainedName] : null;
   if (!named && !fs.existsSync(nameOrDir)) {
     throw new Error(`loadPretrained: unknown model '${nameOrDir}'; valid: ${Object.keys(PRETRAINED_MODELS).join(', ')}, the path of a model folder, or a published DISCO checkpoint (.pth / .pth.tar)`);
   }
+  await ensureBackend({ backend: options.backend });
   try {
     return loadDiscoModel(named ? named() : nameOrDir);
   } catch (e) {
@@ -69,16 +87,18 @@ export interface ColorizeImageOptions extends Partial<Omit<ColorizeOptions, 'var
    * Default 0.
    */
   variant?: ColorVariant;
+  /** The tfjs backend, as {@link LoadPretrainedOptions.backend}. */
+  backend?: BackendChoice;
 }
 
 const loaded = new Map<string, Promise<DiscoModel>>();
 
-function modelFor(spec: ColorizeImageOptions['model']): Promise<DiscoModel> {
+function modelFor(spec: ColorizeImageOptions['model'], backend: BackendChoice | undefined): Promise<DiscoModel> {
   if (spec !== undefined && typeof spec !== 'string') return Promise.resolve(spec);
   const key = spec ?? 'tiny';
   let m = loaded.get(key);
   if (!m) {
-    m = loadPretrained(key);
+    m = loadPretrained(key, { backend });
     loaded.set(key, m);
     m.catch(() => loaded.delete(key));
   }
@@ -107,11 +127,12 @@ function modelFor(spec: ColorizeImageOptions['model']): Promise<DiscoModel> {
  * ```
  */
 export async function colorize(image: string | tf.Tensor3D, options: ColorizeImageOptions = {}): Promise<tf.Tensor3D> {
-  const { model: spec, variant = 0, ...rest } = options;
+  const { model: spec, variant = 0, backend, ...rest } = options;
   if (typeof image !== 'string') {
     tf.util.assert(image instanceof tf.Tensor && image.rank === 3 && (image.shape[2] === 3 || image.shape[2] === 1), () => `colorize: image must be a file name or a [height, width, 3 | 1] tensor; got ${image instanceof tf.Tensor ? `[${image.shape}]` : typeof image}`);
   }
-  const model = await modelFor(spec);
+  await ensureBackend({ backend });
+  const model = await modelFor(spec, backend);
   const rgb = typeof image === 'string' ? await readImage(image) : image;
   const L = tf.tidy(() => {
     const x = tf.expandDims(rgb.shape[2] === 1 ? tf.tile(rgb, [1, 1, 3]) : rgb, 0) as tf.Tensor4D; // [1,H,W,3]

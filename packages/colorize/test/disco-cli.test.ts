@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CliIo } from '@disco/superpixel/node';
 import { describeCliError, PAD_MAX_TOKENS, runDiscoCli } from '../src/cli/disco.js';
 import { makeImage } from './photos.js';
 
@@ -173,11 +174,27 @@ describe('disco train / colorize (CLI, wasm)', () => {
     expect(fs.existsSync(path.join(dir, 'm'))).toBe(false);
   });
 
+  it('--help lists --version and says which convolution engine runs; --version prints the version', async () => {
+    const lines: string[] = [];
+    const cap: CliIo = { out: (l) => lines.push(l), err: (l) => lines.push(l) };
+    const help = await runDiscoCli(['--help'], cap).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(describeCliError(help).exitCode).toBe(0);
+    const text = lines.join('\n');
+    expect(text).toMatch(/-V, --version +print the version/);
+    expect(text).toMatch(/^convolutions: (onnxruntime-node \d+\.\d+\.\d+ \(native CPU engine, multi-threaded\)|wasm \(.*\)\..*npm i onnxruntime-node@\^1\.30)$/m);
+    lines.length = 0;
+    await runDiscoCli(['--version'], cap).catch(() => undefined);
+    expect(lines).toEqual([JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version]);
+  });
+
   it('bad arguments fail with one line naming the argument', async () => {
     await expect(runDiscoCli(trainArgs(path.join(dir, 'x'), ['--ablation', 'no-colors']), io)).rejects.toThrow("--ablation: unknown 'no-colors'; valid: random-anchors, no-anchor-branch, hard-superpixels, no-refinement");
     await expect(runDiscoCli(['train', '--data', path.join(dir, 'nowhere'), '--out', path.join(dir, 'y'), '--perceptual', 'none'], io)).rejects.toThrow(/nowhere/);
     await expect(runDiscoCli(trainArgs(path.join(dir, 'z'), ['--resume']), io)).rejects.toThrow(/--resume: no checkpoint in/);
-    await expect(runDiscoCli(['colorize', 'x.png', '-o', dir, '--model', path.join(dir, 'nomodel')], io)).rejects.toThrow(/--model: no disco-model.json in/);
+    await expect(runDiscoCli(['colorize', 'x.png', '-o', dir, '--model', path.join(dir, 'nomodel')], io)).rejects.toThrow(/--model: '.*nomodel' does not exist; valid: tiny, tiny-pf \(embedded\), a model folder .*, or a published DISCO checkpoint file/);
     await expect(runDiscoCli(trainArgs(path.join(dir, 'w'), ['--perceptual', 'vgg']), io)).rejects.toThrow(/--perceptual: unknown network 'vgg'; valid: none, inception/);
     await expect(runDiscoCli(trainArgs(path.join(dir, 'v'), ['--arch', 'unet']), io)).rejects.toThrow("--arch: unknown 'unet'; valid: disco, regression, classification");
   });

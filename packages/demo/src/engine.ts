@@ -9,7 +9,7 @@
  * Anchor positions are pixels of the (working) image, ab in Lab units.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { colorizeL, deserializeDiscoModel, labToRgb, normalizedLabToRgb, officialModel, resizeArea, rgbToLab, rgbToNormalizedLab, NUM_AB_BINS, type DiscoModel, type DiscoModelJson } from '@disco/colorize';
+import { colorizeL, composeRgb8, deserializeDiscoModel, labToRgb, normalizedLabToRgb, officialModel, resizeArea, rgbToLab, rgbToNormalizedLab, NUM_AB_BINS, type DiscoModel, type DiscoModelJson } from '@disco/colorize';
 import { readPth, stateDictOf } from '@disco/pth';
 import type { HintAnchor } from './hints.js';
 
@@ -128,6 +128,30 @@ export class DiscoEngine {
       return await this.toRgba(r!.ab);
     } finally {
       r!.ab.dispose();
+    }
+  }
+
+  /**
+   * The result for these anchors (working-image pixels, as {@link render}) at the full resolution
+   * of the file, `full` (8-bit RGB): the model runs on the same model-size input as the displayed
+   * result, and its ab is upsampled bilinearly onto the file's own L band by band (`composeRgb8`),
+   * as `disco colorize` does — the network still runs small. Returns `height·width·3` bytes.
+   */
+  renderFull(full: { data: Uint8Array; width: number; height: number }, anchors: readonly HintAnchor[]): Uint8Array {
+    const L = this.requireImage('renderFull');
+    const S = this.model.config.imageSize;
+    const [sy, sx] = [S / this.height, S / this.width];
+    const Lm = resizeArea(L, S, S); // [1,S,S,1]: what colorizeL feeds the model for the displayed result
+    const user = anchors.map((a) => ({ row: a.row * sy, col: a.col * sx, units: 'pixel' as const, ab: [a.ab[0], a.ab[1]] as [number, number] }));
+    try {
+      const [r] = colorizeL(this.model, Lm, { mode: 'resize', variants: [0], userAnchors: user });
+      try {
+        return composeRgb8(full, r!.ab);
+      } finally {
+        r!.ab.dispose();
+      }
+    } finally {
+      Lm.dispose();
     }
   }
 

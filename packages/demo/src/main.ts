@@ -75,6 +75,8 @@ interface OpenImage {
   grey: Uint8ClampedArray;
   /** Input-file pixels per working pixel. */
   scale: HintScale;
+  /** The file itself: the download is composed at its full resolution. */
+  blob: Blob;
   diverse: VariantResult[];
 }
 
@@ -191,7 +193,7 @@ async function useCheckpoint(f: File): Promise<void> {
     setStatus(`Using ${f.name}: the published DISCO model (${ms(performance.now() - t0)}).${state.image ? ' Colorizing the open photo again…' : ' Open a photo.'}`);
     if (state.image) {
       const img = state.image;
-      await openPixels(img.original, img.scale, img.name);
+      await openPixels(img.original, img.scale, img.name, img.blob);
     }
   } catch (e) {
     state.files = previous;
@@ -238,13 +240,13 @@ async function openBlob(blob: Blob, name: string): Promise<void> {
   try {
     await ready;
     const { pixels, scale } = await decode(blob);
-    await openPixels(pixels, scale, name);
+    await openPixels(pixels, scale, name, blob);
   } catch (e) {
     setStatus(`Could not open ${name}: ${(e as Error).message}`, 'error');
   }
 }
 
-async function openPixels(pixels: ImagePixels, scale: HintScale, name: string): Promise<void> {
+async function openPixels(pixels: ImagePixels, scale: HintScale, name: string, blob: Blob): Promise<void> {
   const t0 = performance.now();
   setStatus(`Colorizing ${name}…`, 'busy');
   try {
@@ -264,7 +266,7 @@ async function openPixels(pixels: ImagePixels, scale: HintScale, name: string): 
       }
     }
     state.generation++;
-    state.image = { name, original: pixels, grey: opened.grey, scale, diverse: opened.diverse };
+    state.image = { name, original: pixels, grey: opened.grey, scale, blob, diverse: opened.diverse };
     const firstMs = performance.now() - t0;
     useVariant(0, false);
     ui.editor.hidden = false;
@@ -644,9 +646,66 @@ function save(blob: Blob, name: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-ui.download.addEventListener('click', () => {
-  ui.result.toBlob((b) => b && save(b, `${stem()}_disco.png`), 'image/png');
-});
+/** The file's own pixels, 8-bit RGB at full resolution (alpha over white, as {@link decode}). */
+async function fullRgb(blob: Blob): Promise<{ data: Uint8Array; width: number; height: number }> {
+  const bmp = await createImageBitmap(blob, { imageOrientation: 'from-image' });
+  const { width, height } = bmp;
+  const canvas = document.createElement('canvas');
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, width, height);
+  ctx.drawImage(bmp, 0, 0);
+  bmp.close();
+  const rgba = ctx.getImageData(0, 0, width, height).data;
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0, j = 0; j < rgba.length; i += 3, j += 4) {
+    data[i] = rgba[j]!;
+    data[i + 1] = rgba[j + 1]!;
+    data[i + 2] = rgba[j + 2]!;
+  }
+  return { data, width, height };
+}
+
+/**
+ * The download: the result at the file's full resolution. A photo worked on smaller (longer side
+ * above MAX_SIDE) gets the model's ab upsampled onto its own full-resolution L, as the CLI does.
+ */
+async function downloadResult(): Promise<void> {
+  const img = state.image;
+  if (!img) return;
+  const name = `${stem()}_disco.png`;
+  if (img.scale.x === 1 && img.scale.y === 1) {
+    ui.result.toBlob((b) => b && save(b, name), 'image/png');
+    return;
+  }
+  setStatus(`Composing ${name} at full resolution…`, 'busy');
+  try {
+    const full = await fullRgb(img.blob);
+    const rgb = state.engine!.renderFull(full, state.anchors);
+    const rgba = new Uint8ClampedArray(full.width * full.height * 4);
+    for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
+      rgba[j] = rgb[i]!;
+      rgba[j + 1] = rgb[i + 1]!;
+      rgba[j + 2] = rgb[i + 2]!;
+      rgba[j + 3] = 255;
+    }
+    const canvas = document.createElement('canvas');
+    canvas.width = full.width;
+    canvas.height = full.height;
+    canvas.getContext('2d')!.putImageData(new ImageData(rgba, full.width, full.height), 0, 0);
+    const blob = await new Promise<Blob | null>((resolve) => canvas.toBlob(resolve, 'image/png'));
+    if (!blob) throw new Error('the browser could not encode the PNG');
+    save(blob, name);
+    setStatus(`${name}: ${full.width}×${full.height}, the file's full resolution.`);
+  } catch (e) {
+    setStatus(`Could not compose the full-resolution download: ${(e as Error).message}`, 'error');
+    console.error(e);
+  }
+}
+
+ui.download.addEventListener('click', () => void downloadResult());
 
 function anchorsFileName(): string {
   return `${stem()}_anchors.json`;

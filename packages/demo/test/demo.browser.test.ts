@@ -15,6 +15,8 @@ import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { rgbToNormalizedLab } from '@disco/colorize';
 import { readImage, runDiscoCli, writeImage } from '@disco/colorize/node';
 import { selectBackend } from '@disco/runtime';
 import { serveStatic, type StaticServer } from './static-server.js';
@@ -372,5 +374,30 @@ describe.skipIf(!executable)('demo in headless Chromium', () => {
     expect(sum / a.data.length).toBeLessThanOrEqual(1);
     expect(errors).toEqual([]);
     await p.close();
+  });
+  it('a photo larger than the working size (2000×1200 → 1280×768) downloads at its full resolution, with its own lightness', async () => {
+    const big = path.join(tmp, 'big.png');
+    const src = await readImage(path.join(tmp, 'astronaut.png'));
+    const up = tf.tidy(() => tf.clipByValue(tf.image.resizeBilinear(src, [1200, 2000], false, true), 0, 1) as tf.Tensor3D);
+    await writeImage(big, up);
+    await page.goto(server.url);
+    await page.waitForFunction(() => document.body.dataset.state === 'idle', null, { timeout: 60_000 });
+    const n = await renders(page);
+    await page.setInputFiles('#file', big);
+    await waitForRender(page, n);
+    const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), page.click('#download')]);
+    const file = path.join(tmp, 'big_disco.png');
+    await dl.saveAs(file);
+    const out = await readImage(file);
+    expect(out.shape).toEqual([1200, 2000, 3]);
+    // The lightness is the file's (within 8-bit rounding and gamut clamping), not an upsampled copy.
+    const dL = tf.tidy(() => {
+      const a = rgbToNormalizedLab(tf.expandDims(out, 0) as tf.Tensor4D).L;
+      const b = rgbToNormalizedLab(tf.expandDims(up, 0) as tf.Tensor4D).L;
+      return tf.mean(tf.abs(tf.sub(a, b))).dataSync()[0]!;
+    });
+    expect(dL).toBeLessThan(0.02);
+    expect(await page.textContent('#status')).toMatch(/big_disco\.png: 2000×1200, the file's full resolution\./);
+    tf.dispose([src, up, out]);
   });
 });

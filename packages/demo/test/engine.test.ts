@@ -67,6 +67,44 @@ describe('DiscoEngine (the demo model side)', () => {
     engine.dispose();
   });
 
+  it('renderFull: the download at the file\'s full resolution [working 64×48 → file 256×192]: the file\'s own lightness, the displayed colors, no tensor left', async () => {
+    const json = JSON.parse(fs.readFileSync(path.join(TINY, 'disco-model.json'), 'utf8')) as DiscoModelJson;
+    const engine = DiscoEngine.fromFiles(json, new Uint8Array(fs.readFileSync(path.join(TINY, 'weights.bin'))).buffer);
+    // The "file": 4× the working image, with fine detail (a 1-px checker) the working copy cannot hold.
+    const [W, H] = [256, 192];
+    const work = testImage();
+    const data = new Uint8Array(W * H * 3);
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) {
+        const v = work.rgba[(Math.floor(y / 4) * 64 + Math.floor(x / 4)) * 4]! + ((x + y) % 2 ? 6 : -6);
+        data.set([v, v, v], (y * W + x) * 3);
+      }
+    const { diverse } = await engine.open(work);
+    const n = tf.memory().numTensors;
+    const out = engine.renderFull({ data, width: W, height: H }, diverse[0]!.anchors);
+    expect(tf.memory().numTensors).toBe(n);
+    expect(out).toHaveLength(W * H * 3);
+    const L = (r: number, g: number, b: number) => tf.tidy(() => rgbToNormalizedLab(tf.tensor4d([r / 255, g / 255, b / 255], [1, 1, 1, 3])).L.dataSync()[0]!);
+    // Full-resolution lightness: the checker survives (neighbours differ as in the file).
+    const at = (x: number, y: number) => (y * W + x) * 3;
+    const [p, q] = [at(100, 100), at(101, 100)];
+    const dOut = L(out[p]!, out[p + 1]!, out[p + 2]!) - L(out[q]!, out[q + 1]!, out[q + 2]!);
+    const dIn = L(data[p]!, data[p]!, data[p]!) - L(data[q]!, data[q]!, data[q]!);
+    expect(Math.abs(dOut - dIn)).toBeLessThan(0.02);
+    // Colors: each file pixel's chroma ≈ the displayed result's at the working pixel it falls in.
+    let diff = 0;
+    for (let y = 2; y < H; y += 4)
+      for (let x = 2; x < W; x += 4) {
+        const o = at(x, y);
+        const d = (Math.floor(y / 4) * 64 + Math.floor(x / 4)) * 4;
+        const c = (r: number, g: number, b: number) => [r - g, g - b];
+        const [a1, b1] = c(out[o]!, out[o + 1]!, out[o + 2]!);
+        const [a2, b2] = c(diverse[0]!.rgba[d]!, diverse[0]!.rgba[d + 1]!, diverse[0]!.rgba[d + 2]!);
+        diff += Math.abs(a1! - a2!) + Math.abs(b1! - b2!);
+      }
+    expect(diff / ((W / 4) * (H / 4))).toBeLessThan(8); // RGB differences r−g, g−b; 4.4 here
+  });
+
   it('runs a model whose config has the newer options (soft hints, broadcast, residual refinement, annealed decoding)', async () => {
     const config = resolveDiscoConfig({ hintEncoding: 'soft', hintBroadcast: true, decodeTemperature: 0.38, refinement: { widths: [16, 32, 64], residualBlocks: 1, residual: true } }, 'tiny');
     const model = DiscoModel.create(config);

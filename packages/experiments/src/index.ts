@@ -50,7 +50,7 @@ export { fidInceptionInput, resizeBilinearTorch, type Rgb8Image } from './metric
 
 /** Package version. */
 export const VERSION = '0.1.0';
-export { abAccuracy, colorShares, AUC_MAX_THRESHOLD, type AbAccuracy, type ColorShares } from './metrics/ab.js';
+export { abAccuracy, blockiness, colorShares, ClassErrorHistogram, AUC_MAX_THRESHOLD, type AbAccuracy, type ColorShares } from './metrics/ab.js';
 export {
   gridStats,
   ablationStats,

@@ -51,7 +51,7 @@ export {
   type HeldoutOptions,
   type AnchorDiagnosis,
 } from './node/heldout.js';
-export { renderSheet, sheetColumn, type SheetColumn } from './node/sheet.js';
+export { renderSheet, sheetColumn, sheetColumns, type SheetColumn } from './node/sheet.js';
 export { frontierPoints, frontierSpec, frontierTable, renderVegaLitePng, type Frontier, type FrontierPoint } from './node/frontier.js';
 export { writeReport, loadTfvisBundle, tfvisBundlePath, imageSourceResolver, type WriteReportOptions } from './report/index.js';
 export { runFidInceptionParity, formatParityTable, type ParityOptions, type ParityReport, type ParityRow, type ParityTolerance } from './node/fid_parity.js';

@@ -48,12 +48,21 @@ describe('modelMethods: what a model is scored by (wasm)', { timeout: 300_000 },
       const methods = modelMethods(m);
       expect(methods.map((x) => x.name)).toEqual([`${arch} baseline`]);
       expect(() => modelMethods(m, { anchorRebalances: [0.5] })).toThrow(new RegExp(`need a DISCO model; this is the '${arch}' baseline`));
-      const s = await scoreHeldout(files, [greyMethod(), ...methods]);
+      const s = await scoreHeldout(files, [greyMethod(), ...methods], { grid: m.grid(m.config.imageSize, m.config.imageSize) });
       const row = s.methods[`${arch} baseline`]!;
       expect(row.images).toBe(2);
       // An untrained head still predicts some color: a number, different from grey's.
       expect(Number.isFinite(row.meanError)).toBe(true);
       expect(row.meanError).not.toBe(s.methods.grey!.meanError);
+      // The class-rebalanced AuC: in [0, 1], below the plain one for grey (rare saturated colors weigh more).
+      for (const r of [row, s.methods.grey!]) {
+        expect(r.aucRebalanced).toBeGreaterThan(0);
+        expect(r.aucRebalanced).toBeLessThanOrEqual(1);
+      }
+      expect(s.methods.grey!.aucRebalanced).toBeLessThan(s.methods.grey!.auc);
+      // Blockiness at the model's grid: grey has no chroma steps (NaN); the photos' own is finite.
+      expect(Number.isNaN(s.methods.grey!.blockiness)).toBe(true);
+      expect(Number.isFinite(s.truth.blockiness)).toBe(true);
       m.dispose();
     }
   });

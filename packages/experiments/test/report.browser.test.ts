@@ -45,6 +45,19 @@ describe.skipIf(!executable)('report.html in headless Chromium', () => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
+  it('a plain headless screenshot command waits for the charts with --virtual-time-budget (the README\'s command; DOM dumped instead of pixels)', async () => {
+    const dir = path.join(tmp, 'cli');
+    const results = await writeSyntheticGrid(dir, { seeds: [0, 1] });
+    const files = writeReport(dir, results, {});
+    const { execFile } = await import('node:child_process');
+    const dom = await new Promise<string>((resolve, reject) =>
+      execFile(executable!, ['--headless', '--no-sandbox', '--disable-gpu', '--virtual-time-budget=120000', '--dump-dom', pathToFileURL(files.html).href], { encoding: 'utf8', timeout: 90_000, maxBuffer: 64 << 20 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+    );
+    expect(dom).toMatch(/<body data-state="ready">/);
+    expect(dom).toMatch(/<p id="status">\d+ charts drawn with tfjs-vis/);
+    expect(dom).not.toContain('drawing charts');
+  });
+
   for (const inline of [true, false]) {
     it(`draws every chart and image, no console errors (images ${inline ? 'inlined' : 'linked'})`, async () => {
       const dir = path.join(tmp, inline ? 'inline' : 'linked');

@@ -6,7 +6,7 @@ import type * as nodeFs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
-import { describeFsError, nodeFileSystem, writeFileAtomic, type FileSystem } from '@disco/runtime/node';
+import { describeFsError, ensureBackend, nodeFileSystem, writeFileAtomic, type FileSystem } from '@disco/runtime/node';
 import type { Rgb8Image } from '@disco/color';
 
 /** Options of {@link readImage}. */
@@ -65,12 +65,14 @@ const oneLine = (e: unknown): string => String((e as Error)?.message ?? e).split
  * orientation. Grayscale is replicated to three channels; 16-bit inputs are read at 8-bit precision;
  * alpha is composited on white or dropped (see {@link ReadImageOptions}). Errors are one line:
  * `readImage: <file>: <reason>` (missing, empty, unreadable, corrupt, truncated, not an image, too
- * large). `fs` is the file-system layer (tests inject faults).
+ * large). `fs` is the file-system layer (tests inject faults). When no tfjs backend is set yet, it
+ * sets one up silently (`ensureBackend` of `@disco/runtime/node`), so a plain script needs none.
  *
  * @returns `[height, width, 3]` float32; the caller owns it.
  */
 export async function readImage(file: string, options: Partial<ReadImageOptions> = {}, fs: FileSystem = nodeFileSystem): Promise<tf.Tensor3D> {
   const { data, width, height } = await decodeImage(file, options, fs);
+  await ensureBackend(); // a plain script may not have set a backend yet (silent; keeps one that is set)
   return tf.tensor3d(data, [height, width, 3]);
 }
 

@@ -308,6 +308,34 @@ function candidateVersion(name: string, cwd: string): string | undefined {
 
 let aptUpdated = false;
 
+/** The tools a fetch runs: Debian's apt and dpkg. */
+export const PHOTO_FETCH_TOOLS: readonly string[] = Object.freeze(['apt-get', 'apt-cache', 'dpkg-deb']);
+
+/** Throws one line naming the missing tools when any of {@link PHOTO_FETCH_TOOLS} is absent. */
+function requireTools(cwd: string): void {
+  const missing = PHOTO_FETCH_TOOLS.filter((t) => (spawnSync(t, ['--version'], { cwd, encoding: 'utf8' }).error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT');
+  if (missing.length > 0) {
+    throw new Error(
+      `fetchPhotos: the photo sets come from Debian's archive and need ${PHOTO_FETCH_TOOLS.join(', ')}; missing here: ${missing.join(', ')}. Use your own photos instead (disco-experiments ablation: --data <folder> --heldout <folder>; training: --data <folder>)`,
+    );
+  }
+}
+
+/** Size in bytes of `name=version`'s .deb from the local apt lists, or null when they lack it. */
+function debSize(name: string, version: string, cwd: string): number | null {
+  const r = spawnSync('apt-cache', ['show', `${name}=${version}`], { cwd, encoding: 'utf8' });
+  const m = /^Size:\s*(\d+)/m.exec(r.stdout ?? '');
+  return m ? Number(m[1]) : null;
+}
+
+/** `1.10 GB`, `46.6 MB`. */
+function formatBytes(n: number): string {
+  return n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : `${(n / 1e6).toFixed(1)} MB`;
+}
+
+/** What a first fetch downloads in all, for the announcement when apt's lists cannot say. */
+export const PHOTO_DOWNLOAD_ESTIMATE = 'about 1.1 GB';
+
 /** Downloads one package (pinned version, else the current one) into `debs/`; returns the version used. */
 function download(pkg: PhotoPackage, debs: string, log: (l: string) => void): string {
   if (debFileName(pkg.name, pkg.version, debs)) return pkg.version;
@@ -412,10 +440,22 @@ export async function fetchPhotos(options: FetchPhotosOptions): Promise<FetchPho
   }
   const debs = path.join(cacheDir, 'debs');
   fs.mkdirSync(debs, { recursive: true });
-  run('apt-get', ['--version'], debs); // throws the "not available" error early
+  requireTools(debs); // one line naming what is missing, before anything is downloaded
+  const todo = PHOTO_PACKAGES.filter((p) => !debFileName(p.name, p.version, debs));
+  const sizes = new Map(todo.map((p) => [p.name, debSize(p.name, p.version, debs)]));
+  if (todo.length > 0) {
+    const known = [...sizes.values()].every((b) => b != null) ? formatBytes([...sizes.values()].reduce<number>((a, b) => a + b!, 0)) : PHOTO_DOWNLOAD_ESTIMATE;
+    log(
+      `photos: downloading ${todo.length} Debian package${todo.length === 1 ? '' : 's'} (${known}) with apt-get into ${debs}, then extracting the photo sets into ${cacheDir} — once: later runs use the cache. \`npx nx run photos:fetch\` does this as its own step.`,
+    );
+  }
   const files: PhotoRecord[] = [];
   const packages: PhotoManifest['packages'] = [];
-  for (const pkg of PHOTO_PACKAGES) {
+  for (const [i, pkg] of PHOTO_PACKAGES.entries()) {
+    if (sizes.has(pkg.name)) {
+      const b = sizes.get(pkg.name);
+      log(`photos: [${i + 1}/${PHOTO_PACKAGES.length}] downloading ${pkg.name}=${pkg.version}${b != null ? ` (${formatBytes(b)})` : ''}…`);
+    }
     const used = download(pkg, debs, log);
     const deb = debFileName(pkg.name, used, debs)!;
     const root = path.join(cacheDir, 'extract', `${pkg.name}_${used.replace(/:/g, '%3a')}`);

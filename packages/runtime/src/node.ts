@@ -7,7 +7,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
-import { BACKEND_CHOICES, describeBackend, selectBackend, type BackendChoice, type BackendInfo } from './backend.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { BACKEND_CHOICES, describeBackend, selectBackend, type BackendChoice, type BackendInfo, type BackendName } from './backend.js';
 import { enableNativeConvolutions } from './node/native_conv.js';
 
 export {
@@ -34,6 +35,7 @@ export {
 } from './files.js';
 export { intArg, InvalidOptionValue, numberArg, numberListArg, positiveArg } from './cli_args.js';
 export {
+  convolutionEngineStatus,
   disableNativeConvolutions,
   enableNativeConvolutions,
   nativeConvolutionState,
@@ -43,6 +45,7 @@ export {
   type NativeConvInfo,
   type NativeConvOptions,
 } from './node/native_conv.js';
+export { installScratch, packPackages, packTempDir, runScratch, runScratchAsync, scratchEnv, type PackedPackage } from './node/pack.js';
 export { encodeOnnxModel, ONNX_OPSET, type OnnxAttribute, type OnnxGraph, type OnnxInt64Constant, type OnnxNode, type OnnxValue } from './node/onnx.js';
 export { loadCheckpoint, saveCheckpoint, type CheckpointIntegrity, type CheckpointOptions, type CheckpointStateBase, type LoadCheckpointOptions, type LoadedCheckpoint } from './checkpoint.js';
 export { expandInputs, isListFile, parseShard, selectShard, shardOfPath, shardSuffix, type ExpandInputsOptions, type InputFile, type Shard } from './inputs.js';
@@ -82,6 +85,47 @@ export async function setupBackendForCli(
   log(describeBackend(info));
   return info;
 }
+
+/** Options of {@link ensureBackend}. */
+export interface EnsureBackendOptions {
+  /**
+   * The backend to use. Absent: keep the backend the program already set (`tf.setBackend`,
+   * `selectBackend`), or pick one with `auto` (native TensorFlow when installed, else wasm, else
+   * cpu) when none is set yet.
+   */
+  backend?: BackendChoice;
+}
+
+/**
+ * Makes sure a tfjs backend is active before a library call computes, silently: the one-call
+ * paths (`loadPretrained`, `colorize` of `@disco/colorize/node`) call it so that a plain `node`
+ * script needs no backend code. A backend the program already set is kept unless `backend`
+ * names another. A backend chosen here gets DISCO's kernels, and on wasm the convolutions on
+ * onnxruntime-node when it is installed (as {@link setupBackendForCli}; `DISCO_CONV=wasm` keeps
+ * them on wasm). Throws the one-line error of `selectBackend` when the named backend cannot load.
+ */
+export async function ensureBackend(options: EnsureBackendOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<BackendInfo | null> {
+  // A selection still initialising (wasm loads asynchronously) is awaited, not repeated.
+  if (pendingBackend != null && options.backend === undefined) return pendingBackend;
+  const active = tf.getBackend() as BackendName | null | undefined;
+  if (active && (options.backend === undefined || options.backend === 'auto' || options.backend === active)) return null;
+  const pending = (async () => {
+    const info = await selectBackend({ backend: options.backend ?? 'auto' });
+    if (info.name === 'wasm') {
+      const conv = enableNativeConvolutions({}, env);
+      if (conv.enabled) info.convolutions = conv.detail;
+    }
+    return info;
+  })();
+  pendingBackend = pending;
+  const settle = () => {
+    if (pendingBackend === pending) pendingBackend = null;
+  };
+  pending.then(settle, settle);
+  return pending;
+}
+
+let pendingBackend: Promise<BackendInfo> | null = null;
 
 /** Provenance recorded with every run. */
 export interface RunInfo {

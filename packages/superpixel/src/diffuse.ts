@@ -1,24 +1,25 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { assertAssociation, assertCellSize, assertRank4Float, fromCells, OFFSETS, padCells, readShifted, toCells } from './internal/grid.js';
 
-function diffuse_(superpixelFeatures: tf.Tensor4D, association: tf.Tensor4D, cellSize: number): tf.Tensor4D {
+function diffuse_(superpixelFeatures: tf.Tensor, association: tf.Tensor, cellSize: number): tf.Tensor4D {
   const S = cellSize;
   assertCellSize('diffuse', S);
   assertRank4Float('diffuse', 'superpixelFeatures', superpixelFeatures, '[batch, h, w, channels]');
   assertAssociation('diffuse', association, S);
-  const [B, h, w, C] = superpixelFeatures.shape;
+  const [f4, a4] = [superpixelFeatures as tf.Tensor4D, association as tf.Tensor4D]; // ranks checked above
+  const [B, h, w, C] = f4.shape;
   tf.util.assert(
-    association.shape[0] === B && association.shape[1] === h * S && association.shape[2] === w * S,
-    () => `diffuse: association [${association.shape}] must be [${B}, ${h * S}, ${w * S}, 9] for superpixelFeatures [${superpixelFeatures.shape}] and cellSize ${S}`,
+    a4.shape[0] === B && a4.shape[1] === h * S && a4.shape[2] === w * S,
+    () => `diffuse: association [${a4.shape}] must be [${B}, ${h * S}, ${w * S}, 9] for superpixelFeatures [${f4.shape}] and cellSize ${S}`,
   );
   // Each cell's 9 neighbouring superpixel features (zero outside the grid).
-  const padded = padCells(superpixelFeatures); // [B, h+2, w+2, C]
+  const padded = padCells(f4); // [B, h+2, w+2, C]
   const neighbours = tf.concat(
     OFFSETS.map(([dy, dx]) => readShifted(padded, h, w, dy, dx)),
     3,
   ); // [B, h, w, 9*C], neighbour k in channels [k*C, (k+1)*C)
   const zn = tf.reshape(neighbours, [B * h * w, 9, C]); // [B*h*w, 9, C]
-  const ac = toCells(association, S); // [B*h*w, S*S, 9]
+  const ac = toCells(a4, S); // [B*h*w, S*S, 9]
   const out = tf.matMul(ac, zn); // [B*h*w, S*S, C]
   return fromCells(out as tf.Tensor3D, B, h, w, S); // [B, H, W, C]
 }

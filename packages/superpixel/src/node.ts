@@ -8,7 +8,37 @@
  *
  * @packageDocumentation
  */
-export { buildSpixnetProgram, runSpixnetCli, type CliIo } from './cli/spixnet.js';
+import type { Command } from 'commander';
+import type { CliIo } from './cli/spixnet.js';
+
+export type { CliIo } from './cli/spixnet.js';
+
+/** The CLI module, loaded on first use: `commander` (an optional peer) is needed only by the CLI. */
+async function cliModule(): Promise<typeof import('./cli/spixnet.js')> {
+  try {
+    return await import('./cli/spixnet.js');
+  } catch (e) {
+    const cause = (e as { cause?: unknown }).cause;
+    const missing = (x: unknown) => (x as { code?: string })?.code === 'ERR_MODULE_NOT_FOUND' && /'commander'/.test(String((x as Error).message));
+    if (missing(e) || missing(cause)) {
+      throw new Error("spixnet: the command line needs the optional peer 'commander' (npm i commander@^14)");
+    }
+    throw e;
+  }
+}
+
+/**
+ * Builds the `spixnet` command-line program (commander; loaded on first call, so importing this
+ * entry point needs no `commander`).
+ */
+export async function buildSpixnetProgram(io?: CliIo): Promise<Command> {
+  return (await cliModule()).buildSpixnetProgram(io);
+}
+
+/** Runs the `spixnet` command line on `argv` (without `node` and the script name). */
+export async function runSpixnetCli(argv: string[], io?: CliIo): Promise<void> {
+  return (await cliModule()).runSpixnetCli(argv, io);
+}
 export { loadSpixNet, saveSpixNet } from './node/files.js';
 export { trainSpixNetRun, type TrainSpixNetRunHooks, type TrainSpixNetRunResult, type TrainSpixNetRunSpec } from './node/run.js';
 import { loadSpixNet } from './node/files.js';

@@ -9,21 +9,22 @@ export interface PoolResult {
   mass: tf.Tensor4D;
 }
 
-function pool_(features: tf.Tensor4D, association: tf.Tensor4D, cellSize: number): PoolResult {
+function pool_(features: tf.Tensor, association: tf.Tensor, cellSize: number): PoolResult {
   const S = cellSize;
   assertCellSize('pool', S);
   assertRank4Float('pool', 'features', features, '[batch, height, width, channels]');
   assertAssociation('pool', association, S);
-  const [B, H, W, C] = features.shape;
+  const [x4, a4] = [features as tf.Tensor4D, association as tf.Tensor4D]; // ranks checked above
+  const [B, H, W, C] = x4.shape;
   tf.util.assert(
-    association.shape[0] === B && association.shape[1] === H && association.shape[2] === W,
-    () => `pool: association [${association.shape}] must match features [${features.shape}] in batch, height and width`,
+    a4.shape[0] === B && a4.shape[1] === H && a4.shape[2] === W,
+    () => `pool: association [${a4.shape}] must match features [${x4.shape}] in batch, height and width`,
   );
   const h = H / S;
   const w = W / S;
   // Per cell and neighbour k: Σ_{p in cell} A[p,k]·x[p] and Σ_{p in cell} A[p,k].
-  const xc = toCells(features, S); // [B*h*w, S*S, C]
-  const ac = toCells(association, S); // [B*h*w, S*S, 9]
+  const xc = toCells(x4, S); // [B*h*w, S*S, C]
+  const ac = toCells(a4, S); // [B*h*w, S*S, 9]
   const num = tf.matMul(ac, xc, true, false); // [B*h*w, 9, C]
   const den = tf.expandDims(tf.sum(ac, 1), 2); // [B*h*w, 9, 1]
   // Rank 4 throughout the shifts (wasm slices of rank 5 take a slow path): neighbour k owns the
@@ -47,7 +48,8 @@ function pool_(features: tf.Tensor4D, association: tf.Tensor4D, cellSize: number
  * Neighbours outside the grid receive nothing. Exact and differentiable with respect to both
  * inputs (tfjs autodiff through one batched matmul per cell and nine cell-grid shifts).
  *
- * @param features Pixel features `[batch, height, width, channels]`, float32.
+ * @param features Pixel features `[batch, height, width, channels]`, float32 (any `tf.Tensor`: the
+ *   ranks of both tensors are checked at run time).
  * @param association Soft association `[batch, height, width, 9]`; channel k is the weight towards
  *   the cell at offset `(dy, dx)`, `k = 3*(dy+1) + (dx+1)`.
  * @param cellSize Cell size `S` (integer ≥ 1); height and width must be multiples of it.

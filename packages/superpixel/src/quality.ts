@@ -51,10 +51,10 @@ function reconstructionError_(L: tf.Tensor4D, ab: tf.Tensor4D, association: tf.T
  */
 export const reconstructionError = tf.op({ reconstructionError_ });
 
-function drawBoundaries_(rgb: tf.Tensor4D, mask: tf.Tensor4D, color: readonly [number, number, number] = [1, 0, 0]): tf.Tensor4D {
+function drawBoundaries_(rgb: tf.Tensor, mask: tf.Tensor, color: readonly [number, number, number] = [1, 0, 0]): tf.Tensor4D {
   assertRank4Float('drawBoundaries', 'rgb', rgb, '[batch, height, width, 3]');
   assertRank4Float('drawBoundaries', 'mask', mask, '[batch, height, width, 1]');
-  const [B, H, W] = rgb.shape;
+  const [B, H, W] = rgb.shape as [number, number, number, number];
   tf.util.assert(rgb.shape[3] === 3, () => `drawBoundaries: rgb must have 3 channels; got [${rgb.shape}]`);
   tf.util.assert(tf.util.arraysEqual(mask.shape, [B, H, W, 1]), () => `drawBoundaries: mask must have shape [${B}, ${H}, ${W}, 1]; got [${mask.shape}]`);
   tf.util.assert(color.length === 3, () => `drawBoundaries: color must have 3 entries; got ${color.length}`);

@@ -145,13 +145,13 @@ export class SpixNet {
   /**
    * The association of each pixel with its 9 neighbouring superpixels.
    *
-   * @param L Lightness `[batch, height, width, 1]` as `(L-50)/50`; height and width multiples of {@link SpixNet.stride}.
+   * @param L Lightness `[batch, height, width, 1]` as `(L-50)/50` (any `tf.Tensor`; the rank is checked at run time); height and width multiples of {@link SpixNet.stride}.
    * @param training Batch-norm in training mode (batch statistics, moving averages updated). Default false.
    * @returns Softmax association `[batch, height, width, 9]`.
    */
-  predict(L: tf.Tensor4D, training = false): tf.Tensor4D {
+  predict(L: tf.Tensor, training = false): tf.Tensor4D {
     tf.util.assert(L instanceof tf.Tensor && L.rank === 4 && L.shape[3] === 1, () => `SpixNet.predict: L must have shape [batch, height, width, 1]; got [${L?.shape}]`);
-    tf.util.assert(L.shape[1] % this.stride === 0 && L.shape[2] % this.stride === 0, () => `SpixNet.predict: L height and width must be multiples of ${this.stride}; got [${L.shape}]`);
+    tf.util.assert(L.shape[1]! % this.stride === 0 && L.shape[2]! % this.stride === 0, () => `SpixNet.predict: L height and width must be multiples of ${this.stride}; got [${L.shape}]`);
     return this.model.apply(L, { training }) as tf.Tensor4D;
   }
 

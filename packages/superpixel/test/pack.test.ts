@@ -2,15 +2,14 @@
 // installed into a scratch project in a temporary folder together with tfjs from the npm cache,
 // pool/diffuse run from a plain `node` ESM script, and a TypeScript consumer type-checked against
 // the installed `.d.ts`. Needs the npm registry or a populated npm cache (tfjs 4.22); ~30 s.
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installScratch, packPackages, packTempDir, runScratch } from '@disco/runtime/node';
 import { diffuse, pool } from '../src/index.js';
 
 const pkgDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -47,18 +46,8 @@ export function roundTrip(x: tf.Tensor4D, a: tf.Tensor4D): tf.Tensor4D {
 export const wrong = pool(tf.zeros([1, 2, 2, 1]) as tf.Tensor4D);
 `;
 
-const env = (() => {
-  // A scratch install must not inherit the workspace's npm run context (prefix, workspace, package).
-  const e: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (/^npm_(package|lifecycle|command)|^npm_config_(local_prefix|prefix|workspaces?|include_workspace_root)$|^init_cwd$/i.test(k)) continue;
-    e[k] = v;
-  }
-  return e;
-})();
-
 function run(cmd: string, args: string[], cwd: string): string {
-  return execFileSync(cmd, args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 80_000 });
+  return runScratch(cmd, args, cwd);
 }
 
 describe(`${pkg.name} packed and installed into a scratch project`, () => {
@@ -67,19 +56,12 @@ describe(`${pkg.name} packed and installed into a scratch project`, () => {
   let tarball = '';
   let packedFiles: string[] = [];
 
-  beforeAll(() => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'disco-pack-'));
-    const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', tmp], pkgDir)) as { filename: string; files: { path: string }[] }[];
-    tarball = path.join(tmp, packed[0]!.filename);
-    packedFiles = packed[0]!.files.map((f) => f.path);
-    scratch = path.join(tmp, 'consumer');
-    fs.mkdirSync(scratch);
-    fs.writeFileSync(path.join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', version: '0.0.0', private: true, type: 'module' }, null, 2));
-    run(
-      'npm',
-      ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball, `@tensorflow/tfjs-core@${tfjsVersion}`, `@tensorflow/tfjs-backend-cpu@${tfjsVersion}`, `@tensorflow/tfjs-layers@${tfjsVersion}`],
-      scratch,
-    );
+  beforeAll(async () => {
+    tmp = packTempDir();
+    const [packed] = await packPackages([pkgDir], tmp);
+    tarball = packed!.tarball;
+    packedFiles = packed!.files;
+    scratch = await installScratch(tmp, [tarball, `@tensorflow/tfjs-core@${tfjsVersion}`, `@tensorflow/tfjs-backend-cpu@${tfjsVersion}`, `@tensorflow/tfjs-layers@${tfjsVersion}`]);
   }, 90_000);
 
   afterAll(() => {

@@ -1,9 +1,9 @@
 /** Conversions between feature maps `[batch, h, w, d]` and token sequences `[batch, h*w, d]` (row-major). */
 import * as tf from '@tensorflow/tfjs-core';
 
-function flattenTokens_(x: tf.Tensor4D): tf.Tensor3D {
+function flattenTokens_(x: tf.Tensor): tf.Tensor3D {
   tf.util.assert(x.rank === 4, () => `flattenTokens: x must be [batch, height, width, channels] (got [${x.shape}])`);
-  const [b, h, w, d] = x.shape;
+  const [b, h, w, d] = x.shape as [number, number, number, number];
   return tf.reshape(x, [b, h * w, d]); // [B, T = h*w, d], token t = row * w + col
 }
 

@@ -10,6 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
@@ -32,6 +33,7 @@ import {
   Progress,
   removeStaleTemps,
   setupBackendForCli,
+  convolutionEngineStatus,
   UNWRITABLE_CODES,
   writeFileAtomic,
   writeJsonAtomic,
@@ -588,10 +590,18 @@ function params(config: 'paper' | 'tiny', io: CliIo): void {
 
 // ---------------------------------------------------------------------------------------------
 
+/** The version of this package (`package.json` two folders up from `src/cli/` and `dist/cli/`). */
+function packageVersion(): string {
+  return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+}
+
 /** The `disco` program (commander), wired to `io`. */
 export function buildDiscoProgram(io: CliIo = defaultIo): Command {
   const program = new Command('disco').description('DISCO: disentangled image colorization via global anchors').exitOverride();
   program.configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+  program.version(packageVersion(), '-V, --version', 'print the version');
+  // Which convolution engine this installation runs, and how to get the fast one when it is missing.
+  program.addHelpText('after', () => `\n${convolutionEngineStatus().line}`);
   program
     .command('train')
     .description('stage-2 training of the colorization model on a folder or list of photos')

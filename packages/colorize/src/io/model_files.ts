@@ -117,6 +117,9 @@ export function loadDiscoModel(dir: string = embeddedModelDir()): DiscoModel {
   }
   const jf = path.join(dir, MODEL_FILES.json);
   const wf = path.join(dir, MODEL_FILES.weights);
+  if (!fs.existsSync(dir)) {
+    throw new Error(`--model: '${dir}' does not exist; valid: ${EMBEDDED_MODELS.join(', ')} (embedded), a model folder with ${MODEL_FILES.json} + ${MODEL_FILES.weights} (\`disco export --run <run>\` makes one from a training run), or a published DISCO checkpoint file (.pth / .pth.tar)`);
+  }
   if (!fs.existsSync(jf)) throw new Error(`--model: no ${MODEL_FILES.json} in '${dir}'`);
   if (!fs.existsSync(wf)) throw new Error(`--model: no ${MODEL_FILES.weights} in '${dir}'`);
   let json: DiscoModelJson;

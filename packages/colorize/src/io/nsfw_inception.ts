@@ -1,5 +1,5 @@
 /**
- * Offline access to the InceptionV3 shipped inside `nsfwjs@4.4.0` (no network): its
+ * Offline access to the InceptionV3 shipped inside `nsfwjs@4.3.0` (no network): its
  * `dist/models/inception_v3/model.min.js` exports the Keras topology and weight manifest, each
  * `group1-shard*of6.min.js` one base64 weight shard (uint8-quantised; tfjs dequantises from the
  * manifest's `quantization` fields).

@@ -1,6 +1,6 @@
 /**
  * A frozen perceptual feature network built from the stem of an ImageNet InceptionV3 (the one
- * shipped with nsfwjs@4.4.0, whose early blocks keep their ImageNet weights): five convolutions
+ * shipped with nsfwjs@4.3.0, whose early blocks keep their ImageNet weights): five convolutions
  * with batch normalisation folded into the kernels, features after conv1, conv3 and conv5
  * (`activation_1`, `activation_3`, `activation_5`). Pure tfjs ops, so gradients reach the input
  * on every backend, and no variables.

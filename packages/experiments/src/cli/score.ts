@@ -1,8 +1,9 @@
 /**
- * `nx run experiments:score -- --model <dir> --heldout <dir|list> --train <dir|list> [--out <dir>]`
+ * `nx run experiments:score -- --model <dir> --heldout <dir|list> [--train <dir|list>] [--out <dir>]`
  *
- * Scores a DISCO model on held-out photos against two trivial baselines (grey, the training set's
- * mean color): ab error, AuC, colorfulness, green/red shares, with predicted and oracle anchors;
+ * Scores a DISCO model on held-out photos against two trivial baselines (grey, and with `--train`
+ * the training set's mean color): ab error, AuC and class-rebalanced AuC, colorfulness, green/red
+ * shares, blockiness at the model's token grid, with predicted and oracle anchors;
  * plus the stage-by-stage anchor-path diagnosis. Writes `scores.json` and `scores.md`.
  */
 import * as fs from 'node:fs';
@@ -18,10 +19,10 @@ import { resolveFromCaller as resolve } from './args.js';
 export function formatScores(s: HeldoutScores, d: AnchorDiagnosis | null): string {
   const f = (x: number, k = 2) => x.toFixed(k);
   const lines = [
-    `| method | mean ab error ↓ | AuC ↑ | colorfulness | green share (a < −10) | red share (a > 15) |`,
-    `|---|---:|---:|---:|---:|---:|`,
-    `| ground truth | 0 | 1 | ${f(s.truth.colorfulness, 1)} | ${f(100 * s.truth.green, 1)} % | ${f(100 * s.truth.red, 1)} % |`,
-    ...Object.entries(s.methods).map(([n, m]) => `| ${n} | ${f(m.meanError)} | ${f(m.auc, 4)} | ${f(m.colorfulness, 1)} | ${f(100 * m.green, 1)} % | ${f(100 * m.red, 1)} % |`),
+    `| method | mean ab error ↓ | AuC ↑ | rebalanced AuC ↑ | colorfulness | green share (a < −10) | red share (a > 15) | blockiness |`,
+    `|---|---:|---:|---:|---:|---:|---:|---:|`,
+    `| ground truth | 0 | 1 | 1 | ${f(s.truth.colorfulness, 1)} | ${f(100 * s.truth.green, 1)} % | ${f(100 * s.truth.red, 1)} % | ${s.truth.blockiness === undefined ? '—' : f(s.truth.blockiness)} |`,
+    ...Object.entries(s.methods).map(([n, m]) => `| ${n} | ${f(m.meanError)} | ${f(m.auc, 4)} | ${m.aucRebalanced === undefined ? '—' : f(m.aucRebalanced, 4)} | ${f(m.colorfulness, 1)} | ${f(100 * m.green, 1)} % | ${f(100 * m.red, 1)} % | ${m.blockiness === undefined ? '—' : f(m.blockiness)} |`),
   ];
   if (d) {
     lines.push(
@@ -50,7 +51,7 @@ const program = new Command()
   .description('ab error / AuC / colorfulness / color shares of a DISCO model on held-out photos, with grey and mean-color baselines and oracle anchors')
   .option('--model <dir>', 'model folder, DISCO or a baseline (default: the embedded tiny model)')
   .requiredOption('--heldout <dir|list>', 'held-out photos (folder or list file)')
-  .requiredOption('--train <dir|list>', 'training photos (for the mean-color baseline)')
+  .option('--train <dir|list>', 'training photos: adds the mean-color baseline row (optional)')
   .option('--out <dir>', 'output folder for scores.json and scores.md', 'scores')
   .option('--max-side <n>', 'score at most this long side (0: full resolution)', intArg('--max-side', 0), 0)
   .option('--limit <n>', 'score only the first n held-out photos (0: all)', intArg('--limit', 0), 0)
@@ -59,7 +60,7 @@ const program = new Command()
   .option('--anchor-temperatures <list>', "also score expected anchor colors at these annealed-mean temperatures, e.g. 0.2,0.1", numberListArg('--anchor-temperatures', (t) => t > 0, 'numbers > 0'))
   .option('--anchor-rebalances <list>', "also score predicted anchors (most probable bin) after post-hoc rebalancing with these α ≥ −1, e.g. -1,0.5,1", numberListArg('--anchor-rebalances', (a) => a >= -1, 'numbers ≥ −1'))
   .option('--backend <name>', 'auto, tensorflow, wasm or cpu')
-  .action(async (flags: { model?: string; heldout: string; train: string; out: string; maxSide: number; limit: number; images?: boolean; diagnose: boolean; backend?: string; anchorTemperatures?: number[]; anchorRebalances?: number[] }) => {
+  .action(async (flags: { model?: string; heldout: string; train?: string; out: string; maxSide: number; limit: number; images?: boolean; diagnose: boolean; backend?: string; anchorTemperatures?: number[]; anchorRebalances?: number[] }) => {
     const backend = await setupBackendForCli(flags.backend);
     const modelDir = resolveModelArg(flags.model, resolve);
     const model = loadDiscoModel(modelDir);
@@ -67,12 +68,13 @@ const program = new Command()
     if (flags.limit > 0) files = files.slice(0, flags.limit);
     const out = resolve(flags.out);
     fs.mkdirSync(out, { recursive: true });
-    const meanAb = await meanTrainingAb(listImages(resolve(flags.train)));
-    const methods = [greyMethod(), constantMethod(meanAb), ...modelMethods(model, { anchorTemperatures: flags.anchorTemperatures, anchorRebalances: flags.anchorRebalances })];
+    const meanAb = flags.train ? await meanTrainingAb(listImages(resolve(flags.train))) : null;
+    const methods = [greyMethod(), ...(meanAb ? [constantMethod(meanAb)] : []), ...modelMethods(model, { anchorTemperatures: flags.anchorTemperatures, anchorRebalances: flags.anchorRebalances })];
     const progress = new Progress({ total: files.length, label: 'score', write: (l) => process.stderr.write(`${l}\n`), intervalMs: 2000 });
     const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
     const scores = await scoreHeldout(files, methods, {
       maxSide: flags.maxSide,
+      grid: model.grid(model.config.imageSize, model.config.imageSize), // the token grid of --mode resize
       onImage: (i) => progress.update(i),
       onOutput: flags.images
         ? async (file, method, rgb) => {

@@ -4,10 +4,10 @@
  * refinement). Node only (decodes files with sharp).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { colorizeL, DiscoModel, normalizedLabToRgb, photoPretrainedL, resizeArea, rgbToNormalizedLab, type ColorizeOptions } from '@disco/colorize';
+import { AbQuantizer, colorizeL, DiscoModel, normalizedLabToRgb, photoPretrainedL, resizeArea, rgbToNormalizedLab, type ColorizeOptions } from '@disco/colorize';
 import { readImage } from '@disco/colorize/node';
 import { diffuse } from '@disco/superpixel';
-import { abAccuracy, colorShares } from '../metrics/ab.js';
+import { abAccuracy, blockiness, ClassErrorHistogram, colorShares } from '../metrics/ab.js';
 import { colorfulness } from '../metrics/colorfulness.js';
 
 /** A colorization method scored by {@link scoreHeldout}: full-resolution ab (Lab units) of one image. */
@@ -29,6 +29,17 @@ export interface MethodScores {
   meanError: number;
   /** AuC of the cumulative ab error curve, t = 0…150 (Zhang et al. 2016). */
   auc: number;
+  /**
+   * Class-rebalanced AuC (Zhang et al. 2016): every pixel weighted inversely by the frequency of
+   * its true color class (313 ab bins) over all scored pixels, i.e. the mean over the classes
+   * present of each class's AuC ({@link ClassErrorHistogram}); pooled over images.
+   */
+  aucRebalanced?: number;
+  /**
+   * Mean over images of the blockiness at {@link HeldoutOptions.grid} ({@link blockiness}: ab
+   * steps across the token grid's lines over steps within cells; 1 = none); absent without a grid.
+   */
+  blockiness?: number;
   /** Mean colorfulness (Hasler & Süsstrunk 2003) of the output RGB. */
   colorfulness: number;
   /** Fraction of green pixels (a < −10), pooled over all pixels. */
@@ -42,7 +53,7 @@ export interface MethodScores {
 /** What {@link scoreHeldout} returns: the ground truth's own statistics and one row per method. */
 export interface HeldoutScores {
   /** Colorfulness and color shares of the original photos. */
-  truth: Pick<MethodScores, 'colorfulness' | 'green' | 'red' | 'images'>;
+  truth: Pick<MethodScores, 'colorfulness' | 'green' | 'red' | 'images' | 'blockiness'>;
   /** Method name → scores. */
   methods: Record<string, MethodScores>;
 }
@@ -51,6 +62,8 @@ export interface HeldoutScores {
 export interface HeldoutOptions {
   /** Images are scored at most this long side (area-downsampled first; 0: full resolution). Default 0. */
   maxSide: number;
+  /** Token grid `[rows, cols]` for {@link MethodScores.blockiness} (a model's `grid(S, S)`); absent: not measured. */
+  grid?: readonly [number, number];
   /** Called after each image with its index and the running total. */
   onImage?: (done: number, total: number, file: string) => void;
   /** Called with the RGB `[H,W,3]` output of each method (e.g. to write files for FID). */
@@ -84,49 +97,73 @@ function toRgb255(L: tf.Tensor4D, ab: tf.Tensor4D): Float32Array {
  */
 export async function scoreHeldout(files: readonly string[], methods: readonly HeldoutMethod[], options: Partial<HeldoutOptions> = {}): Promise<HeldoutScores> {
   const maxSide = options.maxSide ?? 0;
-  const sums = new Map<string, { err: number; auc: number; cf: number; green: number; red: number; px: number }>();
-  for (const m of methods) sums.set(m.name, { err: 0, auc: 0, cf: 0, green: 0, red: 0, px: 0 });
-  const truth = { cf: 0, green: 0, red: 0, px: 0 };
-  for (const [i, file] of files.entries()) {
-    const rgb = await readImage(file);
-    const { L, ab } = labOf(rgb, (H, W) => {
-      const s = maxSide > 0 ? Math.min(1, maxSide / Math.max(H, W)) : 1;
-      return [Math.max(1, Math.round(H * s)), Math.max(1, Math.round(W * s))];
-    });
-    rgb.dispose();
-    const [, H, W] = L.shape;
-    const trueAb = tf.tidy(() => tf.mul(ab, 110).dataSync() as Float32Array);
-    const ts = colorShares(trueAb);
-    truth.cf += colorfulness({ width: W, height: H, channels: 3, data: toRgb255(L, ab) });
-    truth.green += ts.green * H * W;
-    truth.red += ts.red * H * W;
-    truth.px += H * W;
-    for (const m of methods) {
-      const pred = m.predict(L, ab);
-      const predAb = tf.tidy(() => tf.mul(pred, 110).dataSync() as Float32Array);
-      const acc = abAccuracy(predAb, trueAb);
-      const sh = colorShares(predAb);
-      const s = sums.get(m.name)!;
-      s.err += acc.meanError;
-      s.auc += acc.auc;
-      s.cf += colorfulness({ width: W, height: H, channels: 3, data: toRgb255(L, pred) });
-      s.green += sh.green * H * W;
-      s.red += sh.red * H * W;
-      s.px += H * W;
-      if (options.onOutput) {
-        const out = tf.tidy(() => tf.squeeze(tf.clipByValue(normalizedLabToRgb(L, pred), 0, 1), [0]) as tf.Tensor3D);
-        await options.onOutput(file, m.name, out);
-        out.dispose();
+  const grid = options.grid;
+  const sums = new Map<string, { err: number; auc: number; cf: number; green: number; red: number; px: number; block: number }>();
+  for (const m of methods) sums.set(m.name, { err: 0, auc: 0, cf: 0, green: 0, red: 0, px: 0, block: 0 });
+  const truth = { cf: 0, green: 0, red: 0, px: 0, block: 0 };
+  const classHist = new Map(methods.map((m) => [m.name, new ClassErrorHistogram()]));
+  const quantizer = new AbQuantizer();
+  try {
+    for (const [i, file] of files.entries()) {
+      const rgb = await readImage(file);
+      const { L, ab } = labOf(rgb, (H, W) => {
+        const s = maxSide > 0 ? Math.min(1, maxSide / Math.max(H, W)) : 1;
+        return [Math.max(1, Math.round(H * s)), Math.max(1, Math.round(W * s))];
+      });
+      rgb.dispose();
+      const [, H, W] = L.shape;
+      const trueAb = tf.tidy(() => tf.mul(ab, 110).dataSync() as Float32Array);
+      const trueClass = classesOf(quantizer, trueAb);
+      const ts = colorShares(trueAb);
+      truth.cf += colorfulness({ width: W, height: H, channels: 3, data: toRgb255(L, ab) });
+      truth.green += ts.green * H * W;
+      truth.red += ts.red * H * W;
+      truth.px += H * W;
+      if (grid) truth.block += blockiness(trueAb, H, W, grid[0], grid[1]);
+      for (const m of methods) {
+        const pred = m.predict(L, ab);
+        const predAb = tf.tidy(() => tf.mul(pred, 110).dataSync() as Float32Array);
+        const acc = abAccuracy(predAb, trueAb);
+        const sh = colorShares(predAb);
+        const s = sums.get(m.name)!;
+        s.err += acc.meanError;
+        s.auc += acc.auc;
+        classHist.get(m.name)!.add(predAb, trueAb, trueClass);
+        s.cf += colorfulness({ width: W, height: H, channels: 3, data: toRgb255(L, pred) });
+        s.green += sh.green * H * W;
+        s.red += sh.red * H * W;
+        s.px += H * W;
+        if (grid) s.block += blockiness(predAb, H, W, grid[0], grid[1]);
+        if (options.onOutput) {
+          const out = tf.tidy(() => tf.squeeze(tf.clipByValue(normalizedLabToRgb(L, pred), 0, 1), [0]) as tf.Tensor3D);
+          await options.onOutput(file, m.name, out);
+          out.dispose();
+        }
+        pred.dispose();
       }
-      pred.dispose();
+      tf.dispose([L, ab]);
+      options.onImage?.(i + 1, files.length, file);
     }
-    tf.dispose([L, ab]);
-    options.onImage?.(i + 1, files.length, file);
+  } finally {
+    quantizer.dispose();
   }
   const n = files.length;
-  const result: HeldoutScores = { truth: { colorfulness: truth.cf / n, green: truth.green / truth.px, red: truth.red / truth.px, images: n }, methods: {} };
-  for (const [name, s] of sums) result.methods[name] = { meanError: s.err / n, auc: s.auc / n, colorfulness: s.cf / n, green: s.green / s.px, red: s.red / s.px, images: n };
+  const block = (sum: number) => (grid ? { blockiness: sum / n } : {});
+  const result: HeldoutScores = { truth: { colorfulness: truth.cf / n, green: truth.green / truth.px, red: truth.red / truth.px, images: n, ...block(truth.block) }, methods: {} };
+  for (const [name, s] of sums) result.methods[name] = { meanError: s.err / n, auc: s.auc / n, aucRebalanced: classHist.get(name)!.rebalancedAuc(), colorfulness: s.cf / n, green: s.green / s.px, red: s.red / s.px, images: n, ...block(s.block) };
   return result;
+}
+
+/** The nearest of the 313 ab bins of each pixel (`ab` interleaved, Lab units), in chunks so that the `[n, 313]` distances stay small. */
+function classesOf(quantizer: AbQuantizer, ab: Float32Array): Int32Array {
+  const n = ab.length / 2;
+  const out = new Int32Array(n);
+  const CHUNK = 1 << 16;
+  for (let p = 0; p < n; p += CHUNK) {
+    const m = Math.min(CHUNK, n - p);
+    out.set(tf.tidy(() => quantizer.encode(tf.tensor2d(ab.subarray(2 * p, 2 * (p + m)), [m, 2])).dataSync() as Int32Array), p);
+  }
+  return out;
 }
 
 /** Leaving the photo grey (ab = 0). */

@@ -1,5 +1,5 @@
 /**
- * Feature networks for FID/KID/IS (Node only): the InceptionV3 shipped inside `nsfwjs@4.4.0`, loaded
+ * Feature networks for FID/KID/IS (Node only): the InceptionV3 shipped inside `nsfwjs@4.3.0`, loaded
  * offline from the installed package, or a standard InceptionV3 in tfjs layers format from disk.
  */
 import { createHash } from 'node:crypto';
@@ -146,7 +146,7 @@ function concat(parts: Uint8Array[]): ArrayBuffer {
 }
 
 /**
- * nsfwjs@4.4.0's InceptionV3 as a feature network: 299×299 RGB in [0, 1]; features at `flatten_1`
+ * nsfwjs@4.3.0's InceptionV3 as a feature network: 299×299 RGB in [0, 1]; features at `flatten_1`
  * (the 8×8 average pool of `mixed10`, 2048-d) and the global average of `mixed5` (768-d). Blocks up
  * to `mixed5` keep their ImageNet initialisation; later blocks were fine-tuned on a 5-class NSFW
  * task and the weights are uint8-quantised, so scores are project-relative only. IS is unavailable
@@ -157,7 +157,7 @@ export async function loadNsfwInception(): Promise<FeatureNetwork> {
   return wrap(model, 'flatten_1', 'mixed5', null, (x) => x, {
     name: 'nsfw-inception',
     caveat:
-      'nsfwjs@4.4.0 InceptionV3 (uint8-quantised; blocks after mixed5 fine-tuned on a 5-class NSFW task): project-relative scores, NOT comparable with published FID/KID values',
+      'nsfwjs@4.3.0 InceptionV3 (uint8-quantised; blocks after mixed5 fine-tuned on a 5-class NSFW task): project-relative scores, NOT comparable with published FID/KID values',
     isUnavailableReason: 'the nsfwjs InceptionV3 head has 5 NSFW classes, not 1000 ImageNet classes; pass --inception <model.json> with a 1000-class classifier',
   });
 }

@@ -18,6 +18,8 @@ export interface SheetColumn {
 
 /**
  * Parses `title=folder` into a column (folder searched recursively; the first file of each base name wins).
+ * A folder of `disco colorize --diverse` outputs (every base name ends in `_T0`, `_T1`, …) is read
+ * by {@link sheetColumns} as one column per suffix.
  *
  * @example
  * ```ts
@@ -33,13 +35,39 @@ export function sheetColumn(spec: string, resolve: (p: string) => string = path.
   return { title: spec.slice(0, eq), files };
 }
 
+const DIVERSE = /^(.+)_T(\d+)$/;
+
+/**
+ * Parses `title=folder` into the sheet's columns: one ({@link sheetColumn}), or, when every base
+ * name in the folder ends in `_T<n>` (the outputs of `disco colorize --diverse`), one column per
+ * `n`, titled `title T<n>`, whose rows are the base names without the suffix.
+ *
+ * @example
+ * ```ts
+ * const cols = sheetColumns('diverse=out/diverse'); // titles 'diverse T0', 'diverse T1', 'diverse T2'
+ * ```
+ */
+export function sheetColumns(spec: string, resolve: (p: string) => string = path.resolve): SheetColumn[] {
+  const col = sheetColumn(spec, resolve);
+  const names = [...col.files.keys()];
+  if (names.length === 0 || !names.every((n) => DIVERSE.test(n))) return [col];
+  const byT = new Map<number, Map<string, string>>();
+  for (const [n, f] of col.files) {
+    const [, base, t] = DIVERSE.exec(n)!;
+    if (!byT.has(Number(t))) byT.set(Number(t), new Map());
+    byT.get(Number(t))!.set(base!, f);
+  }
+  return [...byT.keys()].sort((a, b) => a - b).map((t) => ({ title: `${col.title} T${t}`, files: byT.get(t)! }));
+}
+
 function escapeXml(s: string): string {
   return s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /**
  * Renders the sheet as PNG bytes: rows `names`, each cell the column's image resized to
- * `height` px high (width from the first column's aspect ratio), captions on top.
+ * `height` px high (width from the first column that has the image), captions on top. A column
+ * without an image of a row leaves that cell blank; a name that no column has is an error.
  *
  * @example
  * ```ts
@@ -53,8 +81,8 @@ export async function renderSheet(columns: readonly SheetColumn[], names: readon
   const caption = 22;
   const widths: number[] = [];
   for (const n of names) {
-    const f = columns[0]!.files.get(n);
-    if (!f) throw new Error(`renderSheet: '${n}' is not in column '${columns[0]!.title}'`);
+    const f = columns.map((c) => c.files.get(n)).find((x) => x !== undefined);
+    if (!f) throw new Error(`renderSheet: '${n}' is in no column (${columns.map((c) => c.title).join(', ')})`);
     const m = await sharp(f).metadata();
     widths.push(Math.max(1, Math.round((height * (m.width ?? 1)) / (m.height ?? 1))));
   }
@@ -69,7 +97,7 @@ export async function renderSheet(columns: readonly SheetColumn[], names: readon
   for (const [i, n] of names.entries()) {
     for (const [j, c] of columns.entries()) {
       const f = c.files.get(n);
-      if (!f) throw new Error(`renderSheet: '${n}' is not in column '${c.title}'`);
+      if (!f) continue; // blank cell
       const img = await sharp(f).resize(widths[i]!, height, { fit: 'fill' }).removeAlpha().png().toBuffer();
       layers.push({ input: img, left: gap + j * (cellW + gap), top: caption + gap + i * (height + gap) });
     }
