@@ -93,3 +93,4 @@ export {
   type Stage2Losses,
   type OptimizerWeights,
 } from './train/stage2.js';
+export { TRAIN_DEFAULTS, perceptualWeightFor, type TrainDefaults } from './train/defaults.js';

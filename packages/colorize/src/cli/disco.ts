@@ -46,6 +46,7 @@ import { DISCO_ARCHS, resolveDiscoConfig, type DiscoArch, type DiscoConfigOverri
 import { DiscoModel } from '../model/disco.js';
 import { colorizeL } from '../model/infer.js';
 import { modelFromCheckpoint, readDiscoCheckpoint, trainDisco } from '../train/run.js';
+import { TRAIN_DEFAULTS } from '../train/defaults.js';
 import type { CliIo } from '@disco/superpixel/node';
 import { addOfficialCommands } from './official.js';
 
@@ -128,7 +129,7 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
       config: resolveDiscoConfig(overrides, flags.config),
       data: flags.data,
       out: flags.out,
-      options: { steps: flags.steps, learningRate: flags.lr, seed: flags.seed, laplacianWeight: flags.laplacian, pixelWeight: flags.pixel, perceptualWeight: flags.perceptual === 'none' ? 0 : 5, softTargets: flags.softTargets ?? false, rebalance: flags.rebalance ?? true },
+      options: { steps: flags.steps, learningRate: flags.lr, seed: flags.seed, laplacianWeight: flags.laplacian, pixelWeight: flags.pixel, softTargets: flags.softTargets ?? TRAIN_DEFAULTS.options.softTargets, rebalance: flags.rebalance ?? TRAIN_DEFAULTS.options.rebalance },
       batchSize: flags.batchSize,
       validateEvery: flags.validateEvery,
       validationBatches: flags.validationBatches,
@@ -602,20 +603,21 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
   program.version(packageVersion(), '-V, --version', 'print the version');
   // Which convolution engine this installation runs, and how to get the fast one when it is missing.
   program.addHelpText('after', () => `\n${convolutionEngineStatus().line}`);
+  const D = TRAIN_DEFAULTS;
   program
     .command('train')
     .description('stage-2 training of the colorization model on a folder or list of photos')
-    .option('--config <preset>', 'model preset: tiny or paper', 'tiny')
+    .option('--config <preset>', 'model preset: tiny or paper', D.preset)
     .requiredOption('--data <paths...>', 'folders or list files of training photos')
     .option('--out <dir>', 'run folder: checkpoint/, model/, log.jsonl, run.json', 'runs/disco')
-    .option('--steps <n>', 'optimisation steps', intArg('--steps', 1), 2000)
-    .option('--batch-size <n>', 'images per batch', intArg('--batch-size', 1), 8)
-    .option('--lr <rate>', 'initial Adam learning rate (linear decay to 1 %)', positiveArg('--lr'), 2e-4)
-    .option('--seed <n>', 'seed of data order, anchors and dropout', intArg('--seed', 0), 0)
+    .option('--steps <n>', 'optimisation steps', intArg('--steps', 1), D.options.steps)
+    .option('--batch-size <n>', 'images per batch', intArg('--batch-size', 1), D.batchSize)
+    .option('--lr <rate>', 'initial Adam learning rate (linear decay to 1 %)', positiveArg('--lr'), D.options.learningRate)
+    .option('--seed <n>', 'seed of data order, anchors and dropout', intArg('--seed', 0), D.options.seed)
     .option('--spixnet <dir>', 'trained SPixNet folder (model.json), or a DISCO model folder whose SPixNet is reused')
-    .option('--perceptual <net>', 'perceptual feature network: inception (nsfwjs InceptionV3 stem) or none', 'inception')
-    .option('--laplacian <w>', 'weight of the Laplacian-gradient L1 (0: off)', Number, 0)
-    .option('--pixel <w>', 'weight of a direct L1 on ab/110 (0: off, as in the paper)', Number, 0)
+    .option('--perceptual <net>', `perceptual feature network: none or inception (nsfwjs InceptionV3 stem; the paper's loss, weight ${D.options.perceptualWeight})`, D.perceptual)
+    .option('--laplacian <w>', 'weight of the Laplacian-gradient L1 (0: off)', Number, D.options.laplacianWeight)
+    .option('--pixel <w>', 'weight of a direct L1 on ab/110 (0: off, as in the paper)', Number, D.options.pixelWeight)
     .option('--soft-targets', "cross-entropies against the soft encoding of each superpixel's color (Gaussian over 5 nearest bins; Zhang et al. 2016) instead of its nearest bin")
     .option('--no-rebalance', 'plain cross-entropies, without class rebalancing')
     .option('--arch <name>', 'disco (default), or a baseline on the same backbone: regression (per-pixel ab, L1) or classification (per-pixel 313-way rebalanced CE, annealed mean T = 0.38; Zhang et al. 2016)')
@@ -626,10 +628,10 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--hint-broadcast', 'every token also receives the color of its nearest anchor (locator features)')
     .option('--residual-refinement', 'refinement predicts a residual on the diffused decoded generator colors')
     .option('--decode-temperature <t>', 'annealed-mean temperature of the generator decoding (1: mean; 0.38: Zhang et al.)', positiveArg('--decode-temperature'))
-    .option('--validate-every <n>', 'steps between validations (0: never)', intArg('--validate-every', 0), 200)
-    .option('--validation-batches <n>', 'batches per validation', intArg('--validation-batches', 1), 4)
-    .option('--checkpoint-every <n>', 'steps between checkpoints', intArg('--checkpoint-every', 1), 100)
-    .option('--workers <n>', 'threads per step (data parallel: the batch split into n shards, gradients averaged; not with a perceptual network)', intArg('--workers', 1), 1)
+    .option('--validate-every <n>', 'steps between validations (0: never)', intArg('--validate-every', 0), D.validateEvery)
+    .option('--validation-batches <n>', 'batches per validation', intArg('--validation-batches', 1), D.validationBatches)
+    .option('--checkpoint-every <n>', 'steps between checkpoints', intArg('--checkpoint-every', 1), D.checkpointEvery)
+    .option('--workers <n>', 'threads per step (data parallel: the batch split into n shards, gradients averaged; not with a perceptual network)', intArg('--workers', 1), D.workers)
     .option('--resume', 'continue from <out>/checkpoint')
     .option('--stop-at <step>', 'checkpoint and stop once this step is done (time-boxed sessions; continue with --resume)', intArg('--stop-at', 1))
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu (default $DISCO_BACKEND or auto)')

@@ -32,6 +32,7 @@ import { DiscoModel } from '../model/disco.js';
 import type { FeatureNetwork } from '../model/losses.js';
 import { loadNet } from '@disco/superpixel/node';
 import { ParallelStage2Trainer } from './parallel.js';
+import { perceptualWeightFor, TRAIN_DEFAULTS } from './defaults.js';
 import { resolveStage2Options, stage2CropSize, Stage2Trainer, type Stage2Losses, type Stage2Options } from './stage2.js';
 
 /** Builds a perceptual feature network for crops of `imageSize` pixels. */
@@ -54,17 +55,17 @@ export interface TrainDiscoSpec {
   out: string;
   /** Stage-2 options (steps, learning rate, loss weights, seed). */
   options: Partial<Stage2Options>;
-  /** Images per batch. Default 8. */
+  /** Images per batch. Default: {@link TRAIN_DEFAULTS}. */
   batchSize?: number;
-  /** Steps between validations (0: never). Default 200. */
+  /** Steps between validations (0: never). Default: {@link TRAIN_DEFAULTS}. */
   validateEvery?: number;
-  /** Batches per validation. Default 4. */
+  /** Batches per validation. Default: {@link TRAIN_DEFAULTS}. */
   validationBatches?: number;
-  /** Steps between checkpoints. Default 100. */
+  /** Steps between checkpoints. Default: {@link TRAIN_DEFAULTS}. */
   checkpointEvery?: number;
   /** A SPixNet folder (`model.json`) or a DISCO model folder whose SPixNet is reused; absent: untrained. */
   spixnet?: string | null;
-  /** Perceptual feature network name (`none` or a registered one). Default `none`. */
+  /** Perceptual feature network name (`none` or a registered one). Default: {@link TRAIN_DEFAULTS}. */
   perceptual?: string;
   /** Continue from `<out>/checkpoint`. */
   resume?: boolean;
@@ -74,7 +75,7 @@ export interface TrainDiscoSpec {
   backend?: string;
   /**
    * Threads per step (data parallel, {@link ParallelStage2Trainer}): the batch is split into this
-   * many shards, one per thread, and the gradients averaged. Default 1. Not with a perceptual network.
+   * many shards, one per thread, and the gradients averaged. Default: {@link TRAIN_DEFAULTS}. Not with a perceptual network.
    */
   workers?: number;
   /** Extra JSON recorded in `run.json` and each checkpoint (e.g. the command line's flags). */
@@ -310,11 +311,11 @@ export async function trainDisco(spec: TrainDiscoSpec, hooks: TrainDiscoHooks = 
   const log = hooks.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const files = hooks.fs ?? nodeFileSystem;
   const out = path.resolve(spec.out);
-  const batchSize = spec.batchSize ?? 8;
-  const validateEvery = spec.validateEvery ?? 200;
-  const validationBatches = spec.validationBatches ?? 4;
-  const checkpointEvery = spec.checkpointEvery ?? 100;
-  const perceptualName = spec.perceptual ?? 'none';
+  const batchSize = spec.batchSize ?? TRAIN_DEFAULTS.batchSize;
+  const validateEvery = spec.validateEvery ?? TRAIN_DEFAULTS.validateEvery;
+  const validationBatches = spec.validationBatches ?? TRAIN_DEFAULTS.validationBatches;
+  const checkpointEvery = spec.checkpointEvery ?? TRAIN_DEFAULTS.checkpointEvery;
+  const perceptualName = spec.perceptual ?? TRAIN_DEFAULTS.perceptual;
   const record = spec.record ?? {};
   let config = spec.config;
   let resumeFrom: LoadedDiscoCheckpoint | null = null;
@@ -323,14 +324,14 @@ export async function trainDisco(spec: TrainDiscoSpec, hooks: TrainDiscoHooks = 
     config = resolveStoredConfig(resumeFrom.state.config);
   }
   const resumeState = resumeFrom?.state ?? null;
-  const options = resolveStage2Options({ perceptualWeight: perceptualName === 'none' ? 0 : 5, ...spec.options });
+  const options = resolveStage2Options({ perceptualWeight: perceptualWeightFor(perceptualName), ...spec.options });
   let featureNet: FeatureNetwork | null = null;
   if (perceptualName !== 'none') {
     const factory = FEATURE_NETWORKS.get(perceptualName);
     if (!factory) throw new Error(`--perceptual: unknown network '${perceptualName}'; valid: none${[...FEATURE_NETWORKS.keys()].map((k) => `, ${k}`).join('')}`);
     featureNet = await factory(config.imageSize);
   }
-  const workers = spec.workers ?? 1;
+  const workers = spec.workers ?? TRAIN_DEFAULTS.workers;
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers: must be an integer ≥ 1 (got ${workers})`);
   if (workers > 1 && featureNet) throw new Error('--workers: a perceptual feature network is not supported with more than one worker (use --perceptual none)');
   if (workers > batchSize) throw new Error(`--workers: ${workers} workers need a batch of at least ${workers} images (--batch-size ${batchSize})`);
