@@ -94,3 +94,4 @@ export {
   type OptimizerWeights,
 } from './train/stage2.js';
 export { TRAIN_DEFAULTS, perceptualWeightFor, type TrainDefaults } from './train/defaults.js';
+export { RECIPES, TINY_RECIPE, TINY_PF_RECIPE, PAPER_RECIPE, checkRecipe, freezeRecipe, recipeConfig, type RecipeModel, type RecipeOptions, type TrainRecipe } from './recipes/index.js';

@@ -53,3 +53,4 @@ export {
   type DiscoCheckpointState,
   type LoadedDiscoCheckpoint,
 } from './train/run.js';
+export { recipeSpec, type RecipeRun } from './recipes/spec.js';

@@ -49,6 +49,7 @@ import { modelFromCheckpoint, readDiscoCheckpoint, trainDisco } from '../train/r
 import { TRAIN_DEFAULTS } from '../train/defaults.js';
 import type { CliIo } from '@disco/superpixel/node';
 import { addOfficialCommands } from './official.js';
+import { applyRecipe } from './recipe.js';
 
 const defaultIo: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
 
@@ -60,6 +61,7 @@ export { registerFeatureNetwork, type FeatureNetworkFactory } from '../train/run
 // train
 
 interface TrainFlags {
+  recipe?: string;
   config: 'paper' | 'tiny';
   data: string[];
   out: string;
@@ -607,6 +609,7 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
   program
     .command('train')
     .description('stage-2 training of the colorization model on a folder or list of photos')
+    .option('--recipe <name|file>', 'a training recipe: tiny, tiny-pf, paper (packages/colorize/src/recipes/) or a JSON file of that shape; the flags below override its fields')
     .option('--config <preset>', 'model preset: tiny or paper', D.preset)
     .requiredOption('--data <paths...>', 'folders or list files of training photos')
     .option('--out <dir>', 'run folder: checkpoint/, model/, log.jsonl, run.json', 'runs/disco')
@@ -635,7 +638,7 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--resume', 'continue from <out>/checkpoint')
     .option('--stop-at <step>', 'checkpoint and stop once this step is done (time-boxed sessions; continue with --resume)', intArg('--stop-at', 1))
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu (default $DISCO_BACKEND or auto)')
-    .action(async (flags: TrainFlags) => train(flags, io));
+    .action(async (flags: TrainFlags, cmd: Command) => train(applyRecipe(flags, cmd), io));
   program
     .command('colorize')
     .description('colorize images (files, folders, globs or .txt lists); writes PNGs keeping the relative folders, colorize.jsonl and colorize.json')

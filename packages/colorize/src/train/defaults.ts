@@ -1,5 +1,5 @@
 /**
- * The one source of stage-2 training defaults: {@link trainDisco}, `disco train` (its flags'
+ * The one source of stage-2 training defaults: `trainDisco`, `disco train` (its flags'
  * defaults) and the recipes all read them from {@link TRAIN_DEFAULTS}.
  */
 import { STAGE2_DEFAULTS, type Stage2Options } from './stage2.js';

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { colorizeL, resolveDiscoConfig, type DiscoConfigOverrides, type DiscoModel } from '@disco/colorize';
+import { colorizeL, perceptualWeightFor, recipeConfig, resolveDiscoConfig, type DiscoConfigOverrides, type DiscoModel } from '@disco/colorize';
 import { loadDiscoModel, MODEL_FILES, trainDisco } from '@disco/colorize/node';
 import { writeImage } from '@disco/images';
 import { collectRunInfo, writeJsonAtomic } from '@disco/runtime/node';
@@ -16,7 +16,7 @@ import { extractImageSetFeatures, scoreFeatureSets, type ImageSetFeatures } from
 import { discoMethod, scoreHeldout, type HeldoutMethod, type MethodScores } from '../node/heldout.js';
 import { loadFidInception, loadNsfwInception } from '../node/inception.js';
 import type { Budget, CurvePoint, MetricKey, RunResult, Variant } from './types.js';
-import { ANCHOR_COUNTS } from './variants.js';
+import { ANCHOR_COUNTS, BASE_RECIPE } from './variants.js';
 
 /** Everything one process needs to execute a run (`<run dir>/job.json`). */
 export interface RunJob {
@@ -56,19 +56,10 @@ export interface RunScores {
   testTimeK?: Array<{ K: number; metrics: Partial<Record<MetricKey, number>> }>;
 }
 
-/** The model-config overrides of a variant at a seed and budget. */
+/** The model-config overrides of a variant at a seed and budget: the base recipe's, with the variant's block swapped. */
 export function variantConfig(v: Variant, seed: number, budget: Budget): DiscoConfigOverrides {
   const o = v.overrides;
-  const c: DiscoConfigOverrides = {
-    seed,
-    imageSize: budget.imageSize,
-    // The recipe of the embedded tiny model (see packages/colorize/models/tiny/MODEL_CARD.md).
-    hintEncoding: 'soft',
-    hintBroadcast: true,
-    decodeTemperature: 0.38,
-    refinement: { residual: true },
-    ablation: {},
-  };
+  const c: DiscoConfigOverrides = { ...recipeConfig(BASE_RECIPE), seed, imageSize: budget.imageSize, ablation: {} };
   if (o.anchors !== undefined) c.anchors = o.anchors;
   if (o.anchorBranch === false) c.ablation!.anchorBranch = false;
   if (o.superpixels === 'hard') c.ablation!.superpixels = 'hard';
@@ -239,18 +230,18 @@ export async function executeRun(job: RunJob, options: ExecuteRunOptions = {}): 
     const resume = fs.existsSync(path.join(trainDir, 'checkpoint'));
     const r = await trainDisco(
       {
-        config: resolveDiscoConfig(variantConfig(job.variant, job.seed, b), 'tiny'),
+        config: resolveDiscoConfig(variantConfig(job.variant, job.seed, b), BASE_RECIPE.preset),
         data: job.data,
         out: trainDir,
-        options: { steps: b.steps, learningRate: b.learningRate, seed: job.seed, perceptualWeight: 0, pixelWeight: 1 },
+        options: { ...BASE_RECIPE.options, steps: b.steps, learningRate: b.learningRate, seed: job.seed, perceptualWeight: perceptualWeightFor(BASE_RECIPE.perceptual) },
         batchSize: b.batchSize,
         validateEvery: 0,
         checkpointEvery: b.checkpointEvery,
         spixnet: job.spixnet,
-        perceptual: 'none',
+        perceptual: BASE_RECIPE.perceptual,
         resume,
         backend: tf.getBackend(),
-        record: { ablationRun: job.id, variant: job.variant.id, budget: b.name },
+        record: { ablationRun: job.id, recipe: BASE_RECIPE.name, variant: job.variant.id, budget: b.name },
         command: 'experiments ablation run',
       },
       { log, progress: log, shouldStop: options.shouldStop ? () => options.shouldStop!() : undefined },

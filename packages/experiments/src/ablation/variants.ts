@@ -3,6 +3,7 @@
  * superpixels, refinement, clustering vs random anchors) as variants of one base recipe, and the
  * budgets a grid is run at.
  */
+import { TINY_RECIPE } from '@disco/colorize';
 import type { Ablation, Budget, PaperExpectation, Variant, VariantOverrides } from './types.js';
 
 /** The anchor counts of the `anchors` ablation (one trained model per K, as the published code). */
@@ -92,14 +93,20 @@ export const ABLATION_NAMES: readonly string[] = Object.freeze([...ABLATIONS.map
 /** Variants the baselines add as reference rows to every report (trained only when asked). */
 export const BASELINE_VARIANTS: readonly string[] = Object.freeze(['regression', 'classification']);
 
+/** The recipe every variant changes one block of: the embedded `tiny` model's ({@link TINY_RECIPE}). */
+export const BASE_RECIPE = TINY_RECIPE;
+
+const lr = BASE_RECIPE.options.learningRate;
+
 /**
- * Budgets. Times are for `ablation-all` (9 variants) on 2 cores with `--jobs 2`:
- * `smoke` about a minute (plumbing only), `quick` about 1.5 h, `full` about 6 h.
+ * Budgets (steps, crop size and seeds; the learning rate is the base recipe's). Times are for
+ * `ablation-all` (9 variants) on 2 cores with `--jobs 2`: `smoke` about a minute (plumbing only),
+ * `quick` about 1.5 h, `full` about 6 h.
  */
 export const BUDGETS: Readonly<Record<string, Budget>> = Object.freeze({
-  smoke: { name: 'smoke', steps: 3, imageSize: 32, batchSize: 2, learningRate: 5e-4, seeds: [0], heldoutImages: 3, maxSide: 48, checkpointEvery: 2, spixnetSteps: 0 },
-  quick: { name: 'quick', steps: 100, imageSize: 64, batchSize: 8, learningRate: 5e-4, seeds: [0, 1, 2], heldoutImages: 24, maxSide: 128, checkpointEvery: 50, spixnetSteps: 0 },
-  full: { name: 'full', steps: 600, imageSize: 64, batchSize: 8, learningRate: 5e-4, seeds: [0, 1, 2], heldoutImages: 48, maxSide: 160, checkpointEvery: 100, spixnetSteps: 0 },
+  smoke: { name: 'smoke', steps: 3, imageSize: 32, batchSize: 2, learningRate: lr, seeds: [0], heldoutImages: 3, maxSide: 48, checkpointEvery: 2, spixnetSteps: 0 },
+  quick: { name: 'quick', steps: 100, imageSize: 64, batchSize: 8, learningRate: lr, seeds: [0, 1, 2], heldoutImages: 24, maxSide: 128, checkpointEvery: 50, spixnetSteps: 0 },
+  full: { name: 'full', steps: 600, imageSize: 64, batchSize: 8, learningRate: lr, seeds: [0, 1, 2], heldoutImages: 48, maxSide: 160, checkpointEvery: 100, spixnetSteps: 0 },
 });
 
 /** The ablations named by `name` (`all`: every one). */

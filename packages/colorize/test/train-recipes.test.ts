@@ -3,9 +3,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Option } from 'commander';
-import { resolveDiscoConfig } from '../src/model/config.js';
+import { resolveDiscoConfig, resolveStoredConfig, type DiscoConfig } from '../src/model/config.js';
 import { perceptualWeightFor, TRAIN_DEFAULTS } from '../src/train/defaults.js';
 import { resolveStage2Options, STAGE2_DEFAULTS } from '../src/train/stage2.js';
+import { RECIPES, recipeConfig, type TrainRecipe } from '../src/recipes/index.js';
+import { recipeSpec } from '../src/recipes/spec.js';
 import type { TrainDiscoSpec } from '../src/train/run.js';
 
 const specs: TrainDiscoSpec[] = [];
@@ -77,3 +79,50 @@ describe('one source of training defaults', () => {
 });
 const STAGE2_DEFAULTS_WITH_NO_PERCEPTUAL = { ...STAGE2_DEFAULTS, perceptualWeight: 0 };
 
+describe('recipes (disco train --recipe)', () => {
+  for (const name of Object.keys(RECIPES)) {
+    it(`--recipe ${name} trains what recipeSpec(RECIPES['${name}']) does`, async () => {
+      const recipe = RECIPES[name]!;
+      const cli = await cliSpec(['--recipe', name]);
+      expect(effective(cli)).toEqual(effective(recipeSpec(recipe, { data: [dir], out: 'x' })));
+      expect(cli.record).toMatchObject({ recipe: name, config: recipe.preset });
+    });
+  }
+
+  it('the embedded models were trained by their recipes: same config, schedule and losses as their model files', () => {
+    for (const [model, recipe] of [['tiny', RECIPES.tiny], ['tiny-pf', RECIPES['tiny-pf']]] as Array<[string, TrainRecipe]>) {
+      const json = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'models', model, 'disco-model.json'), 'utf8')) as { config: DiscoConfig; meta: Record<string, unknown> };
+      expect(resolveStoredConfig(json.config)).toEqual(resolveDiscoConfig(recipeConfig(recipe), recipe.preset));
+      const e = effective(recipeSpec(recipe, { data: [], out: 'x' }));
+      const m = json.meta;
+      expect({ steps: e.stopAt ?? e.options.steps, batchSize: e.batchSize, learningRate: e.options.learningRate, seed: e.options.seed, perceptual: e.perceptual, pixelWeight: e.options.pixelWeight, softTargets: e.options.softTargets }).toEqual({
+        steps: m.steps, batchSize: m.batchSize, learningRate: m.learningRate, seed: m.seed, perceptual: m.perceptual, pixelWeight: m.pixelWeight, softTargets: m.softTargets ?? false,
+      });
+      if (m.scheduleSteps !== undefined) expect(e.options.steps).toBe(m.scheduleSteps);
+    }
+  });
+
+  it('flags given on the command line override the recipe; the others keep its values', async () => {
+    const s = effective(await cliSpec(['--recipe', 'tiny', '--lr', '1e-3', '--steps', '50', '--decode-temperature', '0.5', '--no-rebalance']));
+    const r = effective(recipeSpec(RECIPES.tiny!, { data: [], out: 'x' }));
+    expect(s.options).toEqual({ ...r.options, learningRate: 1e-3, steps: 50, rebalance: false });
+    expect(s.config).toEqual({ ...r.config, decodeTemperature: 0.5 });
+    expect([s.batchSize, s.checkpointEvery, s.stopAt]).toEqual([r.batchSize, r.checkpointEvery, r.stopAt]);
+  });
+
+  it('a JSON recipe file reads like a shipped one; unknown keys and names are one-line errors', async () => {
+    const file = path.join(dir, 'mine.json');
+    fs.writeFileSync(file, JSON.stringify({ ...RECIPES['tiny-pf'], name: 'mine' }));
+    const s = await cliSpec(['--recipe', file]);
+    expect(effective(s)).toEqual(effective(recipeSpec(RECIPES['tiny-pf']!, { data: [], out: 'x' })));
+    fs.writeFileSync(file, JSON.stringify({ ...RECIPES.tiny, model: { hintEncodng: 'soft' } }));
+    await expect(runDiscoCli(['train', '--data', dir, '--recipe', file, '--backend', 'cpu'], io)).rejects.toThrow(/--recipe: .*mine\.json: recipe: unknown key 'model\.hintEncodng'; valid: arch, anchors/);
+    await expect(runDiscoCli(['train', '--data', dir, '--recipe', 'tiny-xl', '--backend', 'cpu'], io)).rejects.toThrow("--recipe: 'tiny-xl' is neither a recipe (tiny, tiny-pf, paper) nor a file");
+  });
+
+  it('recipes are frozen', () => {
+    for (const r of Object.values(RECIPES)) {
+      expect(Object.isFrozen(r) && Object.isFrozen(r.model) && Object.isFrozen(r.options)).toBe(true);
+    }
+  });
+});
