@@ -8,7 +8,7 @@ describe('dropout masks', () => {
   beforeAll(async () => {
     await selectBackend({ backend: 'cpu' });
   });
-  it('are the mulberry32 stream of @disco/random, thresholded [1000] (the inlined generator is that generator)', () => {
+  it('are the mulberry32 stream of @disco/random, thresholded [1000] (drawn through uniformDraws)', () => {
     const rate = 0.3;
     const m = dropoutMultiplier([1000], rate, 7);
     const next = mulberry32Uint32(7);

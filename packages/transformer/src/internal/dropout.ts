@@ -4,25 +4,19 @@
  * kernels per mask) and reproducible for a given seed.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { uniformDraws } from '@disco/random';
 
 /**
  * Multiplier `[shape]`: 0 with probability `rate`, else `1 / (1 − rate)`. Random when `seed` is
- * undefined. Element i is dropped when its 32-bit mulberry32 draw `u` (the stream of
- * `mulberry32Uint32(seed)` of `@disco/random`) satisfies `u / 2^32 < rate`. The generator is
- * inlined here on purpose: a function call per draw made mask generation 2–3× slower.
+ * undefined. Element i is dropped when draw i of the mulberry32 stream of `seed`
+ * (`uniformDraws(seed, 0, n)` of `@disco/random`, the 32-bit draw over 2³², exact) is `< rate`.
+ * The draws come in one array, not one function call each (which made masks 2–3× slower).
  */
 export function dropoutMultiplier(shape: number[], rate: number, seed: number | undefined): tf.Tensor {
   const keep = 1 / (1 - rate);
-  const threshold = Math.ceil(rate * 4294967296); // u >= threshold  ⇔  u / 2^32 >= rate
-  let a = (seed === undefined ? Math.floor(Math.random() * 4294967296) : seed) >>> 0;
-  const v = new Float32Array(shape.reduce((x, y) => x * y, 1));
-  for (let i = 0; i < v.length; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    v[i] = (t ^ (t >>> 14)) >>> 0 >= threshold ? keep : 0;
-  }
+  const u = uniformDraws(seed === undefined ? Math.floor(Math.random() * 4294967296) : seed, 0, shape.reduce((x, y) => x * y, 1));
+  const v = new Float32Array(u.length);
+  for (let i = 0; i < v.length; i++) v[i] = u[i]! >= rate ? keep : 0;
   return tf.tensor(v, shape);
 }
 
