@@ -2,7 +2,8 @@
  * `@disco/color`: the color science DISCO is built on — sRGB (D65) ↔ CIE Lab as differentiable
  * tfjs ops and their plain-array forms, the model's L/ab normalisation, and the 313-bin ab
  * quantizer (Zhang et al., ECCV 2016) with its class rebalancing, on which DISCO's color
- * modeler and generator classify (Xia et al. 2022, §3.2). Browser-safe; imports only tfjs-core.
+ * modeler and generator classify (Xia et al. 2022, §3.2); and the anti-aliased resize that brings a
+ * photo's Lab to the model's size (`resizeArea`). Browser-safe; imports only tfjs-core.
  *
  * @packageDocumentation
  */
@@ -38,3 +39,4 @@ export {
   type QuantizerOptions,
 } from './quantizer.js';
 export type { Rgb8Image } from './rgb8.js';
+export { resizeArea } from './resize.js';

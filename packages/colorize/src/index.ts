@@ -2,40 +2,12 @@
  * `@disco/colorize`: the assembled DISCO colorization model. This entry point is browser-safe;
  * Node-only model files and the `disco` CLI are in `@disco/colorize/node`.
  *
- * The color science re-exported below lives in `@disco/color`; it is re-exported here for one
- * version so that code importing it from `@disco/colorize` keeps compiling.
+ * The color science it is built on (Lab, the 313-bin quantizer, `resizeArea`) is `@disco/color`.
  *
  * @packageDocumentation
  */
 /** Package version. */
 export const VERSION = '0.1.0';
-
-export {
-  AB_SCALE,
-  CIE_EPSILON,
-  CIE_KAPPA,
-  D65_WHITE,
-  L_CENTER,
-  SRGB_TO_XYZ,
-  denormalizeAb,
-  denormalizeL,
-  labToRgb,
-  normalizeAb,
-  normalizeL,
-  normalizedLabToRgb,
-  rgbToLab,
-  rgbToNormalizedLab,
-  type NormalizedLab,
-} from '@disco/color';
-export { GAMUT313_BIN_SIZE, GAMUT313_DESCRIPTION, GAMUT313_POINTS, GAMUT313_PRIOR } from '@disco/color';
-export {
-  AbQuantizer,
-  NUM_AB_BINS,
-  QUANTIZER_DEFAULTS,
-  rebalancingWeights,
-  resolveQuantizerOptions,
-  type QuantizerOptions,
-} from '@disco/color';
 
 // The assembled model, its training and inference (browser-safe).
 export {
@@ -74,7 +46,7 @@ export {
   type PretrainedFeatureFactory,
   type KerasLayerSpec,
 } from './model/pretrained.js';
-export { colorizeL, edgePad, photoPretrainedL, resizeArea, COLORIZE_DEFAULTS, type ColorizeOptions, type ColorizeResult } from './model/infer.js';
+export { colorizeL, edgePad, photoPretrainedL, COLORIZE_DEFAULTS, type ColorizeOptions, type ColorizeResult } from './model/infer.js';
 export { composeRgb8, BAND_PIXELS } from './io/banded.js';
 export { serializeDiscoModel, deserializeDiscoModel, DISCO_MODEL_FORMAT, type DiscoModelJson } from './model/serialize.js';
 export {

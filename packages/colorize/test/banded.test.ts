@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@disco/runtime';
 import { seededRandom } from '@disco/runtime/testing';
-import { normalizedLabToRgb, resizeArea, rgbToNormalizedLab } from '../src/index.js';
+import { normalizedLabToRgb, resizeArea, rgbToNormalizedLab } from '@disco/color';
 import { normalizedLabToSrgb8, srgb8ToNormalizedLab } from '@disco/color';
 import { composeRgb8, labAtModelSize, type Rgb8Image } from '../src/io/banded.js';
 

@@ -12,7 +12,8 @@ import { PAPER_CONFIG, TINY_CONFIG, resolveDiscoConfig, type DiscoConfig, type D
 import { DiscoModel } from '../src/model/disco.js';
 import { createPretrainedFeatures, pretrainedInput, resizeToGrid } from '../src/model/pretrained.js';
 import { deserializeDiscoModel, serializeDiscoModel } from '../src/model/serialize.js';
-import { colorizeL, resizeArea } from '../src/model/infer.js';
+import { resizeArea } from '@disco/color';
+import { colorizeL } from '../src/model/infer.js';
 import { prepareStage2Batch, stage2CropSize, Stage2Trainer } from '../src/train/stage2.js';
 
 /** A small tiny-preset model: 32² images (4×4 tokens); the frozen network sees 80² (mixed0: 8×8). */

@@ -9,7 +9,8 @@
  * Anchor positions are pixels of the (working) image, ab in Lab units.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { colorizeL, composeRgb8, deserializeDiscoModel, labToRgb, normalizedLabToRgb, officialModel, resizeArea, rgbToLab, rgbToNormalizedLab, NUM_AB_BINS, type DiscoModel, type DiscoModelJson } from '@disco/colorize';
+import { labToRgb, normalizedLabToRgb, resizeArea, rgbToLab, rgbToNormalizedLab, NUM_AB_BINS } from '@disco/color';
+import { colorizeL, composeRgb8, deserializeDiscoModel, officialModel, type DiscoModel, type DiscoModelJson } from '@disco/colorize';
 import { readPth, stateDictOf } from '@disco/pth';
 import type { HintAnchor } from './hints.js';
 

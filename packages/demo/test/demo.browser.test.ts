@@ -16,8 +16,9 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { rgbToNormalizedLab } from '@disco/colorize';
-import { readImage, runDiscoCli, writeImage } from '@disco/colorize/node';
+import { rgbToNormalizedLab } from '@disco/color';
+import { runDiscoCli } from '@disco/colorize/node';
+import { readImage, writeImage } from '@disco/images';
 import { selectBackend } from '@disco/runtime';
 import { serveStatic, type StaticServer } from './static-server.js';
 

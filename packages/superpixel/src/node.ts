@@ -41,11 +41,3 @@ export async function runSpixnetCli(argv: string[], io?: CliIo): Promise<void> {
 }
 export { loadSpixNet, saveSpixNet } from './node/files.js';
 export { trainSpixNetRun, type TrainSpixNetRunHooks, type TrainSpixNetRunResult, type TrainSpixNetRunSpec } from './node/run.js';
-import { loadSpixNet } from './node/files.js';
-
-/**
- * The former name of {@link loadSpixNet}, kept for one version.
- *
- * @deprecated Use {@link loadSpixNet}.
- */
-export const loadNet: typeof loadSpixNet = loadSpixNet;

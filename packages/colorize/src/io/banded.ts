@@ -68,7 +68,7 @@ function cropCols(x: Float32Array, rows: number, W: number, cols: number, C: num
   return out;
 }
 
-/** The number of 2×2 halvings {@link resizeArea} applies to an `H×W` image resized to `h×w`. */
+/** The number of 2×2 halvings `resizeArea` (`@disco/color`) applies to an `H×W` image resized to `h×w`. */
 export function areaHalvings(H: number, W: number, h: number, w: number): number {
   let k = 0;
   while (H >= 2 * h && W >= 2 * w) {
@@ -81,7 +81,7 @@ export function areaHalvings(H: number, W: number, h: number, w: number): number
 
 /**
  * The normalised L (`[1, h, w, 1]`) or ab (`[1, h, w, 2]`) of `img` resized to `h×w` as
- * {@link resizeArea} does (2×2 box halvings while the image is at least twice the target, then
+ * `resizeArea` (`@disco/color`) does (2×2 box halvings while the image is at least twice the target, then
  * bilinear), computed on row bands: the tensors in flight are at most one band of about
  * `bandPixels` pixels and the halved image. The caller owns the result.
  */

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ColorVariant, UserAnchor } from '@disco/anchors';
+import { resizeArea } from '@disco/color';
 import type { DiscoConfig } from './config.js';
 import type { DiscoEncoding, DiscoModel } from './disco.js';
 
@@ -145,24 +146,6 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
 export function photoPretrainedL(config: DiscoConfig, L: tf.Tensor4D): tf.Tensor4D | undefined {
   const pf = config.pretrainedFeatures;
   return pf?.source === 'photo' ? resizeArea(L, pf.inputSize, pf.inputSize) : undefined;
-}
-
-/**
- * Resizes `[B,H,W,C]` to `[B,h,w,C]` without aliasing: 2×2 box averages halve the image while it
- * is at least twice the target in both sides, then a bilinear step (half-pixel centres) finishes.
- * Training crops are resized by sharp with a proper filter; plain bilinear sampling of a large
- * photo would show the model a noisier, aliased image than it was trained on.
- */
-export function resizeArea(x: tf.Tensor4D, h: number, w: number): tf.Tensor4D {
-  return tf.tidy(() => {
-    let y = x;
-    while (y.shape[1] >= 2 * h && y.shape[2] >= 2 * w) {
-      const [B, H, W, C] = y.shape;
-      const even = H % 2 || W % 2 ? (tf.slice(y, [0, 0, 0, 0], [B, H - (H % 2), W - (W % 2), C]) as tf.Tensor4D) : y;
-      y = tf.avgPool(even, 2, 2, 'valid') as tf.Tensor4D;
-    }
-    return y.shape[1] === h && y.shape[2] === w ? tf.clone(y) : (tf.image.resizeBilinear(y, [h, w], false, true) as tf.Tensor4D);
-  });
 }
 
 /** Pads `[B,H,W,C]` at the bottom and right by repeating the last row and column. Always returns a new tensor (the caller may dispose both). */

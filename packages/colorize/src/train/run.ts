@@ -30,7 +30,7 @@ import { loadNsfwInceptionStem } from '../io/nsfw_inception.js';
 import { resolveStoredConfig, type DiscoConfig } from '../model/config.js';
 import { DiscoModel } from '../model/disco.js';
 import type { FeatureNetwork } from '../model/losses.js';
-import { loadNet } from '@disco/superpixel/node';
+import { loadSpixNet } from '@disco/superpixel/node';
 import { ParallelStage2Trainer } from './parallel.js';
 import { perceptualWeightFor, TRAIN_DEFAULTS } from './defaults.js';
 import { resolveStage2Options, stage2CropSize, Stage2Trainer, type Stage2Losses, type Stage2Options } from './stage2.js';
@@ -265,7 +265,7 @@ async function modelWithSpixnet(config: DiscoConfig, spixnet: string | null | un
   if (spixDir !== null && !fs.statSync(spixDir).isDirectory()) throw new Error(`--spixnet: '${spixDir}' is not a folder`);
   const fromDisco = spixDir !== null && fs.existsSync(path.join(spixDir, MODEL_FILES.json));
   if (spixDir !== null && !fromDisco && !fs.existsSync(path.join(spixDir, 'model.json'))) throw new Error(`--spixnet: no model.json (SPixNet) or ${MODEL_FILES.json} (DISCO model) in '${spixDir}'`);
-  const spix = spixDir && !fromDisco ? await loadNet(spixDir, '--spixnet') : null;
+  const spix = spixDir && !fromDisco ? await loadSpixNet(spixDir, '--spixnet') : null;
   if (spix && spix.config.widths.length === 0) throw new Error('--spixnet: empty network');
   const model = DiscoModel.create(config, spix ?? SpixNet.create({ seed: config.seed, padding: config.padding }, config.spixnetPreset));
   if (fromDisco) {

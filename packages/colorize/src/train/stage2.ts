@@ -5,10 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { replayAdamBetaPowers } from '@disco/superpixel';
-import { AB_SCALE, normalizedLabToRgb } from '@disco/color';
+import { AB_SCALE, normalizedLabToRgb, resizeArea } from '@disco/color';
 import type { DiscoConfig } from '../model/config.js';
 import type { BaselineOutputs, DiscoModel, DiscoOutputs } from '../model/disco.js';
-import { resizeArea } from '../model/infer.js';
 import { laplacianL1, perceptualLoss, rebalancedCrossEntropy, softRebalancedCrossEntropy, type FeatureNetwork } from '../model/losses.js';
 
 /** Options of {@link Stage2Trainer}. */

@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { normalizedLabToRgb, resizeArea, rgbToNormalizedLab } from '@disco/colorize';
+import { normalizedLabToRgb, resizeArea, rgbToNormalizedLab } from '@disco/color';
 import { embeddedModelDir } from '@disco/colorize/node';
 import { listImages, readImage, writeImage } from '@disco/images';
 import { formatDuration, writeJsonAtomic } from '@disco/runtime/node';

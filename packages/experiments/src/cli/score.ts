@@ -9,10 +9,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { loadDiscoModel, resolveModelArg, writeImage } from '@disco/colorize/node';
+import { loadDiscoModel, resolveModelArg } from '@disco/colorize/node';
+import { listImages, writeImage } from '@disco/images';
 import { collectRunInfo, intArg, numberListArg, Progress, setupBackendForCli, writeFileAtomic, writeJsonAtomic } from '@disco/runtime/node';
 import { constantMethod, diagnoseAnchors, greyMethod, meanTrainingAb, modelMethods, scoreHeldout, type AnchorDiagnosis, type HeldoutScores } from '../node/heldout.js';
-import { listImages } from '@disco/images';
 import { resolveFromCaller as resolve } from './args.js';
 
 /** Markdown tables of a score run. */

@@ -4,8 +4,9 @@
  * refinement). Node only (decodes files with sharp).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { AbQuantizer, colorizeL, DiscoModel, normalizedLabToRgb, photoPretrainedL, resizeArea, rgbToNormalizedLab, type ColorizeOptions } from '@disco/colorize';
-import { readImage } from '@disco/colorize/node';
+import { AbQuantizer, normalizedLabToRgb, resizeArea, rgbToNormalizedLab } from '@disco/color';
+import { colorizeL, DiscoModel, photoPretrainedL, type ColorizeOptions } from '@disco/colorize';
+import { readImage } from '@disco/images';
 import { diffuse } from '@disco/superpixel';
 import { abAccuracy, blockiness, ClassErrorHistogram, colorShares } from '../metrics/ab.js';
 import { colorfulness } from '../metrics/colorfulness.js';
