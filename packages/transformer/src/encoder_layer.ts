@@ -8,7 +8,7 @@ import { maybeDropout } from './internal/dropout.js';
 import { deriveSeed, dropoutSeeds } from './internal/random.js';
 import { checkInt, checkNumber, checkSeed, rejectUnknownKeys } from './internal/validate.js';
 
-/** Options of {@link EncoderLayer} (and {@link DecoderLayer}). */
+/** Options of {@link EncoderLayer}. */
 export interface EncoderLayerOptions {
   /** Model width `d`. Default 64. */
   dModel: number;

@@ -4,9 +4,9 @@
  *
  * - {@link scaledDotProductAttention} and {@link MultiHeadAttention}: attention with key-padding
  *   and additive masks (masked keys get exactly zero weight, fully masked rows give zeros).
- * - {@link EncoderLayer}, {@link Encoder}, {@link DecoderLayer}: DETR's post-norm layers with
- *   position added to queries and keys in every layer.
- * - {@link sinePositionEncoding2D}, {@link LearnedPositionEmbedding2D}: 2-D position encodings.
+ * - {@link EncoderLayer}, {@link Encoder}: DETR's post-norm encoder layers with position added to
+ *   queries and keys in every layer.
+ * - {@link sinePositionEncoding2D}: the 2-D sine position encoding.
  * - {@link flattenTokens} / {@link unflattenTokens}: `[B, h, w, d]` ↔ `[B, h*w, d]`.
  * - {@link encodeWeights} / {@link decodeWeights}: save and load any block's weights.
  *
@@ -50,15 +50,10 @@ export {
   type EncoderCallOptions,
   type PositionMode,
 } from './encoder.js';
-export { DecoderLayer, DECODER_LAYER_DEFAULTS, resolveDecoderLayerOptions, type DecoderLayerOptions, type DecoderLayerCallOptions } from './decoder_layer.js';
 export {
   sinePositionEncoding2D,
   SINE_POSITION_DEFAULTS,
   resolveSinePositionOptions,
-  LearnedPositionEmbedding2D,
-  LEARNED_POSITION_DEFAULTS,
-  resolveLearnedPositionOptions,
   type SinePositionOptions,
-  type LearnedPositionOptions,
 } from './position.js';
 export { flattenTokens, unflattenTokens } from './tokens.js';

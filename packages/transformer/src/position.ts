@@ -1,11 +1,9 @@
 /**
- * 2-D position encodings for an `h × w` token grid: DETR's `PositionEmbeddingSine`
- * (normalize = true) and `PositionEmbeddingLearned`.
+ * The 2-D position encoding of an `h × w` token grid: DETR's `PositionEmbeddingSine`
+ * (normalize = true).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { TransformerModule } from './module.js';
-import { uniform } from './internal/random.js';
-import { checkInt, checkNumber, checkSeed, rejectUnknownKeys } from './internal/validate.js';
+import { checkInt, checkNumber, rejectUnknownKeys } from './internal/validate.js';
 
 /** Options of {@link sinePositionEncoding2D}. */
 export interface SinePositionOptions {
@@ -86,82 +84,4 @@ export function sinePositionEncoding2D(height: number, width: number, options: P
     }
   }
   return tf.tensor4d(out, [1, height, width, channels]);
-}
-
-/** Options of {@link LearnedPositionEmbedding2D}. */
-export interface LearnedPositionOptions {
-  /** Output channels (half column, half row embedding); must be even. Default 64. */
-  channels: number;
-  /** Largest grid height supported. Default 50 (DETR's). */
-  maxHeight: number;
-  /** Largest grid width supported. Default 50 (DETR's). */
-  maxWidth: number;
-  /** Seed of the uniform [0, 1) initialisation (DETR's `nn.init.uniform_`). Default 0. */
-  seed: number;
-}
-
-/** Defaults of {@link LearnedPositionOptions}. */
-export const LEARNED_POSITION_DEFAULTS: Readonly<LearnedPositionOptions> = Object.freeze({ channels: 64, maxHeight: 50, maxWidth: 50, seed: 0 });
-
-/** Validates and completes {@link LearnedPositionOptions}; throws on unknown keys or bad ranges. */
-export function resolveLearnedPositionOptions(partial: Partial<LearnedPositionOptions> = {}): LearnedPositionOptions {
-  const fn = 'resolveLearnedPositionOptions';
-  rejectUnknownKeys(fn, partial, LEARNED_POSITION_DEFAULTS);
-  const o = { ...LEARNED_POSITION_DEFAULTS, ...partial };
-  checkInt(fn, 'channels', o.channels, 2);
-  if (o.channels % 2 !== 0) throw new Error(`${fn}: channels must be even (got ${o.channels})`);
-  checkInt(fn, 'maxHeight', o.maxHeight, 1);
-  checkInt(fn, 'maxWidth', o.maxWidth, 1);
-  o.seed = checkSeed(fn, o.seed) ?? 0;
-  return o;
-}
-
-/**
- * Learned 2-D position embedding, DETR's `PositionEmbeddingLearned`: a row table
- * `rowEmbed` `[maxHeight, channels/2]` and a column table `colEmbed` `[maxWidth, channels/2]`;
- * `out[0, i, j] = concat(colEmbed[j], rowEmbed[i])` (x features first, as in DETR).
- */
-export class LearnedPositionEmbedding2D extends TransformerModule {
-  /** Registered class name. */
-  static readonly className = 'DiscoLearnedPositionEmbedding2D';
-  /** Resolved options. */
-  readonly options: LearnedPositionOptions;
-  /** `[maxHeight, channels / 2]` */
-  readonly rowEmbed: tf.Variable;
-  /** `[maxWidth, channels / 2]` */
-  readonly colEmbed: tf.Variable;
-
-  /** Builds the tables from (partial) {@link LearnedPositionOptions}. */
-  constructor(options: Partial<LearnedPositionOptions> = {}) {
-    super();
-    this.options = resolveLearnedPositionOptions(options);
-    const { channels, maxHeight, maxWidth, seed } = this.options;
-    const half = channels / 2;
-    this.rowEmbed = this.addVariable('rowEmbed', tf.tensor2d(uniform(maxHeight * half, 0, 1, seed), [maxHeight, half]));
-    this.colEmbed = this.addVariable('colEmbed', tf.tensor2d(uniform(maxWidth * half, 0, 1, seed + 1), [maxWidth, half]));
-  }
-
-  /** A copy of the resolved options. */
-  getConfig(): LearnedPositionOptions {
-    return { ...this.options };
-  }
-
-  /**
-   * The embedding of an `height × width` grid (differentiable with respect to the tables).
-   *
-   * @returns `[1, height, width, channels]`
-   */
-  apply(height: number, width: number): tf.Tensor4D {
-    const fn = 'LearnedPositionEmbedding2D.apply';
-    this.assertLive(fn);
-    const { channels, maxHeight, maxWidth } = this.options;
-    tf.util.assert(Number.isInteger(height) && height >= 1 && height <= maxHeight, () => `${fn}: height must be an integer in [1, ${maxHeight}] (got ${height})`);
-    tf.util.assert(Number.isInteger(width) && width >= 1 && width <= maxWidth, () => `${fn}: width must be an integer in [1, ${maxWidth}] (got ${width})`);
-    const half = channels / 2;
-    return tf.tidy(() => {
-      const cols = tf.reshape(tf.slice(this.colEmbed, [0, 0], [width, half]), [1, 1, width, half]); // [1, 1, w, c/2]
-      const rows = tf.reshape(tf.slice(this.rowEmbed, [0, 0], [height, half]), [1, height, 1, half]); // [1, h, 1, c/2]
-      return tf.concat([tf.tile(cols, [1, height, 1, 1]), tf.tile(rows, [1, 1, width, 1])], 3) as tf.Tensor4D; // [1, h, w, c]
-    });
-  }
 }

@@ -25,14 +25,6 @@ export function xavierUniform(n: number, fanIn: number, fanOut: number, seed: nu
   return v;
 }
 
-/** Uniform values in [lo, hi). */
-export function uniform(n: number, lo: number, hi: number, seed: number): Float32Array {
-  const rnd = mulberry32(seed);
-  const v = new Float32Array(n);
-  for (let i = 0; i < n; i++) v[i] = lo + (hi - lo) * rnd();
-  return v;
-}
-
 /**
  * A stream of dropout seeds: deterministic when `seed` is a number, `undefined` (tfjs picks one)
  * when it is null.
