@@ -46,16 +46,13 @@ export {
   type PretrainedFeatureFactory,
   type KerasLayerSpec,
 } from './model/pretrained.js';
-export { colorizeL, edgePad, photoPretrainedL, COLORIZE_DEFAULTS, type ColorizeOptions, type ColorizeResult } from './model/infer.js';
+export { colorizeL, edgePad, COLORIZE_DEFAULTS, type ColorizeOptions, type ColorizeResult } from './model/infer.js';
 export { composeRgb8, BAND_PIXELS } from './io/banded.js';
 export { serializeDiscoModel, deserializeDiscoModel, DISCO_MODEL_FORMAT, type DiscoModelJson } from './model/serialize.js';
 export {
   Stage2Trainer,
   stage2Loss,
   stage2Forward,
-  stage2CropSize,
-  prepareStage2Batch,
-  withStage2Batch,
   softClassTargets,
   stage2LearningRate,
   resolveStage2Options,

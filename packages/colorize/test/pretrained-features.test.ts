@@ -8,13 +8,11 @@ import { selectBackend } from '@disco/runtime';
 import { expectClose, expectNoLeaks, seededRandom } from '@disco/runtime/testing';
 import { loadNsfwInceptionBlocks, readNsfwInceptionArtifacts } from '../src/io/nsfw_inception.js';
 import { loadDiscoModel, saveDiscoModel, MODEL_FILES } from '../src/io/model_files.js';
-import { PAPER_CONFIG, TINY_CONFIG, resolveDiscoConfig, type DiscoConfig, type DiscoConfigOverrides } from '../src/model/config.js';
+import { PAPER_CONFIG, TINY_CONFIG, resolveDiscoConfig, resolveStoredConfig, type DiscoConfig, type DiscoConfigOverrides } from '../src/model/config.js';
 import { DiscoModel } from '../src/model/disco.js';
 import { createPretrainedFeatures, pretrainedInput, resizeToGrid } from '../src/model/pretrained.js';
 import { deserializeDiscoModel, serializeDiscoModel } from '../src/model/serialize.js';
-import { resizeArea } from '@disco/color';
-import { colorizeL } from '../src/model/infer.js';
-import { prepareStage2Batch, stage2CropSize, Stage2Trainer } from '../src/train/stage2.js';
+import { Stage2Trainer } from '../src/train/stage2.js';
 
 /** A small tiny-preset model: 32² images (4×4 tokens); the frozen network sees 80² (mixed0: 8×8). */
 const small = (extra: DiscoConfigOverrides = {}): DiscoConfig =>
@@ -32,12 +30,18 @@ describe('pretrained features: config', () => {
     expect(PAPER_CONFIG.pretrainedFeatures).toBeNull();
     expect(TINY_CONFIG.pretrainedFeatures).toBeNull();
     expect(resolveDiscoConfig({}, 'paper').pretrainedFeatures).toBeNull();
-    expect(resolveDiscoConfig({ pretrainedFeatures: {} }).pretrainedFeatures).toEqual({ network: 'nsfw-inception', layer: 'mixed2', inputSize: 299, source: 'model-input' });
+    expect(resolveDiscoConfig({ pretrainedFeatures: {} }).pretrainedFeatures).toEqual({ network: 'nsfw-inception', layer: 'mixed2', inputSize: 299 });
     expect(resolveDiscoConfig({ pretrainedFeatures: { layer: 'stem' } }).pretrainedFeatures!.layer).toBe('stem');
     // A config saved before the field existed resolves to off.
     const old = JSON.parse(JSON.stringify(TINY_CONFIG)) as Record<string, unknown>;
     delete old.pretrainedFeatures;
     expect(resolveDiscoConfig(old as DiscoConfigOverrides).pretrainedFeatures).toBeNull();
+  });
+
+  it("a stored config with the removed 'source' field: 'model-input' (what every model computes) is dropped, 'photo' refused by name", () => {
+    const stored = (source: string) => ({ ...JSON.parse(JSON.stringify(TINY_CONFIG)), pretrainedFeatures: { network: 'nsfw-inception', layer: 'mixed5', inputSize: 192, source } }) as DiscoConfigOverrides;
+    expect(resolveStoredConfig(stored('model-input')).pretrainedFeatures).toEqual({ network: 'nsfw-inception', layer: 'mixed5', inputSize: 192 });
+    expect(() => resolveStoredConfig(stored('photo'))).toThrow("resolveStoredConfig: pretrainedFeatures.source 'photo' is no longer supported (only the model's own input, 'model-input', was adopted)");
   });
 
   it('rejects bad values with one-line errors', () => {
@@ -46,9 +50,9 @@ describe('pretrained features: config', () => {
     expect(bad({ network: 'vgg19' })).toThrow(/pretrainedFeatures.network must be one of nsfw-inception/);
     expect(bad({ inputSize: 64 })).toThrow(/inputSize must be an integer ≥ 75/);
     expect(bad({ size: 3 })).toThrow(/unknown key 'pretrainedFeatures.size'/);
-    expect(bad({ source: 'full' })).toThrow(/pretrainedFeatures.source must be one of model-input, photo \(got full\)/);
+    expect(bad({ source: 'photo' })).toThrow(/unknown key 'pretrainedFeatures.source'/);
     expect(bad('mixed2')).toThrow(/must be null or an object/);
-    expect(() => createPretrainedFeatures({ network: 'other' as 'nsfw-inception', layer: 'mixed0', inputSize: 80, source: 'model-input' })).toThrow(/no 'other' network is registered/);
+    expect(() => createPretrainedFeatures({ network: 'other' as 'nsfw-inception', layer: 'mixed0', inputSize: 80 })).toThrow(/no 'other' network is registered/);
   });
 });
 
@@ -200,7 +204,7 @@ describe('pretrained features: in the DISCO model (wasm)', { timeout: 600_000 },
     dirs.push(dir);
     await saveDiscoModel(m, dir);
     const json = JSON.parse(fs.readFileSync(path.join(dir, MODEL_FILES.json), 'utf8')) as { config: DiscoConfig };
-    expect(json.config.pretrainedFeatures).toEqual({ network: 'nsfw-inception', layer: 'mixed0', inputSize: 80, source: 'model-input' });
+    expect(json.config.pretrainedFeatures).toEqual({ network: 'nsfw-inception', layer: 'mixed0', inputSize: 80 });
     const bytes = Object.values(m.namedWeights()).reduce((n, t) => n + 4 * t.size, 0);
     expect(fs.statSync(path.join(dir, MODEL_FILES.weights)).size).toBe(bytes);
     expect(bytes).toBeLessThan(4 * (m.countParams().total + 10_000)); // no frozen InceptionV3 weights inside
@@ -276,90 +280,5 @@ describe('pretrained features: in the DISCO model (wasm)', { timeout: 600_000 },
     tf.dispose([L, ab]);
     tr.dispose();
     m.dispose();
-  });
-});
-
-describe("pretrained features: read from the photo (source 'photo', wasm)", { timeout: 600_000 }, () => {
-  beforeAll(async () => {
-    await selectBackend({ backend: 'wasm' });
-  });
-  /** The small model reading the photo at 80² while the model sees 32². */
-  const photo = (): DiscoConfig => small({ pretrainedFeatures: { layer: 'mixed0', inputSize: 80, source: 'photo' } });
-
-  it("stage-2 crops at inputSize; the model gets their area-resized copy, the frozen network the crops", () => {
-    expect(stage2CropSize(photo())).toBe(80);
-    expect(stage2CropSize(small())).toBe(32);
-    expect(stage2CropSize(small({ pretrainedFeatures: null }))).toBe(32);
-    const { L, ab } = batch(2, 80, 3);
-    const b = prepareStage2Batch(photo(), { L, ab });
-    expect(b.L.shape).toEqual([2, 32, 32, 1]);
-    expect(b.ab.shape).toEqual([2, 32, 32, 2]);
-    expect(b.pretrainedL).toBe(L);
-    const [rL, rab] = [resizeArea(L, 32, 32), resizeArea(ab, 32, 32)];
-    expectClose(b.L, rL, { atol: 0, rtol: 0, what: 'L' });
-    expectClose(b.ab, rab, { atol: 0, rtol: 0, what: 'ab' });
-    // model-input models, and batches that already carry pretrainedL, pass through untouched.
-    const same = { L, ab };
-    expect(prepareStage2Batch(small(), same)).toBe(same);
-    const given = { L: b.L, ab: b.ab, pretrainedL: L };
-    expect(prepareStage2Batch(photo(), given)).toBe(given);
-    const tiny = batch(1, 16, 4);
-    expect(() => prepareStage2Batch(photo(), tiny)).toThrow(/crops of 16×16 give a model input of 6×6; .* must be at inputSize \(80\)/);
-    tf.dispose([L, ab, b.L, b.ab, rL, rab, tiny.L, tiny.ab]);
-  });
-
-  it('forward: pretrainedL feeds the frozen network only (L itself gives the same outputs), and is checked', () => {
-    const m = DiscoModel.create(photo());
-    const { L, ab } = batch(1, 32, 5);
-    const other = batch(1, 80, 6);
-    const a = m.forward(L, ab);
-    const same = m.forward(L, ab, { pretrainedL: L });
-    const diff = m.forward(L, ab, { pretrainedL: other.L });
-    expectClose(same.modelerLogits, a.modelerLogits, { atol: 0, rtol: 0, what: 'pretrainedL = L' });
-    expect(tf.max(tf.abs(tf.sub(diff.modelerLogits, a.modelerLogits))).dataSync()[0]).toBeGreaterThan(1e-3);
-    // The superpixels, the pooled colors and the targets come from L and ab alone.
-    expectClose(diff.association, a.association, { atol: 0, rtol: 0, what: 'association' });
-    expect(Array.from(diff.targetClasses!.dataSync())).toEqual(Array.from(a.targetClasses!.dataSync()));
-    const two = batch(2, 80, 7);
-    expect(() => m.forward(L, ab, { pretrainedL: two.L })).toThrow(/DiscoModel.forward: pretrainedL must be \[1, height, width, 1\], got \[2,80,80,1\]/);
-    tf.dispose([L, ab, other.L, other.ab, two.L, two.ab, a as unknown as tf.TensorContainer, same as unknown as tf.TensorContainer, diff as unknown as tf.TensorContainer]);
-    m.dispose();
-  });
-
-  it('a training step on crops at inputSize equals the step on the prepared batch, and trains the projection', () => {
-    const [m1, m2] = [DiscoModel.create(photo()), DiscoModel.create(photo())];
-    const { L, ab } = batch(2, 80, 8);
-    const [t1, t2] = [new Stage2Trainer(m1, { steps: 2, perceptualWeight: 0, learningRate: 1e-2 }), new Stage2Trainer(m2, { steps: 2, perceptualWeight: 0, learningRate: 1e-2 })];
-    const kernel = m1.pretrainedProjection!.trainableVariables()[0]!.dataSync().slice();
-    const l1 = t1.step({ L, ab }, 0);
-    const [rL, rab] = [resizeArea(L, 32, 32), resizeArea(ab, 32, 32)];
-    const l2 = t2.step({ L: rL, ab: rab, pretrainedL: L }, 0);
-    expect(l1).toEqual(l2);
-    expect(Array.from(m1.pretrainedProjection!.trainableVariables()[0]!.dataSync())).not.toEqual(Array.from(kernel));
-    expect(t1.evaluate({ L, ab })).toEqual(t2.evaluate({ L: rL, ab: rab, pretrainedL: L }));
-    tf.dispose([L, ab, rL, rab]);
-    t1.dispose();
-    t2.dispose();
-    m1.dispose();
-    m2.dispose();
-  });
-
-  it('colorizeL (resize mode) gives the frozen network the photo area-resized to inputSize², and leaks nothing', async () => {
-    const m = DiscoModel.create(photo());
-    const { L } = batch(1, 120, 9);
-    const [res] = colorizeL(m, L);
-    const input = resizeArea(L, 32, 32);
-    const hi = resizeArea(L, 80, 80);
-    const out = m.forward(input, null, { colors: { kind: 'sampled', variant: 0 }, pretrainedL: hi });
-    const up = tf.image.resizeBilinear(out.ab, [120, 120], false, true);
-    expectClose(res!.ab, up, { atol: 1e-6, rtol: 0, what: 'colorizeL vs forward with pretrainedL' });
-    // A model-input model with the same weights sees the thumbnail instead: different colors.
-    const thumb = DiscoModel.create(small());
-    const [res2] = colorizeL(thumb, L);
-    expect(tf.max(tf.abs(tf.sub(res2!.ab, res!.ab))).dataSync()[0]).toBeGreaterThan(1e-4);
-    await expectNoLeaks(() => colorizeL(m, L).map((r) => r.ab), 'colorizeL');
-    tf.dispose([L, input, hi, up, res!.ab, res2!.ab, out as unknown as tf.TensorContainer]);
-    m.dispose();
-    thumb.dispose();
   });
 });

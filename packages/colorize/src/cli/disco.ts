@@ -117,12 +117,11 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
     overrides.arch = flags.arch as DiscoArch;
   }
   if (flags.pretrainedFeatures !== undefined) {
-    const [layer, size, source, ...rest] = flags.pretrainedFeatures.split(':');
-    if (rest.length > 0) throw new Error(`disco train: --pretrained-features ${flags.pretrainedFeatures}: expected <layer>[:<input px>[:photo|model-input]]`);
+    const [layer, size, ...rest] = flags.pretrainedFeatures.split(':');
+    if (rest.length > 0) throw new Error(`disco train: --pretrained-features ${flags.pretrainedFeatures}: expected <layer>[:<input px>]`);
     overrides.pretrainedFeatures = {
       layer: layer as PretrainedFeaturesConfig['layer'],
       ...(size !== undefined && size !== '' ? { inputSize: Number(size) } : {}),
-      ...(source !== undefined ? { source: source as PretrainedFeaturesConfig['source'] } : {}),
     };
   }
   const { resume, stopAt, ...kept } = flags;
@@ -625,7 +624,7 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--no-rebalance', 'plain cross-entropies, without class rebalancing')
     .option('--arch <name>', 'disco (default), or a baseline on the same backbone: regression (per-pixel ab, L1) or classification (per-pixel 313-way rebalanced CE, annealed mean T = 0.38; Zhang et al. 2016)')
     .option('--anchors <k>', 'number of anchors K', intArg('--anchors', 1))
-    .option('--pretrained-features <layer>', 'fuse frozen nsfwjs InceptionV3 features into the tokens (extension; off by default): <layer>[:<input px>[:<source>]], layer stem, mixed0 … mixed5, input side default 299, source model-input (default: the model\'s input) or photo (the photo itself at the input side; training reads crops that large); a baseline (--arch) fuses them per pixel')
+    .option('--pretrained-features <layer>', 'fuse frozen nsfwjs InceptionV3 features into the tokens (extension; off by default): <layer>[:<input px>], layer stem, mixed0 … mixed5, input side default 299 (the network reads the model\'s input at that size); a baseline (--arch) fuses them per pixel')
     .option('--ablation <names...>', 'random-anchors, no-anchor-branch, hard-superpixels, no-refinement')
     .option('--hint-encoding <enc>', 'anchor colors into the generator: onehot (paper) or soft (Gaussian over nearby bins)')
     .option('--hint-broadcast', 'every token also receives the color of its nearest anchor (locator features)')

@@ -116,19 +116,10 @@ export interface PretrainedFeaturesConfig {
    * the network's training resolution.
    */
   inputSize: number;
-  /**
-   * What the network sees. `model-input`: the model's own input (in `resize` mode the photo at
-   * `imageSize`², upsampled to `inputSize`). `photo`: the photo itself at `inputSize`, so the
-   * network sees the detail that the model's thumbnail has lost; training then reads crops at
-   * `inputSize`² and gives the model their `imageSize`² area-resized copy (see `prepareStage2Batch`),
-   * and `colorizeL` in `resize` mode gives it the photo area-resized to `inputSize`² (in `pad` mode
-   * the model input is the photo already). Default `model-input`.
-   */
-  source: 'model-input' | 'photo';
 }
 
 /** Defaults of a non-null {@link DiscoConfig.pretrainedFeatures} (fields left out of an override). */
-export const PRETRAINED_FEATURES_DEFAULTS: Readonly<PretrainedFeaturesConfig> = Object.freeze({ network: 'nsfw-inception', layer: 'mixed2', inputSize: 299, source: 'model-input' });
+export const PRETRAINED_FEATURES_DEFAULTS: Readonly<PretrainedFeaturesConfig> = Object.freeze({ network: 'nsfw-inception', layer: 'mixed2', inputSize: 299 });
 
 /** Everything that defines a DISCO model. */
 export interface DiscoConfig {
@@ -292,7 +283,6 @@ function resolvePretrained(given: Partial<PretrainedFeaturesConfig> | null | und
   const p: PretrainedFeaturesConfig = { ...PRETRAINED_FEATURES_DEFAULTS, ...given };
   oneOf('pretrainedFeatures.network', p.network, PRETRAINED_NETWORKS);
   oneOf('pretrainedFeatures.layer', p.layer, Object.keys(PRETRAINED_LAYERS) as PretrainedFeaturesConfig['layer'][]);
-  oneOf('pretrainedFeatures.source', p.source, ['model-input', 'photo'] as PretrainedFeaturesConfig['source'][]);
   if (!Number.isInteger(p.inputSize) || p.inputSize < 75) throw new Error(`resolveDiscoConfig: pretrainedFeatures.inputSize must be an integer ≥ 75 (got ${p.inputSize})`);
   return p;
 }
@@ -374,5 +364,17 @@ const STORED_CONFIG_LEGACY: Readonly<Pick<DiscoConfig, 'padding' | 'anchorRules'
  * ```
  */
 export function resolveStoredConfig(stored: DiscoConfigOverrides): DiscoConfig {
-  return resolveDiscoConfig({ ...STORED_CONFIG_LEGACY, ...stored }, stored.imageSize === 256 && stored.cellSize === 16 ? 'paper' : 'tiny');
+  return resolveDiscoConfig({ ...STORED_CONFIG_LEGACY, ...stored, ...withoutSource(stored.pretrainedFeatures) }, stored.imageSize === 256 && stored.cellSize === 16 ? 'paper' : 'tiny');
+}
+
+/**
+ * Files written while `pretrainedFeatures` had a `source` field (`model-input`, the default, or
+ * `photo`, a trial not adopted and since removed) store it: `model-input` is what every model
+ * computes now, so it is dropped; `photo` is refused by name.
+ */
+function withoutSource(pf: DiscoConfigOverrides['pretrainedFeatures']): Pick<DiscoConfigOverrides, 'pretrainedFeatures'> {
+  if (!pf || typeof pf !== 'object' || !('source' in pf)) return {};
+  const { source, ...rest } = pf as Partial<PretrainedFeaturesConfig> & { source?: unknown };
+  if (source !== 'model-input') throw new Error(`resolveStoredConfig: pretrainedFeatures.source '${String(source)}' is no longer supported (only the model's own input, 'model-input', was adopted)`);
+  return { pretrainedFeatures: rest };
 }

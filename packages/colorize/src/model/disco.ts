@@ -70,12 +70,6 @@ export interface DiscoForwardOptions {
    */
   anchorRebalance?: number;
   /**
-   * The same photo's normalised L `[B,H',W',1]` at any resolution, for the frozen pretrained
-   * network instead of `L` (`pretrainedFeatures.source: 'photo'`; `colorizeL` and stage-2
-   * training pass it). Default `L`. Ignored without `pretrainedFeatures`.
-   */
-  pretrainedL?: tf.Tensor4D;
-  /**
    * Inference only: {@link DiscoModel.encode}'s result for this `L`, so steps 1–4 are not computed
    * again (another anchor-color variant, or other user anchors, of the same image). Not disposed.
    */
@@ -335,7 +329,7 @@ export class DiscoModel {
     // 1–4. Superpixels, pixel features, SP-pool, color modeler (or the caller's encoding of this L).
     const given = options.encoded;
     if (given) tf.util.assert(!training && tf.util.arraysEqual(given.association.shape, [B, H, W, 9]), () => `${fn}: encoded must come from encode() of this L at inference, got association [${given.association.shape}]`);
-    const front = given ?? this.encode(L, { training, ...(options.pretrainedL ? { pretrainedL: options.pretrainedL } : {}) });
+    const front = given ?? this.encode(L, { training });
     const association = given ? tf.clone(given.association) : front.association;
     const { tokens, modeled } = { tokens: front.tokens, modeled: { features: front.features, logits: given ? tf.clone(given.logits) : front.logits } };
     // Superpixel colors pooled on their own, so targets never depend on a variable.
@@ -413,7 +407,7 @@ export class DiscoModel {
    * tf.dispose(Object.values(enc));
    * ```
    */
-  encode(L: tf.Tensor4D, options: { training?: boolean; pretrainedL?: tf.Tensor4D } = {}): DiscoEncoding {
+  encode(L: tf.Tensor4D, options: { training?: boolean } = {}): DiscoEncoding {
     const [B, H, W] = L.shape;
     const [h, w] = this.grid(H, W);
     const d = this.config.backbone.outChannels;
@@ -446,11 +440,11 @@ export class DiscoModel {
    * @param L `[B,H,W,1]` normalised lightness.
    * @param association `[B,H,W,9]` from {@link DiscoModel.superpixels}.
    */
-  tokens(L: tf.Tensor4D, association: tf.Tensor4D, options: { training?: boolean; pretrainedL?: tf.Tensor4D } = {}): tf.Tensor4D {
+  tokens(L: tf.Tensor4D, association: tf.Tensor4D, options: { training?: boolean } = {}): tf.Tensor4D {
     return tf.tidy(() => {
       const feats = this.backbone.apply(L, { training: options.training ?? false }) as tf.Tensor4D; // [B,H,W,d]
       const tokens = pool(feats, association, this.config.cellSize).pooled as tf.Tensor4D; // [B,h,w,d]
-      return this.pretrained ? this.fusePretrained(this.pretrainedSource('DiscoModel.tokens', L, options.pretrainedL), tokens) : tokens;
+      return this.pretrained ? this.fusePretrained(L, tokens) : tokens;
     });
   }
 
@@ -590,13 +584,6 @@ export class DiscoModel {
   }
 
 
-  /** The grey image the frozen network reads: `pretrainedL` (same batch size as `L`, one channel) when given, else `L`. */
-  private pretrainedSource(fn: string, L: tf.Tensor4D, pretrainedL: tf.Tensor4D | undefined): tf.Tensor4D {
-    if (!pretrainedL) return L;
-    tf.util.assert(pretrainedL.rank === 4 && pretrainedL.shape[0] === L.shape[0] && pretrainedL.shape[3] === 1, () => `${fn}: pretrainedL must be [${L.shape[0]}, height, width, 1], got [${pretrainedL.shape}]`);
-    return pretrainedL;
-  }
-
   /**
    * Fuses the frozen pretrained features into DISCO's tokens (`config.pretrainedFeatures`; a
    * baseline uses {@link fusePretrainedPerPixel}): grey `L` `[B,H,W,1]` → grey RGB resized to
@@ -639,9 +626,8 @@ export class DiscoModel {
    *
    * @param L `[B,H,W,1]` normalised lightness ((L−50)/50); H, W multiples of 8.
    * @param options `training`: batch-norm statistics (the baselines have no dropout). Default false.
-   *   `pretrainedL`: as in {@link DiscoForwardOptions.pretrainedL}.
    */
-  forwardBaseline(L: tf.Tensor4D, options: { training?: boolean; pretrainedL?: tf.Tensor4D } = {}): BaselineOutputs {
+  forwardBaseline(L: tf.Tensor4D, options: { training?: boolean } = {}): BaselineOutputs {
     const fn = 'DiscoModel.forwardBaseline';
     const arch = this.config.arch;
     if (arch === 'disco') throw new Error(`${fn}: this is a DISCO model (arch 'disco'); use forward`);
@@ -651,7 +637,7 @@ export class DiscoModel {
     const training = options.training ?? false;
     const [ab, logits] = tf.tidy(() => {
       let feats = this.backbone.apply(L, { training }) as tf.Tensor4D; // [B,H,W,d]
-      if (this.pretrained) feats = this.fusePretrainedPerPixel(this.pretrainedSource(fn, L, options.pretrainedL), feats);
+      if (this.pretrained) feats = this.fusePretrainedPerPixel(L, feats);
       const y = this.head!.apply(feats, { training }) as tf.Tensor4D;
       if (arch === 'regression') return [y]; // [B,H,W,2], tanh: ab/110
       const decoded = tf.div(this.quantizer.decodeAnnealedMean(y, this.config.decodeTemperature), AB_SCALE) as tf.Tensor4D; // [B,H,W,2]

@@ -6,7 +6,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ColorVariant, UserAnchor } from '@disco/anchors';
 import { resizeArea } from '@disco/color';
-import type { DiscoConfig } from './config.js';
 import type { DiscoEncoding, DiscoModel } from './disco.js';
 
 /** Options of {@link colorizeL}. */
@@ -90,26 +89,23 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
   const input = toModel(L);
   const fromModel = (ab: tf.Tensor4D) => tf.tidy(() => (o.mode === 'resize' ? (tf.image.resizeBilinear(ab, [H, W], false, true) as tf.Tensor4D) : (tf.slice(ab, [0, 0, 0, 0], [1, H, W, 2]) as tf.Tensor4D)));
   const oracleAb = o.oracle ? toModel(o.oracle) : null;
-  // In pad mode the model input is the photo already.
-  const pretrainedL = o.mode === 'resize' ? photoPretrainedL(model.config, L) : undefined;
-  const extra = pretrainedL ? { pretrainedL } : {};
   const user = o.userAnchors ? [o.userAnchors.map((u) => ({ ...u, row: (u.units === 'grid' ? u.row * S : u.row) * sy, col: (u.units === 'grid' ? u.col * S : u.col) * sx, units: 'pixel' as const }))] : undefined;
   const results: ColorizeResult[] = [];
   let encoded: DiscoEncoding | null = null;
   try {
     if (arch !== 'disco') {
-      const out = model.forwardBaseline(input, extra);
+      const out = model.forwardBaseline(input);
       out.logits?.dispose();
       const ab = fromModel(out.ab);
       out.ab.dispose();
       return [{ variant: 0, ab, anchors: [] }];
     }
     // Everything before the anchors is the same for every variant: computed once.
-    encoded = oracleAb || o.variants.length < 2 ? null : model.encode(input, extra);
+    encoded = oracleAb || o.variants.length < 2 ? null : model.encode(input);
     for (const variant of oracleAb ? [0 as ColorVariant] : o.variants) {
       const out = oracleAb
-        ? model.forward(input, oracleAb, { colors: { kind: 'groundTruth' }, locateOn: 'colors', anchors: o.anchors, seed: o.seed, userAnchors: user, ...extra })
-        : model.forward(input, null, { colors: variant === 0 && o.anchorColors === 'expected' ? { kind: 'expected', ...(o.anchorTemperature !== undefined ? { temperature: o.anchorTemperature } : {}) } : { kind: 'sampled', variant }, anchors: o.anchors, seed: o.seed, userAnchors: user, ...(o.anchorRebalance ? { anchorRebalance: o.anchorRebalance } : {}), ...extra, ...(encoded ? { encoded } : {}) });
+        ? model.forward(input, oracleAb, { colors: { kind: 'groundTruth' }, locateOn: 'colors', anchors: o.anchors, seed: o.seed, userAnchors: user })
+        : model.forward(input, null, { colors: variant === 0 && o.anchorColors === 'expected' ? { kind: 'expected', ...(o.anchorTemperature !== undefined ? { temperature: o.anchorTemperature } : {}) } : { kind: 'sampled', variant }, anchors: o.anchors, seed: o.seed, userAnchors: user, ...(o.anchorRebalance ? { anchorRebalance: o.anchorRebalance } : {}), ...(encoded ? { encoded } : {}) });
       const ab = fromModel(out.ab);
       const [h, w] = model.grid(inH, inW);
       const mask = out.anchorMask.dataSync();
@@ -128,24 +124,9 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
   } finally {
     input.dispose();
     oracleAb?.dispose();
-    pretrainedL?.dispose();
     if (encoded) tf.dispose(Object.values(encoded));
   }
   return results;
-}
-
-/**
- * What the frozen pretrained network reads for a photo's L `[B,H,W,1]` when the model was built
- * with `pretrainedFeatures.source: 'photo'`: the photo area-resized to `inputSize`² (square, as
- * the training crops), passed to `forward` as `pretrainedL`. Undefined for any other model (the
- * network then reads the model input). The caller disposes the result.
- *
- * @example
- * const hi = photoPretrainedL(model.config, L); // [1,192,192,1] for mixed5:192:photo, else undefined
- */
-export function photoPretrainedL(config: DiscoConfig, L: tf.Tensor4D): tf.Tensor4D | undefined {
-  const pf = config.pretrainedFeatures;
-  return pf?.source === 'photo' ? resizeArea(L, pf.inputSize, pf.inputSize) : undefined;
 }
 
 /** Pads `[B,H,W,C]` at the bottom and right by repeating the last row and column. Always returns a new tensor (the caller may dispose both). */

@@ -18,7 +18,7 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { enableNativeConvolutions, nativeConvolutionState } from '@disco/runtime/node';
 import type { DiscoConfig } from '../model/config.js';
-import { stage2Forward, stage2LearningRate, stage2Loss, withStage2Batch, type Stage2Batch, type Stage2Losses, type Stage2Options, type Stage2Trainer } from './stage2.js';
+import { stage2Forward, stage2LearningRate, stage2Loss, type Stage2Batch, type Stage2Losses, type Stage2Options, type Stage2Trainer } from './stage2.js';
 
 /** Options of {@link ParallelStage2Trainer.create}. */
 export interface ParallelOptions {
@@ -73,10 +73,6 @@ export type ParallelReply =
  *   where the loss does not reach the variable (the caller disposes them); `losses`: the terms.
  */
 export function stage2Gradients(trainer: Stage2Trainer, batch: Stage2Batch, step: number): { grads: Array<tf.Tensor | null>; losses: Stage2Losses } {
-  return withStage2Batch(trainer.model.config, batch, (b) => gradientsOn(trainer, b, step));
-}
-
-function gradientsOn(trainer: Stage2Trainer, batch: Stage2Batch, step: number): { grads: Array<tf.Tensor | null>; losses: Stage2Losses } {
   const o = trainer.options;
   const model = trainer.model;
   model.reseedDropout(o.seed * 1000003 + step); // as Stage2Trainer.step

@@ -33,7 +33,7 @@ import type { FeatureNetwork } from '../model/losses.js';
 import { loadSpixNet } from '@disco/superpixel/node';
 import { ParallelStage2Trainer } from './parallel.js';
 import { perceptualWeightFor, TRAIN_DEFAULTS } from './defaults.js';
-import { resolveStage2Options, stage2CropSize, Stage2Trainer, type Stage2Losses, type Stage2Options } from './stage2.js';
+import { resolveStage2Options, Stage2Trainer, type Stage2Losses, type Stage2Options } from './stage2.js';
 
 /** Builds a perceptual feature network for crops of `imageSize` pixels. */
 export type FeatureNetworkFactory = (imageSize: number) => Promise<FeatureNetwork>;
@@ -351,9 +351,9 @@ export async function trainDisco(spec: TrainDiscoSpec, hooks: TrainDiscoHooks = 
     // Workers copy the model as it is now (after a resume: the checkpoint's weights).
     if (workers > 1) par = await ParallelStage2Trainer.create(trainer, { workers, backend: spec.backend ?? tf.getBackend() });
     const sources = spec.data.map((d) => path.resolve(d));
-    const ds = await PhotoDataset.create({ sources, size: stage2CropSize(config), batchSize, seed: options.seed, split: 'train', output: 'lab' });
+    const ds = await PhotoDataset.create({ sources, size: config.imageSize, batchSize, seed: options.seed, split: 'train', output: 'lab' });
     // A small data set may hold out no photo at all: train anyway, without validation.
-    const val = await PhotoDataset.create({ sources, size: stage2CropSize(config), batchSize, seed: options.seed, split: 'validation', output: 'lab', flip: false, dropRemainder: false }).catch((e: Error) => {
+    const val = await PhotoDataset.create({ sources, size: config.imageSize, batchSize, seed: options.seed, split: 'validation', output: 'lab', flip: false, dropRemainder: false }).catch((e: Error) => {
       if (!/no images in split/.test(e.message)) throw e;
       return null;
     });

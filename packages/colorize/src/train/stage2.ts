@@ -5,8 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { replayAdamBetaPowers } from '@disco/superpixel';
-import { AB_SCALE, normalizedLabToRgb, resizeArea } from '@disco/color';
-import type { DiscoConfig } from '../model/config.js';
+import { AB_SCALE, normalizedLabToRgb } from '@disco/color';
 import type { BaselineOutputs, DiscoModel, DiscoOutputs } from '../model/disco.js';
 import { laplacianL1, perceptualLoss, rebalancedCrossEntropy, softRebalancedCrossEntropy, type FeatureNetwork } from '../model/losses.js';
 
@@ -92,57 +91,12 @@ export function stage2LearningRate(step: number, o: Pick<Stage2Options, 'steps' 
 /** Optimizer state as tfjs returns it: `{name, tensor}` entries (iterations first, then moments). */
 export type OptimizerWeights = Awaited<ReturnType<tf.Optimizer['getWeights']>>;
 
-/**
- * One stage-2 batch: normalised Lab of square crops, at the model's `imageSize` — or, for a model
- * with `pretrainedFeatures.source: 'photo'`, at the frozen network's `inputSize` (see
- * {@link prepareStage2Batch}).
- */
+/** One stage-2 batch: normalised Lab of square crops at the model's `imageSize`. */
 export interface Stage2Batch {
   /** `[B,H,W,1]` (L−50)/50. */
   L: tf.Tensor4D;
   /** `[B,H,W,2]` ab/110. */
   ab: tf.Tensor4D;
-  /** `[B,H',W',1]`: the same crops for the frozen pretrained network (set by {@link prepareStage2Batch}). */
-  pretrainedL?: tf.Tensor4D;
-}
-
-/**
- * The side of the crops a stage-2 dataset reads for `config`: `imageSize`, or the frozen network's
- * `inputSize` when it reads the photo (`pretrainedFeatures.source: 'photo'`).
- */
-export function stage2CropSize(config: DiscoConfig): number {
-  const pf = config.pretrainedFeatures;
-  return pf?.source === 'photo' ? pf.inputSize : config.imageSize;
-}
-
-/**
- * The batch the model sees. Unchanged unless `pretrainedFeatures.source` is `'photo'` and no
- * `pretrainedL` is set: then the crops (`[B,H,W,·]` at `inputSize`) become `pretrainedL`, and `L`,
- * `ab` their area-resized copies at `H·imageSize/inputSize` (the model's `imageSize`² for the
- * dataset's crops), as `colorizeL` resizes a photo. The caller disposes the new `L` and `ab` when
- * the result is not `batch` itself.
- *
- * @example
- * const mb = prepareStage2Batch(model.config, { L, ab }); // L [8,192,192,1] → mb.L [8,64,64,1], mb.pretrainedL = L
- */
-export function prepareStage2Batch(config: DiscoConfig, batch: Stage2Batch): Stage2Batch {
-  const pf = config.pretrainedFeatures;
-  if (pf?.source !== 'photo' || batch.pretrainedL) return batch;
-  const [, H, W] = batch.L.shape;
-  const h = Math.round((H * config.imageSize) / pf.inputSize);
-  const w = Math.round((W * config.imageSize) / pf.inputSize);
-  if (h < 8 || w < 8) throw new Error(`prepareStage2Batch: crops of ${H}×${W} give a model input of ${h}×${w}; with pretrainedFeatures.source 'photo' the crops must be at inputSize (${pf.inputSize})`);
-  return tf.tidy(() => ({ L: resizeArea(batch.L, h, w), ab: resizeArea(batch.ab, h, w), pretrainedL: batch.L }));
-}
-
-/** Runs `f` on {@link prepareStage2Batch}'s batch, then frees what it made. */
-export function withStage2Batch<T>(config: DiscoConfig, batch: Stage2Batch, f: (b: Stage2Batch) => T): T {
-  const b = prepareStage2Batch(config, batch);
-  try {
-    return f(b);
-  } finally {
-    if (b !== batch) tf.dispose([b.L, b.ab]);
-  }
 }
 
 /**
@@ -172,8 +126,7 @@ export interface Stage2Losses {
  * `model.forwardBaseline(L, { training })` for a baseline. The caller disposes the outputs.
  */
 export function stage2Forward(model: DiscoModel, batch: Stage2Batch, training: boolean, seed: number): DiscoOutputs | BaselineOutputs {
-  const extra = batch.pretrainedL ? { pretrainedL: batch.pretrainedL } : {};
-  return model.config.arch === 'disco' ? model.forward(batch.L, batch.ab, { training, seed, ...extra }) : model.forwardBaseline(batch.L, { training, ...extra });
+  return model.config.arch === 'disco' ? model.forward(batch.L, batch.ab, { training, seed }) : model.forwardBaseline(batch.L, { training });
 }
 
 /** Bin centres and rebalancing weights of a quantizer, read back once. */
@@ -340,10 +293,6 @@ export class Stage2Trainer {
 
   /** One optimisation step at `step` (0-based, sets the learning rate of the schedule). */
   step(batch: Stage2Batch, step: number): Stage2Losses {
-    return withStage2Batch(this.model.config, batch, (b) => this.stepOn(b, step));
-  }
-
-  private stepOn(batch: Stage2Batch, step: number): Stage2Losses {
     const o = this.options;
     (this.optimizer as unknown as { learningRate: number }).learningRate = stage2LearningRate(step, o);
     this.model.reseedDropout(o.seed * 1000003 + step);
@@ -368,10 +317,6 @@ export class Stage2Trainer {
 
   /** Loss terms on a batch without updating anything (inference mode: no dropout, BN moving stats). */
   evaluate(batch: Stage2Batch, seed = 0): Stage2Losses {
-    return withStage2Batch(this.model.config, batch, (b) => this.evaluateOn(b, seed));
-  }
-
-  private evaluateOn(batch: Stage2Batch, seed: number): Stage2Losses {
     let values: Stage2Losses | null = null;
     tf.tidy(() => {
       const out = stage2Forward(this.model, batch, false, seed);

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { AbQuantizer, normalizedLabToRgb, resizeArea, rgbToNormalizedLab } from '@disco/color';
-import { colorizeL, DiscoModel, photoPretrainedL, type ColorizeOptions } from '@disco/colorize';
+import { colorizeL, DiscoModel, type ColorizeOptions } from '@disco/colorize';
 import { readImage } from '@disco/images';
 import { diffuse } from '@disco/superpixel';
 import { abAccuracy, blockiness, ClassErrorHistogram, colorShares } from '../metrics/ab.js';
@@ -276,14 +276,9 @@ export async function diagnoseAnchors(model: DiscoModel, files: readonly string[
   for (const f of files) {
     const rgb = await readImage(f);
     const { L, ab } = labOf(rgb, () => [size, size]);
-    // The frozen network reads the photo itself when the model was trained so (as colorizeL does).
-    const full = model.config.pretrainedFeatures?.source === 'photo' ? labOf(rgb, (H, W) => [H, W]) : null;
-    const hiL = full ? photoPretrainedL(model.config, full.L) : undefined;
-    if (full) tf.dispose([full.L, full.ab]);
-    const extra = hiL ? { pretrainedL: hiL } : {};
     rgb.dispose();
-    const o = model.forward(L, ab, { colors: { kind: 'groundTruth' }, locateOn: 'colors', ...extra });
-    const no = model.forward(L, ab, { colors: { kind: 'groundTruth' }, locateOn: 'colors', dropHints: true, ...extra });
+    const o = model.forward(L, ab, { colors: { kind: 'groundTruth' }, locateOn: 'colors' });
+    const no = model.forward(L, ab, { colors: { kind: 'groundTruth' }, locateOn: 'colors', dropHints: true });
     const q = model.quantizer;
     const r = tf.tidy(() => {
       const mask = tf.reshape(o.anchorMask, [-1]);
@@ -315,11 +310,11 @@ export async function diagnoseAnchors(model: DiscoModel, files: readonly string[
     const sp = o.superpixelColors!.dataSync();
     const w = size / S;
     const anchors = Array.from(idx, (t) => ({ row: Math.floor(t / w) * S + S / 2, col: (t % w) * S + S / 2, units: 'pixel' as const, ab: [sp[2 * t]! * 110, sp[2 * t + 1]! * 110] as [number, number] }));
-    const u = model.forward(L, null, { userAnchors: [anchors], ...extra });
+    const u = model.forward(L, null, { userAnchors: [anchors] });
     const userDiff = tf.tidy(() => tf.max(tf.abs(tf.mul(tf.sub(u.ab, o.ab), 110))).dataSync()[0]!);
     [sum.hint, sum.keep, sum.gA, sum.gAll, sum.gNo, sum.mAll, sum.diff, sum.out, sum.outNo] = [sum.hint, sum.keep, sum.gA, sum.gAll, sum.gNo, sum.mAll, sum.diff, sum.out, sum.outNo].map((v, i) => v + r[i]!) as typeof r & [number, number, number, number, number, number, number, number, number];
     sum.user = Math.max(sum.user, userDiff);
-    tf.dispose([L, ab, hiL, ...Object.values(o), ...Object.values(no), ...Object.values(u)].filter((t): t is tf.Tensor => t instanceof tf.Tensor));
+    tf.dispose([L, ab, ...Object.values(o), ...Object.values(no), ...Object.values(u)].filter((t): t is tf.Tensor => t instanceof tf.Tensor));
   }
   const n = files.length;
   return {
