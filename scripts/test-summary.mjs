@@ -19,4 +19,5 @@ for (const f of files.sort()) {
 }
 console.log(rows.join('\n'));
 console.log(`Tests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+if (process.env.DISCO_TEST_FAST === '1') console.log('(npm run test:fast: the slow end-to-end tests of vitest.shared.ts SLOW_TESTS were left out; npm test runs them)');
 process.exit(files.length === 0 || failed > 0 ? 1 : 0);
