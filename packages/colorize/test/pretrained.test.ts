@@ -32,7 +32,9 @@ describe('loadPretrained', () => {
     const [wa, wb] = [a.namedWeights(), b.namedWeights()];
     expect(Object.keys(wa)).toEqual(Object.keys(wb));
     for (const k of Object.keys(wa)) expect(Array.from(wa[k]!.dataSync()), k).toEqual(Array.from(wb[k]!.dataSync()));
-    await expect(loadPretrained('huge')).rejects.toThrow(/^loadPretrained: unknown model 'huge'; valid: tiny, tiny-pf, or the path of a model folder$/);
+    await expect(loadPretrained('huge')).rejects.toThrow(/^loadPretrained: unknown model 'huge'; valid: tiny, tiny-pf, the path of a model folder, or a published DISCO checkpoint \(\.pth \/ \.pth\.tar\)$/);
+    // Bytes are read as a published checkpoint (the full path is tested in official.test.ts).
+    await expect(loadPretrained(new TextEncoder().encode('not a checkpoint'))).rejects.toThrow(/^loadPretrained: /);
     await expect(loadPretrained(dir)).rejects.toThrow(/^loadPretrained: no disco-model\.json in /);
     [a, b, c].forEach((m) => m.dispose());
   });
