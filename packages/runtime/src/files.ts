@@ -346,6 +346,31 @@ export function listFilesRecursive(dir: string, options: ListFilesOptions = {}):
   return out.sort();
 }
 
+/**
+ * The real path `p` has or would have: links and `..` resolved in its longest existing prefix,
+ * the rest appended. Two paths name one file exactly when their real paths are equal, whether
+ * or not it exists yet (e.g. an output that would land on an input).
+ *
+ * @example
+ * ```ts
+ * realPathOf('out/../photos/a.png') === realPathOf('photos/a.png'); // true
+ * ```
+ */
+export function realPathOf(p: string, fs: FileSystem = nodeFileSystem): string {
+  const abs = path.resolve(p);
+  const rest: string[] = [];
+  for (let cur = abs; ; ) {
+    try {
+      return path.join(fs.realpathSync(cur), ...rest.reverse());
+    } catch {
+      const up = path.dirname(cur);
+      if (up === cur) return abs;
+      rest.push(path.basename(cur));
+      cur = up;
+    }
+  }
+}
+
 function realOr(fs: FileSystem, p: string): string {
   try {
     return fs.realpathSync(p);

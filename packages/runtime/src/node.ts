@@ -23,6 +23,7 @@ export {
   nodeFileSystem,
   parseTempName,
   processAlive,
+  realPathOf,
   removeStaleTemps,
   tempSibling,
   writeAll,

@@ -31,6 +31,7 @@ import {
   numberArg,
   positiveArg,
   Progress,
+  realPathOf,
   removeStaleTemps,
   setupBackendForCli,
   convolutionEngineStatus,
@@ -428,6 +429,22 @@ function finishedEntries(jsonl: string, files: FileSystem): Map<string, ResultEn
   return done;
 }
 
+/** Output PNG paths of a job (`<base>.png`, or `<base>_T0/1/2.png` with `--diverse`). */
+function jobOutputs(job: ColorizeJob, output: string, flags: ColorizeFlags): string[] {
+  return (flags.diverse ? ['_T0', '_T1', '_T2'] : ['']).map((t) => path.join(output, `${job.base}${t}.png`));
+}
+
+/** Refuses, before any work, a batch in which an output file would be one of the inputs (compared by real path). */
+function refuseOverwritingInputs(jobs: readonly ColorizeJob[], output: string, flags: ColorizeFlags, files: FileSystem): void {
+  const inputs = new Map(jobs.map((j) => [realPathOf(j.file, files), j.file]));
+  for (const j of jobs) {
+    for (const o of jobOutputs(j, output, flags)) {
+      const hit = inputs.get(realPathOf(o, files));
+      if (hit !== undefined) throw new Error(`colorize: the output ${JSON.stringify(o)} would overwrite the input ${JSON.stringify(hit)}; choose another -o`);
+    }
+  }
+}
+
 async function colorize(inputs: string[], flags: ColorizeFlags, io: CliIo): Promise<number> {
   const files = io.fs ?? nodeFileSystem;
   const shard = parseShard(flags.shard);
@@ -452,6 +469,7 @@ async function colorize(inputs: string[], flags: ColorizeFlags, io: CliIo): Prom
     return { i, file, base };
   });
   const mine = shard === null ? jobsAll : jobsAll.filter((j) => shardOfPath(all[j.i]!.rel, shard.count) === shard.index);
+  refuseOverwritingInputs(jobsAll, output, flags, files);
   // Before any computing: the output folder must take files.
   ensureWritableDir(output, '-o', files);
   let model: DiscoModel | null = loadDiscoModel(modelDir);
