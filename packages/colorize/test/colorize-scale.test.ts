@@ -83,7 +83,7 @@ describe('disco colorize at scale', () => {
     expect(before).toHaveLength(3);
     const stamp = new Map(before.map((r) => [r, fs.statSync(path.join(out, r)).ino]));
     const io = await colorize([src], out, ['--workers', '1']);
-    expect(io.lines).toContain(`colorize: 3 of 5 already done in ${out} (kept; --overwrite redoes them)`);
+    expect(io.lines).toContain(`colorize: 3 of 5 already done in ${out} with the same model, settings and inputs (kept; --overwrite redoes them)`);
     expect(io.lines).toContain(`colorized 5/5 images into ${out}`);
     for (const r of before) expect(fs.statSync(path.join(out, r)).ino, `${r} not rewritten`).toBe(stamp.get(r));
     expect(pngs(out)).toEqual(PNGS);

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDiscoCli } from '../src/cli/disco.js';
+import { makeImage } from './photos.js';
 
 let dir = '';
 
@@ -58,5 +59,107 @@ describe('1: an output path equal to an input path is refused before any work', 
     }
     expect(fs.readFileSync(path.join(d, 'a.png')).equals(before)).toBe(true);
     expect(fs.readdirSync(d).sort()).toEqual(['a.png', 'list.txt']);
+  });
+});
+
+describe('2, 3, 8: a training run folder is never wiped or mixed by accident', () => {
+  let photos = '';
+  const trainArgs = (out: string, extra: string[] = []) => ['train', '--config', 'tiny', '--data', photos, '--out', out, '--steps', '4', '--batch-size', '2', '--perceptual', 'none', '--validate-every', '0', '--checkpoint-every', '2', '--backend', 'wasm', ...extra];
+  const run = async (argv: string[]) => {
+    const io = capture();
+    try {
+      await runDiscoCli(argv, io);
+      return { ...io, error: null as Error | null };
+    } catch (e) {
+      return { ...io, error: e as Error };
+    }
+  };
+  const snapshot = (d: string) => Object.fromEntries(['checkpoint/weights.bin', 'checkpoint/state.json', 'log.jsonl', 'model/weights.bin'].map((f) => [f, fs.readFileSync(path.join(d, f)).toString('base64')]));
+  let finished = '';
+  beforeAll(async () => {
+    photos = path.join(dir, 'photos');
+    fs.mkdirSync(photos);
+    for (let i = 0; i < 6; i++) await makeImage(path.join(photos, `p${i}.png`), i);
+    finished = path.join(dir, 'run');
+    const r = await run(trainArgs(finished));
+    expect(r.error).toBeNull();
+  }, 120_000);
+
+  it('2: train into a folder holding a run is refused without --resume or --overwrite, the run untouched; --overwrite starts over', async () => {
+    const before = snapshot(finished);
+    const r = await run(trainArgs(finished, ['--steps', '3']));
+    expect(r.error?.message).toMatch(/^--out: .*run holds a training run \(checkpoint, log\.jsonl, model, run\.json\); continue it with --resume, or start it over with --overwrite$/);
+    expect(snapshot(finished)).toEqual(before);
+    const copy = path.join(dir, 'run-copy');
+    fs.cpSync(finished, copy, { recursive: true });
+    const o = await run(trainArgs(copy, ['--steps', '2', '--overwrite']));
+    expect(o.error).toBeNull();
+    expect(JSON.parse(fs.readFileSync(path.join(copy, 'checkpoint', 'state.json'), 'utf8')).step).toBe(2);
+    expect(fs.readFileSync(path.join(copy, 'log.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
+  });
+
+  it('8: --resume with a changed flag is refused naming it; --allow-changed lets it through', async () => {
+    const part = path.join(dir, 'part');
+    expect((await run(trainArgs(part, ['--stop-at', '2']))).error).toBeNull();
+    for (const [flag, value, name] of [['--lr', '1e-3', '--lr'], ['--batch-size', '3', '--batch-size'], ['--seed', '5', '--seed'], ['--config', 'paper', '--config'], ['--anchors', '4', '--anchors']] as const) {
+      const r = await run(trainArgs(part, ['--resume', flag, value]));
+      expect(r.error?.message, flag).toMatch(new RegExp(`^--resume: ${name} \\(was .*, now .*\\) differs from the checkpoint's flags in .*part/checkpoint; give the same flags, or name the ones to change with --allow-changed ${name.slice(2)}$`));
+    }
+    expect(JSON.parse(fs.readFileSync(path.join(part, 'checkpoint', 'state.json'), 'utf8')).step).toBe(2);
+    const ok = await run(trainArgs(part, ['--resume', '--steps', '6', '--allow-changed', 'steps']));
+    expect(ok.error).toBeNull();
+    expect(JSON.parse(fs.readFileSync(path.join(part, 'checkpoint', 'state.json'), 'utf8')).step).toBe(6);
+  });
+
+  it('3: export into the run\'s own checkpoint folder is refused and the checkpoint stays usable', async () => {
+    const before = snapshot(finished);
+    const r = await run(['export', '--run', finished, '-o', path.join(finished, 'checkpoint'), '--backend', 'wasm']);
+    expect(r.error?.message).toMatch(/^export: -o ".*run\/checkpoint" is a training checkpoint folder; writing the model there would destroy the checkpoint/);
+    expect(snapshot(finished)).toEqual(before);
+    const ok = await run(['export', '--run', finished, '-o', path.join(dir, 'exported'), '--backend', 'wasm']);
+    expect(ok.error).toBeNull();
+  });
+});
+
+describe('4: every colorize output is keyed on what determines it; exactly what changed is redone, and said', () => {
+  it('a changed setting, input image or anchors entry redoes exactly the outputs it affects; an unchanged rerun keeps all', async () => {
+    const src = path.join(dir, 'src4');
+    for (let k = 0; k < 3; k++) await grey(path.join(src, `p${k}.png`), 40, 36, k + 3);
+    const hints = path.join(dir, 'hints4.json');
+    fs.writeFileSync(hints, JSON.stringify({ 'p0.png': [{ row: 5, col: 5, ab: [40, 20] }] }));
+    const out = path.join(dir, 'out4');
+    const mtimes = () => Object.fromEntries([0, 1, 2].map((k) => [k, fs.statSync(path.join(out, `p${k}.png`)).mtimeMs]));
+    const first = await colorize([src, '-o', out, '--anchors-file', hints]);
+    expect(first.error).toBeNull();
+    let t = mtimes();
+    const again = await colorize([src, '-o', out, '--anchors-file', hints]);
+    expect(again.lines).toContain(`colorize: 3 of 3 already done in ${out} with the same model, settings and inputs (kept; --overwrite redoes them)`);
+    expect(mtimes()).toEqual(t);
+    // A changed setting: every output redone, the setting named.
+    const temp = await colorize([src, '-o', out, '--anchors-file', hints, '--anchor-colors', 'expected', '--anchor-temperature', '0.2']);
+    expect(temp.lines).toContain(`colorize: redoing 3 earlier outputs in ${out}, changed since: settings anchorColors, anchorTemperature (3)`);
+    const reb = await colorize([src, '-o', out, '--anchors-file', hints, '--anchor-colors', 'expected', '--anchor-temperature', '0.2', '--anchor-rebalance', '0.5']);
+    expect(reb.lines).toContain(`colorize: redoing 3 earlier outputs in ${out}, changed since: settings anchorRebalance (3)`);
+    const args = [src, '-o', out, '--anchors-file', hints, '--anchor-colors', 'expected', '--anchor-temperature', '0.2', '--anchor-rebalance', '0.5'];
+    // A changed input image: that one only.
+    t = mtimes();
+    await grey(path.join(src, 'p1.png'), 40, 36, 11);
+    const input = await colorize(args);
+    expect(input.lines).toContain(`colorize: redoing 1 earlier output in ${out}, changed since: input content (1)`);
+    expect(input.lines).toContain(`colorize: 2 of 3 already done in ${out} with the same model, settings and inputs (kept; --overwrite redoes them)`);
+    expect(mtimes()[0]).toBe(t[0]);
+    expect(mtimes()[2]).toBe(t[2]);
+    // A changed anchors entry: that image only.
+    fs.writeFileSync(hints, JSON.stringify({ 'p0.png': [{ row: 9, col: 5, ab: [40, 20] }] }));
+    const anchors = await colorize(args);
+    expect(anchors.lines).toContain(`colorize: redoing 1 earlier output in ${out}, changed since: anchors entry (1)`);
+    // The manifest describes what is on disk: a fresh run with the final settings gives the same PNGs.
+    const fresh = path.join(dir, 'out4-fresh');
+    await colorize([...args.slice(0, 1), '-o', fresh, ...args.slice(3)]);
+    for (let k = 0; k < 3; k++) expect(fs.readFileSync(path.join(out, `p${k}.png`)).equals(fs.readFileSync(path.join(fresh, `p${k}.png`))), `p${k}`).toBe(true);
+    // An output changed by hand is redone too.
+    fs.writeFileSync(path.join(out, 'p2.png'), 'not the output');
+    const hand = await colorize(args);
+    expect(hand.lines).toContain(`colorize: redoing 1 earlier output in ${out}, changed since: output file missing or changed (1)`);
   });
 });

@@ -6,7 +6,7 @@ import type * as nodeFs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
-import { describeFsError, ensureBackend, nodeFileSystem, writeFileAtomic, type FileSystem } from '@disco/runtime/node';
+import { describeFsError, ensureBackend, nodeFileSystem, sha256Hex, writeFileAtomic, type FileSystem } from '@disco/runtime/node';
 import type { Rgb8Image } from '@disco/color';
 
 /** Options of {@link readImage}. */
@@ -190,11 +190,13 @@ export async function readRgbImage(file: string, fs: FileSystem = nodeFileSystem
 
 /**
  * Encodes 8-bit RGB as PNG and writes it atomically ({@link writeFileAtomic}: a full disk or a
- * permission error leaves no partial file and is reported in one line naming `file`).
+ * permission error leaves no partial file and is reported in one line naming `file`). Returns
+ * the sha256 (hex) of the bytes written, so a record can later tell whether the file changed.
  */
-export async function writePng8(file: string, rgb: Uint8Array, width: number, height: number, fs: FileSystem = nodeFileSystem): Promise<void> {
+export async function writePng8(file: string, rgb: Uint8Array, width: number, height: number, fs: FileSystem = nodeFileSystem): Promise<string> {
   const png = await sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), { raw: { width, height, channels: 3 }, limitInputPixels: false }).png().toBuffer();
   writeFileAtomic(file, png, { fs });
+  return sha256Hex(png);
 }
 
 const EXT_FORMAT: Record<string, WriteImageOptions['format']> = { '.png': 'png', '.jpg': 'jpeg', '.jpeg': 'jpeg', '.webp': 'webp', '.tif': 'tiff', '.tiff': 'tiff' };

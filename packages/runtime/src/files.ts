@@ -2,7 +2,7 @@
  * File writes that never leave a half-written file under its final name, with errors of one line
  * that name the path, and a file-system layer that tests replace to inject faults.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as nodeFs from 'node:fs';
 import * as path from 'node:path';
 
@@ -344,6 +344,23 @@ export function listFilesRecursive(dir: string, options: ListFilesOptions = {}):
   };
   walk(dir);
   return out.sort();
+}
+
+/**
+ * Lower-case hex sha256 of bytes or a string (UTF-8): the one content hash of DISCO's records
+ * (checkpoints, model files, colorize outputs, cached features).
+ */
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** {@link sha256Hex} of a file's bytes, or `null` when it cannot be read. */
+export function sha256File(file: string, fs: FileSystem = nodeFileSystem): string | null {
+  try {
+    return sha256Hex(fs.readFileSync(file));
+  } catch {
+    return null;
+  }
 }
 
 /**

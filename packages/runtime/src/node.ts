@@ -25,6 +25,8 @@ export {
   processAlive,
   realPathOf,
   removeStaleTemps,
+  sha256File,
+  sha256Hex,
   tempSibling,
   writeAll,
   writeFileAtomic,

@@ -32,6 +32,8 @@ import {
   positiveArg,
   Progress,
   realPathOf,
+  sha256File,
+  sha256Hex,
   removeStaleTemps,
   setupBackendForCli,
   convolutionEngineStatus,
@@ -42,7 +44,7 @@ import {
 } from '@disco/runtime/node';
 import { composeRgb8, drawAnchorMarkers, labAtModelSize, labFull, type Rgb8Image } from '../io/banded.js';
 import { decodeRgb8, expandImageInputs, readImageSize, writePng8 } from '@disco/images';
-import { loadDiscoModel, resolveModelArg, saveDiscoModel } from '../io/model_files.js';
+import { loadDiscoModel, MODEL_FILES, resolveModelArg, saveDiscoModel } from '../io/model_files.js';
 import { DISCO_ARCHS, resolveDiscoConfig, type DiscoArch, type DiscoConfigOverrides, type PretrainedFeaturesConfig } from '../model/config.js';
 import { DiscoModel } from '../model/disco.js';
 import { colorizeL } from '../model/infer.js';
@@ -81,6 +83,8 @@ interface TrainFlags {
   validationBatches: number;
   checkpointEvery: number;
   resume?: boolean;
+  overwrite?: boolean;
+  allowChanged?: string[];
   stopAt?: number;
   backend?: string;
   ablation?: string[];
@@ -125,7 +129,7 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
       ...(size !== undefined && size !== '' ? { inputSize: Number(size) } : {}),
     };
   }
-  const { resume, stopAt, ...kept } = flags;
+  const { resume, stopAt, overwrite, allowChanged, ...kept } = flags;
   const result = await trainDisco(
     {
       config: resolveDiscoConfig(overrides, flags.config),
@@ -139,6 +143,8 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
       spixnet: flags.spixnet ?? null,
       perceptual: flags.perceptual,
       resume,
+      overwrite,
+      allowChanged,
       stopAt,
       backend: backend.name,
       workers: flags.workers,
@@ -233,8 +239,20 @@ export function readHints(file: string): Record<string, UserAnchor[]> {
   return out;
 }
 
-/** One input's entry in `colorize.json` / `colorize.jsonl`. */
-export type ResultEntry = { input: string; outputs: string[]; anchors: number } | { input: string; error: string };
+/**
+ * What determines one input's outputs, as sha256 hashes: the settings (model identity and every
+ * inference setting), the input's bytes, its `--anchors-file` entry and its `--oracle` original.
+ * A later run keeps an output only when its key is equal.
+ */
+export interface OutputKey {
+  settings: string;
+  input: string | null;
+  anchors: string | null;
+  oracle: string | null;
+}
+
+/** One input's entry in `colorize.json` / `colorize.jsonl`; `key` and `outputsSha256` let a later run tell whether the outputs are still current. */
+export type ResultEntry = { input: string; outputs: string[]; anchors: number; outputsSha256?: string[]; key?: OutputKey } | { input: string; error: string; key?: OutputKey };
 
 /**
  * Colorizes one file and writes its PNG(s). Full-resolution work stays on 8-bit bytes and row
@@ -285,20 +303,21 @@ async function colorizeFile(file: string, base: string, ctx: ColorizeContext): P
       throw fileError('cannot create', sub, e);
     }
   }
+  const hashes: string[] = [];
   try {
     for (const r of res) {
       const rgb = composeRgb8(img, r.ab);
       const marks = r.anchors.map((a) => ({ ...a, row: Math.min(H - 1, a.row / sy), col: Math.min(W - 1, a.col / sx) }));
       if (flags.showAnchors) drawAnchorMarkers(rgb, img, marks);
       const name = path.join(outDir, `${base}${flags.diverse ? `_T${r.variant}` : ''}.png`);
-      await writePng8(name, rgb, W, H, ctx.files);
+      hashes.push(await writePng8(name, rgb, W, H, ctx.files));
       written.push(name);
       anchors = anchors || marks.length;
     }
   } finally {
     tf.dispose(res.map((r) => r.ab));
   }
-  return { input: file, outputs: written, anchors: res[0]?.anchors.length ?? anchors };
+  return { input: file, outputs: written, anchors: res[0]?.anchors.length ?? anchors, outputsSha256: hashes };
 }
 
 /** Everything {@link colorizeFile} needs besides the file; one per thread. */
@@ -317,6 +336,8 @@ export interface ColorizeJob {
   i: number;
   file: string;
   base: string;
+  /** What its outputs depend on (set by the main thread). */
+  key?: OutputKey;
 }
 
 /** What a job gave: its entry, or the first line of its error (with the code of a write error). */
@@ -339,10 +360,16 @@ export interface ColorizeWorkerInit {
   inputs: string[];
 }
 
-/** The settings that make two runs' outputs the same; a run resuming into a folder must match them. */
-function colorizeSettings(flags: ColorizeFlags, modelDir: string, K: number): Record<string, unknown> {
+/**
+ * The settings that determine every output of a run besides the input itself: the model's
+ * identity (sha256 of its files), every inference setting and the backend. `--workers` and
+ * `--shard` are not among them: results do not depend on them.
+ */
+function colorizeSettings(flags: ColorizeFlags, modelDir: string, modelSha256: string, K: number, backend: string): Record<string, unknown> {
   return {
     model: modelDir,
+    modelSha256,
+    backend,
     seed: flags.seed,
     mode: flags.mode,
     diverse: !!flags.diverse,
@@ -413,20 +440,67 @@ class ColorizeWorker {
   }
 }
 
-/** `colorize.jsonl` entries of an earlier run whose outputs all exist, by first output (the last line per output wins; a torn last line is skipped). */
-function finishedEntries(jsonl: string, files: FileSystem): Map<string, ResultEntry> {
-  const done = new Map<string, ResultEntry>();
-  if (!files.existsSync(jsonl)) return done;
-  for (const line of files.readFileSync(jsonl).toString('utf8').split('\n')) {
-    let e: ResultEntry;
-    try {
-      e = JSON.parse(line) as ResultEntry;
-    } catch {
-      continue;
+/** The settings of {@link colorizeSettings} that enter the output key (paths are not: the files' contents are keyed instead). */
+function keyedSettings(settings: Record<string, unknown>): Record<string, unknown> {
+  const { model: _model, anchorsFile: _anchorsFile, oracle, ...keyed } = settings;
+  return { ...keyed, oracle: oracle !== null };
+}
+
+const DONE_RECORD = /^colorize(-\d+-of-\d+)?\.jsonl$/;
+const MANIFEST = /^colorize(-\d+-of-\d+)?\.json$/;
+
+/**
+ * The done-record of an output folder: the entries with outputs of every `colorize*.jsonl` in it
+ * (unsharded and sharded runs alike), by first output, in file order (a torn last line is skipped);
+ * and the settings of its manifests by their hash, to say which setting changed.
+ */
+function readDoneRecord(output: string, files: FileSystem): { entries: Map<string, ResultEntry[]>; settings: Map<string, Record<string, unknown>> } {
+  const entries = new Map<string, ResultEntry[]>();
+  const settings = new Map<string, Record<string, unknown>>();
+  if (!files.existsSync(output)) return { entries, settings };
+  for (const name of files.readdirSync(output).sort()) {
+    const f = path.join(output, name);
+    if (MANIFEST.test(name)) {
+      try {
+        const m = JSON.parse(files.readFileSync(f).toString('utf8')) as Record<string, unknown>;
+        const { settingsSha256, complete: _complete, results: _results, shard: _shard, ...rest } = m;
+        if (typeof settingsSha256 === 'string') settings.set(settingsSha256, keyedSettings(rest));
+      } catch {
+        // a damaged manifest only loses the names of changed settings
+      }
     }
-    if ('outputs' in e && e.outputs.length > 0 && e.outputs.every((o) => files.existsSync(o))) done.set(e.outputs[0]!, e);
+    if (!DONE_RECORD.test(name)) continue;
+    for (const line of files.readFileSync(f).toString('utf8').split('\n')) {
+      let e: ResultEntry;
+      try {
+        e = JSON.parse(line) as ResultEntry;
+      } catch {
+        continue;
+      }
+      if (e && 'outputs' in e && Array.isArray(e.outputs) && e.outputs.length > 0) entries.set(e.outputs[0]!, [...(entries.get(e.outputs[0]!) ?? []), e]);
+    }
   }
-  return done;
+  return { entries, settings };
+}
+
+/** Why an earlier entry for a job's outputs cannot be kept, or `null` when it can (same key, outputs unchanged). */
+function staleReason(e: ResultEntry, job: ColorizeJob, files: FileSystem, settingsBy: Map<string, Record<string, unknown>>, now: Record<string, unknown>): string | null {
+  if (!('outputs' in e)) return 'failed before';
+  if (e.input !== job.file) return 'another input';
+  const k = e.key;
+  if (!k) return 'no record of its settings (an older version)';
+  const key = job.key!;
+  if (k.settings !== key.settings) {
+    const was = settingsBy.get(k.settings);
+    const changed = was ? Object.keys({ ...was, ...now }).filter((n) => JSON.stringify(was[n]) !== JSON.stringify(now[n])) : [];
+    return changed.length > 0 ? `settings ${changed.join(', ')}` : 'settings';
+  }
+  if (k.input !== key.input || key.input === null) return 'input content';
+  if (k.anchors !== key.anchors) return 'anchors entry';
+  if (k.oracle !== key.oracle) return 'oracle original';
+  const sums = e.outputsSha256 ?? [];
+  if (sums.length !== e.outputs.length || e.outputs.some((o, i) => sha256File(o, files) !== sums[i])) return 'output file missing or changed';
+  return null;
 }
 
 /** Output PNG paths of a job (`<base>.png`, or `<base>_T0/1/2.png` with `--diverse`). */
@@ -448,7 +522,7 @@ function refuseOverwritingInputs(jobs: readonly ColorizeJob[], output: string, f
 async function colorize(inputs: string[], flags: ColorizeFlags, io: CliIo): Promise<number> {
   const files = io.fs ?? nodeFileSystem;
   const shard = parseShard(flags.shard);
-  await setupBackendForCli(flags.backend, io.err);
+  const backend = await setupBackendForCli(flags.backend, io.err);
   const output = path.resolve(flags.output);
   const modelDir = resolveModelArg(flags.model);
   const hints = flags.anchorsFile ? readHints(flags.anchorsFile) : null;
@@ -480,36 +554,40 @@ async function colorize(inputs: string[], flags: ColorizeFlags, io: CliIo): Prom
     const tag = shardSuffix(shard);
     const jsonl = path.join(output, `colorize${tag}.jsonl`);
     const manifest = path.join(output, `colorize${tag}.json`);
-    const settings = colorizeSettings(flags, modelDir, K);
-    // Resume: keep what an earlier run with the same settings finished, unless --overwrite.
-    let done = new Map<string, ResultEntry>();
-    if (!flags.overwrite) {
-      let prior: Record<string, unknown> | null = null;
-      try {
-        if (files.existsSync(manifest)) prior = JSON.parse(files.readFileSync(manifest).toString('utf8')) as Record<string, unknown>;
-      } catch {
-        prior = null;
-      }
-      const differs = Object.entries(settings).find(([k, v]) => prior && k in prior && JSON.stringify(prior[k]) !== JSON.stringify(v));
-      if (differs) io.err(`colorize: ${flags.output} holds results made with other settings (${differs[0]} ${JSON.stringify(prior![differs[0]])}, now ${JSON.stringify(differs[1])}); redoing them`);
-      else done = finishedEntries(jsonl, files);
-    }
-    const results = new Map<number, ResultEntry>();
-    const firstOutput = (j: ColorizeJob): string => path.join(output, `${j.base}${flags.diverse ? '_T0' : ''}.png`);
+    const modelSha256 = sha256Hex([MODEL_FILES.json, MODEL_FILES.weights].map((f) => sha256File(path.join(modelDir, f)) ?? '').join(' '));
+    const settings = colorizeSettings(flags, modelDir, modelSha256, K, `${backend.name}${backend.convolutions ? ' +onnxruntime' : ''}`);
+    const keyed = keyedSettings(settings);
+    const settingsSha256 = sha256Hex(JSON.stringify(keyed));
     for (const j of mine) {
-      const e = done.get(firstOutput(j));
-      if (e && e.input === j.file) results.set(j.i, e);
+      const hint = hints ? (hints[path.basename(j.file)] ?? hints['*']) : undefined;
+      j.key = { settings: settingsSha256, input: sha256File(j.file, files), anchors: hint ? sha256Hex(JSON.stringify(hint)) : null, oracle: oracleFor ? sha256File(oracleFor(j.file), files) : null };
+    }
+    // Resume: keep an earlier output (of any run into this folder, sharded or not) exactly when
+    // everything it depends on is unchanged; redo the rest and say why. --overwrite redoes all.
+    const results = new Map<number, ResultEntry>();
+    const redone = new Map<string, number>();
+    if (!flags.overwrite) {
+      const { entries, settings: settingsBy } = readDoneRecord(output, files);
+      for (const j of mine) {
+        const earlier = entries.get(jobOutputs(j, output, flags)[0]!) ?? [];
+        if (earlier.length === 0) continue;
+        const reasons = earlier.map((e) => staleReason(e, j, files, settingsBy, keyed));
+        const ok = reasons.indexOf(null);
+        if (ok >= 0) results.set(j.i, earlier[ok]!);
+        else redone.set(reasons.at(-1)!, (redone.get(reasons.at(-1)!) ?? 0) + 1);
+      }
     }
     const todo = mine.filter((j) => !results.has(j.i));
     for (const d of new Set([output, ...todo.map((j) => path.dirname(path.join(output, j.base)))])) if (files.existsSync(d)) removeStaleTemps(d, files);
     writeFileAtomic(jsonl, [...results.values()].map((e) => `${JSON.stringify(e)}\n`).join(''), { fs: files });
     if (shard) io.err(`colorize: shard ${shard.index}/${shard.count}: ${mine.length} of ${all.length} inputs`);
-    if (results.size > 0) io.err(`colorize: ${results.size} of ${mine.length} already done in ${flags.output} (kept; --overwrite redoes them)`);
+    if (results.size > 0) io.err(`colorize: ${results.size} of ${mine.length} already done in ${flags.output} with the same model, settings and inputs (kept; --overwrite redoes them)`);
+    if (redone.size > 0) io.err(`colorize: redoing ${[...redone.values()].reduce((a, b) => a + b, 0)} earlier output${[...redone.values()].reduce((a, b) => a + b, 0) === 1 ? '' : 's'} in ${flags.output}, changed since: ${[...redone].map(([why, n]) => `${why} (${n})`).join('; ')}`);
     const variants: ColorVariant[] = flags.diverse ? [0, 1, 2] : [0];
     const ordered = (): ResultEntry[] => [...results.entries()].sort((a, b) => a[0] - b[0]).map(([, e]) => e);
     let lastManifest = -Infinity;
     const writeManifest = (complete: boolean): void => {
-      writeJsonAtomic(manifest, { ...settings, ...(shard ? { shard: `${shard.index}/${shard.count}` } : {}), complete, results: ordered() }, { fs: files });
+      writeJsonAtomic(manifest, { ...settings, settingsSha256, ...(shard ? { shard: `${shard.index}/${shard.count}` } : {}), complete, results: ordered() }, { fs: files });
       lastManifest = performance.now();
     };
     const workers = Math.max(1, Math.min(flags.workers ?? (io.fs ? 1 : os.availableParallelism()), todo.length));
@@ -519,7 +597,7 @@ async function colorize(inputs: string[], flags: ColorizeFlags, io: CliIo): Prom
     let stopped: string | null = null;
     const handle = (job: ColorizeJob, r: JobResult): void => {
       let entry: ResultEntry;
-      if ('entry' in r) entry = r.entry;
+      if ('entry' in r) entry = { ...r.entry, key: job.key! };
       else {
         failed++;
         io.err(`colorize: ${r.error.includes(job.file) ? r.error : `${job.file}: ${r.error}`}`);
@@ -582,6 +660,11 @@ async function colorize(inputs: string[], flags: ColorizeFlags, io: CliIo): Prom
 
 /** Turns a run's checkpoint into a model folder (e.g. to use a run that is still going). */
 async function exportCheckpoint(run: string, outDir: string, io: CliIo): Promise<void> {
+  const files = io.fs ?? nodeFileSystem;
+  const target = realPathOf(outDir, files);
+  const ckDir = realPathOf(path.join(run, 'checkpoint'), files);
+  const insideCheckpoint = target === ckDir || target.startsWith(`${ckDir}${path.sep}`) || files.existsSync(path.join(outDir, 'state.json'));
+  if (insideCheckpoint) throw new Error(`export: -o ${JSON.stringify(outDir)} is a training checkpoint folder; writing the model there would destroy the checkpoint; choose another folder (e.g. ${path.join(run, 'model')})`);
   const ck = readDiscoCheckpoint(path.resolve(run), '--run', { fs: io.fs, log: io.err });
   const { state } = ck;
   const model = modelFromCheckpoint(ck);
@@ -652,7 +735,9 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--validation-batches <n>', 'batches per validation', intArg('--validation-batches', 1), D.validationBatches)
     .option('--checkpoint-every <n>', 'steps between checkpoints', intArg('--checkpoint-every', 1), D.checkpointEvery)
     .option('--workers <n>', 'threads per step (data parallel: the batch split into n shards, gradients averaged; not with a perceptual network)', intArg('--workers', 1), D.workers)
-    .option('--resume', 'continue from <out>/checkpoint')
+    .option('--resume', 'continue from <out>/checkpoint (every other flag must equal the checkpoint\'s, see --allow-changed)')
+    .option('--overwrite', 'start over in an --out folder that holds a run (its checkpoint, model and logs are removed)')
+    .option('--allow-changed <flags>', 'with --resume: flags that may differ from the checkpoint\'s, comma-separated (e.g. lr,steps); the model config always stays the checkpoint\'s', (v: string) => v.split(',').map((f) => f.trim()).filter((f) => f !== ''))
     .option('--stop-at <step>', 'checkpoint and stop once this step is done (time-boxed sessions; continue with --resume)', intArg('--stop-at', 1))
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu (default $DISCO_BACKEND or auto)')
     .action(async (flags: TrainFlags, cmd: Command) => train(applyRecipe(flags, cmd), io));

@@ -69,6 +69,17 @@ export interface TrainDiscoSpec {
   perceptual?: string;
   /** Continue from `<out>/checkpoint`. */
   resume?: boolean;
+  /**
+   * Start over in a run folder that holds a run (its checkpoint, model, logs are removed first).
+   * Without it (and without `resume`) such a folder is refused, so a finished run is never wiped
+   * by accident.
+   */
+  overwrite?: boolean;
+  /**
+   * Names of `record` entries (for the CLI: flags, as `--lr` or `lr`) that may differ from the
+   * checkpoint's on `resume`. Any other difference is refused, naming the flag.
+   */
+  allowChanged?: readonly string[];
   /** Checkpoint and return once this step is done (time-boxed sessions). */
   stopAt?: number;
   /** Backend name, recorded in the run's provenance. */
@@ -258,6 +269,34 @@ async function applyCheckpoint(ck: LoadedDiscoCheckpoint, model: DiscoModel, tra
   }
 }
 
+/** `batchSize` → `--batch-size`. */
+export function flagName(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** What a run folder holds of an earlier run (a checkpoint, its candidates, a model, a log), as paths; empty when none. */
+export function runFolderContents(out: string, files: FileSystem = nodeFileSystem): string[] {
+  if (!files.existsSync(out)) return [];
+  let names: string[];
+  try {
+    names = files.readdirSync(out);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => n === CKPT || n === 'model' || n === 'run.json' || n === 'log.jsonl' || n === 'validation.jsonl' || /^run\.resume-\d+\.json$/.test(n) || /^\.checkpoint\./.test(n)).sort();
+}
+
+/**
+ * The entries of `now` (a run's flags) that differ from the checkpoint's `stored` ones and are not
+ * in `allowed` (names as `--lr` or `lr`), as `--flag (was X, now Y)`.
+ */
+export function changedFlags(stored: Record<string, unknown>, now: Record<string, unknown>, allowed: readonly string[] = []): string[] {
+  const ok = new Set(allowed.map((a) => flagName(a.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()))));
+  const keys = [...new Set([...Object.keys(stored), ...Object.keys(now)])].sort();
+  const show = (v: unknown): string => (v === undefined ? 'unset' : JSON.stringify(v));
+  return keys.filter((k) => JSON.stringify(stored[k]) !== JSON.stringify(now[k]) && !ok.has(flagName(k))).map((k) => `${flagName(k)} (was ${show(stored[k])}, now ${show(now[k])})`);
+}
+
 /** Builds the model of `config` with the stage-1 network named by `spixnet` (see {@link TrainDiscoSpec.spixnet}). */
 async function modelWithSpixnet(config: DiscoConfig, spixnet: string | null | undefined): Promise<DiscoModel> {
   const spixDir = spixnet ? path.resolve(spixnet) : null;
@@ -319,9 +358,18 @@ export async function trainDisco(spec: TrainDiscoSpec, hooks: TrainDiscoHooks = 
   const record = spec.record ?? {};
   let config = spec.config;
   let resumeFrom: LoadedDiscoCheckpoint | null = null;
+  const sources = spec.data.map((d) => path.resolve(d));
+  if (spec.resume && spec.overwrite) throw new Error('--resume and --overwrite exclude each other: continue the run, or start it over');
   if (spec.resume) {
     resumeFrom = readDiscoCheckpoint(out, '--resume', { fs: files, log, repair: true });
+    const changed = changedFlags(resumeFrom.state.flags ?? {}, { ...record, data: sources }, spec.allowChanged);
+    if (changed.length > 0) throw new Error(`--resume: ${changed.join(', ')} differ${changed.length === 1 ? 's' : ''} from the checkpoint's flags in ${path.join(out, CKPT)}; give the same flags, or name the ones to change with --allow-changed ${changed.map((c) => c.split(' ')[0]!.slice(2)).join(',')}`);
     config = resolveStoredConfig(resumeFrom.state.config);
+    if (JSON.stringify(config) !== JSON.stringify(resolveStoredConfig(spec.config))) log("train: warning: --resume keeps the checkpoint's model config; a changed model flag has no effect on it");
+  } else {
+    const held = runFolderContents(out, files);
+    if (held.length > 0 && !spec.overwrite) throw new Error(`--out: ${out} holds a training run (${held.join(', ')}); continue it with --resume, or start it over with --overwrite`);
+    for (const n of held) files.rmSync(path.join(out, n), { recursive: true, force: true });
   }
   const resumeState = resumeFrom?.state ?? null;
   const options = resolveStage2Options({ perceptualWeight: perceptualWeightFor(perceptualName), ...spec.options });
@@ -350,7 +398,6 @@ export async function trainDisco(spec: TrainDiscoSpec, hooks: TrainDiscoHooks = 
     }
     // Workers copy the model as it is now (after a resume: the checkpoint's weights).
     if (workers > 1) par = await ParallelStage2Trainer.create(trainer, { workers, backend: spec.backend ?? tf.getBackend() });
-    const sources = spec.data.map((d) => path.resolve(d));
     const ds = await PhotoDataset.create({ sources, size: config.imageSize, batchSize, seed: options.seed, split: 'train', output: 'lab' });
     // A small data set may hold out no photo at all: train anyway, without validation.
     const val = await PhotoDataset.create({ sources, size: config.imageSize, batchSize, seed: options.seed, split: 'validation', output: 'lab', flip: false, dropRemainder: false }).catch((e: Error) => {

@@ -240,6 +240,8 @@ export async function executeRun(job: RunJob, options: ExecuteRunOptions = {}): 
         spixnet: job.spixnet,
         perceptual: BASE_RECIPE.perceptual,
         resume,
+        // Without a checkpoint, whatever a run killed before its first checkpoint left is started over.
+        overwrite: !resume,
         backend: tf.getBackend(),
         record: { ablationRun: job.id, recipe: BASE_RECIPE.name, variant: job.variant.id, budget: b.name },
         command: 'experiments ablation run',
