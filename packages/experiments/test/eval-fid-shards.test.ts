@@ -97,6 +97,34 @@ describe('eval-fid --shard / --features-in [9 synthetic 40x32 photos, 3 shards a
     expect(await failure(['--features-in', path.join(dir, 'shard0/features.json'), path.join(dir, 'shard1/features.json'), '--out', path.join(dir, 'x.json')])).toMatch(/^eval-fid: --features-in: real has \d of 9 images across 2 file\(s\); a shard's features file is missing$/);
   }, 120_000);
 
+  it('5: cached features are keyed on each image\'s bytes and the network: a changed fake image or network file is extracted again, and the FID equals a fresh run\'s', async () => {
+    const work = path.join(dir, 'stale');
+    fs.cpSync(sets.gray, path.join(work, 'gray'), { recursive: true });
+    const netCopy = path.join(work, 'net');
+    fs.cpSync(path.dirname(net), netCopy, { recursive: true });
+    const args = (out: string, features: string) => ['--real', sets.photos, '--fake', path.join(work, 'gray'), '--inception', path.join(netCopy, 'model.json'), '--inception-range', '[0,1]', '--kid-subsets', '5', '--batch-size', '3', '--out', out, '--features-out', features];
+    const cached = path.join(work, 'f.json');
+    await evalFid(args(path.join(work, 'a.json'), cached));
+    // Replace one fake image by another one's bytes.
+    const names = fs.readdirSync(path.join(work, 'gray')).sort();
+    fs.copyFileSync(path.join(work, 'gray', names[1]!), path.join(work, 'gray', names[0]!));
+    const again = await evalFid(args(path.join(work, 'b.json'), cached));
+    expect(again.stderr).toMatch(/fake: 1 image changed since extracted in .*f\.jsonl; extracting again/);
+    expect(again.stderr).toMatch(/fake: 8 of 9 images already extracted/);
+    await evalFid(args(path.join(work, 'fresh.json'), path.join(work, 'fresh-features.json')));
+    const [a, b, fresh] = ['a', 'b', 'fresh'].map((n) => read<Report>(path.join(work, `${n}.json`)).scores.fid);
+    for (const l of Object.keys(fresh!)) {
+      expect(Math.abs(a![l]! - fresh![l]!), `${l}: the images did change the score`).toBeGreaterThan(1e-3 * fresh![l]!);
+      expect(Math.abs(b![l]! - fresh![l]!), l).toBeLessThanOrEqual(1e-6 * fresh![l]!); // float32 features of other batch compositions
+    }
+    // Another network file (same name, other weights): nothing is kept.
+    const w = fs.readFileSync(path.join(netCopy, 'weights.bin'));
+    w[100] ^= 1;
+    fs.writeFileSync(path.join(netCopy, 'weights.bin'), w);
+    const other = await evalFid(args(path.join(work, 'c.json'), cached));
+    expect(other.stderr).not.toMatch(/already extracted/);
+  }, 120_000);
+
   it.each([
     ['3/3', 'eval-fid: --shard: the shard index must be < 3 (0-based); got 3'],
     ['1-of-2', "eval-fid: --shard must be i/n (e.g. 0/4) or auto; got '1-of-2'"],

@@ -5,14 +5,27 @@
  * network has a 1000-class head, colorfulness of both sets. Prints a table and writes JSON.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Command } from 'commander';
-import { collectRunInfo, expandInputs, intArg, parseShard, selectShard, setupBackendForCli, writeJsonAtomic } from '@disco/runtime/node';
+import { collectRunInfo, expandInputs, intArg, parseShard, selectShard, setupBackendForCli, sha256File, sha256Hex, writeJsonAtomic } from '@disco/runtime/node';
 import { KID_DEFAULTS } from '../metrics/kid.js';
 import { checkSetSizes, extractImageSetFeatures, formatScoreTable, scoreFeatureSets, smallSampleWarnings } from '../node/eval_fid.js';
 import { FeatureJournal, labelOnlyNetwork, mergeFeatureFiles, networkInfo, writeFeatureFile, type IndexedSetFeatures } from '../node/feature_files.js';
 import { listImageInputs } from '@disco/images';
 import { loadFidInception, loadInceptionFromFile, loadNsfwInception, PT_INCEPTION_FILE, type FeatureNetwork } from '../node/inception.js';
 import { resolveFromCaller as resolve } from './args.js';
+
+/** sha256 of a layers-format model: its `model.json` and every weight file its manifest names. */
+function networkFilesSha256(modelJson: string): string {
+  const sums = [sha256File(modelJson)];
+  try {
+    const j = JSON.parse(fs.readFileSync(modelJson, 'utf8')) as { weightsManifest?: { paths?: string[] }[] };
+    for (const g of j.weightsManifest ?? []) for (const p of g.paths ?? []) sums.push(sha256File(path.join(path.dirname(modelJson), p)));
+  } catch {
+    // the loader reports an unreadable model
+  }
+  return sha256Hex(sums.join(' '));
+}
 
 const program = new Command()
   .name('eval-fid')
@@ -100,14 +113,20 @@ async function main(): Promise<void> {
     process.stderr.write(`caveat: ${network.caveat}\n`);
     process.stderr.write(`scores: ${network.comparableWithPublished === true ? 'comparable with published values' : 'project-relative (not comparable with published values)'}\n`);
     const info = networkInfo(network);
-    const journal = new FeatureJournal(resolve(o.featuresOut ?? o.out).replace(/\.json$/i, '') + '.jsonl', info, o.overwrite === true);
+    // Cached features are keyed on the network, its preprocessing and each image's bytes.
+    const identity = o.inception !== undefined ? { inceptionSha256: networkFilesSha256(resolve(o.inception)), inceptionRange: o.inceptionRange, poolLayer: o.poolLayer ?? null } : {};
+    const journal = new FeatureJournal(resolve(o.featuresOut ?? o.out).replace(/\.json$/i, '') + '.jsonl', info, o.overwrite === true, identity);
     const extract = async (set: 'real' | 'fake'): Promise<number> => {
-      const todo = mine[set].filter((f) => !journal.has(set, f.file));
+      const sums = new Map(mine[set].map((f) => [f.file, sha256File(f.file)]));
+      const states = mine[set].map((f) => journal.state(set, f.file, sums.get(f.file)!));
+      const todo = mine[set].filter((_, i) => states[i] !== 'done');
       const done = mine[set].length - todo.length;
-      if (done > 0) process.stderr.write(`${set}: ${done} of ${mine[set].length} images already extracted in ${journal.file} (kept; --overwrite redoes them)\n`);
+      const changed = states.filter((st) => st === 'changed').length;
+      if (done > 0) process.stderr.write(`${set}: ${done} of ${mine[set].length} images already extracted in ${journal.file} from the same bytes (kept; --overwrite redoes them)\n`);
+      if (changed > 0) process.stderr.write(`${set}: ${changed} image${changed === 1 ? '' : 's'} changed since extracted in ${journal.file}; extracting again\n`);
       if (todo.length === 0) return 0;
-      const r = await extractImageSetFeatures(todo.map((f) => f.file), network, { batchSize: o.batchSize, label: set, onImage: (file, features, probs, cf) => journal.add(set, file, features, probs, cf) });
-      for (const s of r.skipped) journal.addSkipped(set, s.file, s.error);
+      const r = await extractImageSetFeatures(todo.map((f) => f.file), network, { batchSize: o.batchSize, label: set, onImage: (file, features, probs, cf) => journal.add(set, file, features, probs, cf, sums.get(file) ?? null) });
+      for (const s of r.skipped) journal.addSkipped(set, s.file, s.error, sums.get(s.file) ?? null);
       return r.seconds;
     };
     const realSeconds = await extract('real');

@@ -74,6 +74,8 @@ export function writeFeatureFile(file: string, info: FeatureNetworkInfo, sets: {
 interface ImageLine {
   set: 'real' | 'fake';
   file: string;
+  /** sha256 of the image file's bytes when it was extracted. */
+  sha256?: string | null;
   colorfulness?: number;
   features?: number[][];
   probs?: number[] | null;
@@ -81,20 +83,25 @@ interface ImageLine {
 }
 
 /**
- * The incremental features file (`<name>.jsonl`): a header line naming the network, then one line
- * per finished image. A restarted run keeps the lines of the same network (a torn last line is
- * skipped) and extracts only the rest.
+ * The incremental features file (`<name>.jsonl`): a header line naming the network and its
+ * preprocessing, then one line per finished image with the sha256 of the image's bytes. A
+ * restarted run keeps the lines of the same network and preprocessing whose image is unchanged
+ * (a torn last line is skipped) and extracts only the rest.
  */
 export class FeatureJournal {
   private readonly done = new Map<string, ImageLine>();
 
-  /** Opens `file`; with `fresh` (or another network's header) it starts empty. */
+  /**
+   * Opens `file`; with `fresh` (or another network's or preprocessing's header) it starts empty.
+   * `identity` is whatever else determines the features (e.g. the network file's sha256, its input range).
+   */
   constructor(
     readonly file: string,
     info: FeatureNetworkInfo,
     fresh: boolean,
+    identity: Record<string, unknown> = {},
   ) {
-    const header = JSON.stringify({ network: info.name, layers: info.layers });
+    const header = JSON.stringify({ network: info.name, layers: info.layers, inputSize: info.inputSize, classes: info.classes, identity });
     const kept: string[] = [];
     if (!fresh && fs.existsSync(file)) {
       const lines = fs.readFileSync(file, 'utf8').split('\n');
@@ -118,21 +125,28 @@ export class FeatureJournal {
     return [...this.done.values()].filter((e) => e.set === set).length;
   }
 
-  /** Whether `file` of `set` is done. */
-  has(set: 'real' | 'fake', file: string): boolean {
-    return this.done.has(`${set}\n${file}`);
+  /** `done` when `file` of `set` was extracted from the bytes with this sha256, `changed` when from other bytes, else `todo`. */
+  state(set: 'real' | 'fake', file: string, sha256: string | null): 'done' | 'changed' | 'todo' {
+    const e = this.done.get(`${set}\n${file}`);
+    if (!e) return 'todo';
+    return sha256 !== null && e.sha256 === sha256 ? 'done' : 'changed';
   }
 
-  /** Records a finished image. */
-  add(set: 'real' | 'fake', file: string, features: Float32Array[], probs: Float32Array | null, colorfulness: number): void {
-    const e: ImageLine = { set, file, colorfulness, features: features.map((f) => Array.from(f)), probs: probs === null ? null : Array.from(probs) };
+  /** Whether `file` of `set` was extracted from the bytes with this sha256. */
+  has(set: 'real' | 'fake', file: string, sha256: string | null): boolean {
+    return this.state(set, file, sha256) === 'done';
+  }
+
+  /** Records a finished image (`sha256`: of the bytes it was extracted from). */
+  add(set: 'real' | 'fake', file: string, features: Float32Array[], probs: Float32Array | null, colorfulness: number, sha256: string | null = null): void {
+    const e: ImageLine = { set, file, sha256, colorfulness, features: features.map((f) => Array.from(f)), probs: probs === null ? null : Array.from(probs) };
     this.done.set(`${set}\n${file}`, e);
     appendLine(this.file, JSON.stringify(e));
   }
 
   /** Records an image that could not be decoded. */
-  addSkipped(set: 'real' | 'fake', file: string, error: string): void {
-    const e: ImageLine = { set, file, skipped: error };
+  addSkipped(set: 'real' | 'fake', file: string, error: string, sha256: string | null = null): void {
+    const e: ImageLine = { set, file, sha256, skipped: error };
     this.done.set(`${set}\n${file}`, e);
     appendLine(this.file, JSON.stringify(e));
   }
