@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FaultyFileSystem } from '@disco/runtime/node';
 import { runDiscoCli } from '../src/cli/disco.js';
 import { makeImage } from './photos.js';
 
@@ -161,5 +162,17 @@ describe('4: every colorize output is keyed on what determines it; exactly what 
     fs.writeFileSync(path.join(out, 'p2.png'), 'not the output');
     const hand = await colorize(args);
     expect(hand.lines).toContain(`colorize: redoing 1 earlier output in ${out}, changed since: output file missing or changed (1)`);
+  });
+});
+
+describe('6: an unreadable sub-folder is named, not silently skipped', () => {
+  it('disco colorize of a folder with an unreadable sub-folder fails with one line naming it, before any image', async () => {
+    const src = path.join(dir, 'src6');
+    await grey(path.join(src, 'a.png'));
+    await grey(path.join(src, 'locked', 'b.png'));
+    const io = { ...capture(), fs: new FaultyFileSystem({ unreadable: (p) => p === path.join(src, 'locked') }) };
+    const r = await colorize([src, '-o', path.join(dir, 'out6')], io);
+    expect(r.error?.message).toMatch(/^cannot list the folder ".*src6\/locked": EACCES: permission denied; its images would be left out/);
+    expect(fs.existsSync(path.join(dir, 'out6', 'a.png'))).toBe(false);
   });
 });

@@ -145,9 +145,9 @@ export class FaultyFileSystem implements FileSystem {
     this.alive();
     return nodeFs.realpathSync(p);
   }
-  /** Passes through (a read). */
+  /** A read; `EACCES` for an `unreadable` path. */
   readdirSync(p: string): string[] {
-    this.alive();
+    this.readable('scandir', p);
     return nodeFs.readdirSync(p);
   }
   /** A read; `EACCES` for an `unreadable` path. */

@@ -312,7 +312,8 @@ export interface ListFilesOptions {
 /**
  * The files under `dir`, recursively, sorted by path. Symbolic links are followed, but a folder
  * is entered at most once (by its real path), so a link loop or two links to one folder list
- * each file once. Unreadable sub-folders are skipped.
+ * each file once. A folder that cannot be listed (no permission, an I/O error) is an error
+ * naming it: skipping it would silently drop its images from a batch, a training set or a score.
  */
 export function listFilesRecursive(dir: string, options: ListFilesOptions = {}): string[] {
   const fs = options.fs ?? nodeFileSystem;
@@ -327,8 +328,8 @@ export function listFilesRecursive(dir: string, options: ListFilesOptions = {}):
     let names: string[];
     try {
       names = fs.readdirSync(d);
-    } catch {
-      return;
+    } catch (e) {
+      throw new Error(`cannot list the folder ${JSON.stringify(d)}: ${describeFsError(e)}; its images would be left out (fix its permissions, or give the readable folders only)`);
     }
     for (const name of names.sort()) {
       const full = path.join(d, name);

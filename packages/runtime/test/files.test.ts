@@ -122,4 +122,15 @@ describe('listFilesRecursive', () => {
     expect(files.map((f) => path.relative(d, f))).toEqual(['a/b/y.png', 'a/x.png', 'link.png']);
     expect(listFilesRecursive(d, { exclude: [path.join(d, 'a', 'b')] }).map((f) => path.relative(d, f))).toEqual(['a/x.png', 'link.png']);
   });
+
+  it('an unreadable sub-folder is an error naming it, not a silent skip (issue 27 #6)', () => {
+    const d = fresh();
+    fs.mkdirSync(path.join(d, 'ok'));
+    fs.mkdirSync(path.join(d, 'locked'));
+    fs.writeFileSync(path.join(d, 'ok', 'x.png'), '');
+    fs.writeFileSync(path.join(d, 'locked', 'y.png'), '');
+    const locked = new FaultyFileSystem({ unreadable: (p) => p === path.join(d, 'locked') });
+    expect(() => listFilesRecursive(d, { fs: locked })).toThrow(new RegExp(`^cannot list the folder "${path.join(d, 'locked')}": EACCES: permission denied; its images would be left out`));
+    expect(listFilesRecursive(d, { fs: locked, exclude: [path.join(d, 'locked')] }).map((f) => path.relative(d, f))).toEqual(['ok/x.png']);
+  });
 });

@@ -526,7 +526,7 @@ async function colorize(inputs: string[], flags: ColorizeFlags, io: CliIo): Prom
   const output = path.resolve(flags.output);
   const modelDir = resolveModelArg(flags.model);
   const hints = flags.anchorsFile ? readHints(flags.anchorsFile) : null;
-  const all = expandImageInputs(inputs, { exclude: [output] });
+  const all = expandImageInputs(inputs, { exclude: [output], fs: files });
   if (all.length === 0) throw new Error('colorize: no input images');
   if (hints) {
     const names = new Set(all.map((f) => path.basename(f.file)));
