@@ -176,3 +176,38 @@ describe('6: an unreadable sub-folder is named, not silently skipped', () => {
     expect(fs.existsSync(path.join(dir, 'out6', 'a.png'))).toBe(false);
   });
 });
+
+describe('7: results do not depend on worker or thread counts; sharded and unsharded runs share one done-record', () => {
+  let src = '';
+  beforeAll(async () => {
+    // Textured images of 12 widths: under 2 onnxruntime threads on the main thread and 1 in a
+    // worker, one of them came out one level different.
+    src = path.join(dir, 'src7');
+    fs.mkdirSync(src, { recursive: true });
+    for (let k = 0; k < 12; k++) {
+      const w = 96 + 16 * k;
+      const h = 128;
+      const px = Buffer.alloc(w * h * 3);
+      for (let i = 0; i < w * h; i++) px[i * 3] = px[i * 3 + 1] = px[i * 3 + 2] = Math.floor(128 + 100 * Math.sin(i * (k + 1) * 0.001) * Math.cos((i % w) * 0.05));
+      await sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toFile(path.join(src, `p${k}.png`));
+    }
+  });
+
+  it('--workers 1 and --workers 2 write byte-identical PNGs', async () => {
+    const one = path.join(dir, 'w1');
+    const two = path.join(dir, 'w2');
+    expect((await colorize([src, '-o', one])).error).toBeNull();
+    const io = capture();
+    await runDiscoCli(['colorize', '--backend', 'wasm', '--workers', '2', src, '-o', two], io);
+    for (let k = 0; k < 12; k++) expect(fs.readFileSync(path.join(one, `p${k}.png`)).equals(fs.readFileSync(path.join(two, `p${k}.png`))), `p${k}.png`).toBe(true);
+  });
+
+  it('an unsharded rerun keeps what the shards finished', async () => {
+    const out = path.join(dir, 'sharded7');
+    for (const i of [0, 1]) expect((await colorize([src, '-o', out, '--shard', `${i}/2`])).error).toBeNull();
+    const r = await colorize([src, '-o', out]);
+    expect(r.lines).toContain(`colorize: 12 of 12 already done in ${out} with the same model, settings and inputs (kept; --overwrite redoes them)`);
+    expect(r.lines).toContain(`colorized 12/12 images into ${out}`);
+    for (let k = 0; k < 12; k++) expect(fs.readFileSync(path.join(out, `p${k}.png`)).equals(fs.readFileSync(path.join(dir, 'w1', `p${k}.png`))), `p${k}.png`).toBe(true);
+  });
+});

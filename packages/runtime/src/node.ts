@@ -45,6 +45,7 @@ export {
   NATIVE_CONV_ENV,
   NATIVE_CONV_MIN_MACS,
   NATIVE_CONV_THREADS_ENV,
+  resolveConvThreads,
   type NativeConvInfo,
   type NativeConvOptions,
 } from './node/native_conv.js';

@@ -13,7 +13,6 @@
  * without SyncBatchNorm), nor for the per-image k-means initialisation and dropout masks, which
  * are drawn per shard. Batch-norm moving statistics are averaged over shards after each step.
  */
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { enableNativeConvolutions, nativeConvolutionState } from '@disco/runtime/node';
@@ -205,14 +204,11 @@ export class ParallelStage2Trainer {
     if (!Number.isInteger(n) || n < 1) throw new Error(`ParallelStage2Trainer: workers must be an integer ≥ 1 (got ${n})`);
     if (trainer.featureNet) throw new Error('ParallelStage2Trainer: a perceptual feature network is not supported with workers (set perceptualWeight 0)');
     const weights = Object.fromEntries(Object.entries(trainer.model.namedWeights()).map(([k, v]) => [k, toPlain(v)]));
-    // Native convolutions (onnxruntime) split the cores between the threads: one each on 2 cores.
+    // Native convolutions (onnxruntime): every thread with the same count as this one, so the
+    // gradients do not depend on the number of workers or cores.
     let convolutions: ParallelWorkerInit['convolutions'] = { engine: 'wasm' };
     const before = nativeConvolutionState();
-    if (before.enabled) {
-      const threads = Math.max(1, Math.floor(availableParallelism() / n));
-      enableNativeConvolutions({ threads });
-      convolutions = { engine: 'onnxruntime', threads };
-    }
+    if (before.enabled) convolutions = { engine: 'onnxruntime', threads: before.threads! };
     const init: ParallelWorkerInit = { backend: options.backend ?? tf.getBackend(), config: trainer.model.config, weights, options: trainer.options, convolutions };
     const pool = Array.from({ length: n - 1 }, () => new GradWorker(init));
     try {

@@ -12,7 +12,6 @@
  */
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { isMainThread } from 'node:worker_threads';
 import {
   backend_util,
   Conv2D,
@@ -34,7 +33,13 @@ import { encodeOnnxModel, type OnnxGraph, type OnnxNode } from './onnx.js';
 /** Environment variable: `onnxruntime` (require it), `wasm` (never) or `auto` (default: use it when installed). */
 export const NATIVE_CONV_ENV = 'DISCO_CONV';
 
-/** Environment variable: threads per native convolution (default: all cores on the main thread, 1 in a worker). */
+/**
+ * Environment variable: threads per native convolution, 1 … the core count (default 1). With 1,
+ * onnxruntime starts no thread pool at all and a convolution's sums run in one fixed order, so
+ * results are the same on the main thread, in every worker and on every machine; parallelism
+ * comes from `--workers`. More threads may change results in the last bit and give each cached
+ * session its own pool (the Node binding offers no process-wide one), so fewer sessions are kept.
+ */
 export const NATIVE_CONV_THREADS_ENV = 'DISCO_CONV_THREADS';
 
 /** Products below this many multiply-adds stay on wasm (a session call costs tens of µs). */
@@ -42,6 +47,12 @@ export const NATIVE_CONV_MIN_MACS = 1 << 16;
 
 /** Sessions kept per process (one per convolution shape signature); least recently used go first. */
 const MAX_SESSIONS = 512;
+
+/**
+ * Sessions kept when a convolution has more than one thread: each session then owns a pool of
+ * `threads − 1` threads, so this bounds the process's threads however many shapes it sees.
+ */
+const MAX_THREADED_SESSIONS = 8;
 
 interface OrtTensor {
   readonly data: unknown;
@@ -75,7 +86,7 @@ export interface NativeConvInfo {
 export interface NativeConvOptions {
   /** `auto` (default): use onnxruntime-node if it loads; `onnxruntime`: fail if it does not; `wasm`: do nothing. */
   mode?: 'auto' | 'onnxruntime' | 'wasm';
-  /** Threads per convolution. Default: `$DISCO_CONV_THREADS`, else all cores on the main thread and 1 in a worker thread (workers split the cores). */
+  /** Threads per convolution, 1 … the core count. Default: `$DISCO_CONV_THREADS`, else 1 (results independent of thread and worker counts). */
   threads?: number;
 }
 
@@ -133,7 +144,7 @@ class SessionCache {
         // Idle pool threads must not spin: wasm runs on the same cores between two convolutions.
         extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
       });
-      if (this.sessions.size >= MAX_SESSIONS) {
+      if (this.sessions.size >= (this.threads > 1 ? MAX_THREADED_SESSIONS : MAX_SESSIONS)) {
         const [oldKey, old] = this.sessions.entries().next().value as [string, BindingSession];
         old.dispose();
         this.sessions.delete(oldKey);
@@ -414,9 +425,7 @@ export function enableNativeConvolutions(options: NativeConvOptions = {}, env: N
     if (mode === 'onnxruntime') throw new Error(`convolutions: ${ort}`);
     return { enabled: false, detail: ort };
   }
-  const fromEnv = env[NATIVE_CONV_THREADS_ENV];
-  const threads = options.threads ?? (fromEnv ? Number(fromEnv) : isMainThread ? availableParallelism() : 1);
-  if (!Number.isInteger(threads) || threads < 1) throw new Error(`${options.threads != null ? 'threads' : NATIVE_CONV_THREADS_ENV}: expected a positive integer, got ${options.threads ?? fromEnv}`);
+  const threads = resolveConvThreads(options.threads, env);
   ort.initOrt();
   for (const [name, make] of OVERRIDES) {
     const prev = getKernel(name, 'wasm');
@@ -438,11 +447,25 @@ export function enableNativeConvolutions(options: NativeConvOptions = {}, env: N
 export function convolutionEngineStatus(env: NodeJS.ProcessEnv = process.env): { native: boolean; line: string } {
   if (env[NATIVE_CONV_ENV] === 'wasm') return { native: false, line: `convolutions: wasm (XNNPACK; ${NATIVE_CONV_ENV}=wasm)` };
   const ort = loadOrt();
-  if (typeof ort !== 'string') return { native: true, line: `convolutions: onnxruntime-node ${ort.version} (native CPU engine, multi-threaded)` };
+  if (typeof ort !== 'string') return { native: true, line: `convolutions: onnxruntime-node ${ort.version} (native CPU engine; ${NATIVE_CONV_THREADS_ENV} threads per convolution, default 1)` };
   return {
     native: false,
     line: `convolutions: wasm (XNNPACK, one thread; onnxruntime-node did not load: ${ort.replace(/^onnxruntime-node: /, '')}). For the native engine (paper-size inference 3.8× faster here): ONNXRUNTIME_NODE_INSTALL=skip npm i onnxruntime-node@^1.30`,
   };
+}
+
+/**
+ * Threads per convolution: `threads`, else `$DISCO_CONV_THREADS`, else 1; refused with one line
+ * unless an integer from 1 to the core count (a thousand threads abort onnxruntime natively).
+ */
+export function resolveConvThreads(threads: number | undefined, env: NodeJS.ProcessEnv = process.env): number {
+  const fromEnv = env[NATIVE_CONV_THREADS_ENV];
+  const name = threads != null ? 'threads' : NATIVE_CONV_THREADS_ENV;
+  const raw = threads != null ? String(threads) : fromEnv !== undefined && fromEnv.trim() !== '' ? fromEnv.trim() : '1';
+  const n = Number(raw);
+  const cores = availableParallelism();
+  if (!/^\d+$/.test(raw) || n < 1 || n > cores) throw new Error(`${name} must be an integer from 1 to ${cores} (the cores of this machine); got '${raw}' (1, the default, gives the same results with any --workers)`);
+  return n;
 }
 
 function describe(c: SessionCache): string {
