@@ -121,6 +121,15 @@ describe('loadInceptionFromFile [tiny Keras-style model on disk, wasm]', () => {
     return path.join(dir, 'model.json');
   }
 
+  it('a truncated or missing model.json is one line naming the file (issue 27 #16)', async () => {
+    const file = await saveToDir(build('softmax'), fs.mkdtempSync(path.join(os.tmpdir(), 'inc-')));
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').slice(0, 500));
+    await expect(loadInceptionFromFile(file)).rejects.toThrow(new RegExp(`^loadInceptionFromFile: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*JSON`));
+    fs.rmSync(path.join(path.dirname(file), 'weights.bin'));
+    fs.writeFileSync(file, '{}');
+    await expect(loadInceptionFromFile(file)).rejects.toThrow(/is not a tfjs model\.json/);
+  });
+
   it.each(['softmax', 'linear'] as const)('reproduces the saved model, with 1000-class probabilities for IS (%s head)', async (activation) => {
     const model = build(activation);
     const file = await saveToDir(model, fs.mkdtempSync(path.join(os.tmpdir(), 'inc-')));

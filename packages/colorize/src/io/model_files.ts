@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeFileSystem, writeFileAtomic, writeJsonAtomic, type FileSystem } from '@disco/runtime/node';
+import { nodeFileSystem, sha256Hex, writeFileAtomic, writeJsonAtomic, type FileSystem } from '@disco/runtime/node';
 import type { DiscoModel } from '../model/disco.js';
 import { DISCO_MODEL_FORMAT, deserializeDiscoModel, serializeDiscoModel, type DiscoModelJson } from '../model/serialize.js';
 import { readOfficialCheckpoint } from './official_checkpoint.js';
@@ -47,8 +47,10 @@ export function resolveModelArg(value: string | undefined, resolvePath: (p: stri
 /** Writes a model folder; each file is written atomically (temp name, then rename). `files` is the file-system layer (tests inject faults). */
 export async function saveDiscoModel(model: DiscoModel, dir: string, meta: Record<string, unknown> = {}, files: FileSystem = nodeFileSystem): Promise<void> {
   const { json, weights } = await serializeDiscoModel(model, meta);
-  writeFileAtomic(path.join(dir, MODEL_FILES.weights), new Uint8Array(weights), { fs: files });
-  writeJsonAtomic(path.join(dir, MODEL_FILES.json), json, { fs: files });
+  const bytes = new Uint8Array(weights);
+  writeFileAtomic(path.join(dir, MODEL_FILES.weights), bytes, { fs: files });
+  const { format, ...rest } = json;
+  writeJsonAtomic(path.join(dir, MODEL_FILES.json), { format, weightsSha256: sha256Hex(bytes), ...rest }, { fs: files });
 }
 
 /**
@@ -137,9 +139,10 @@ export function loadDiscoModel(dir: string = embeddedModelDir()): DiscoModel {
     throw new Error(`--model: ${wf}: ${(e as Error).message.split('\n')[0]}`);
   }
   if (ours && buf.length !== need) throw new Error(`--model: ${wf}: ${buf.length} bytes, ${path.basename(jf)} needs ${need} (truncated or from another model)`);
+  if (ours && typeof json.weightsSha256 === 'string' && sha256Hex(buf) !== json.weightsSha256) throw new Error(`--model: ${wf}: sha256 ${sha256Hex(buf).slice(0, 16)}… differs from the ${json.weightsSha256.slice(0, 16)}… recorded in ${path.basename(jf)} (damaged or replaced)`);
   const weights = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
   if (ours) checkFiniteWeights(weights, json.weightSpecs, `--model: ${wf}`);
-  return deserializeDiscoModel(json, weights, `--model: ${dir}`);
+  return deserializeDiscoModel(json, weights, `--model: ${jf}`);
 }
 
 /** The `meta` (model card facts) of a model folder without loading its weights. */

@@ -20,6 +20,8 @@ export interface DiscoModelJson {
   weightSpecs: tf.io.WeightsManifestEntry[];
   /** Free-form provenance (training run, data, metrics): the model card's facts. */
   meta: Record<string, unknown>;
+  /** sha256 (hex) of `weights.bin`, checked when a model folder is loaded in Node (absent in older files). */
+  weightsSha256?: string;
 }
 
 /** Serialises every weight of a model (batch-norm statistics included). */
@@ -34,7 +36,12 @@ export async function serializeDiscoModel(model: DiscoModel, meta: Record<string
  */
 export function deserializeDiscoModel(json: DiscoModelJson, weights: ArrayBuffer, where = 'model'): DiscoModel {
   if (!json || json.format !== DISCO_MODEL_FORMAT) throw new Error(`${where}: not a DISCO model (format '${String(json?.format)}', expected '${DISCO_MODEL_FORMAT}')`);
-  const config = resolveStoredConfig(json.config);
+  let config: DiscoConfig;
+  try {
+    config = resolveStoredConfig(json.config);
+  } catch (e) {
+    throw new Error(`${where}: config: ${(e as Error).message.split('\n')[0]}`);
+  }
   const expected = json.weightSpecs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * 4, 0);
   if (weights.byteLength !== expected) throw new Error(`${where}: weights hold ${weights.byteLength} bytes, the specs need ${expected}`);
   const model = DiscoModel.create(config);

@@ -191,7 +191,13 @@ export function fileModelHandler(modelJson: string): tf.io.IOHandler {
  * has 1000 classes it is used for IS (softmax applied if the output layer is not already one).
  */
 export async function loadInceptionFromFile(modelJson: string, options: InceptionFileOptions = {}): Promise<FeatureNetwork> {
-  const model = await tfl.loadLayersModel(fileModelHandler(modelJson));
+  let model: tfl.LayersModel;
+  try {
+    model = await tfl.loadLayersModel(fileModelHandler(modelJson));
+  } catch (e) {
+    const message = String((e as Error).message ?? e).split('\n')[0]!;
+    throw new Error(message.includes(modelJson) ? message : `loadInceptionFromFile: ${modelJson}: ${message}`);
+  }
   const names = new Set(model.layers.map((l) => l.name));
   const poolLayer = options.poolLayer ?? POOL_CANDIDATES.find((n) => names.has(n));
   if (poolLayer === undefined || !names.has(poolLayer)) {
