@@ -211,3 +211,16 @@ describe('7: results do not depend on worker or thread counts; sharded and unsha
     for (let k = 0; k < 12; k++) expect(fs.readFileSync(path.join(out, `p${k}.png`)).equals(fs.readFileSync(path.join(dir, 'w1', `p${k}.png`))), `p${k}.png`).toBe(true);
   });
 });
+
+describe('9: an extreme aspect ratio is refused up front, and the batch goes on', () => {
+  it('a 3000×2 px strip gives one line from its header; the next image is colorized', async () => {
+    const src = path.join(dir, 'src9');
+    await grey(path.join(src, 'a-strip.png'), 3000, 2);
+    await grey(path.join(src, 'b.png'));
+    const out = path.join(dir, 'out9');
+    const r = await colorize([src, '-o', out]);
+    expect(r.lines).toContain(`colorize: ${path.join(src, 'a-strip.png')}: 3000×2 px: aspect ratio 1500:1 is above the limit of 1024:1 (the model sees a square; so thin a strip gives no colors and exhausts memory); crop it first`);
+    expect(r.lines).toContain(`colorized 1/2 images into ${out} (1 failed)`);
+    process.exitCode = 0;
+  });
+});

@@ -187,7 +187,13 @@ export interface ColorizeFlags {
  */
 export const PAD_MAX_TOKENS = 4096;
 
-/** The extensions `disco colorize` reads from folders and globs. */
+/**
+ * Largest aspect ratio (long side ÷ short side) `disco colorize` takes, checked from the file's
+ * header before decoding: the model sees a square, and a 1×1 000 000 px strip peaked at 2.8 GB
+ * where a 64 MP photo takes 0.69 GB (1×3 000 000 aborted the wasm backend).
+ */
+export const MAX_ASPECT_RATIO = 1024;
+
 /**
  * `--oracle <image|folder>`: the color original of each input. A file serves a single input; in a
  * folder the original is the image with the input's base name (any extension; must be unique).
@@ -262,8 +268,11 @@ export type ResultEntry = { input: string; outputs: string[]; anchors: number; o
 async function colorizeFile(file: string, base: string, ctx: ColorizeContext): Promise<ResultEntry> {
   const { model, flags, variants } = ctx;
   const cell = model.config.cellSize;
+  const size = await readImageSize(file, {}, ctx.files);
+  const ratio = Math.max(size.width, size.height) / Math.max(1, Math.min(size.width, size.height));
+  if (ratio > MAX_ASPECT_RATIO) throw new Error(`${size.width}×${size.height} px: aspect ratio ${Math.round(ratio)}:1 is above the limit of ${MAX_ASPECT_RATIO}:1 (the model sees a square; so thin a strip gives no colors and exhausts memory); crop it first`);
   if (flags.mode === 'pad') {
-    const { width: W, height: H } = await readImageSize(file, {}, ctx.files);
+    const { width: W, height: H } = size;
     const unit = model.sizeMultiple();
     const tokens = ((Math.ceil(H / unit) * unit) / cell) * ((Math.ceil(W / unit) * unit) / cell);
     if (tokens > PAD_MAX_TOKENS) throw new Error(`--mode pad: ${W}×${H} px is ${tokens} superpixels, above the limit of ${PAD_MAX_TOKENS} (attention memory grows with their square); use --mode resize`);
@@ -341,14 +350,19 @@ export interface ColorizeJob {
 }
 
 /** What a job gave: its entry, or the first line of its error (with the code of a write error). */
-export type JobResult = { entry: ResultEntry } | { error: string; writeCode: string | null };
+export type JobResult = { entry: ResultEntry } | { error: string; writeCode: string | null; fatal?: boolean };
+
+/** Whether an error left the wasm backend unusable (an abort or a memory fault): the thread's backend must be replaced before the next image. */
+function isBackendFatal(e: unknown): boolean {
+  return (typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError) || /memory access out of bounds|Aborted\(/.test(String((e as Error)?.message ?? e));
+}
 
 /** Runs one job in this thread; errors become a {@link JobResult} with the message's first line. */
 export async function runColorizeJob(job: ColorizeJob, ctx: ColorizeContext): Promise<JobResult> {
   try {
     return { entry: await colorizeFile(job.file, job.base, ctx) };
   } catch (e) {
-    return { error: (e instanceof Error ? e.message : String(e)).split('\n')[0]!, writeCode: e instanceof FileWriteError ? (e.code ?? '') : null };
+    return { error: (e instanceof Error ? e.message : String(e)).split('\n')[0]!, writeCode: e instanceof FileWriteError ? (e.code ?? '') : null, ...(isBackendFatal(e) ? { fatal: true } : {}) };
   }
 }
 
@@ -616,29 +630,59 @@ async function colorize(inputs: string[], flags: ColorizeFlags, io: CliIo): Prom
     };
     let next = 0;
     const take = (): ColorizeJob | undefined => (stopped ? undefined : todo[next++]);
+    // n worker threads, each with its own backend; a worker whose backend aborted on an image (or
+    // that died) is replaced by a fresh one, so one bad image does not fail the rest of the batch.
+    const runPool = async (n: number): Promise<void> => {
+      const init: ColorizeWorkerInit = { flags, modelDir, inputs: all.map((f) => f.file) };
+      await Promise.all(
+        Array.from({ length: n }, async () => {
+          let w = new ColorizeWorker(init);
+          try {
+            for (;;) {
+              try {
+                await w.ready;
+              } catch (e) {
+                stopped ??= (e as Error).message;
+                return;
+              }
+              let broke: ColorizeJob | null = null;
+              for (let job = take(); job; job = take()) {
+                const r = await w.run(job);
+                handle(job, r);
+                if (('fatal' in r && r.fatal) || w.dead) {
+                  broke = job;
+                  break;
+                }
+              }
+              if (!broke) return;
+              io.err(`colorize: the backend failed on ${JSON.stringify(broke.file)}; going on with a fresh one`);
+              await w.close();
+              w = new ColorizeWorker(init);
+            }
+          } finally {
+            await w.close();
+          }
+        }),
+      );
+    };
     if (workers === 1) {
       const ctx: ColorizeContext = { model, flags, hints, oracleFor, variants, K, files };
-      for (let job = take(); job; job = take()) handle(job, await runColorizeJob(job, ctx));
+      for (let job = take(); job; job = take()) {
+        const r = await runColorizeJob(job, ctx);
+        handle(job, r);
+        if ('fatal' in r && r.fatal) {
+          // This thread's backend is unusable: the rest goes to a worker thread with a fresh one.
+          io.err(`colorize: the backend failed on ${JSON.stringify(job.file)}; going on with a fresh one`);
+          model = null;
+          await runPool(1);
+          break;
+        }
+      }
     } else {
       // Each worker loads its own backend and model; this thread's copy is not needed.
       model.dispose();
       model = null;
-      const pool = Array.from({ length: workers }, () => new ColorizeWorker({ flags, modelDir, inputs: all.map((f) => f.file) }));
-      try {
-        await Promise.all(
-          pool.map(async (w) => {
-            try {
-              await w.ready;
-            } catch (e) {
-              stopped ??= (e as Error).message;
-              return;
-            }
-            for (let job = take(); job && !w.dead; job = take()) handle(job, await w.run(job));
-          }),
-        );
-      } finally {
-        await Promise.all(pool.map((w) => w.close()));
-      }
+      await runPool(workers);
     }
     const notAttempted = todo.filter((j) => !results.has(j.i));
     for (const j of notAttempted) results.set(j.i, { input: j.file, error: `not attempted: ${stopped}` });
