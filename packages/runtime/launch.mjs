@@ -5,10 +5,13 @@
 // An installed package runs its compiled CLI (dist/cli/<name>.js) with plain node. A workspace
 // checkout (src/ beside the bin, outside node_modules, tsx installed) runs the TypeScript source
 // through tsx with the `@disco/source` export condition, so an edit takes effect without a build.
-// `--version` / `-V` print the package version without loading the CLI. Exit codes pass through.
-import { spawnSync } from 'node:child_process';
+// `--version` / `-V` print the package version without loading the CLI. Exit codes pass through;
+// SIGTERM, SIGINT and SIGHUP are passed on to the CLI (so it is never left running on its own), and
+// a CLI ended by a signal is reported in one line naming it, with exit status 128 + its number.
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { constants } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -41,8 +44,24 @@ export function launchCli(binUrl, spec) {
     process.exit(1);
   }
   const args = tsx ? ['--conditions=@disco/source', '--import', tsx, cli, ...argv] : [cli, ...argv];
-  const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
+  const child = spawn(process.execPath, args, { stdio: 'inherit' });
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+    process.on(sig, () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+    });
+  }
+  child.on('error', (e) => {
+    process.stderr.write(`${spec.name}: cannot start ${cli}: ${e.message}\n`);
+    process.exit(1);
+  });
+  child.on('exit', (code, signal) => {
+    if (signal) {
+      const why = signal === 'SIGKILL' ? ' (kill -9, or the system ran out of memory)' : '';
+      process.stderr.write(`${spec.name}: the command was ended by ${signal}${why}\n`);
+      process.exit(128 + (constants.signals[signal] ?? 0));
+    }
+    process.exit(code ?? 1);
+  });
 }
 
 /** The file URL of tsx when `root` is a workspace checkout with the TypeScript source, else null. */

@@ -36,6 +36,7 @@ export {
   type ListFilesOptions,
   type WriteFileOptions,
 } from './files.js';
+export { startModuleWorker } from './node/worker.js';
 export { intArg, InvalidOptionValue, numberArg, numberListArg, positiveArg } from './cli_args.js';
 export {
   convolutionEngineStatus,

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { Command } from 'commander';
@@ -37,6 +37,7 @@ import {
   removeStaleTemps,
   setupBackendForCli,
   convolutionEngineStatus,
+  startModuleWorker,
   UNWRITABLE_CODES,
   writeFileAtomic,
   writeJsonAtomic,
@@ -405,12 +406,8 @@ class ColorizeWorker {
   readonly ready: Promise<void>;
 
   constructor(init: ColorizeWorkerInit) {
-    // From the TypeScript sources (tests, `nx run`), the worker loads its module through tsx.
-    const source = import.meta.url.endsWith('.ts');
-    const url = new URL(`./colorize_worker.${source ? 'ts' : 'js'}`, import.meta.url);
-    this.worker = source
-      ? new Worker(`import('tsx/esm/api').then((m) => m.tsImport(${JSON.stringify(url.href)}, ${JSON.stringify(url.href)}))`, { eval: true, workerData: init, execArgv: ['--conditions=@disco/source'] })
-      : new Worker(url, { workerData: init });
+    // From the TypeScript sources (tests, `nx run`, a workspace bin) the worker loads its module through tsx.
+    this.worker = startModuleWorker(new URL(`./colorize_worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url), init);
     let started: () => void = () => {};
     let failed: (e: Error) => void = () => {};
     this.ready = new Promise<void>((res, rej) => {

@@ -13,9 +13,9 @@
  * without SyncBatchNorm), nor for the per-image k-means initialisation and dropout masks, which
  * are drawn per shard. Batch-norm moving statistics are averaged over shards after each step.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import { enableNativeConvolutions, nativeConvolutionState } from '@disco/runtime/node';
+import { enableNativeConvolutions, nativeConvolutionState, startModuleWorker } from '@disco/runtime/node';
 import type { DiscoConfig } from '../model/config.js';
 import { stage2Forward, stage2LearningRate, stage2Loss, type Stage2Batch, type Stage2Losses, type Stage2Options, type Stage2Trainer } from './stage2.js';
 
@@ -125,12 +125,8 @@ class GradWorker {
   readonly ready: Promise<void>;
 
   constructor(init: ParallelWorkerInit) {
-    // From the TypeScript sources (tests, `nx run`), the worker loads its module through tsx.
-    const source = import.meta.url.endsWith('.ts');
-    const url = new URL(`./parallel_worker.${source ? 'ts' : 'js'}`, import.meta.url);
-    this.worker = source
-      ? new Worker(`import('tsx/esm/api').then((m) => m.tsImport(${JSON.stringify(url.href)}, ${JSON.stringify(url.href)}))`, { eval: true, workerData: init, execArgv: ['--conditions=@disco/source'] })
-      : new Worker(url, { workerData: init });
+    // From the TypeScript sources (tests, `nx run`, a workspace bin) the worker loads its module through tsx.
+    this.worker = startModuleWorker(new URL(`./parallel_worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url), init);
     this.worker.on('message', (m: ParallelReply) => {
       const w = this.waiting;
       this.waiting = null;
