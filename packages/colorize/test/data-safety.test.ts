@@ -224,3 +224,16 @@ describe('9: an extreme aspect ratio is refused up front, and the batch goes on'
     process.exitCode = 0;
   });
 });
+
+describe('12, 17: numeric flags are checked at the flag, naming flag and value', () => {
+  it.each([
+    [['colorize', 'x.png', '-o', 'o', '--seed', '4294967296'], "--seed must be an integer from 0 to 4294967295; got '4294967296'"],
+    [['train', '--data', 'd', '--seed', '-1'], "--seed must be an integer from 0 to 4294967295; got '-1'"],
+    [['train', '--data', 'd', '--pixel', 'abc'], "--pixel must be a number ≥ 0; got 'abc'"],
+    [['train', '--data', 'd', '--pixel', 'Infinity'], "--pixel must be a number ≥ 0; got 'Infinity'"],
+    [['train', '--data', 'd', '--laplacian', 'NaN'], "--laplacian must be a number ≥ 0; got 'NaN'"],
+  ])('%j', async (argv, line) => {
+    const io = capture();
+    await expect(runDiscoCli(argv, io)).rejects.toThrow(line);
+  });
+});

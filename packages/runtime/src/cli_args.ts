@@ -15,17 +15,22 @@ export class InvalidOptionValue extends Error {
   readonly exitCode = 1;
 }
 
+/** Largest seed the project's generator takes (its state is 32 bits). */
+export const MAX_SEED = 0xffffffff;
+
 /**
- * A parser for an integer option of at least `min`.
+ * A parser for an integer option of at least `min` (and at most `max`, when given).
  *
  * @example
  * ```ts
  * program.option('--steps <n>', 'optimisation steps', intArg('--steps', 1), 2000);
+ * program.option('--seed <n>', 'seed', intArg('--seed', 0, MAX_SEED), 0);
  * ```
  */
-export function intArg(name: string, min: number): (v: string) => number {
+export function intArg(name: string, min: number, max?: number): (v: string) => number {
   return (v: string): number => {
     const n = Number(v);
+    if (max !== undefined && (v.trim() === '' || !Number.isInteger(n) || n < min || n > max)) throw new InvalidOptionValue(`${name} must be an integer from ${min} to ${max}; got '${v}'`);
     if (v.trim() === '' || !Number.isInteger(n) || n < min) throw new InvalidOptionValue(`${name} must be an integer ≥ ${min}; got '${v}'`);
     return n;
   };

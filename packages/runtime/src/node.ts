@@ -37,7 +37,7 @@ export {
   type WriteFileOptions,
 } from './files.js';
 export { startModuleWorker } from './node/worker.js';
-export { intArg, InvalidOptionValue, numberArg, numberListArg, positiveArg } from './cli_args.js';
+export { intArg, InvalidOptionValue, MAX_SEED, numberArg, numberListArg, positiveArg } from './cli_args.js';
 export {
   convolutionEngineStatus,
   disableNativeConvolutions,

@@ -24,6 +24,7 @@ import {
   formatDuration,
   fileError,
   intArg,
+  MAX_SEED,
   parseShard,
   shardOfPath,
   shardSuffix,
@@ -757,11 +758,11 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--steps <n>', 'optimisation steps', intArg('--steps', 1), D.options.steps)
     .option('--batch-size <n>', 'images per batch', intArg('--batch-size', 1), D.batchSize)
     .option('--lr <rate>', 'initial Adam learning rate (linear decay to 1 %)', positiveArg('--lr'), D.options.learningRate)
-    .option('--seed <n>', 'seed of data order, anchors and dropout', intArg('--seed', 0), D.options.seed)
+    .option('--seed <n>', 'seed of data order, anchors and dropout', intArg('--seed', 0, MAX_SEED), D.options.seed)
     .option('--spixnet <dir>', 'trained SPixNet folder (model.json), or a DISCO model folder whose SPixNet is reused')
     .option('--perceptual <net>', `perceptual feature network: none or inception (nsfwjs InceptionV3 stem; the paper's loss, weight ${D.options.perceptualWeight})`, D.perceptual)
-    .option('--laplacian <w>', 'weight of the Laplacian-gradient L1 (0: off)', Number, D.options.laplacianWeight)
-    .option('--pixel <w>', 'weight of a direct L1 on ab/110 (0: off, as in the paper)', Number, D.options.pixelWeight)
+    .option('--laplacian <w>', 'weight of the Laplacian-gradient L1 (0: off)', numberArg('--laplacian', 0), D.options.laplacianWeight)
+    .option('--pixel <w>', 'weight of a direct L1 on ab/110 (0: off, as in the paper)', numberArg('--pixel', 0), D.options.pixelWeight)
     .option('--soft-targets', "cross-entropies against the soft encoding of each superpixel's color (Gaussian over 5 nearest bins; Zhang et al. 2016) instead of its nearest bin")
     .option('--no-rebalance', 'plain cross-entropies, without class rebalancing')
     .option('--arch <name>', 'disco (default), or a baseline on the same backbone: regression (per-pixel ab, L1) or classification (per-pixel 313-way rebalanced CE, annealed mean T = 0.38; Zhang et al. 2016)')
@@ -792,7 +793,7 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--diverse', 'three results from anchor color samplings T = 0, 1, 2')
     .option('--show-anchors', 'mark the anchors on the output')
     .option('--anchors-file <file>', 'user anchors: {"<image name>|*": [{"row", "col", "ab": [a, b]}]} in pixels / Lab')
-    .option('--seed <n>', 'seed of anchor placement', intArg('--seed', 0), 0)
+    .option('--seed <n>', 'seed of anchor placement', intArg('--seed', 0, MAX_SEED), 0)
     .option('--mode <mode>', 'resize (model size, ab upsampled) or pad (full resolution)', 'resize')
     .option('--anchor-colors <how>', "anchor colors of the first result: mode (the modeler's most probable bin, the paper) or expected (the bin nearest its annealed mean; more muted, fewer wrong colors)", 'mode')
     .option('--anchor-temperature <t>', 'annealed-mean temperature of --anchor-colors expected (default: the model\'s decode temperature; lower: closer to mode)', positiveArg('--anchor-temperature'))

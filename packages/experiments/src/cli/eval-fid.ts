@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { collectRunInfo, expandInputs, intArg, parseShard, selectShard, setupBackendForCli, sha256File, sha256Hex, writeJsonAtomic } from '@disco/runtime/node';
+import { collectRunInfo, expandInputs, intArg, MAX_SEED, parseShard, selectShard, setupBackendForCli, sha256File, sha256Hex, writeJsonAtomic } from '@disco/runtime/node';
 import { KID_DEFAULTS } from '../metrics/kid.js';
 import { checkSetSizes, extractImageSetFeatures, formatScoreTable, scoreFeatureSets, smallSampleWarnings } from '../node/eval_fid.js';
 import { FeatureJournal, labelOnlyNetwork, mergeFeatureFiles, networkInfo, writeFeatureFile, type IndexedSetFeatures } from '../node/feature_files.js';
@@ -46,7 +46,7 @@ const program = new Command()
   .option('--batch-size <n>', 'images per inference batch', intArg('--batch-size', 1), 8)
   .option('--kid-subsets <n>', 'KID subset count', intArg('--kid-subsets', 1), KID_DEFAULTS.subsets)
   .option('--kid-subset-size <n>', 'KID subset size (clamped to the set sizes)', intArg('--kid-subset-size', 2), KID_DEFAULTS.subsetSize)
-  .option('--seed <n>', 'seed of the KID subsets', intArg('--seed', 0), 0)
+  .option('--seed <n>', 'seed of the KID subsets', intArg('--seed', 0, MAX_SEED), 0)
   .option('--limit <n>', 'use only the first n images of each set', intArg('--limit', 1))
   .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm, cpu (default: $DISCO_BACKEND or auto)')
   .parse();

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import { collectRunInfo, intArg, positiveArg, setupBackendForCli, writeJsonAtomic, type FileSystem } from '@disco/runtime/node';
+import { collectRunInfo, intArg, MAX_SEED, positiveArg, setupBackendForCli, writeJsonAtomic, type FileSystem } from '@disco/runtime/node';
 import { boundaries, drawBoundaries, gridAssociation, labelMap, reconstructionError, SPIXNET_PRESETS, type SpixNetPreset } from '../index.js';
 import { rgbToNormalizedLab } from '@disco/color';
 import { listFolderImages, loadSpixNet, readRgb, writePng } from '../node/files.js';
@@ -146,7 +146,7 @@ export function buildSpixnetProgram(io: CliIo = defaultIo): Command {
     .option('--batch-size <n>', 'batch size', intArg('--batch-size', 1), 8)
     .option('--steps <n>', 'total optimisation steps', intArg('--steps', 1), 1000)
     .option('--lr <rate>', 'initial Adam learning rate (linear decay to 1%)', positiveArg('--lr'), 2e-4)
-    .option('--seed <n>', 'seed of weights and data order', intArg('--seed', 0), 0)
+    .option('--seed <n>', 'seed of weights and data order', intArg('--seed', 0, MAX_SEED), 0)
     .option('--checkpoint-every <n>', 'steps between checkpoints', intArg('--checkpoint-every', 1), 100)
     .option('--resume', 'continue from <out>/checkpoint')
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu (default $DISCO_BACKEND or auto)')
