@@ -73,7 +73,7 @@ describe('native convolutions (onnxruntime-node)', () => {
     expect(enableNativeConvolutions({}, { DISCO_CONV: 'wasm' })).toEqual({ enabled: false, detail: 'DISCO_CONV=wasm' });
     expect(nativeConvolutionState().enabled).toBe(false);
     expect(() => enableNativeConvolutions({}, { DISCO_CONV: 'gpu' })).toThrow(/^DISCO_CONV: unknown convolution engine 'gpu'; valid: auto, onnxruntime, wasm$/);
-    expect(() => enableNativeConvolutions({}, { DISCO_CONV_THREADS: '0' })).toThrow(/^DISCO_CONV_THREADS: expected a positive integer, got 0$/);
+    expect(() => enableNativeConvolutions({}, { DISCO_CONV_THREADS: '0' })).toThrow(/^DISCO_CONV_THREADS must be an integer from 1 to \d+ \(the cores of this machine\); got '0'/);
     expect(enableNativeConvolutions({}, { DISCO_CONV_THREADS: '1' })).toEqual({ enabled: true, detail: expect.stringMatching(/^onnxruntime-node \S+, 1 thread$/), threads: 1 });
     disableNativeConvolutions();
   });
