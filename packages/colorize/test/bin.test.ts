@@ -28,9 +28,9 @@ async function greyPng(file: string, w = 40, h = 36): Promise<void> {
 }
 
 /** Runs the bin from `cwd` (outside the repository); resolves with its exit status, signal and stderr. */
-function runBin(args: string[], cwd: string, onStart?: (pid: number) => void): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+function runBin(args: string[], cwd: string, onStart?: (pid: number) => void, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; signal: string | null; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [path.join(pkgDir, 'bin', 'disco.mjs'), ...args], { cwd, env: { ...process.env, DISCO_BACKEND: 'wasm' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(process.execPath, [path.join(pkgDir, 'bin', 'disco.mjs'), ...args], { cwd, env: { ...process.env, DISCO_BACKEND: 'wasm', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     p.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();
@@ -69,6 +69,14 @@ describe('bin/disco.mjs outside the repository (issue 27 #10, #11)', () => {
     expect(r.code).toBe(0);
     expect(fs.readdirSync(path.join(tmp, 'out')).filter((f) => f.endsWith('.png')).sort()).toEqual(['a.png', 'b.png']);
   }, 120_000);
+
+  it('DISCO_CONV_THREADS=1000 is one line and exit 1 before anything is written (issue 27 #13)', async () => {
+    await greyPng(path.join(tmp, 'c.png'));
+    const r = await runBin(['colorize', 'c.png', '-o', 'out13'], tmp, undefined, { DISCO_CONV_THREADS: '1000' });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^disco: DISCO_CONV_THREADS must be an integer from 1 to \d+ \(the cores of this machine\); got '1000'/);
+    expect(fs.existsSync(path.join(tmp, 'out13'))).toBe(false);
+  }, 60_000);
 
   it.skipIf(process.platform !== 'linux')('SIGTERM to the launcher ends the CLI too; a CLI killed by SIGKILL is reported with the signal', async () => {
     fs.mkdirSync(path.join(tmp, 'many'), { recursive: true });
