@@ -131,7 +131,9 @@ export async function colorize(image: string | tf.Tensor3D, options: ColorizeIma
   if (typeof image !== 'string') {
     tf.util.assert(image instanceof tf.Tensor && image.rank === 3 && (image.shape[2] === 3 || image.shape[2] === 1), () => `colorize: image must be a file name or a [height, width, 3 | 1] tensor; got ${image instanceof tf.Tensor ? `[${image.shape}]` : typeof image}`);
   }
+  if (variant !== 0 && variant !== 1 && variant !== 2) throw new Error(`colorize: variant must be 0, 1 or 2; got ${String(variant)}`);
   await ensureBackend({ backend });
+  if (typeof image !== 'string' && tf.tidy(() => tf.all(tf.isFinite(image)).dataSync()[0]) !== 1) throw new Error('colorize: the image contains NaN or Infinity; give RGB values in [0, 1]');
   const model = await modelFor(spec, backend);
   const rgb = typeof image === 'string' ? await readImage(image) : image;
   const L = tf.tidy(() => {

@@ -64,6 +64,8 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
   tf.util.assert(L.rank === 4 && L.shape[0] === 1 && L.shape[3] === 1, () => `${fn}: L must be [1, height, width, 1], got [${L.shape}]`);
   tf.util.assert(o.mode === 'resize' || o.mode === 'pad', () => `${fn}: mode must be resize or pad, got ${String(o.mode)}`);
   tf.util.assert(o.anchorTemperature === undefined || (Number.isFinite(o.anchorTemperature) && o.anchorTemperature > 0), () => `${fn}: anchorTemperature must be a number > 0, got ${String(o.anchorTemperature)}`);
+  for (const v of o.variants) tf.util.assert(v === 0 || v === 1 || v === 2, () => `${fn}: variant must be 0, 1 or 2; got ${String(v)}`);
+  tf.util.assert(tf.tidy(() => tf.all(tf.isFinite(L)).dataSync()[0]) === 1, () => `${fn}: L contains NaN or Infinity (the input image)`);
   const [, H, W] = L.shape;
   const arch = model.config.arch;
   if (arch !== 'disco') {
@@ -103,9 +105,9 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
     // Everything before the anchors is the same for every variant: computed once.
     encoded = oracleAb || o.variants.length < 2 ? null : model.encode(input);
     for (const variant of oracleAb ? [0 as ColorVariant] : o.variants) {
-      const out = oracleAb
+      const out = forwardFreeingOnError(() => oracleAb
         ? model.forward(input, oracleAb, { colors: { kind: 'groundTruth' }, locateOn: 'colors', anchors: o.anchors, seed: o.seed, userAnchors: user })
-        : model.forward(input, null, { colors: variant === 0 && o.anchorColors === 'expected' ? { kind: 'expected', ...(o.anchorTemperature !== undefined ? { temperature: o.anchorTemperature } : {}) } : { kind: 'sampled', variant }, anchors: o.anchors, seed: o.seed, userAnchors: user, ...(o.anchorRebalance ? { anchorRebalance: o.anchorRebalance } : {}), ...(encoded ? { encoded } : {}) });
+        : model.forward(input, null, { colors: variant === 0 && o.anchorColors === 'expected' ? { kind: 'expected', ...(o.anchorTemperature !== undefined ? { temperature: o.anchorTemperature } : {}) } : { kind: 'sampled', variant }, anchors: o.anchors, seed: o.seed, userAnchors: user, ...(o.anchorRebalance ? { anchorRebalance: o.anchorRebalance } : {}), ...(encoded ? { encoded } : {}) }));
       const ab = fromModel(out.ab);
       const [h, w] = model.grid(inH, inW);
       const mask = out.anchorMask.dataSync();
@@ -121,12 +123,32 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
       tf.dispose(Object.values(out).filter((t) => t) as tf.Tensor[]);
       results.push({ variant, ab, anchors });
     }
+  } catch (e) {
+    tf.dispose(results.map((r) => r.ab));
+    throw e;
   } finally {
     input.dispose();
     oracleAb?.dispose();
     if (encoded) tf.dispose(Object.values(encoded));
   }
   return results;
+}
+
+/** Runs a forward pass; if it throws, the tensors it made before throwing are freed. */
+function forwardFreeingOnError<T extends object>(run: () => T): T {
+  let out: T | undefined;
+  let error: unknown = null;
+  // A scope keeps what `run` returns and frees the rest when it throws (tidy frees on success too,
+  // but only what is not returned).
+  tf.engine().startScope();
+  try {
+    out = run();
+  } catch (e) {
+    error = e;
+  }
+  tf.engine().endScope(error === null ? (Object.values(out as object).filter((t) => t instanceof tf.Tensor) as tf.Tensor[]) : []);
+  if (error !== null) throw error;
+  return out!;
 }
 
 /** Pads `[B,H,W,C]` at the bottom and right by repeating the last row and column. Always returns a new tensor (the caller may dispose both). */
