@@ -237,3 +237,15 @@ describe('12, 17: numeric flags are checked at the flag, naming flag and value',
     await expect(runDiscoCli(argv, io)).rejects.toThrow(line);
   });
 });
+
+describe('15: an anchor outside the image is reported in the user\'s own coordinates', () => {
+  it('row/col 99999 on a 256×256 image names the entry, its coordinates and the image size', async () => {
+    const src = path.join(dir, 'src15');
+    await grey(path.join(src, 'big.png'), 256, 256);
+    const hints = path.join(dir, 'hints15.json');
+    fs.writeFileSync(hints, JSON.stringify({ 'big.png': [{ row: 10, col: 10, ab: [0, 0] }, { row: 99999, col: 99999, ab: [40, 20] }] }));
+    const r = await colorize([src, '-o', path.join(dir, 'out15'), '--anchors-file', hints]);
+    expect(r.lines).toContain(`colorize: ${path.join(src, 'big.png')}: --anchors-file: "big.png"[1]: row 99999, col 99999 lies outside the 256×256 px image (rows 0 … 255, cols 0 … 255)`);
+    process.exitCode = 0;
+  });
+});

@@ -294,7 +294,11 @@ async function colorizeFile(file: string, base: string, ctx: ColorizeContext): P
     oracle = resize ? labAtModelSize(truth, 'ab', S, S) : labFull(truth, 'ab');
   }
   const L = resize ? labAtModelSize(img, 'L', S, S) : labFull(img, 'L');
-  const user = ctx.hints ? (ctx.hints[path.basename(file)] ?? ctx.hints['*']) : undefined;
+  const hintKey = ctx.hints ? (ctx.hints[path.basename(file)] ? path.basename(file) : '*') : null;
+  const user = ctx.hints && hintKey !== null ? ctx.hints[hintKey] : undefined;
+  user?.forEach((u, i) => {
+    if (u.row >= H || u.col >= W) throw new Error(`--anchors-file: ${JSON.stringify(hintKey)}[${i}]: row ${u.row}, col ${u.col} lies outside the ${W}×${H} px image (rows 0 … ${H - 1}, cols 0 … ${W - 1})`);
+  });
   const userScaled = user?.map((u) => ({ ...u, row: u.row * sy, col: u.col * sx }));
   let res: ReturnType<typeof colorizeL>;
   try {
