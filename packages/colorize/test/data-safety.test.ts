@@ -249,3 +249,21 @@ describe('15: an anchor outside the image is reported in the user\'s own coordin
     process.exitCode = 0;
   });
 });
+
+describe('18: a newline in a file name does not cut the message or the record', () => {
+  it('the error line and the colorize.jsonl record hold the whole (quoted) name', async () => {
+    const src = path.join(dir, 'src18');
+    fs.mkdirSync(src, { recursive: true });
+    const odd = path.join(src, 'two\nlines.png');
+    fs.writeFileSync(odd, 'not a png');
+    const out = path.join(dir, 'out18');
+    const r = await colorize([src, '-o', out]);
+    process.exitCode = 0;
+    const line = r.lines.find((l) => l.startsWith("colorize: readImage"))!;
+    expect(line).toContain(JSON.stringify(odd));
+    const rec = fs.readFileSync(path.join(out, 'colorize.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { input: string; error?: string });
+    expect(rec).toHaveLength(1);
+    expect(rec[0]!.input).toBe(odd);
+    expect(rec[0]!.error).toContain(JSON.stringify(odd));
+  });
+});

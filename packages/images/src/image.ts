@@ -3,10 +3,11 @@
  * Formats: PNG, JPEG, WebP, TIFF, GIF (first frame), AVIF/HEIF where libvips has them.
  */
 import type * as nodeFs from 'node:fs';
+import { readSync as nodeReadSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
-import { describeFsError, ensureBackend, nodeFileSystem, sha256Hex, writeFileAtomic, type FileSystem } from '@disco/runtime/node';
+import { describeFsError, ensureBackend, nodeFileSystem, sha256Hex, showPath, writeFileAtomic, type FileSystem } from '@disco/runtime/node';
 import type { Rgb8Image } from '@disco/color';
 
 /** Options of {@link readImage}. */
@@ -60,6 +61,35 @@ export function resolveReadImageOptions(partial: Partial<ReadImageOptions> = {})
 
 const oneLine = (e: unknown): string => String((e as Error)?.message ?? e).split('\n')[0]!.trim();
 
+/** The formats sharp decodes here, for messages. */
+const SUPPORTED = 'PNG, JPEG, WebP, TIFF, GIF';
+
+/**
+ * Why libvips could not decode `file`, in one line without the path it repeats: a format it does
+ * not read (HEIC/HEIF, AVIF, BMP, PSD, sniffed from the first bytes) is named as such, with the
+ * supported ones listed.
+ */
+function decodeFailure(file: string, e: unknown, fs: FileSystem): string {
+  let head = Buffer.alloc(0);
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const b = new Uint8Array(16);
+      const n = nodeReadSync(fd, b);
+      head = Buffer.from(b.subarray(0, n));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // the reason below still says something
+  }
+  const brand = head.length >= 12 && head.toString('latin1', 4, 8) === 'ftyp' ? head.toString('latin1', 8, 12) : '';
+  const format = /^(heic|heix|hevc|heim|heis|mif1|msf1)$/.test(brand) ? 'HEIC/HEIF' : /^avi[fs]$/.test(brand) ? 'AVIF' : head.toString('latin1', 0, 2) === 'BM' ? 'BMP' : head.toString('latin1', 0, 4) === '8BPS' ? 'PSD' : null;
+  if (format) return `unsupported format ${format}; supported: ${SUPPORTED} (convert it first)`;
+  const reason = oneLine(e).split(file).join('').replace(/:\s*:/g, ':').replace(/\s+$/, '');
+  return /unsupported image format/i.test(reason) ? `${reason}; supported: ${SUPPORTED}` : reason;
+}
+
 /**
  * Decodes an image file to RGB float in [0, 1], `[height, width, 3]`, honouring EXIF
  * orientation. Grayscale is replicated to three channels; 16-bit inputs are read at 8-bit precision;
@@ -98,7 +128,7 @@ export async function decodeImage(file: string, options: Partial<ReadImageOption
 /** Checks that `file` is a non-empty regular file we may read; throws `readImage: <file>: <reason>`. */
 function checkReadable(file: string, fs: FileSystem): void {
   const fail = (reason: string): never => {
-    throw new Error(`readImage: ${file}: ${reason}`);
+    throw new Error(`readImage: ${showPath(file)}: ${reason}`);
   };
   let stat: nodeFs.Stats;
   try {
@@ -127,10 +157,10 @@ export async function readImageSize(file: string, options: Partial<ReadImageOpti
   try {
     meta = await sharp(file, { limitInputPixels: o.maxPixels, failOn: 'error', pages: 1 }).metadata();
   } catch (e) {
-    throw new Error(`readImage: ${file}: ${oneLine(e)}`);
+    throw new Error(`readImage: ${showPath(file)}: ${decodeFailure(file, e, fs)}`);
   }
-  if (!meta.width || !meta.height) throw new Error(`readImage: ${file}: no image size in its header`);
-  if (meta.width * meta.height > o.maxPixels) throw new Error(`readImage: ${file}: ${meta.width}×${meta.height} px is more than the limit of ${o.maxPixels} px`);
+  if (!meta.width || !meta.height) throw new Error(`readImage: ${showPath(file)}: no image size in its header`);
+  if (meta.width * meta.height > o.maxPixels) throw new Error(`readImage: ${showPath(file)}: ${meta.width}×${meta.height} px is more than the limit of ${o.maxPixels} px`);
   const swap = (meta.orientation ?? 1) >= 5;
   return swap ? { width: meta.height, height: meta.width } : { width: meta.width, height: meta.height };
 }
@@ -143,7 +173,7 @@ export async function decodeRgb8(file: string, options: Partial<ReadImageOptions
   const o = resolveReadImageOptions(options);
   checkReadable(file, fs);
   const fail = (reason: string): never => {
-    throw new Error(`readImage: ${file}: ${reason}`);
+    throw new Error(`readImage: ${showPath(file)}: ${reason}`);
   };
   try {
     const img = sharp(file, { limitInputPixels: o.maxPixels, failOn: 'error', pages: 1 });
@@ -158,7 +188,7 @@ export async function decodeRgb8(file: string, options: Partial<ReadImageOptions
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
   } catch (e) {
     if ((e as Error).message.startsWith('readImage:')) throw e;
-    return fail(oneLine(e));
+    return fail(decodeFailure(file, e, fs));
   }
 }
 

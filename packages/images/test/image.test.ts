@@ -84,6 +84,20 @@ describe('readImage', () => {
       expect(err!.message).not.toContain('\n');
     }
   });
+  it('HEIC is "unsupported format" with the supported ones listed, the path once; a newline in a name is quoted (issue 27 #18, #19)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'img-heic-'));
+    const heic = path.join(dir, 'IMG_0001.HEIC.png');
+    fs.writeFileSync(heic, Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypheic\0\0\0\0mif1heic'), Buffer.alloc(200, 7)]));
+    const err = await readImage(heic).then(() => null, (e: Error) => e);
+    expect(err!.message).toBe(`readImage: ${heic}: unsupported format HEIC/HEIF; supported: PNG, JPEG, WebP, TIFF, GIF (convert it first)`);
+    const odd = path.join(dir, 'two\nlines.png');
+    fs.writeFileSync(odd, 'not a png');
+    const e2 = await readImage(odd).then(() => null, (e: Error) => e);
+    expect(e2!.message.startsWith(`readImage: ${JSON.stringify(odd)}: `), e2!.message).toBe(true);
+    expect(e2!.message).not.toContain('\n');
+    expect(e2!.message.split(JSON.stringify(odd))).toHaveLength(2);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
   it('refuses images above maxPixels (decompression bombs)', async () => {
     await expect(readImage(f('rgb.png'), { maxPixels: 5 })).rejects.toThrow(/^readImage: .*rgb\.png: .*pixel limit/i);
     expect(() => resolveReadImageOptions({ alpha: 'black' as never })).toThrow(/alpha = black; valid: white, drop/);

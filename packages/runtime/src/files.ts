@@ -84,6 +84,20 @@ export function fileError(what: string, file: string, e: unknown): FileWriteErro
   return new FileWriteError(`${what} ${file}: ${reason}`, file, errorCode(e), reason);
 }
 
+/**
+ * A path as messages and one-line records show it: as is, or JSON-quoted when it holds a control
+ * character (a newline in a file name would otherwise cut the line) or a quote.
+ *
+ * @example
+ * ```ts
+ * showPath('a.png');    // a.png
+ * showPath('a\nb.png'); // "a\nb.png"
+ * ```
+ */
+export function showPath(p: string): string {
+  return /[\u0000-\u001f\u007f"]/.test(p) ? JSON.stringify(p) : p;
+}
+
 /** Codes of errors meaning "this folder cannot take more files" (full, read-only, not permitted). */
 export const UNWRITABLE_CODES: readonly string[] = Object.freeze(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM']);
 

@@ -27,6 +27,7 @@ export {
   removeStaleTemps,
   sha256File,
   sha256Hex,
+  showPath,
   tempSibling,
   writeAll,
   writeFileAtomic,

@@ -28,6 +28,7 @@ import {
   parseShard,
   shardOfPath,
   shardSuffix,
+  showPath,
   nodeFileSystem,
   numberArg,
   positiveArg,
@@ -616,7 +617,7 @@ async function colorize(inputs: string[], flags: ColorizeFlags, io: CliIo): Prom
       if ('entry' in r) entry = { ...r.entry, key: job.key! };
       else {
         failed++;
-        io.err(`colorize: ${r.error.includes(job.file) ? r.error : `${job.file}: ${r.error}`}`);
+        io.err(`colorize: ${r.error.includes(showPath(job.file)) ? r.error : `${showPath(job.file)}: ${r.error}`}`);
         entry = { input: job.file, error: r.error };
         if (r.writeCode !== null && UNWRITABLE_CODES.includes(r.writeCode)) stopped ??= r.error;
       }
