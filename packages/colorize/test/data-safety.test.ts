@@ -267,3 +267,16 @@ describe('18: a newline in a file name does not cut the message or the record', 
     expect(rec[0]!.error).toContain(JSON.stringify(odd));
   });
 });
+
+describe('20: a glob that matches nothing is reported', () => {
+  it('next to good inputs it is a warning naming it; alone it is the error', async () => {
+    const src = path.join(dir, 'src20');
+    await grey(path.join(src, 'a.png'));
+    const glob = path.join(src, '*.jpg');
+    const r = await colorize([path.join(src, 'a.png'), glob, '-o', path.join(dir, 'out20')]);
+    expect(r.lines).toContain(`colorize: warning: the glob '${glob}' matches no image (extensions: .png .jpg .jpeg .webp .tif .tiff .gif)`);
+    expect(r.lines).toContain(`colorized 1/1 images into ${path.join(dir, 'out20')}`);
+    const alone = await colorize([glob, path.join(dir, 'nowhere', '**', '*.png'), '-o', path.join(dir, 'out20b')]);
+    expect(alone.error?.message).toBe(`colorize: no input images: the globs '${glob}', '${path.join(dir, 'nowhere', '**', '*.png')}' match no image`);
+  });
+});

@@ -34,6 +34,8 @@ export interface ExpandImageInputsOptions {
   anyFileIsList?: boolean;
   /** File-system layer (tests inject faults). */
   fs?: FileSystem;
+  /** Called with each glob that matches no image. */
+  onEmptyGlob?: (spec: string) => void;
 }
 
 /**

@@ -27,6 +27,8 @@ export interface ExpandInputsOptions {
   anyFileIsList?: boolean;
   /** File-system layer. Default {@link nodeFileSystem}. */
   fs?: FileSystem;
+  /** Called with each glob that matches no file (so a caller can report it rather than drop it silently). */
+  onEmptyGlob?: (spec: string) => void;
 }
 
 const GLOB_CHARS = /[*?[]/;
@@ -107,11 +109,14 @@ export function expandInputs(specs: readonly string[], options: ExpandInputsOpti
       const first = parts.findIndex((p) => GLOB_CHARS.test(p));
       const base = parts.slice(0, first).join('/') || '/';
       const re = globRegex(parts.slice(first).join('/'));
-      if (!fs.existsSync(base)) continue;
-      for (const f of listFilesRecursive(base, { filter: keep, exclude: options.exclude, fs })) {
-        const rel = toPosix(path.relative(base, f));
-        if (re.test(rel)) add(f, rel);
+      const before = out.length;
+      if (fs.existsSync(base)) {
+        for (const f of listFilesRecursive(base, { filter: keep, exclude: options.exclude, fs })) {
+          const rel = toPosix(path.relative(base, f));
+          if (re.test(rel)) add(f, rel);
+        }
       }
+      if (out.length === before) options.onEmptyGlob?.(spec);
     } else add(abs, path.basename(abs));
   }
   return out;

@@ -46,7 +46,7 @@ import {
   type FileSystem,
 } from '@disco/runtime/node';
 import { composeRgb8, drawAnchorMarkers, labAtModelSize, labFull, type Rgb8Image } from '../io/banded.js';
-import { decodeRgb8, expandImageInputs, readImageSize, writePng8 } from '@disco/images';
+import { decodeRgb8, expandImageInputs, IMAGE_EXTENSIONS, readImageSize, writePng8 } from '@disco/images';
 import { loadDiscoModel, MODEL_FILES, resolveModelArg, saveDiscoModel } from '../io/model_files.js';
 import { DISCO_ARCHS, resolveDiscoConfig, type DiscoArch, type DiscoConfigOverrides, type PretrainedFeaturesConfig } from '../model/config.js';
 import { DiscoModel } from '../model/disco.js';
@@ -543,8 +543,11 @@ async function colorize(inputs: string[], flags: ColorizeFlags, io: CliIo): Prom
   const output = path.resolve(flags.output);
   const modelDir = resolveModelArg(flags.model);
   const hints = flags.anchorsFile ? readHints(flags.anchorsFile) : null;
-  const all = expandImageInputs(inputs, { exclude: [output], fs: files });
-  if (all.length === 0) throw new Error('colorize: no input images');
+  const emptyGlobs: string[] = [];
+  const all = expandImageInputs(inputs, { exclude: [output], fs: files, onEmptyGlob: (g) => emptyGlobs.push(g) });
+  const globs = emptyGlobs.map((g) => `'${showPath(g)}'`).join(', ');
+  if (all.length === 0) throw new Error(`colorize: no input images${emptyGlobs.length ? `: the glob${emptyGlobs.length > 1 ? 's' : ''} ${globs} match${emptyGlobs.length > 1 ? '' : 'es'} no image` : ''}`);
+  if (emptyGlobs.length > 0) io.err(`colorize: warning: the glob${emptyGlobs.length > 1 ? 's' : ''} ${globs} match${emptyGlobs.length > 1 ? '' : 'es'} no image (extensions: ${IMAGE_EXTENSIONS.join(' ')})`);
   if (hints) {
     const names = new Set(all.map((f) => path.basename(f.file)));
     for (const k of Object.keys(hints)) if (k !== '*' && !names.has(k)) io.err(`colorize: warning: --anchors-file: '${k}' names no input image (keys are file names, or '*')`);
