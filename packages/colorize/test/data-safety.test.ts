@@ -1,10 +1,11 @@
 // Issue 27: `disco` never loses a user's data and never describes stale results as fresh.
 import * as fs from 'node:fs';
+import * as nodeFs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FaultyFileSystem } from '@disco/runtime/node';
+import { FaultyFileSystem, type FileSystem } from '@disco/runtime/node';
 import { runDiscoCli } from '../src/cli/disco.js';
 import { makeImage } from './photos.js';
 
@@ -22,7 +23,7 @@ async function grey(file: string, w = 40, h = 36, k = 3): Promise<void> {
   await sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toFile(file);
 }
 
-const colorize = async (args: string[], io = capture()) => {
+const colorize = async (args: string[], io: ReturnType<typeof capture> & { fs?: FileSystem } = capture()) => {
   let error: Error | null = null;
   try {
     await runDiscoCli(['colorize', '--backend', 'wasm', '--workers', '1', ...args], io);
@@ -213,6 +214,23 @@ describe('7: results do not depend on worker or thread counts; sharded and unsha
 });
 
 describe('9: an extreme aspect ratio is refused up front, and the batch goes on', () => {
+  it('an image on which the backend aborts fails alone: the rest of the batch goes to a fresh backend', async () => {
+    const src = path.join(dir, 'src9b');
+    for (const n of ['a', 'b', 'c']) await grey(path.join(src, `${n}.png`));
+    const bad = path.join(src, 'a.png');
+    // A file layer that makes reading a.png fail as a wasm memory fault does.
+    const faulty = { ...nodeFs, openSync: ((p: string, flags: string) => {
+      if (p === bad && flags === 'r') throw new WebAssembly.RuntimeError('memory access out of bounds');
+      return nodeFs.openSync(p, flags);
+    }) as typeof nodeFs.openSync };
+    const out = path.join(dir, 'out9b');
+    const r = await colorize([src, '-o', out], { ...capture(), fs: faulty as FileSystem });
+    process.exitCode = 0;
+    expect(r.lines).toContain(`colorize: the backend failed on ${JSON.stringify(bad)}; going on with a fresh one`);
+    expect(r.lines).toContain(`colorized 2/3 images into ${out} (1 failed)`);
+    expect(fs.existsSync(path.join(out, 'b.png')) && fs.existsSync(path.join(out, 'c.png'))).toBe(true);
+  });
+
   it('a 3000×2 px strip gives one line from its header; the next image is colorized', async () => {
     const src = path.join(dir, 'src9');
     await grey(path.join(src, 'a-strip.png'), 3000, 2);
