@@ -108,6 +108,10 @@ describe('2, 3, 8: a training run folder is never wiped or mixed by accident', (
       expect(r.error?.message, flag).toMatch(new RegExp(`^--resume: ${name} \\(was .*, now .*\\) differs from the checkpoint's flags in .*part/checkpoint; give the same flags, or name the ones to change with --allow-changed ${name.slice(2)}$`));
     }
     expect(JSON.parse(fs.readFileSync(path.join(part, 'checkpoint', 'state.json'), 'utf8')).step).toBe(2);
+    // A moved run folder resumes: --out names the folder, not a setting.
+    const moved = path.join(dir, 'part-moved');
+    fs.cpSync(part, moved, { recursive: true });
+    expect((await run(trainArgs(moved, ['--resume']))).error).toBeNull();
     const ok = await run(trainArgs(part, ['--resume', '--steps', '6', '--allow-changed', 'steps']));
     expect(ok.error).toBeNull();
     expect(JSON.parse(fs.readFileSync(path.join(part, 'checkpoint', 'state.json'), 'utf8')).step).toBe(6);

@@ -251,7 +251,7 @@ describe('disco colorize under faults', () => {
     const killed = path.join(dir, 'col-killed');
     await runDiscoCli(['colorize', ...inputs, '-o', killed, '--backend', 'wasm'], capture(new FaultyFileSystem({ at: secondPng, fault: 'kill' }))).catch(() => undefined);
     const lines = fs.readFileSync(path.join(killed, 'colorize.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { input: string; outputs: string[] });
-    expect(lines).toEqual([{ input: inputs[0], outputs: [path.join(killed, 'p1.png')], anchors: 8 }]);
+    expect(lines).toEqual([{ input: inputs[0], outputs: [path.join(killed, 'p1.png')], anchors: 8, outputsSha256: [expect.stringMatching(/^[0-9a-f]{64}$/)], key: expect.objectContaining({ input: expect.stringMatching(/^[0-9a-f]{64}$/) }) }]);
     expect(listPngs(killed)).toEqual(['p1.png']);
   });
 });

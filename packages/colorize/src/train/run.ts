@@ -362,7 +362,10 @@ export async function trainDisco(spec: TrainDiscoSpec, hooks: TrainDiscoHooks = 
   if (spec.resume && spec.overwrite) throw new Error('--resume and --overwrite exclude each other: continue the run, or start it over');
   if (spec.resume) {
     resumeFrom = readDiscoCheckpoint(out, '--resume', { fs: files, log, repair: true });
-    const changed = changedFlags(resumeFrom.state.flags ?? {}, { ...record, data: sources }, spec.allowChanged);
+    // `out` names where the run lives (a moved run folder resumes), not how it trains.
+    const { out: _storedOut, ...stored } = resumeFrom.state.flags ?? {};
+    const { out: _out, ...now }: Record<string, unknown> = { ...record, data: sources };
+    const changed = changedFlags(stored, now, spec.allowChanged);
     if (changed.length > 0) throw new Error(`--resume: ${changed.join(', ')} differ${changed.length === 1 ? 's' : ''} from the checkpoint's flags in ${path.join(out, CKPT)}; give the same flags, or name the ones to change with --allow-changed ${changed.map((c) => c.split(' ')[0]!.slice(2)).join(',')}`);
     config = resolveStoredConfig(resumeFrom.state.config);
     if (JSON.stringify(config) !== JSON.stringify(resolveStoredConfig(spec.config))) log("train: warning: --resume keeps the checkpoint's model config; a changed model flag has no effect on it");
