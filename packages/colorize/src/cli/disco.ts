@@ -574,7 +574,9 @@ async function colorize(inputs: string[], flags: ColorizeFlags, io: CliIo): Prom
     const tag = shardSuffix(shard);
     const jsonl = path.join(output, `colorize${tag}.jsonl`);
     const manifest = path.join(output, `colorize${tag}.json`);
-    const modelSha256 = sha256Hex([MODEL_FILES.json, MODEL_FILES.weights].map((f) => sha256File(path.join(modelDir, f)) ?? '').join(' '));
+    // The model's identity: a model folder's two files, or a published checkpoint file itself.
+    const modelIsFile = files.existsSync(modelDir) && files.statSync(modelDir).isFile();
+    const modelSha256 = modelIsFile ? sha256File(modelDir, files) ?? '' : sha256Hex([MODEL_FILES.json, MODEL_FILES.weights].map((f) => sha256File(path.join(modelDir, f), files) ?? '').join(' '));
     const settings = colorizeSettings(flags, modelDir, modelSha256, K, `${backend.name}${backend.convolutions ? ' +onnxruntime' : ''}`);
     const keyed = keyedSettings(settings);
     const settingsSha256 = sha256Hex(JSON.stringify(keyed));

@@ -114,7 +114,8 @@ async function main(): Promise<void> {
     process.stderr.write(`scores: ${network.comparableWithPublished === true ? 'comparable with published values' : 'project-relative (not comparable with published values)'}\n`);
     const info = networkInfo(network);
     // Cached features are keyed on the network, its preprocessing and each image's bytes.
-    const identity = o.inception !== undefined ? { inceptionSha256: networkFilesSha256(resolve(o.inception)), inceptionRange: o.inceptionRange, poolLayer: o.poolLayer ?? null } : {};
+    // (A weights file's sha256 is in `info`; a layers-format model.json is hashed with its weight files here.)
+    const identity = o.inception !== undefined && /\.json$/i.test(o.inception) ? { inceptionSha256: networkFilesSha256(resolve(o.inception)), inceptionRange: o.inceptionRange, poolLayer: o.poolLayer ?? null } : {};
     const journal = new FeatureJournal(resolve(o.featuresOut ?? o.out).replace(/\.json$/i, '') + '.jsonl', info, o.overwrite === true, identity);
     const extract = async (set: 'real' | 'fake'): Promise<number> => {
       const sums = new Map(mine[set].map((f) => [f.file, sha256File(f.file)]));

@@ -101,7 +101,7 @@ export class FeatureJournal {
     fresh: boolean,
     identity: Record<string, unknown> = {},
   ) {
-    const header = JSON.stringify({ network: info.name, layers: info.layers, inputSize: info.inputSize, classes: info.classes, identity });
+    const header = JSON.stringify({ network: info.name, layers: info.layers, inputSize: info.inputSize, classes: info.classes, weightsSha256: info.weightsSha256 ?? null, preprocessing: info.preprocessing ?? null, identity });
     const kept: string[] = [];
     if (!fresh && fs.existsSync(file)) {
       const lines = fs.readFileSync(file, 'utf8').split('\n');
