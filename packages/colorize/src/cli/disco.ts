@@ -283,6 +283,11 @@ async function colorizeFile(file: string, base: string, ctx: ColorizeContext): P
   }
   const img: Rgb8Image = await decodeRgb8(file, {}, ctx.files);
   const { width: W, height: H } = img;
+  const hintKey = ctx.hints ? (ctx.hints[path.basename(file)] ? path.basename(file) : '*') : null;
+  const user = ctx.hints && hintKey !== null ? ctx.hints[hintKey] : undefined;
+  user?.forEach((u, i) => {
+    if (u.row >= H || u.col >= W) throw new Error(`--anchors-file: ${JSON.stringify(hintKey)}[${i}]: row ${u.row}, col ${u.col} lies outside the ${W}×${H} px image (rows 0 … ${H - 1}, cols 0 … ${W - 1})`);
+  });
   const S = model.config.imageSize;
   const resize = flags.mode === 'resize';
   // Model-input coordinates per input pixel.
@@ -295,11 +300,6 @@ async function colorizeFile(file: string, base: string, ctx: ColorizeContext): P
     oracle = resize ? labAtModelSize(truth, 'ab', S, S) : labFull(truth, 'ab');
   }
   const L = resize ? labAtModelSize(img, 'L', S, S) : labFull(img, 'L');
-  const hintKey = ctx.hints ? (ctx.hints[path.basename(file)] ? path.basename(file) : '*') : null;
-  const user = ctx.hints && hintKey !== null ? ctx.hints[hintKey] : undefined;
-  user?.forEach((u, i) => {
-    if (u.row >= H || u.col >= W) throw new Error(`--anchors-file: ${JSON.stringify(hintKey)}[${i}]: row ${u.row}, col ${u.col} lies outside the ${W}×${H} px image (rows 0 … ${H - 1}, cols 0 … ${W - 1})`);
-  });
   const userScaled = user?.map((u) => ({ ...u, row: u.row * sy, col: u.col * sx }));
   let res: ReturnType<typeof colorizeL>;
   try {
