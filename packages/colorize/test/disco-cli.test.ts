@@ -184,7 +184,7 @@ describe('disco train / colorize (CLI, wasm)', () => {
     expect(describeCliError(help).exitCode).toBe(0);
     const text = lines.join('\n');
     expect(text).toMatch(/-V, --version +print the version/);
-    expect(text).toMatch(/^convolutions: (onnxruntime-node \d+\.\d+\.\d+ \(native CPU engine, multi-threaded\)|wasm \(.*\)\..*npm i onnxruntime-node@\^1\.30)$/m);
+    expect(text).toMatch(/^convolutions: (onnxruntime-node \d+\.\d+\.\d+ \(native CPU engine; DISCO_CONV_THREADS threads per convolution, default 1\)|wasm \(.*\)\..*npm i onnxruntime-node@\^1\.30)$/m);
     lines.length = 0;
     await runDiscoCli(['--version'], cap).catch(() => undefined);
     expect(lines).toEqual([JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version]);

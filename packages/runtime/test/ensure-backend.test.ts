@@ -34,7 +34,7 @@ describe('ensureBackend', () => {
 
   it('convolutionEngineStatus names the engine, and the fix when onnxruntime-node is missing or turned off', () => {
     const here = convolutionEngineStatus({});
-    expect(here.line).toMatch(here.native ? /^convolutions: onnxruntime-node \d+\.\d+\.\d+ \(native CPU engine, multi-threaded\)$/ : /^convolutions: wasm \(XNNPACK, one thread; onnxruntime-node did not load: .*\)\. For the native engine \(paper-size inference 3.8× faster here\): ONNXRUNTIME_NODE_INSTALL=skip npm i onnxruntime-node@\^1\.30$/);
+    expect(here.line).toMatch(here.native ? /^convolutions: onnxruntime-node \d+\.\d+\.\d+ \(native CPU engine; DISCO_CONV_THREADS threads per convolution, default 1\)$/ : /^convolutions: wasm \(XNNPACK, one thread; onnxruntime-node did not load: .*\)\. For the native engine \(paper-size inference 3.8× faster here\): ONNXRUNTIME_NODE_INSTALL=skip npm i onnxruntime-node@\^1\.30$/);
     expect(convolutionEngineStatus({ DISCO_CONV: 'wasm' })).toEqual({ native: false, line: 'convolutions: wasm (XNNPACK; DISCO_CONV=wasm)' });
   });
 });
