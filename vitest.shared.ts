@@ -6,7 +6,7 @@ import { configDefaults, type UserWorkspaceConfig } from 'vitest/config';
  * runs every test; `npm run test:fast` sets `DISCO_TEST_FAST=1`, which leaves these files out.
  */
 export const SLOW_TESTS: Readonly<Record<string, readonly string[]>> = Object.freeze({
-  colorize: ['test/train-run.test.ts', 'test/disco-cli.test.ts', 'test/parallel.test.ts', 'test/faults.test.ts', 'test/readme.test.ts'],
+  colorize: ['test/train-run.test.ts', 'test/disco-cli.test.ts', 'test/parallel.test.ts', 'test/faults.test.ts', 'test/readme.test.ts', 'test/data-safety.test.ts'],
   superpixel: ['test/train-run.test.ts', 'test/spixnet-cli.test.ts', 'test/pack.test.ts'],
   experiments: ['test/ablation-grid.test.ts', 'test/report.browser.test.ts'],
   demo: ['test/demo.browser.test.ts'],
