@@ -73,6 +73,11 @@ export interface BackendInfo {
    * `setupBackendForCli` of `@disco/runtime/node`), e.g. `onnxruntime-node 1.30.0, 2 threads`.
    */
   convolutions?: string;
+  /**
+   * Node, wasm only: the engine running whole CNNs at inference (set by `setupBackendForCli`),
+   * e.g. `whole networks on onnxruntime-node 1.30.0, 1 thread`.
+   */
+  networks?: string;
 }
 
 /**
@@ -251,10 +256,12 @@ export function describeBackend(info: BackendInfo): string {
         return 'backend: webgpu (WebGPU compute shaders)';
       case 'webgl':
         return 'backend: webgl (WebGL shaders)';
-      case 'wasm':
+      case 'wasm': {
+        const nets = info.networks != null ? `; ${info.networks}` : '';
         return info.convolutions != null
-          ? `backend: wasm (DISCO training kernels registered; convolutions on ${info.convolutions})`
-          : 'backend: wasm (XNNPACK; DISCO training kernels registered)';
+          ? `backend: wasm (DISCO training kernels registered; convolutions on ${info.convolutions}${nets})`
+          : `backend: wasm (XNNPACK; DISCO training kernels registered${nets})`;
+      }
       case 'cpu':
         return 'backend: cpu (pure JavaScript; slow for training)';
     }

@@ -26,5 +26,6 @@ export {
   type WasmBinaryName,
   type WasmPaths,
 } from './backend.js';
+export { networkEngine, runNetwork, setNetworkEngine, type NetworkEngine } from './network_engine.js';
 export { ruleStateDict, type RuleStateTensor, type StateTensor } from './rule_weights.js';
 export { registerTrainingKernels, listTrainingKernels, type RegisteredKernel } from './training_kernels.js';

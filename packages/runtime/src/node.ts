@@ -9,7 +9,8 @@ import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { BACKEND_CHOICES, describeBackend, selectBackend, type BackendChoice, type BackendInfo, type BackendName } from './backend.js';
-import { enableNativeConvolutions } from './node/native_conv.js';
+import { enableNativeConvolutions, NATIVE_CONV_ENV } from './node/native_conv.js';
+import { enableNativeNetworks, NATIVE_INFERENCE_ENV } from './node/native_graph.js';
 
 export {
   FileWriteError,
@@ -39,6 +40,21 @@ export {
 } from './files.js';
 export { startModuleWorker } from './node/worker.js';
 export { intArg, InvalidOptionValue, MAX_SEED, numberArg, numberListArg, positiveArg } from './cli_args.js';
+export {
+  disableNativeNetworks,
+  enableNativeNetworks,
+  layersModelToOnnx,
+  MAX_NATIVE_NETWORKS,
+  NATIVE_INFERENCE_ENV,
+  NATIVE_INFERENCE_THREADS_ENV,
+  NativeNetworks,
+  nativeNetworkState,
+  resolveNetworkThreads,
+  UnsupportedNetwork,
+  type ConvertedNetwork,
+  type NativeNetworkInfo,
+  type NativeNetworkOptions,
+} from './node/native_graph.js';
 export {
   convolutionEngineStatus,
   disableNativeConvolutions,
@@ -76,7 +92,9 @@ export function resolveBackendChoice(flag: string | undefined, env: NodeJS.Proce
 /**
  * Selects the backend for a command and prints it once on stderr. On wasm, the convolutions go
  * to onnxruntime-node when it is installed ({@link enableNativeConvolutions}; `DISCO_CONV=wasm`
- * keeps them on wasm, `DISCO_CONV=onnxruntime` makes its absence an error).
+ * keeps them on wasm, `DISCO_CONV=onnxruntime` makes its absence an error), and the frozen CNNs
+ * run at inference as whole onnxruntime graphs ({@link enableNativeNetworks}; `DISCO_INFERENCE=tfjs`
+ * or `DISCO_CONV=wasm` keeps them on tfjs, `DISCO_INFERENCE=onnxruntime` makes its absence an error).
  */
 export async function setupBackendForCli(
   flag: string | undefined,
@@ -85,11 +103,23 @@ export async function setupBackendForCli(
 ): Promise<BackendInfo> {
   const info = await selectBackend({ backend: resolveBackendChoice(flag, env) });
   if (info.name === 'wasm') {
-    const conv = enableNativeConvolutions({}, env);
-    if (conv.enabled) info.convolutions = conv.detail;
+    enableNativeEngines(info, env, log);
   }
   log(describeBackend(info));
   return info;
+}
+
+/**
+ * On wasm: the convolutions on onnxruntime-node, and the frozen CNNs at inference as whole
+ * onnxruntime graphs (`DISCO_INFERENCE=tfjs`, or `DISCO_CONV=wasm` for the all-wasm reference
+ * path, keeps them on tfjs); recorded in `info`. A network left to tfjs is one `log` line.
+ */
+function enableNativeEngines(info: BackendInfo, env: NodeJS.ProcessEnv, log?: (line: string) => void): void {
+  const conv = enableNativeConvolutions({}, env);
+  if (conv.enabled) info.convolutions = conv.detail;
+  const reference = env[NATIVE_INFERENCE_ENV] == null && env[NATIVE_CONV_ENV] === 'wasm';
+  const nets = enableNativeNetworks({ ...(log ? { log } : {}), ...(reference ? { mode: 'tfjs' as const } : {}) }, env);
+  if (nets.enabled) info.networks = nets.detail;
 }
 
 /** Options of {@link ensureBackend}. */
@@ -106,9 +136,9 @@ export interface EnsureBackendOptions {
  * Makes sure a tfjs backend is active before a library call computes, silently: the one-call
  * paths (`loadPretrained`, `colorize` of `@disco/colorize/node`) call it so that a plain `node`
  * script needs no backend code. A backend the program already set is kept unless `backend`
- * names another. A backend chosen here gets DISCO's kernels, and on wasm the convolutions on
- * onnxruntime-node when it is installed (as {@link setupBackendForCli}; `DISCO_CONV=wasm` keeps
- * them on wasm). Throws the one-line error of `selectBackend` when the named backend cannot load.
+ * names another. A backend chosen here gets DISCO's kernels, and on wasm the convolutions and
+ * the frozen CNNs at inference on onnxruntime-node when it is installed (as
+ * {@link setupBackendForCli}; `DISCO_CONV=wasm` keeps them on wasm, `DISCO_INFERENCE=tfjs` the CNNs on tfjs). Throws the one-line error of `selectBackend` when the named backend cannot load.
  */
 export async function ensureBackend(options: EnsureBackendOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<BackendInfo | null> {
   // A selection still initialising (wasm loads asynchronously) is awaited, not repeated.
@@ -117,10 +147,7 @@ export async function ensureBackend(options: EnsureBackendOptions = {}, env: Nod
   if (active && (options.backend === undefined || options.backend === 'auto' || options.backend === active)) return null;
   const pending = (async () => {
     const info = await selectBackend({ backend: options.backend ?? 'auto' });
-    if (info.name === 'wasm') {
-      const conv = enableNativeConvolutions({}, env);
-      if (conv.enabled) info.convolutions = conv.detail;
-    }
+    if (info.name === 'wasm') enableNativeEngines(info, env);
     return info;
   })();
   pendingBackend = pending;

@@ -1,7 +1,7 @@
 /**
  * A minimal ONNX graph writer: just enough of the ONNX IR (onnx/onnx.proto, IR version 8) to
- * describe small static-shape graphs — one convolution and its layout transposes — and encode
- * them with protobufjs. Field numbers follow onnx.proto; only the messages and fields used here
+ * describe small graphs — one convolution and its layout transposes, or a whole CNN with its
+ * weights and dynamic batch and image sizes — and encode them with protobufjs. Field numbers follow onnx.proto; only the messages and fields used here
  * are declared.
  */
 import protobuf from 'protobufjs';
@@ -51,12 +51,12 @@ export interface OnnxNode {
   attrs?: Record<string, OnnxAttribute>;
 }
 
-/** A graph value with its element type and static shape. */
+/** A graph value with its element type and shape. */
 export interface OnnxValue {
   /** Value name, unique in the graph. */
   name: string;
-  /** Static shape. */
-  shape: readonly number[];
+  /** Shape: a number per static dimension, a name (ONNX `dim_param`) per dynamic one. */
+  shape: readonly (number | string)[];
   /** Default {@link ONNX_FLOAT}. */
   dtype?: number;
 }
@@ -69,6 +69,16 @@ export interface OnnxInt64Constant {
   values: readonly number[];
 }
 
+/** A constant float32 tensor stored in the graph (weights, scales). */
+export interface OnnxFloatConstant {
+  /** Value name, unique in the graph. */
+  name: string;
+  /** Its shape. */
+  dims: readonly number[];
+  /** Its entries, row-major (`product(dims)` of them). */
+  values: Float32Array;
+}
+
 /** A whole single-graph model. */
 export interface OnnxGraph {
   /** Graph inputs, fed at each run. */
@@ -79,6 +89,8 @@ export interface OnnxGraph {
   nodes: OnnxNode[];
   /** int64 constants stored as initializers (shapes, pads, slice bounds). */
   constants?: OnnxInt64Constant[];
+  /** float32 constants stored as initializers (weights). */
+  floats?: OnnxFloatConstant[];
 }
 
 /** The default opset: 17 (ONNX 1.12), supported by every onnxruntime since 1.12. */
@@ -93,7 +105,7 @@ function attribute(name: string, v: OnnxAttribute): Record<string, unknown> {
 }
 
 function valueInfo(v: OnnxValue): Record<string, unknown> {
-  return { name: v.name, type: { tensor_type: { elem_type: v.dtype ?? ONNX_FLOAT, shape: { dim: v.shape.map((d) => ({ dim_value: d })) } } } };
+  return { name: v.name, type: { tensor_type: { elem_type: v.dtype ?? ONNX_FLOAT, shape: { dim: v.shape.map((d) => (typeof d === 'string' ? { dim_param: d } : { dim_value: d })) } } } };
 }
 
 /**
@@ -112,6 +124,12 @@ export function encodeOnnxModel(g: OnnxGraph, opset = ONNX_OPSET): Uint8Array {
     dims: [c.values.length],
     raw_data: new Uint8Array(BigInt64Array.from(c.values, (x) => BigInt(x)).buffer),
   }));
+  for (const f of g.floats ?? []) {
+    const n = f.dims.reduce((a, b) => a * b, 1);
+    if (f.values.length !== n) throw new Error(`onnx constant ${f.name}: ${f.values.length} values for dims [${f.dims}]`);
+    // Little-endian float32, as ONNX raw_data requires (every platform onnxruntime-node ships for).
+    initializer.push({ name: f.name, data_type: ONNX_FLOAT, dims: [...f.dims], raw_data: new Uint8Array(f.values.buffer as ArrayBuffer, f.values.byteOffset, f.values.byteLength) });
+  }
   const message = {
     ir_version: 8,
     producer_name: '@disco/runtime',
