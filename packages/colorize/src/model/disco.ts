@@ -10,6 +10,7 @@ import { diffuse, hardAssociation, pool, SpixNet, superpixelSizes } from '@disco
 import { Encoder, Linear, sinePositionEncoding2D } from '@disco/transformer';
 import { AbQuantizer, NUM_AB_BINS } from '@disco/color';
 import { AB_SCALE } from '@disco/color';
+import { runNetwork } from '@disco/runtime';
 import type { DiscoArch, DiscoConfig } from './config.js';
 import { buildBackbone, buildPixelHead, buildRefinement } from './networks.js';
 import { createPretrainedFeatures, pretrainedInput, resizeToGrid, type PretrainedFeatureNetwork } from './pretrained.js';
@@ -411,7 +412,7 @@ export class DiscoModel {
     const [B, H, W] = L.shape;
     const [h, w] = this.grid(H, W);
     const d = this.config.backbone.outChannels;
-    const association = this.superpixels(L);
+    const association = this.superpixels(L, { training: options.training ?? false });
     const tokens4 = this.tokens(L, association, options); // [B,h,w,d]
     const tokens = tf.reshape(tokens4, [B, h * w, d]) as tf.Tensor3D; // [B,T,d]
     tokens4.dispose();
@@ -425,10 +426,14 @@ export class DiscoModel {
    * SPixNet is frozen: its variables never enter a gradient.
    *
    * @param L `[B,H,W,1]` normalised lightness.
+   * @param options `training`: part of a training step (tfjs always; SPixNet stays in inference mode either way).
    */
-  superpixels(L: tf.Tensor4D): tf.Tensor4D {
+  superpixels(L: tf.Tensor4D, options: { training?: boolean } = {}): tf.Tensor4D {
     return tf.tidy(() => {
-      const soft = this.spixnet.predict(L, false);
+      const stride = this.spixnet.stride;
+      tf.util.assert(L.rank === 4 && L.shape[3] === 1 && L.shape[1] % stride === 0 && L.shape[2] % stride === 0, () => `DiscoModel.superpixels: L must be [batch, height, width, 1] with height and width multiples of ${stride}; got [${L.shape}]`);
+      // Inference: the registered engine (in Node, one onnxruntime graph) or tfjs, the reference.
+      const soft = (options.training ? this.spixnet.predict(L, false) : runNetwork(this.spixnet.model, L)) as tf.Tensor4D; // [B,H,W,9]
       return this.config.ablation.superpixels === 'hard' ? hardAssociation(soft) : soft;
     });
   }
@@ -442,7 +447,7 @@ export class DiscoModel {
    */
   tokens(L: tf.Tensor4D, association: tf.Tensor4D, options: { training?: boolean } = {}): tf.Tensor4D {
     return tf.tidy(() => {
-      const feats = this.backbone.apply(L, { training: options.training ?? false }) as tf.Tensor4D; // [B,H,W,d]
+      const feats = (options.training ? this.backbone.apply(L, { training: true }) : runNetwork(this.backbone, L)) as tf.Tensor4D; // [B,H,W,d]
       const tokens = pool(feats, association, this.config.cellSize).pooled as tf.Tensor4D; // [B,h,w,d]
       return this.pretrained ? this.fusePretrained(L, tokens) : tokens;
     });
@@ -565,12 +570,13 @@ export class DiscoModel {
       if (!this.refinement) return diffuse(decoded(), association, S) as tf.Tensor4D;
       const full = diffuse(tf.reshape(generated.features, [B, h, w, d]) as tf.Tensor4D, association, S);
       const net = options.preactivation ? this.refinementPreactivation() : this.refinement;
+      const apply = (x: tf.Tensor4D): tf.Tensor4D => (training ? net.apply(x, { training }) : runNetwork(net, x)) as tf.Tensor4D;
       if (this.config.refinement.residual) {
         const base = diffuse(decoded(), association, S) as tf.Tensor4D;
-        const r = net.apply(tf.concat([L, full, base], 3), { training }) as tf.Tensor4D;
+        const r = apply(tf.concat([L, full, base], 3));
         return options.preactivation ? r : (tf.add(base, r) as tf.Tensor4D);
       }
-      return net.apply(tf.concat([L, full], 3), { training }) as tf.Tensor4D;
+      return apply(tf.concat([L, full], 3));
     });
   }
 
