@@ -82,7 +82,9 @@ describe('native convolutions (onnxruntime-node)', () => {
     const lines: string[] = [];
     const info = await setupBackendForCli('wasm', (l) => lines.push(l), { DISCO_CONV_THREADS: '2' });
     expect(info.convolutions).toMatch(/^onnxruntime-node \S+, 2 threads$/);
-    expect(lines).toEqual([`backend: wasm (DISCO training kernels registered; convolutions on ${info.convolutions})`]);
+    // Whole networks at inference too (native_graph.ts), on the same line.
+    expect(info.networks).toMatch(/^whole networks on onnxruntime-node \S+, \d+ threads?$/);
+    expect(lines).toEqual([`backend: wasm (DISCO training kernels registered; convolutions on ${info.convolutions}; ${info.networks})`]);
     disableNativeConvolutions();
     const plain: string[] = [];
     expect((await setupBackendForCli('wasm', (l) => plain.push(l), { DISCO_CONV: 'wasm' })).convolutions).toBeUndefined();
