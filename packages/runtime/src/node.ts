@@ -47,7 +47,6 @@ export {
   MAX_NATIVE_NETWORKS,
   NATIVE_INFERENCE_ENV,
   NATIVE_INFERENCE_THREADS_ENV,
-  NativeNetworks,
   nativeNetworkState,
   resolveNetworkThreads,
   UnsupportedNetwork,
