@@ -6,7 +6,7 @@
  * 256² photos with the `paper` model (1 and 2 workers). Reported: medians, the spread (min–max)
  * over rounds, every thread count, the load average before each round, and a busy flag.
  *
- *   nx run colorize:bench-side-by-side [-- --rounds 3 --images 6 --no-torch]   → bench/side-by-side.json
+ *   nx run colorize:bench-side-by-side [-- --rounds 3 --reps 2 --images 16 --no-torch]   → bench/side-by-side.json
  *
  * PyTorch: a Python with `torch` (`DISCO_TORCH_PYTHON`, `python3`; Debian: `apt-get install
  * python3-torch`) — benchmarks only, never tests or CI.
@@ -40,7 +40,7 @@ function stats(xs: number[]): { median: number; min: number; max: number; n: num
 async function main(): Promise<void> {
   const rounds = arg('--rounds', 3);
   const reps = arg('--reps', 2);
-  const images = arg('--images', 6);
+  const images = arg('--images', 16);
   const backend = await setupBackendForCli('wasm');
   const py = process.argv.includes('--no-torch') ? null : findTorchPython();
   if (!py && !process.argv.includes('--no-torch')) console.error('side-by-side: no Python with torch found (apt-get install python3-torch): PyTorch columns left empty');
