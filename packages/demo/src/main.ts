@@ -217,23 +217,28 @@ function laterBackends(name: BackendName): BackendName[] {
 // ---------------------------------------------------------------------------------------------
 // Opening a photo
 
+/** The image's RGBA pixels drawn at `width × height`, transparent pixels over white (as the CLI's readImage does, alpha: 'white'). */
+function drawOverWhite(bmp: ImageBitmap, width: number, height: number): Uint8ClampedArray {
+  const canvas = document.createElement('canvas');
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, width, height);
+  ctx.imageSmoothingQuality = 'high';
+  ctx.drawImage(bmp, 0, 0, width, height);
+  return ctx.getImageData(0, 0, width, height).data;
+}
+
 async function decode(blob: Blob): Promise<{ pixels: ImagePixels; scale: HintScale }> {
   const bmp = await createImageBitmap(blob, { imageOrientation: 'from-image' });
   const f = Math.min(1, MAX_SIDE / Math.max(bmp.width, bmp.height));
   const width = Math.max(1, Math.round(bmp.width * f));
   const height = Math.max(1, Math.round(bmp.height * f));
-  const canvas = document.createElement('canvas');
-  canvas.width = width;
-  canvas.height = height;
-  const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
-  // Transparent pixels over white, as the CLI's readImage does (alpha: 'white').
-  ctx.fillStyle = '#fff';
-  ctx.fillRect(0, 0, width, height);
-  ctx.imageSmoothingQuality = 'high';
-  ctx.drawImage(bmp, 0, 0, width, height);
+  const rgba = drawOverWhite(bmp, width, height);
   const scale = { y: bmp.height / height, x: bmp.width / width };
   bmp.close();
-  return { pixels: { width, height, rgba: ctx.getImageData(0, 0, width, height).data }, scale };
+  return { pixels: { width, height, rgba }, scale };
 }
 
 async function openBlob(blob: Blob, name: string): Promise<void> {
@@ -650,15 +655,8 @@ function save(blob: Blob, name: string): void {
 async function fullRgb(blob: Blob): Promise<{ data: Uint8Array; width: number; height: number }> {
   const bmp = await createImageBitmap(blob, { imageOrientation: 'from-image' });
   const { width, height } = bmp;
-  const canvas = document.createElement('canvas');
-  canvas.width = width;
-  canvas.height = height;
-  const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
-  ctx.fillStyle = '#fff';
-  ctx.fillRect(0, 0, width, height);
-  ctx.drawImage(bmp, 0, 0);
+  const rgba = drawOverWhite(bmp, width, height);
   bmp.close();
-  const rgba = ctx.getImageData(0, 0, width, height).data;
   const data = new Uint8Array(width * height * 3);
   for (let i = 0, j = 0; j < rgba.length; i += 3, j += 4) {
     data[i] = rgba[j]!;

@@ -10,7 +10,6 @@
  * with them to float32 rounding (tested), and anything unsupported (another dtype, NCHW, tiny
  * products) or refused by onnxruntime falls through to the kernel that was registered before.
  */
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import {
   backend_util,
@@ -29,6 +28,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { encodeOnnxModel, type OnnxGraph, type OnnxNode } from './onnx.js';
+import { loadOrt, type BindingSession, type OrtModules, type OrtTensor } from './ort.js';
 
 /** Environment variable: `onnxruntime` (require it), `wasm` (never) or `auto` (default: use it when installed). */
 export const NATIVE_CONV_ENV = 'DISCO_CONV';
@@ -54,23 +54,6 @@ const MAX_SESSIONS = 512;
  */
 const MAX_THREADED_SESSIONS = 8;
 
-interface OrtTensor {
-  readonly data: unknown;
-  readonly dims: readonly number[];
-  readonly type: string;
-}
-type OrtTensorCtor = new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
-interface BindingSession {
-  loadModel(buffer: ArrayBuffer, byteOffset: number, byteLength: number, options: Record<string, unknown>): void;
-  run(feeds: Record<string, OrtTensor>, fetches: Record<string, null>, options: Record<string, unknown>): Record<string, OrtTensor>;
-  dispose(): void;
-}
-interface OrtModules {
-  Tensor: OrtTensorCtor;
-  InferenceSession: new () => BindingSession;
-  initOrt: () => void;
-  version: string;
-}
 
 /** What {@link enableNativeConvolutions} did. */
 export interface NativeConvInfo {
@@ -90,23 +73,6 @@ export interface NativeConvOptions {
   threads?: number;
 }
 
-/** Why a package is missing or unusable, in one line. */
-function loadOrt(): OrtModules | string {
-  const require = createRequire(import.meta.url);
-  try {
-    const main = require('onnxruntime-node') as { Tensor?: OrtTensorCtor };
-    // The package's own synchronous session wrapper (its async API wraps exactly this call in
-    // setImmediate); tfjs kernels must return synchronously.
-    const { binding, initOrt } = require('onnxruntime-node/dist/binding.js') as { binding?: { InferenceSession?: new () => BindingSession }; initOrt?: () => void };
-    const version = (require('onnxruntime-node/package.json') as { version: string }).version;
-    if (typeof main.Tensor !== 'function' || typeof binding?.InferenceSession !== 'function' || typeof initOrt !== 'function') {
-      return `onnxruntime-node ${version}: no synchronous session binding (tested with 1.30)`;
-    }
-    return { Tensor: main.Tensor, InferenceSession: binding.InferenceSession, initOrt, version };
-  } catch (e) {
-    return `onnxruntime-node: ${String(e instanceof Error ? e.message : e).split('\n')[0]}`;
-  }
-}
 
 /** Shape-keyed cache of onnxruntime sessions, each one small graph. */
 class SessionCache {

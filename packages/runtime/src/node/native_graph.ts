@@ -20,13 +20,13 @@
  * compiled network owns one session — one per network whatever the image sizes — and with
  * `threads > 1` one pool of `threads − 1` threads; at most {@link MAX_NATIVE_NETWORKS} are kept.
  */
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { setNetworkEngine, type NetworkEngine } from '../network_engine.js';
 import { encodeOnnxModel, type OnnxFloatConstant, type OnnxGraph, type OnnxInt64Constant, type OnnxNode } from './onnx.js';
+import { loadOrt, type BindingSession, type OrtModules, type OrtTensor } from './ort.js';
 
 /** Environment variable: `auto` (default: whole networks on onnxruntime-node when it loads), `onnxruntime` (fail without it), `tfjs` (never). */
 export const NATIVE_INFERENCE_ENV = 'DISCO_INFERENCE';
@@ -399,39 +399,7 @@ export function layersModelToOnnx(net: tfl.LayersModel): ConvertedNetwork {
 // ---------------------------------------------------------------------------------------------
 // onnxruntime sessions
 
-interface OrtTensor {
-  readonly data: unknown;
-  readonly dims: readonly number[];
-}
-type OrtTensorCtor = new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
-interface BindingSession {
-  loadModel(buffer: ArrayBuffer, byteOffset: number, byteLength: number, options: Record<string, unknown>): void;
-  run(feeds: Record<string, OrtTensor>, fetches: Record<string, null>, options: Record<string, unknown>): Record<string, OrtTensor>;
-  dispose(): void;
-}
-interface Ort {
-  Tensor: OrtTensorCtor;
-  InferenceSession: new () => BindingSession;
-  initOrt: () => void;
-  version: string;
-}
 
-/** onnxruntime-node's synchronous session binding, or why it cannot be used (one line). */
-function loadOrt(): Ort | string {
-  const require = createRequire(import.meta.url);
-  try {
-    const main = require('onnxruntime-node') as { Tensor?: OrtTensorCtor };
-    // The package's own synchronous session wrapper (its async API wraps exactly this call).
-    const { binding, initOrt } = require('onnxruntime-node/dist/binding.js') as { binding?: { InferenceSession?: new () => BindingSession }; initOrt?: () => void };
-    const version = (require('onnxruntime-node/package.json') as { version: string }).version;
-    if (typeof main.Tensor !== 'function' || typeof binding?.InferenceSession !== 'function' || typeof initOrt !== 'function') {
-      return `onnxruntime-node ${version}: no synchronous session binding (tested with 1.30)`;
-    }
-    return { Tensor: main.Tensor, InferenceSession: binding.InferenceSession, initOrt, version };
-  } catch (e) {
-    return `onnxruntime-node: ${String(e instanceof Error ? e.message : e).split('\n')[0]}`;
-  }
-}
 
 /** One compiled network. */
 interface Compiled {
@@ -476,7 +444,7 @@ export class NativeNetworks implements NetworkEngine {
   readonly detail: string;
 
   constructor(
-    private readonly ort: Ort,
+    private readonly ort: OrtModules,
     readonly threads: number,
     private readonly log: (line: string) => void,
   ) {
