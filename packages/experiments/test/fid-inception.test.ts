@@ -1,5 +1,5 @@
 // The FID Inception network (pytorch-fid's InceptionV3) against the reference PyTorch fixture
-// (test/fixtures/fid-inception, a copy of ../shared/reference/fid-inception): layout and strict
+// (test/fixtures/fid-inception, recorded from the reference Python code): layout and strict
 // keys, the rule weights' sha256, the preprocessing bit for bit, every case and the batch's FID/IS
 // within the fixture's tolerances, and the FID-specific choices (pooling, BatchNorm ε) pinned.
 import * as fs from 'node:fs';

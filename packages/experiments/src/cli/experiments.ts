@@ -142,7 +142,7 @@ export function buildExperimentsProgram(): Command {
   program
     .command('parity')
     .description(
-      "the tfjs FID Inception network against a parity fixture (format of ../shared/reference/fid-inception): every case's recorded stages end to end and from the stored input of each stage, the batch's pool3/logits, FID and IS; tolerances from fixture.json; exit 0 only when every comparison is within them",
+      "the tfjs FID Inception network against a parity fixture (the format of packages/experiments/test/fixtures/fid-inception): every case's recorded stages end to end and from the stored input of each stage, the batch's pool3/logits, FID and IS; tolerances from fixture.json; exit 0 only when every comparison is within them",
     )
     .argument('<fixture>', 'fixture folder (fixture.json, weights.json, explicit.bin, cases/, batch.*)')
     .option('--weights <file>', "a PyTorch state dict file (.pth) instead of the fixture's rule weights")
