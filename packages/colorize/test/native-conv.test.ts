@@ -11,16 +11,7 @@ import { resolveDiscoConfig } from '../src/model/config.js';
 import { DiscoModel } from '../src/model/disco.js';
 import { loadPretrained } from '../src/node.js';
 import { Stage2Trainer } from '../src/train/stage2.js';
-
-/** A smooth grey image with edges: `[1,H,W,1]` in the model's L range. */
-function greyImage(h: number, w: number): tf.Tensor4D {
-  return tf.tidy(() => {
-    const y = tf.reshape(tf.linspace(-1, 1, h), [h, 1]);
-    const x = tf.reshape(tf.linspace(-1, 1, w), [1, w]);
-    const v = tf.add(tf.mul(tf.sin(tf.mul(x, 4)), 0.5), tf.mul(tf.cast(tf.greater(y, 0.2), 'float32'), 0.4));
-    return tf.reshape(v, [1, h, w, 1]) as tf.Tensor4D;
-  });
-}
+import { greyImage } from './photos.js';
 
 function maxAbs(a: Float32Array | Int32Array | Uint8Array, b: Float32Array | Int32Array | Uint8Array): number {
   let m = 0;

@@ -27,7 +27,7 @@ import {
   type NamedAttrMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { encodeOnnxModel, type OnnxGraph, type OnnxNode } from './onnx.js';
+import { encodeOnnxModel, onnxActivation, type OnnxGraph, type OnnxNode } from './onnx.js';
 import { loadOrt, type BindingSession, type OrtModules, type OrtTensor } from './ort.js';
 
 /** Environment variable: `onnxruntime` (require it), `wasm` (never) or `auto` (default: use it when installed). */
@@ -223,22 +223,6 @@ function convAttrs(info: backend_util.Conv2DInfo, pads: number[]): Record<string
   };
 }
 
-function activationNodes(activation: string, alpha: number, input: string, out: string): OnnxNode[] | null {
-  switch (activation) {
-    case 'linear':
-      return [{ op: 'Identity', inputs: [input], outputs: [out] }];
-    case 'relu':
-      return [{ op: 'Relu', inputs: [input], outputs: [out] }];
-    case 'leakyrelu':
-      return [{ op: 'LeakyRelu', inputs: [input], outputs: [out], attrs: { alpha: { float: alpha } } }];
-    case 'sigmoid':
-      return [{ op: 'Sigmoid', inputs: [input], outputs: [out] }];
-    case 'elu':
-      return [{ op: 'Elu', inputs: [input], outputs: [out], attrs: { alpha: { float: 1 } } }];
-    default:
-      return null; // relu6, prelu: wasm
-  }
-}
 
 function isFloatNHWC(attrs: NamedAttrMap, ...ts: Array<TensorInfo | undefined>): boolean {
   const fmt = attrs['dataFormat'] as string | undefined;
@@ -263,7 +247,7 @@ function forwardConv(prev: KernelFunc, fused: boolean): KernelFunc {
     const alpha = (attrs['leakyreluAlpha'] as number | undefined) ?? 0.2;
     const g = cache != null && isFloatNHWC(attrs, x, filter, bias) && preluActivationWeights == null ? geometry(x!.shape, filter!.shape, attrs) : null;
     const macs = g == null ? 0 : g.macs;
-    const act = activationNodes(activation, alpha, 'yt', 'y');
+    const act = onnxActivation(activation, 'yt', 'y', alpha); // null (relu6, prelu): stays on wasm
     if (g == null || act == null || macs < NATIVE_CONV_MIN_MACS || (bias != null && (bias.shape.length !== 1 || bias.shape[0] !== g.info.outChannels))) return prev(args);
     const { info, pads } = g;
     const outShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];

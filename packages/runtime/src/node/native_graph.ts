@@ -25,7 +25,7 @@ import { isMainThread } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { setNetworkEngine, type NetworkEngine } from '../network_engine.js';
-import { encodeOnnxModel, type OnnxFloatConstant, type OnnxGraph, type OnnxInt64Constant, type OnnxNode } from './onnx.js';
+import { encodeOnnxModel, onnxActivation, type OnnxFloatConstant, type OnnxGraph, type OnnxInt64Constant, type OnnxNode } from './onnx.js';
 import { loadOrt, type BindingSession, type OrtModules, type OrtTensor } from './ort.js';
 
 /** Environment variable: `auto` (default: whole networks on onnxruntime-node when it loads), `onnxruntime` (fail without it), `tfjs` (never). */
@@ -103,27 +103,6 @@ function toOIHW(k: { shape: number[]; values: Float32Array }): { dims: number[];
   return { dims: [b, a, kh, kw], values: out };
 }
 
-/** Nodes of a named activation on NCHW `input` → `output` (none for `linear`: the caller aliases). */
-function activation(name: string, input: string, output: string): OnnxNode[] {
-  switch (name) {
-    case 'relu':
-      return [{ op: 'Relu', inputs: [input], outputs: [output] }];
-    case 'tanh':
-      return [{ op: 'Tanh', inputs: [input], outputs: [output] }];
-    case 'sigmoid':
-      return [{ op: 'Sigmoid', inputs: [input], outputs: [output] }];
-    case 'elu':
-      return [{ op: 'Elu', inputs: [input], outputs: [output], attrs: { alpha: { float: 1 } } }];
-    case 'selu':
-      return [{ op: 'Selu', inputs: [input], outputs: [output] }];
-    case 'softplus':
-      return [{ op: 'Softplus', inputs: [input], outputs: [output] }];
-    case 'softmax':
-      return [{ op: 'Softmax', inputs: [input], outputs: [output], attrs: { axis: 1 } }];
-    default:
-      throw new UnsupportedNetwork(`activation '${name}'`);
-  }
-}
 
 /** A convolution whose kernel and bias may still absorb a following batch norm. */
 interface PendingConv {
@@ -208,7 +187,9 @@ export function layersModelToOnnx(net: tfl.LayersModel): ConvertedNetwork {
       return;
     }
     const out = fresh('act');
-    nodes.push(...activation(act, pre, out));
+    const act2 = onnxActivation(act, pre, out);
+    if (!act2) throw new UnsupportedNetwork(`activation '${act}'`);
+    nodes.push(...act2);
     value.set(sym.id, out);
   };
 

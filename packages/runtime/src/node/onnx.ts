@@ -151,3 +151,40 @@ export function encodeOnnxModel(g: OnnxGraph, opset = ONNX_OPSET): Uint8Array {
   const type = model();
   return type.encode(type.fromObject(message)).finish();
 }
+
+/**
+ * The ONNX node of a tfjs activation name (`relu`, `leakyrelu` with `alpha`, `tanh`, `sigmoid`,
+ * `elu`, `selu`, `softplus`, `softmax` over axis 1, i.e. the channels of an NCHW value; `linear` is
+ * an `Identity`), or null for one without an ONNX equivalent here (`relu6`, `prelu`, …). The one
+ * mapping of both native engines (per-convolution kernels and whole networks).
+ *
+ * @example
+ * ```ts
+ * onnxActivation('relu', 'pre', 'out'); // [{ op: 'Relu', inputs: ['pre'], outputs: ['out'] }]
+ * ```
+ */
+export function onnxActivation(name: string, input: string, output: string, alpha = 0.2): OnnxNode[] | null {
+  const node = (op: string, attrs?: OnnxNode['attrs']): OnnxNode[] => [{ op, inputs: [input], outputs: [output], ...(attrs ? { attrs } : {}) }];
+  switch (name) {
+    case 'linear':
+      return node('Identity');
+    case 'relu':
+      return node('Relu');
+    case 'leakyrelu':
+      return node('LeakyRelu', { alpha: { float: alpha } });
+    case 'tanh':
+      return node('Tanh');
+    case 'sigmoid':
+      return node('Sigmoid');
+    case 'elu':
+      return node('Elu', { alpha: { float: 1 } });
+    case 'selu':
+      return node('Selu');
+    case 'softplus':
+      return node('Softplus');
+    case 'softmax':
+      return node('Softmax', { axis: 1 });
+    default:
+      return null;
+  }
+}
