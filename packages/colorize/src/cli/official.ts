@@ -22,11 +22,6 @@ interface ParityFlags {
   backend?: string;
 }
 
-/** Whether a `--weights` / `--model` value names a PyTorch checkpoint file rather than a model folder. */
-export function isCheckpointFile(p: string): boolean {
-  return fs.existsSync(p) && fs.statSync(p).isFile();
-}
-
 async function parity(dir: string, flags: ParityFlags, io: CliIo): Promise<number> {
   const backend = await setupBackendForCli(flags.backend, io.err);
   const fixtureDir = path.resolve(dir);
@@ -45,7 +40,12 @@ async function parity(dir: string, flags: ParityFlags, io: CliIo): Promise<numbe
   } else {
     const file = path.resolve(flags.weights);
     if (!fs.existsSync(file)) throw new Error(`--weights: '${file}' does not exist`);
-    model = isCheckpointFile(file) ? await parityModel(fixtureDir, readOfficialCheckpoint(file).stateDict, file) : loadDiscoModel(file);
+    // A checkpoint file or a model folder, loaded exactly as `--model` loads it.
+    try {
+      model = loadDiscoModel(file);
+    } catch (e) {
+      throw new Error((e as Error).message.replace(/^--model: /, '--weights: '));
+    }
     weights = file;
   }
   io.err(`parity: ${fixture.cases.length} case(s) of ${fixtureDir}, weights: ${weights}`);

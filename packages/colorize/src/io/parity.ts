@@ -15,7 +15,7 @@ import { superpixelSizes } from '@disco/superpixel';
 import { normalizedLabToRgb, NUM_AB_BINS } from '@disco/color';
 import { readRuleStateDict } from '@disco/runtime/node';
 import type { DiscoModel } from '../model/disco.js';
-import { OFFICIAL_CONFIG, officialModel, type StateDictTensor } from '../model/official.js';
+import { OFFICIAL_CONFIG, officialModel } from '../model/official.js';
 
 /** One recorded array of a case, in the reference's layout. */
 export interface FixtureArray {
@@ -165,15 +165,14 @@ export async function readParityFixture(dir: string): Promise<ParityFixture> {
 }
 
 /**
- * The published model with a fixture's weights: regenerated from its rule (`weights.json` +
- * `explicit.bin`, each entry's sha256 checked), or the given state dict (e.g. a checkpoint read
- * with `@disco/pth`), converted by {@link officialToNamedWeights}, the path every user's checkpoint takes.
+ * The published model with a fixture's weights, regenerated from its rule (`weights.json` +
+ * `explicit.bin`, each entry's sha256 checked) and converted by {@link officialToNamedWeights},
+ * the path every user's checkpoint takes (a checkpoint file goes through `loadDiscoModel`).
  *
- * @param dir The fixture folder (for the rule).
- * @param stateDict Optional official state dict to use instead of the rule; `source` names it in errors.
+ * @param dir The fixture folder.
  */
-export async function parityModel(dir: string, stateDict?: ReadonlyMap<string, StateDictTensor>, source = 'checkpoint'): Promise<DiscoModel> {
-  return officialModel(stateDict ?? (await readRuleStateDict(dir)), stateDict ? source : path.join(dir, 'weights.json'));
+export async function parityModel(dir: string): Promise<DiscoModel> {
+  return officialModel(await readRuleStateDict(dir), path.join(dir, 'weights.json'));
 }
 
 /** Gives the event loop a turn. */
