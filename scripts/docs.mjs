@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// Builds the TypeDoc API site (typedoc.json) and fails if any exported declaration lacks a doc
-// comment. TypeDoc 0.28's own `validation.notDocumented` reports nothing (TypeStrong/typedoc#3046),
+// Checks the Markdown, then builds the TypeDoc API site (typedoc.json) and fails if any exported
+// declaration lacks a doc comment.
+//
+// Markdown first (scripts/tables.mjs, scripts/links.mjs): every table between
+// `<!-- table:source=… view=… -->` and `<!-- /table -->` must equal what its results JSON gives
+// (`node scripts/docs.mjs --write` rewrites them and stops), and every relative link must name a
+// file and heading that exist.
+//
+// The API site: TypeDoc 0.28's own `validation.notDocumented` reports nothing (TypeStrong/typedoc#3046),
 // so the check walks the converted project here.
 //
 // Modules are named by their package and export path (`@disco/superpixel`, `@disco/colorize/node`)
@@ -9,6 +16,21 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as td from 'typedoc';
+import { checkLinks } from './links.mjs';
+import { checkTables, markdownFiles } from './tables.mjs';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const write = process.argv.includes('--write');
+const tableProblems = checkTables(root, { write });
+const markdownProblems = [...tableProblems, ...(write ? [] : checkLinks(root, markdownFiles(root)))];
+if (markdownProblems.length > 0) {
+  for (const p of markdownProblems) console.error(`docs: ${p}`);
+  process.exit(1);
+}
+if (write) {
+  console.log('docs: every generated table equals its JSON');
+  process.exit(0);
+}
 
 const app = await td.Application.bootstrapWithPlugins({}, [new td.TypeDocReader(), new td.TSConfigReader()]);
 

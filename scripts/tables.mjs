@@ -1,0 +1,226 @@
+// Tables of numbers in Markdown, rendered from the results JSON they come from.
+//
+// A generated table sits between two markers; everything between them is the generator's:
+//
+//   <!-- table:source=docs/results/parity-official-disco.json view=parity -->
+//   | stage | … |
+//   <!-- /table -->
+//
+// `source` is a JSON file relative to the repository root, `view` names a renderer below, and any
+// other `key=value` (or `key="a value"`) is that view's option. `checkTables` reports every table
+// whose text differs from what its JSON gives; `node scripts/docs.mjs --write` rewrites them.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+const OPEN = /<!--\s*table:([^>]*?)\s*-->/g;
+const CLOSE = '<!-- /table -->';
+
+/** `source=a.json view=rows rows="x,y"` → `{ source: 'a.json', view: 'rows', rows: 'x,y' }`. */
+export function parseAttributes(text) {
+  const attrs = {};
+  const re = /([\w-]+)=(?:"([^"]*)"|(\S+))/g;
+  let m;
+  let rest = text;
+  while ((m = re.exec(text)) !== null) {
+    attrs[m[1]] = m[2] ?? m[3];
+    rest = rest.replace(m[0], '');
+  }
+  if (rest.trim() !== '') throw new Error(`cannot read '${rest.trim()}' (write key=value or key="a value")`);
+  return attrs;
+}
+
+/** The generated tables of one Markdown text: `{ attrs, line, start, end, body }` (body between the markers). */
+export function findTables(markdown) {
+  const tables = [];
+  OPEN.lastIndex = 0;
+  let m;
+  while ((m = OPEN.exec(markdown)) !== null) {
+    const line = markdown.slice(0, m.index).split('\n').length;
+    const start = m.index + m[0].length;
+    const end = markdown.indexOf(CLOSE, start);
+    const next = markdown.slice(start).search(/<!--\s*table:/);
+    if (end < 0 || (next >= 0 && start + next < end)) throw new Error(`line ${line}: table marker without its ${CLOSE}`);
+    tables.push({ attrs: parseAttributes(m[1]), line, start, end, body: markdown.slice(start, end) });
+    OPEN.lastIndex = end;
+  }
+  return tables;
+}
+
+// ---- formatting -------------------------------------------------------------------------------
+
+const fixed = (digits) => (v) => (v === null || v === undefined ? '' : Number(v).toFixed(digits));
+/** 6.7e-06, as Python and the fixture's README print it. */
+const sci = (v) => {
+  const [mant, exp] = Number(v).toExponential(1).split('e');
+  const e = Number(exp);
+  return `${mant}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+};
+const percent = (v) => (v === null || v === undefined ? '' : `${(100 * v).toFixed(1)} %`);
+
+/** Held-out metrics: header and formatting of each `columns` key of the `rows` view. */
+export const METRICS = {
+  meanError: { header: 'mean ab error ↓', format: fixed(2) },
+  auc: { header: 'AuC ↑', format: fixed(4) },
+  aucRebalanced: { header: 'class-rebalanced AuC ↑', format: fixed(4) },
+  colorfulness: { header: 'colorfulness', format: fixed(1) },
+  green: { header: 'green (a < −10)', format: percent },
+  red: { header: 'red (a > 15)', format: percent },
+  fid2048: { header: 'FID 2048 ↓', format: fixed(3) },
+  fidMixed5: { header: 'FID mixed5 ↓', format: fixed(3) },
+  kidMixed5: { header: 'KID mixed5 ↓', format: fixed(4) },
+};
+
+function markdownTable(header, align, rows) {
+  const line = (cells) => `| ${cells.join(' | ')} |`;
+  return [line(header), `|${align.map((a) => (a === 'r' ? '---:' : '---')).join('|')}|`, ...rows.map(line)];
+}
+
+function get(obj, dotted) {
+  return dotted.split('.').reduce((o, k) => (o === undefined || o === null ? undefined : o[k]), obj);
+}
+
+// ---- views ------------------------------------------------------------------------------------
+
+/**
+ * `rows`: one row per key of an object of rows, columns from {@link METRICS}.
+ * Options: `at` (dotted path to the object of rows; default `methods`), `rows` (comma-separated
+ * keys, in order), `columns` (comma-separated metric names), `bold` (row keys whose label is bold),
+ * `label` (the first column's header; default `method`). Each row has a `label`; a metric it lacks
+ * is an empty cell.
+ */
+function rowsView(json, opts) {
+  const table = get(json, opts.at ?? 'methods');
+  if (!table || typeof table !== 'object') throw new Error(`no object at '${opts.at ?? 'methods'}'`);
+  if (!opts.rows || !opts.columns) throw new Error("the rows view needs rows=… and columns=…");
+  const columns = opts.columns.split(',');
+  for (const c of columns) if (!METRICS[c]) throw new Error(`unknown column '${c}'; valid: ${Object.keys(METRICS).join(', ')}`);
+  const bold = new Set((opts.bold ?? '').split(',').filter(Boolean));
+  const rows = opts.rows.split(',').map((key) => {
+    const r = table[key];
+    if (!r) throw new Error(`no row '${key}'; the JSON has ${Object.keys(table).join(', ')}`);
+    const label = r.label ?? key;
+    return [bold.has(key) ? `**${label}**` : label, ...columns.map((c) => METRICS[c].format(r[c]))];
+  });
+  return markdownTable([opts.label ?? 'method', ...columns.map((c) => METRICS[c].header)], ['l', ...columns.map(() => 'r')], rows);
+}
+
+/** `parity`: `disco parity --json`'s rows, the largest difference per stage, stage by stage and chained. */
+function parityView(json) {
+  const stages = [];
+  for (const r of json.rows) if (!stages.includes(r.stage)) stages.push(r.stage);
+  const cell = (rows) => {
+    if (rows.length === 0) return '—';
+    if (rows.every((r) => r.mismatches !== null)) return `${rows.reduce((s, r) => s + r.mismatches, 0)} differ`;
+    const max = Math.max(...rows.map((r) => r.maxAbs));
+    return rows[0].stage === 'rgb_out' ? `${max} byte${max === 1 ? '' : 's'}` : sci(max);
+  };
+  const tolerance = (rows) => [...new Set(rows.map((r) => r.tolerance.replace(/^exact \(\d+ listed ties skipped\)$/, 'exact (listed ties skipped)')))].join('; ');
+  const rows = stages.map((s) => {
+    const of = json.rows.filter((r) => r.stage === s);
+    return [`\`${s}\``, cell(of.filter((r) => r.mode === 'stage')), cell(of.filter((r) => r.mode === 'chain')), tolerance(of)];
+  });
+  const passed = json.rows.filter((r) => r.pass).length;
+  const date = (json.run?.startedAt ?? '').slice(0, 10);
+  return [
+    ...markdownTable(['stage', 'stage by stage: max abs diff', 'chained from the input: max abs diff', 'tolerance'], ['l', 'r', 'r', 'l'], rows),
+    '',
+    `${passed} of ${json.rows.length} rows within tolerance, on \`${json.backend}\` (${date}, git ${String(json.run?.gitCommit ?? '?').slice(0, 7)}).`,
+  ];
+}
+
+/** `side-by-side`: `bench/side_by_side.ts`'s medians (min–max) of ours and PyTorch, and the ratios. */
+function sideBySideView(json) {
+  const s = (x, d = 2) => `${x.median.toFixed(d)} (${x.min.toFixed(d)}–${x.max.toFixed(d)})`;
+  const { ours, pytorch } = json.paperInferenceS;
+  const torchName = String(json.paperInferenceS.pytorchFramework ?? 'PyTorch').replace(/^pytorch-(\d+\.\d+).*$/, 'PyTorch $1');
+  const best = (side) => Object.entries(side).filter(([k]) => /^threads\d+$/.test(k)).sort((a, b) => a[1].median - b[1].median)[0];
+  const [oursBestK, oursBest] = best(ours);
+  const [torchBestK, torchBest] = best(pytorch);
+  const rate = 1 / torchBest.median;
+  const rows = [];
+  for (const t of json.threadCounts) {
+    const k = `threads${t}`;
+    rows.push([`\`paper\` inference, one 256² image, ${t} thread${t === 1 ? '' : 's'}`, `${s(ours[k])} s`, `${s(pytorch[k])} s`, `${(ours[k].median / pytorch[k].median).toFixed(2)}×`]);
+  }
+  const thr = (k) => `${k.replace('threads', '')} thr`;
+  rows.push(["`paper` inference, each side's best thread count", `${oursBest.median.toFixed(2)} s (${thr(oursBestK)})`, `${torchBest.median.toFixed(2)} s (${thr(torchBestK)})`, `**${(oursBest.median / torchBest.median).toFixed(2)}×**`]);
+  if (ours.perConvolution) rows.push(['`paper` inference, per-convolution path (before whole networks), 2 threads', `${s(ours.perConvolution)} s`, '', '']);
+  for (const [k, v] of Object.entries(json.colorizeImagesPerSecond)) {
+    const w = Number(k.replace('workers', ''));
+    rows.push([`\`disco colorize\` throughput, \`paper\` (random weights), ${json.images} photos 256², ${w} worker${w === 1 ? '' : 's'}`, `${s(v)} img/s`, `${rate.toFixed(3)} img/s (bare forward)`, `${(v.median / rate).toFixed(2)}× the rate`]);
+  }
+  return markdownTable(['measure', 'ours', torchName, 'ours / PyTorch'], ['l', 'r', 'r', 'r'], rows);
+}
+
+/** The renderers `view=` names. */
+export const VIEWS = { rows: rowsView, parity: parityView, 'side-by-side': sideBySideView };
+
+/** The text between a table's markers, from its JSON: a newline, the lines, a newline. */
+export function renderTable(attrs, readJson) {
+  const { source, view, ...opts } = attrs;
+  if (!source) throw new Error('no source=');
+  const render = VIEWS[view];
+  if (!render) throw new Error(`unknown view '${view}'; valid: ${Object.keys(VIEWS).join(', ')}`);
+  return `\n${render(readJson(source), opts).join('\n')}\n`;
+}
+
+/**
+ * Checks (or, with `write`, rewrites) the generated tables of one Markdown text.
+ * Returns `{ text, problems }`: the text with every table as its JSON gives it, and one line per
+ * table that differed or could not be rendered.
+ */
+export function checkMarkdown(markdown, file, readJson) {
+  const problems = [];
+  let out = '';
+  let at = 0;
+  let tables;
+  try {
+    tables = findTables(markdown);
+  } catch (e) {
+    return { text: markdown, problems: [`${file}: ${e.message}`] };
+  }
+  for (const t of tables) {
+    const name = `${file}:${t.line}: the table from ${t.attrs.source ?? '?'} (view ${t.attrs.view ?? '?'})`;
+    let body;
+    try {
+      body = renderTable(t.attrs, readJson);
+    } catch (e) {
+      problems.push(`${name}: ${e.message.split('\n')[0]}`);
+      body = t.body;
+    }
+    if (body !== t.body) problems.push(`${name} differs from its JSON; run node scripts/docs.mjs --write`);
+    out += markdown.slice(at, t.start) + body;
+    at = t.end;
+  }
+  return { text: out + markdown.slice(at), problems };
+}
+
+/** Every tracked Markdown file of the repository at `root`. */
+export function markdownFiles(root) {
+  return execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.md'], { cwd: root, encoding: 'utf8' })
+    .split('\n')
+    .filter((f) => f && !f.includes('node_modules/'));
+}
+
+/**
+ * Checks every tracked Markdown file under `root`; with `write`, rewrites the tables that differ.
+ * Returns the problem lines (with `write`, only those it could not fix).
+ */
+export function checkTables(root, { write = false } = {}) {
+  const cache = new Map();
+  const readJson = (source) => {
+    if (!cache.has(source)) cache.set(source, JSON.parse(readFileSync(path.join(root, source), 'utf8')));
+    return cache.get(source);
+  };
+  const problems = [];
+  for (const file of markdownFiles(root)) {
+    const full = path.join(root, file);
+    const markdown = readFileSync(full, 'utf8');
+    if (!markdown.includes('table:')) continue;
+    const { text, problems: p } = checkMarkdown(markdown, file, readJson);
+    if (write && text !== markdown) writeFileSync(full, text);
+    problems.push(...(write ? p.filter((l) => !l.endsWith('--write')) : p));
+  }
+  return problems;
+}
