@@ -69,6 +69,14 @@ export const METRICS = {
   fid2048: { header: 'FID 2048 ↓', format: fixed(3) },
   fidMixed5: { header: 'FID mixed5 ↓', format: fixed(3) },
   kidMixed5: { header: 'KID mixed5 ↓', format: fixed(4) },
+  // the anchor path with oracle anchors (`diagnoseAnchors`)
+  hintKept: { header: "generator's most probable bin = its hint bin, at the anchors", format: percent },
+  generatorErrorAnchors: { header: "generator's decoded color vs truth, anchor tokens", format: fixed(2) },
+  generatorError: { header: "generator's decoded color vs truth, all tokens", format: fixed(2) },
+  generatorErrorNoHints: { header: 'same, hints withheld', format: fixed(2) },
+  modelerError: { header: "modeler's decoded color vs truth, all tokens", format: fixed(2) },
+  outputError: { header: 'model output vs truth', format: fixed(2) },
+  outputErrorNoHints: { header: 'model output, hints withheld', format: fixed(2) },
 };
 
 function markdownTable(header, align, rows) {
@@ -86,8 +94,8 @@ function get(obj, dotted) {
  * `rows`: one row per key of an object of rows, columns from {@link METRICS}.
  * Options: `at` (dotted path to the object of rows; default `methods`), `rows` (comma-separated
  * keys, in order), `columns` (comma-separated metric names), `bold` (row keys whose label is bold),
- * `label` (the first column's header; default `method`). Each row has a `label`; a metric it lacks
- * is an empty cell.
+ * `label` (the first column's header; default `method`), `transpose=true` (one column per row key,
+ * one row per metric). Each row has a `label`; a metric it lacks is an empty cell.
  */
 function rowsView(json, opts) {
   const table = get(json, opts.at ?? 'methods');
@@ -96,13 +104,26 @@ function rowsView(json, opts) {
   const columns = opts.columns.split(',');
   for (const c of columns) if (!METRICS[c]) throw new Error(`unknown column '${c}'; valid: ${Object.keys(METRICS).join(', ')}`);
   const bold = new Set((opts.bold ?? '').split(',').filter(Boolean));
-  const rows = opts.rows.split(',').map((key) => {
+  const keys = opts.rows.split(',');
+  const records = keys.map((key) => {
     const r = table[key];
     if (!r) throw new Error(`no row '${key}'; the JSON has ${Object.keys(table).join(', ')}`);
     const label = r.label ?? key;
-    return [bold.has(key) ? `**${label}**` : label, ...columns.map((c) => METRICS[c].format(r[c]))];
+    return { label: bold.has(key) ? `**${label}**` : label, r };
   });
+  if (opts.transpose === 'true') {
+    // one column per row key, one row per metric
+    const rows = columns.map((c) => [METRICS[c].header, ...records.map(({ r }) => METRICS[c].format(r[c]))]);
+    return markdownTable([opts.label ?? '', ...records.map((x) => x.label)], ['l', ...records.map(() => 'r')], rows);
+  }
+  const rows = records.map(({ label, r }) => [label, ...columns.map((c) => METRICS[c].format(r[c]))]);
   return markdownTable([opts.label ?? 'method', ...columns.map((c) => METRICS[c].header)], ['l', ...columns.map(() => 'r')], rows);
+}
+
+/** `throughput`: `bench/throughput.ts`'s runs of `disco colorize`, one row per model and worker count. */
+function throughputView(json) {
+  const rows = json.results.map((r) => [`\`${r.model.replace(/ \(/, '` (')}${r.model.includes(' (') ? '' : '`'}`, String(r.workers), String(r.images), r.seconds.toFixed(1), r.imagesPerSecond.toFixed(2)]);
+  return markdownTable(['model', 'workers', 'images', 'seconds', 'images/s'], ['l', 'r', 'r', 'r', 'r'], rows);
 }
 
 /** `parity`: `disco parity --json`'s rows, the largest difference per stage, stage by stage and chained. */
@@ -159,7 +180,7 @@ function sideBySideView(json) {
 }
 
 /** The renderers `view=` names. */
-export const VIEWS = { rows: rowsView, parity: parityView, 'side-by-side': sideBySideView };
+export const VIEWS = { rows: rowsView, parity: parityView, 'side-by-side': sideBySideView, throughput: throughputView };
 
 /** The text between a table's markers, from its JSON: a newline, the lines, a newline. */
 export function renderTable(attrs, readJson) {
