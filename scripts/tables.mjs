@@ -179,8 +179,31 @@ function sideBySideView(json) {
   return markdownTable(['measure', 'ours', torchName, 'ours / PyTorch'], ['l', 'r', 'r', 'r'], rows);
 }
 
+/**
+ * `bench`: `nx run colorize:bench`'s `bench/results.json` (the `tiny` step and inference beside
+ * PyTorch's faster thread count), with the `disco colorize` rate of `tiny` from the JSON that
+ * `throughput=` names (`bench/throughput.json`).
+ */
+function benchView(json, opts, readJson) {
+  const t = json.pytorch;
+  const thr = (x) => `${x.bestThreads} thread${x.bestThreads === 1 ? '' : 's'}`;
+  const ratio = (a, b) => `${(a / b).toFixed(2)}×`;
+  const rows = [
+    ['`tiny` train step, batch 8, 64², one process', `${json.tinyStepS.toFixed(3)} s`, `${json.wasmOnly.tinyStepS.toFixed(3)} s`, `${t.tinyTrain.bestS.toFixed(3)} s (${thr(t.tinyTrain)})`, ratio(json.tinyStepS, t.tinyTrain.bestS)],
+    ['`tiny` train step, 2 worker threads (`ParallelStage2Trainer`)', `${json.tinyStepWorkers2S.toFixed(3)} s`, '—', `${t.tinyTrain.bestS.toFixed(3)} s`, ratio(json.tinyStepWorkers2S, t.tinyTrain.bestS)],
+    ['`tiny` inference, one 256² image', `${json.tinyInfer256S.toFixed(3)} s`, '—', `${t.tinyInfer256.bestS.toFixed(3)} s`, ratio(json.tinyInfer256S, t.tinyInfer256.bestS)],
+  ];
+  if (opts.throughput) {
+    const tp = readJson(opts.throughput);
+    const r = tp.ratioToPytorch.find((x) => x.model.startsWith('tiny'));
+    const n = tp.results.find((x) => x.model.startsWith('tiny'))?.images;
+    rows.push([`\`disco colorize\` throughput, embedded \`tiny\` (64²), ${n} images`, `${r.oursImagesPerSecond.toFixed(1)} img/s`, '—', `${r.pytorchImagesPerSecond.toFixed(1)} img/s`, ratio(r.oursImagesPerSecond, r.pytorchImagesPerSecond)]);
+  }
+  return markdownTable(['measure', 'ours', 'every kernel on wasm', 'PyTorch 1.13, best threads', 'ours / PyTorch'], ['l', 'r', 'r', 'r', 'r'], rows);
+}
+
 /** The renderers `view=` names. */
-export const VIEWS = { rows: rowsView, parity: parityView, 'side-by-side': sideBySideView, throughput: throughputView };
+export const VIEWS = { rows: rowsView, parity: parityView, 'side-by-side': sideBySideView, throughput: throughputView, bench: benchView };
 
 /** The text between a table's markers, from its JSON: a newline, the lines, a newline. */
 export function renderTable(attrs, readJson) {
@@ -188,7 +211,7 @@ export function renderTable(attrs, readJson) {
   if (!source) throw new Error('no source=');
   const render = VIEWS[view];
   if (!render) throw new Error(`unknown view '${view}'; valid: ${Object.keys(VIEWS).join(', ')}`);
-  return `\n${render(readJson(source), opts).join('\n')}\n`;
+  return `\n${render(readJson(source), opts, readJson).join('\n')}\n`;
 }
 
 /**

@@ -65,7 +65,7 @@ test('a JSON that changed makes the committed table fail', () => {
 test('a missing JSON, view, row or column is one line naming it', () => {
   const p = (m) => checkMarkdown(`${m}\n<!-- /table -->\n`, 'x.md', readJson).problems;
   assert.match(p('<!-- table:source=nope.json view=rows rows=a columns=auc -->')[0], /^x\.md:1: the table from nope\.json \(view rows\): ENOENT/);
-  assert.match(p('<!-- table:source=scores.json view=pie -->')[0], /unknown view 'pie'; valid: rows, parity, side-by-side, throughput/);
+  assert.match(p('<!-- table:source=scores.json view=pie -->')[0], /unknown view 'pie'; valid: rows, parity, side-by-side, throughput, bench/);
   assert.match(p('<!-- table:source=scores.json view=rows rows=sepia columns=auc -->')[0], /no row 'sepia'/);
   assert.match(p('<!-- table:source=scores.json view=rows rows=grey columns=speed -->')[0], /unknown column 'speed'/);
 });
