@@ -202,8 +202,29 @@ function benchView(json, opts, readJson) {
   return markdownTable(['measure', 'ours', 'every kernel on wasm', 'PyTorch 1.13, best threads', 'ours / PyTorch'], ['l', 'r', 'r', 'r', 'r'], rows);
 }
 
+/**
+ * `list`: one row per element of an array. Options: `at` (dotted path to the array), `fields`
+ * (comma-separated keys), `headers` (`|`-separated column headers; default the keys), `digits`
+ * (decimals of numeric cells; default 2), `where` (`key=value`: only the elements with it).
+ */
+function listView(json, opts) {
+  const list = get(json, opts.at ?? '');
+  if (!Array.isArray(list)) throw new Error(`no array at '${opts.at ?? ''}'`);
+  if (!opts.fields) throw new Error('the list view needs fields=…');
+  const fields = opts.fields.split(',');
+  const headers = opts.headers ? opts.headers.split('|') : fields;
+  if (headers.length !== fields.length) throw new Error(`${fields.length} fields but ${headers.length} headers`);
+  const digits = Number(opts.digits ?? 2);
+  const [wk, wv] = (opts.where ?? '').split('=');
+  const rows = list
+    .filter((x) => !opts.where || String(x[wk]) === wv)
+    .map((x) => fields.map((f) => (typeof x[f] === 'number' ? x[f].toFixed(Number.isInteger(x[f]) ? 0 : digits) : (x[f] ?? ''))));
+  const numeric = fields.map((f) => list.some((x) => typeof x[f] === 'number'));
+  return markdownTable(headers, numeric.map((n) => (n ? 'r' : 'l')), rows);
+}
+
 /** The renderers `view=` names. */
-export const VIEWS = { rows: rowsView, parity: parityView, 'side-by-side': sideBySideView, throughput: throughputView, bench: benchView };
+export const VIEWS = { rows: rowsView, parity: parityView, 'side-by-side': sideBySideView, throughput: throughputView, bench: benchView, list: listView };
 
 /** The text between a table's markers, from its JSON: a newline, the lines, a newline. */
 export function renderTable(attrs, readJson) {

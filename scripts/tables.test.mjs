@@ -65,9 +65,16 @@ test('a JSON that changed makes the committed table fail', () => {
 test('a missing JSON, view, row or column is one line naming it', () => {
   const p = (m) => checkMarkdown(`${m}\n<!-- /table -->\n`, 'x.md', readJson).problems;
   assert.match(p('<!-- table:source=nope.json view=rows rows=a columns=auc -->')[0], /^x\.md:1: the table from nope\.json \(view rows\): ENOENT/);
-  assert.match(p('<!-- table:source=scores.json view=pie -->')[0], /unknown view 'pie'; valid: rows, parity, side-by-side, throughput, bench/);
+  assert.match(p('<!-- table:source=scores.json view=pie -->')[0], /unknown view 'pie'; valid: rows, parity, side-by-side, throughput, bench, list/);
   assert.match(p('<!-- table:source=scores.json view=rows rows=sepia columns=auc -->')[0], /no row 'sepia'/);
   assert.match(p('<!-- table:source=scores.json view=rows rows=grey columns=speed -->')[0], /unknown column 'speed'/);
+});
+
+test('the list view renders the chosen fields of each element, optionally filtered', () => {
+  const json = { runs: [{ what: 'eigen', n: 1024, seconds: 1.4866 }, { what: 'FID', n: 1000, seconds: 6.99487 }] };
+  const text = renderTable({ source: 'b.json', view: 'list', at: 'runs', fields: 'what,n,seconds', headers: 'what|n|s', digits: '1' }, () => json);
+  assert.equal(text, '\n| what | n | s |\n|---|---:|---:|\n| eigen | 1024 | 1.5 |\n| FID | 1000 | 7.0 |\n');
+  assert.match(renderTable({ source: 'b.json', view: 'list', at: 'runs', fields: 'what', where: 'what=FID' }, () => json), /\| FID \|\n$/);
 });
 
 test('the parity view gives the largest difference per stage and mode', () => {
