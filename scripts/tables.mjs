@@ -13,8 +13,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-const OPEN = /<!--\s*table:([^>]*?)\s*-->/g;
-const CLOSE = '<!-- /table -->';
+// Markers start a line (a marker quoted in prose or code is not one).
+const OPEN = /^<!--\s*table:([^>]*?)\s*-->/gm;
+const CLOSE = '\n<!-- /table -->';
 
 /** `source=a.json view=rows rows="x,y"` → `{ source: 'a.json', view: 'rows', rows: 'x,y' }`. */
 export function parseAttributes(text) {
@@ -39,9 +40,9 @@ export function findTables(markdown) {
     const line = markdown.slice(0, m.index).split('\n').length;
     const start = m.index + m[0].length;
     const end = markdown.indexOf(CLOSE, start);
-    const next = markdown.slice(start).search(/<!--\s*table:/);
-    if (end < 0 || (next >= 0 && start + next < end)) throw new Error(`line ${line}: table marker without its ${CLOSE}`);
-    tables.push({ attrs: parseAttributes(m[1]), line, start, end, body: markdown.slice(start, end) });
+    const next = markdown.slice(start).search(/^<!--\s*table:/m);
+    if (end < 0 || (next >= 0 && start + next < end)) throw new Error(`line ${line}: table marker without its ${CLOSE.trim()}`);
+    tables.push({ attrs: parseAttributes(m[1]), line, start, end: end + 1, body: markdown.slice(start, end + 1) });
     OPEN.lastIndex = end;
   }
   return tables;

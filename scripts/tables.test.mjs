@@ -40,6 +40,7 @@ test('findTables finds each table with its line, and refuses a marker without it
   assert.equal(t[0].line, 3);
   assert.equal(t[0].attrs.view, 'rows');
   assert.throws(() => findTables(`${marker}\n| a |\n`), /without its <!-- \/table -->/);
+  assert.deepEqual(findTables('Tables between `<!-- table:source=<JSON> view=… -->` and `<!-- /table -->` are generated.\n'), []);
 });
 
 test('the rows view renders the named rows and columns with their formats', () => {
