@@ -224,8 +224,39 @@ function listView(json, opts) {
   return markdownTable(headers, numeric.map((n) => (n ? 'r' : 'l')), rows);
 }
 
+/**
+ * `fid-parity`: `disco-experiments parity --json`'s rows, the worst (largest measured / tolerance)
+ * per stage, and per batch stage, with its case and mode.
+ */
+function fidParityView(json) {
+  const groups = new Map();
+  for (const r of json.rows) {
+    const key = r.case === 'batch' ? `batch \`${r.stage}\`` : `\`${r.stage}\``;
+    const worst = groups.get(key);
+    if (!worst || r.value / r.tolerance > worst.value / worst.tolerance) groups.set(key, r);
+  }
+  // network order: a stage fed `from stored X` comes after X
+  const depth = new Map(json.rows.map((r) => [r.stage, 0]));
+  for (let pass = 0; pass < depth.size; pass++) {
+    for (const r of json.rows) {
+      const from = /^from stored (\S+)$/.exec(r.mode)?.[1];
+      if (from && depth.has(from)) depth.set(r.stage, Math.max(depth.get(r.stage), depth.get(from) + 1));
+    }
+  }
+  const order = ([, r]) => (r.case === 'batch' ? 1000 : 0) + depth.get(r.stage);
+  const e = (v) => (v === 0 ? '0' : sci(v));
+  const rows = [...groups].sort((a, b) => order(a) - order(b)).map(([key, r]) => [key, `${r.case}, ${r.mode}`, e(r.maxAbsDiff), e(r.meanAbsDiff), e(r.value), `${r.measure} ${e(r.tolerance)}`]);
+  const passed = json.rows.filter((r) => r.pass).length;
+  const date = (json.run?.startedAt ?? '').slice(0, 10);
+  return [
+    ...markdownTable(['stage', 'worst case, mode', 'max abs diff', 'mean abs diff', 'measured', 'tolerance'], ['l', 'l', 'r', 'r', 'r', 'r'], rows),
+    '',
+    `${passed} of ${json.rows.length} comparisons within tolerance, on \`${json.backend}\` (${date}, git ${String(json.run?.gitCommit ?? '?').slice(0, 7)}).`,
+  ];
+}
+
 /** The renderers `view=` names. */
-export const VIEWS = { rows: rowsView, parity: parityView, 'side-by-side': sideBySideView, throughput: throughputView, bench: benchView, list: listView };
+export const VIEWS = { rows: rowsView, parity: parityView, 'side-by-side': sideBySideView, throughput: throughputView, bench: benchView, list: listView, 'fid-parity': fidParityView };
 
 /** The text between a table's markers, from its JSON: a newline, the lines, a newline. */
 export function renderTable(attrs, readJson) {

@@ -66,7 +66,7 @@ test('a JSON that changed makes the committed table fail', () => {
 test('a missing JSON, view, row or column is one line naming it', () => {
   const p = (m) => checkMarkdown(`${m}\n<!-- /table -->\n`, 'x.md', readJson).problems;
   assert.match(p('<!-- table:source=nope.json view=rows rows=a columns=auc -->')[0], /^x\.md:1: the table from nope\.json \(view rows\): ENOENT/);
-  assert.match(p('<!-- table:source=scores.json view=pie -->')[0], /unknown view 'pie'; valid: rows, parity, side-by-side, throughput, bench, list/);
+  assert.match(p('<!-- table:source=scores.json view=pie -->')[0], /unknown view 'pie'; valid: rows, parity, side-by-side, throughput, bench, list, fid-parity/);
   assert.match(p('<!-- table:source=scores.json view=rows rows=sepia columns=auc -->')[0], /no row 'sepia'/);
   assert.match(p('<!-- table:source=scores.json view=rows rows=grey columns=speed -->')[0], /unknown column 'speed'/);
 });
@@ -90,6 +90,15 @@ test('the parity view gives the largest difference per stage and mode', () => {
   assert.match(text, /\| `anchor_bins` \| 0 differ \| — \| exact \(listed ties skipped\) \|/);
   assert.match(text, /\| `rgb_out` \| — \| 1 byte \| ±1 per byte \|/);
   assert.match(text, /5 of 5 rows within tolerance, on `wasm` \(2026-12-07, git 085ee84\)\./);
+});
+
+test('the fid-parity view gives the worst row per stage, in network order', () => {
+  const row = (c, stage, mode, value, tolerance = 1e-4) => ({ case: c, stage, mode, maxAbsDiff: value, meanAbsDiff: value / 10, maxAbsRef: 1, measure: 'maxAbs', value, tolerance, pass: value <= tolerance });
+  const json = { backend: 'wasm', run: { gitCommit: 'abcdef123', startedAt: '2026-12-07T19:00:00Z' }, rows: [row('a', 'pool3', 'end-to-end', 1e-5), row('a', 'pool3', 'from stored input299', 4e-5), row('b', 'input299', 'end-to-end', 0), row('batch', 'fid', 'end-to-end', 2e-5)] };
+  const lines = renderTable({ source: 'f.json', view: 'fid-parity' }, () => json).trim().split('\n');
+  assert.deepEqual(lines.slice(2, 5).map((l) => l.split(' | ')[0]), ['| `input299`', '| `pool3`', '| batch `fid`']);
+  assert.match(lines[3], /a, from stored input299 \| 4\.0e-05/);
+  assert.equal(lines.at(-1), '4 of 4 comparisons within tolerance, on `wasm` (2026-12-07, git abcdef1).');
 });
 
 test('every generated table in the repository equals its JSON', () => {
