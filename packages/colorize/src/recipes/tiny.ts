@@ -3,7 +3,7 @@ import { freezeRecipe } from './recipe.js';
 /**
  * The embedded `tiny` model (`models/tiny`): 1000 steps of a 2000-step schedule at 64², with the
  * four extensions that make the anchors carry their colors at CPU scale (soft hint encoding, hint
- * broadcast, residual refinement, decoding at T = 0.38; see docs/anchor-colors.md) and a pixel L1.
+ * broadcast, residual refinement, decoding at T = 0.38; see docs/results/2026-12-color-trials.md) and a pixel L1.
  */
 export const TINY_RECIPE = freezeRecipe({
   name: 'tiny',
