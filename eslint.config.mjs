@@ -31,7 +31,7 @@ export default tseslint.config(
           allow: [],
           depConstraints: [
             { sourceTag: 'type:base', onlyDependOnLibsWithTags: [], allowedExternalImports: [] },
-            { sourceTag: 'type:runtime', onlyDependOnLibsWithTags: ['type:base'], allowedExternalImports: [...TFJS, 'node:*', 'protobufjs', 'onnxruntime-node', 'onnxruntime-node/*'] },
+            { sourceTag: 'type:runtime', onlyDependOnLibsWithTags: ['type:base'], allowedExternalImports: [...TFJS, 'node:*', 'protobufjs', 'picomatch', 'onnxruntime-node', 'onnxruntime-node/*'] },
             { sourceTag: 'type:color', onlyDependOnLibsWithTags: ['type:base'], allowedExternalImports: TFJS },
             { sourceTag: 'type:io', onlyDependOnLibsWithTags: ['type:base', 'type:runtime', 'type:color'], allowedExternalImports: [...TFJS, 'node:*', 'sharp'] },
             { sourceTag: 'type:ops', onlyDependOnLibsWithTags: ['type:base', 'type:runtime', 'type:color', 'type:io'], allowedExternalImports: [...TFJS, 'node:*', 'commander'] },

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
+import picomatch from 'picomatch';
 import { listFilesRecursive, nodeFileSystem, type FileSystem } from './files.js';
 
 /** One input file and its path relative to the folder, glob base or list that named it (`/`-separated). */
@@ -38,29 +39,14 @@ export function isListFile(spec: string): boolean {
   return /\.(txt|list)$/i.test(spec);
 }
 
-/** `**` any folders, `*` any name part, `?` one character, `[…]` a class; matched against `/`-separated relative paths. */
-function globRegex(pattern: string): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*' && pattern[i + 1] === '*') {
-      i++;
-      if (pattern[i + 1] === '/') {
-        i++;
-        re += '(?:.*/)?';
-      } else re += '.*';
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = pattern.indexOf(']', i + 1);
-      if (end < 0) re += '\\[';
-      else {
-        re += `[${pattern.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
-        i = end;
-      }
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
+/**
+ * The matcher of a glob (picomatch): `**` any folders (as a whole path part), `*` any name part,
+ * `?` one character, `[…]` / `[!…]` a class; dot files included; braces, extglobs, a leading `!`
+ * and parentheses (which picomatch would read as regex groups: `photo (1)*.jpg`) are literal.
+ * Matched against `/`-separated relative paths.
+ */
+function globMatcher(pattern: string): (rel: string) => boolean {
+  return picomatch(pattern.replace(/[()|]/g, '\\$&'), { dot: true, posix: true, nobrace: true, noextglob: true, nonegate: true });
 }
 
 const toPosix = (p: string): string => p.split(path.sep).join('/');
@@ -108,12 +94,12 @@ export function expandInputs(specs: readonly string[], options: ExpandInputsOpti
       const parts = toPosix(abs).split('/');
       const first = parts.findIndex((p) => GLOB_CHARS.test(p));
       const base = parts.slice(0, first).join('/') || '/';
-      const re = globRegex(parts.slice(first).join('/'));
+      const matches = globMatcher(parts.slice(first).join('/'));
       const before = out.length;
       if (fs.existsSync(base)) {
         for (const f of listFilesRecursive(base, { filter: keep, exclude: options.exclude, fs })) {
           const rel = toPosix(path.relative(base, f));
-          if (re.test(rel)) add(f, rel);
+          if (matches(rel)) add(f, rel);
         }
       }
       if (out.length === before) options.onEmptyGlob?.(spec);

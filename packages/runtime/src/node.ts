@@ -61,6 +61,7 @@ export {
   nativeConvolutionState,
   NATIVE_CONV_ENV,
   NATIVE_CONV_MIN_MACS,
+  NATIVE_CONV_SELF_CHECK_TOLERANCE,
   NATIVE_CONV_THREADS_ENV,
   resolveConvThreads,
   type NativeConvInfo,
@@ -114,9 +115,11 @@ export async function setupBackendForCli(
  * path, keeps them on tfjs); recorded in `info`. A network left to tfjs is one `log` line.
  */
 function enableNativeEngines(info: BackendInfo, env: NodeJS.ProcessEnv, log?: (line: string) => void): void {
-  const conv = enableNativeConvolutions({}, env);
+  const conv = enableNativeConvolutions(log ? { log } : {}, env);
   if (conv.enabled) info.convolutions = conv.detail;
-  const reference = env[NATIVE_INFERENCE_ENV] == null && env[NATIVE_CONV_ENV] === 'wasm';
+  // A failed self-check (one line, logged above) keeps the whole networks off too: they go through the same private binding.
+  const failed = conv.selfCheck?.passed === false;
+  const reference = (env[NATIVE_INFERENCE_ENV] == null && env[NATIVE_CONV_ENV] === 'wasm') || failed;
   const nets = enableNativeNetworks({ ...(log ? { log } : {}), ...(reference ? { mode: 'tfjs' as const } : {}) }, env);
   if (nets.enabled) info.networks = nets.detail;
 }

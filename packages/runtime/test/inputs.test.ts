@@ -30,6 +30,21 @@ describe('expandInputs', () => {
     expect(expandInputs([path.join(dir, '*/x.png')], { extensions: EXT }).map((f) => f.rel)).toEqual(['a/x.png', 'b/x.png']);
     expect(expandInputs([path.join(dir, 'a/sub/*')], { extensions: EXT }).map((f) => f.rel)).toEqual(['y.jpg']);
   });
+  it('globs: ? is one character, [0-9] and [!0-9] classes, dot files match, braces and parentheses are literal', () => {
+    const g = path.join(dir, 'g');
+    for (const f of ['img1.png', 'imgA.png', 'img10.png', '.hidden.png', 'sub/.d/q.png', 'x{1,2}.png', 'x1.png', 'p(1).png', 'p1.png']) {
+      fs.mkdirSync(path.dirname(path.join(g, f)), { recursive: true });
+      fs.writeFileSync(path.join(g, f), f);
+    }
+    const rels = (pattern: string) => expandInputs([path.join(g, pattern)], { extensions: EXT }).map((f) => f.rel);
+    expect(rels('img?.png')).toEqual(['img1.png', 'imgA.png']);
+    expect(rels('img[0-9].png')).toEqual(['img1.png']);
+    expect(rels('img[!0-9].png')).toEqual(['imgA.png']);
+    expect(rels('*.png')).toEqual(['.hidden.png', 'img1.png', 'img10.png', 'imgA.png', 'p(1).png', 'p1.png', 'x1.png', 'x{1,2}.png']);
+    expect(rels('**/q.png')).toEqual(['sub/.d/q.png']);
+    expect(rels('x{1,2}.png')).toEqual(['x{1,2}.png']);
+    expect(rels('p(1)*')).toEqual(['p(1).png']);
+  });
   it('a plain file is kept (even a missing one) under its base name, as often as it is named', () => {
     const f = path.join(dir, 'a/x.png');
     expect(expandInputs([f, f, path.join(dir, 'gone.png')], { extensions: EXT })).toEqual([{ file: f, rel: 'x.png' }, { file: f, rel: 'x.png' }, { file: path.join(dir, 'gone.png'), rel: 'gone.png' }]);

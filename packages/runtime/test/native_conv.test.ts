@@ -1,7 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { selectBackend } from '../src/backend.js';
-import { disableNativeConvolutions, enableNativeConvolutions, nativeConvolutionState, NATIVE_CONV_MIN_MACS } from '../src/node/native_conv.js';
+import {
+  disableNativeConvolutions,
+  enableNativeConvolutions,
+  nativeConvolutionState,
+  NATIVE_CONV_MIN_MACS,
+  NATIVE_CONV_SELF_CHECK_TOLERANCE,
+  setNativeConvSelfCheckFault,
+} from '../src/node/native_conv.js';
+import { nativeNetworkState } from '../src/node/native_graph.js';
 import { setupBackendForCli } from '../src/node.js';
 import { mulberry32 } from '@disco/random';
 
@@ -74,7 +82,7 @@ describe('native convolutions (onnxruntime-node)', () => {
     expect(nativeConvolutionState().enabled).toBe(false);
     expect(() => enableNativeConvolutions({}, { DISCO_CONV: 'gpu' })).toThrow(/^DISCO_CONV: unknown convolution engine 'gpu'; valid: auto, onnxruntime, wasm$/);
     expect(() => enableNativeConvolutions({}, { DISCO_CONV_THREADS: '0' })).toThrow(/^DISCO_CONV_THREADS must be an integer from 1 to \d+ \(the cores of this machine\); got '0'/);
-    expect(enableNativeConvolutions({}, { DISCO_CONV_THREADS: '1' })).toEqual({ enabled: true, detail: expect.stringMatching(/^onnxruntime-node \S+, 1 thread$/), threads: 1 });
+    expect(enableNativeConvolutions({}, { DISCO_CONV_THREADS: '1' })).toEqual({ enabled: true, detail: expect.stringMatching(/^onnxruntime-node \S+, 1 thread$/), threads: 1, selfCheck: { passed: true, relativeError: expect.any(Number) } });
     disableNativeConvolutions();
   });
 
@@ -89,5 +97,63 @@ describe('native convolutions (onnxruntime-node)', () => {
     const plain: string[] = [];
     expect((await setupBackendForCli('wasm', (l) => plain.push(l), { DISCO_CONV: 'wasm' })).convolutions).toBeUndefined();
     expect(plain).toEqual(['backend: wasm (XNNPACK; DISCO training kernels registered)']);
+  });
+
+  it('enabling runs the self-check: one 3×3 convolution [1,16,16,8] on onnxruntime agrees with the wasm kernel within 1e-5 relative, and leaves no session', () => {
+    disableNativeConvolutions();
+    const info = enableNativeConvolutions({ mode: 'onnxruntime' });
+    expect(info.enabled).toBe(true);
+    expect(NATIVE_CONV_SELF_CHECK_TOLERANCE).toBe(1e-5);
+    expect(info.selfCheck!.passed).toBe(true);
+    expect(info.selfCheck!.relativeError).toBeGreaterThanOrEqual(0);
+    expect(info.selfCheck!.relativeError).toBeLessThanOrEqual(NATIVE_CONV_SELF_CHECK_TOLERANCE);
+    expect(nativeConvolutionState()).toMatchObject({ enabled: true, sessions: 0, refused: {} });
+    // Enabled again (idempotent): the same check result, no new check.
+    expect(enableNativeConvolutions().selfCheck).toEqual(info.selfCheck);
+    disableNativeConvolutions();
+  });
+
+  it('a wrong native result (testing hook) fails the self-check: wasm keeps the kernels, with one line on stderr', () => {
+    disableNativeConvolutions();
+    const x = rand([2, 16, 16, 8], 11);
+    const w = rand([3, 3, 8, 8], 12);
+    const conv = () => { const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'); const d = y.dataSync() as Float32Array; y.dispose(); return d; };
+    const ref = conv();
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    setNativeConvSelfCheckFault((y) => { y[5] = y[5]! + 0.5; });
+    try {
+      const info = enableNativeConvolutions();
+      const lines = write.mock.calls.map((c) => String(c[0]));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^convolutions: onnxruntime-node \S+ failed its self-check \(a 3×3 convolution \[1,16,16,8\] differs from wasm's by \S+ relative, tolerance 0\.00001\); the native engine stays off, convolutions run on wasm\n$/);
+      expect(info).toMatchObject({ enabled: false, detail: lines[0]!.trim(), selfCheck: { passed: false } });
+      expect(info.selfCheck!.relativeError).toBeGreaterThan(NATIVE_CONV_SELF_CHECK_TOLERANCE);
+      expect(nativeConvolutionState()).toMatchObject({ enabled: false, sessions: 0 });
+      expect(maxRel(ref, conv())).toBe(0); // the very same wasm kernel
+      // Required (DISCO_CONV=onnxruntime): the same line as an error.
+      expect(() => enableNativeConvolutions({ mode: 'onnxruntime' })).toThrow(/^convolutions: onnxruntime-node \S+ failed its self-check \(.*\); the native engine stays off, convolutions run on wasm$/);
+      expect(write).toHaveBeenCalledTimes(1);
+    } finally {
+      write.mockRestore();
+      setNativeConvSelfCheckFault(null);
+      tf.dispose([x, w]);
+    }
+  });
+
+  it('setupBackendForCli after a failed self-check: the one line, then the backend line with convolutions on wasm and the networks on tfjs', async () => {
+    disableNativeConvolutions();
+    setNativeConvSelfCheckFault((y) => { y.fill(Number.NaN); });
+    try {
+      const lines: string[] = [];
+      const info = await setupBackendForCli('wasm', (l) => lines.push(l), {});
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(/^convolutions: onnxruntime-node \S+ failed its self-check \(a 3×3 convolution \[1,16,16,8\] differs from wasm's by NaN relative, tolerance 0\.00001\); the native engine stays off, convolutions run on wasm$/);
+      expect(lines[1]).toBe('backend: wasm (XNNPACK; DISCO training kernels registered)');
+      expect(info.convolutions).toBeUndefined();
+      expect(info.networks).toBeUndefined();
+      expect(nativeNetworkState().enabled).toBe(false);
+    } finally {
+      setNativeConvSelfCheckFault(null);
+    }
   });
 });

@@ -5,10 +5,12 @@
  *
  * References: Welch, "The generalization of 'Student's' problem when several different population
  * variances are involved", Biometrika 1947 (the interval and its Welch–Satterthwaite degrees of
- * freedom); Efron & Tibshirani, "An Introduction to the Bootstrap", 1993 (percentile interval);
- * Press et al., "Numerical Recipes", 3rd ed., §6.1 and §6.4 (log-gamma and the continued fraction
- * of the regularized incomplete beta function behind the t distribution).
+ * freedom); Efron & Tibshirani, "An Introduction to the Bootstrap", 1993 (percentile interval).
+ * The t and normal distributions are stdlib's (`@stdlib/stats-base-dists-*`).
  */
+import normalQuantileOf from '@stdlib/stats-base-dists-normal-quantile';
+import tCdf from '@stdlib/stats-base-dists-t-cdf';
+import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 import { METRICS, type Ablation, type GridResults, type MetricKey, type PaperExpectation, type RunResult } from '../ablation/types.js';
 import { mulberry32 } from '@disco/random';
 
@@ -16,173 +18,29 @@ import { mulberry32 } from '@disco/random';
 // Student's t distribution
 // ---------------------------------------------------------------------------------------------
 
-/** ln Γ(x) for x > 0 (Lanczos approximation, g = 7, 9 terms; ≈ 1e-15 relative). */
-export function logGamma(x: number): number {
-  if (!(x > 0)) throw new RangeError(`logGamma: x must be > 0 (got ${x})`);
-  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
-  const c = [
-    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012,
-    9.9843695780195716e-6, 1.5056327351493116e-7,
-  ];
-  const z = x - 1;
-  let a = c[0];
-  const t = z + 7.5;
-  for (let i = 1; i < 9; i++) a += c[i] / (z + i);
-  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a);
-}
-
-/** Continued fraction of the incomplete beta function (modified Lentz). */
-function betaContinuedFraction(a: number, b: number, x: number): number {
-  const TINY = 1e-300;
-  const qab = a + b;
-  const qap = a + 1;
-  const qam = a - 1;
-  let c = 1;
-  let d = 1 - (qab * x) / qap;
-  if (Math.abs(d) < TINY) d = TINY;
-  d = 1 / d;
-  let h = d;
-  for (let m = 1; m <= 1000; m++) {
-    const m2 = 2 * m;
-    let aa = (m * (b - m) * x) / ((qam + m2) * (a + m2));
-    d = 1 + aa * d;
-    if (Math.abs(d) < TINY) d = TINY;
-    c = 1 + aa / c;
-    if (Math.abs(c) < TINY) c = TINY;
-    d = 1 / d;
-    h *= d * c;
-    aa = (-(a + m) * (qab + m) * x) / ((a + m2) * (qap + m2));
-    d = 1 + aa * d;
-    if (Math.abs(d) < TINY) d = TINY;
-    c = 1 + aa / c;
-    if (Math.abs(c) < TINY) c = TINY;
-    d = 1 / d;
-    const del = d * c;
-    h *= del;
-    if (Math.abs(del - 1) < 1e-15) break;
-  }
-  return h;
-}
-
-/** The regularized incomplete beta function I_x(a, b), 0 ≤ x ≤ 1, a, b > 0. */
-export function regularizedIncompleteBeta(x: number, a: number, b: number): number {
-  if (!(a > 0) || !(b > 0)) throw new RangeError(`regularizedIncompleteBeta: a, b must be > 0 (got ${a}, ${b})`);
-  if (!(x >= 0 && x <= 1)) throw new RangeError(`regularizedIncompleteBeta: x must be in [0, 1] (got ${x})`);
-  if (x === 0 || x === 1) return x;
-  const lnFront = logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log(1 - x);
-  const front = Math.exp(lnFront);
-  // The continued fraction converges fast for x < (a + 1) / (a + b + 2); use the symmetry otherwise.
-  if (x < (a + 1) / (a + b + 2)) return (front * betaContinuedFraction(a, b, x)) / a;
-  return 1 - (front * betaContinuedFraction(b, a, 1 - x)) / b;
-}
-
 /** P(T ≤ t) for Student's t with `df` > 0 degrees of freedom (df need not be an integer). */
 export function studentTCdf(t: number, df: number): number {
   if (!(df > 0)) throw new RangeError(`studentTCdf: df must be > 0 (got ${df})`);
-  if (t === Infinity) return 1;
-  if (t === -Infinity) return 0;
-  const tail = 0.5 * regularizedIncompleteBeta(df / (df + t * t), df / 2, 0.5);
-  return t >= 0 ? 1 - tail : tail;
+  return tCdf(t, df);
 }
 
 /**
  * The p-quantile of Student's t with `df` > 0 degrees of freedom (non-integer df allowed, as
- * Welch's interval needs): the t with P(T ≤ t) = p, found by bracketing and bisection on
- * {@link studentTCdf} to ≈ 1e-12 relative. `df = Infinity` gives the normal quantile.
+ * Welch's interval needs): the t with P(T ≤ t) = p. `df = Infinity` gives the normal quantile.
  *
  * @example studentTQuantile(0.975, 2) // 4.302652729…
  */
 export function studentTQuantile(p: number, df: number): number {
   if (!(p > 0 && p < 1)) throw new RangeError(`studentTQuantile: p must be in (0, 1) (got ${p})`);
   if (!(df > 0)) throw new RangeError(`studentTQuantile: df must be > 0 (got ${df})`);
-  if (p === 0.5) return 0;
-  if (p < 0.5) return -studentTQuantile(1 - p, df);
   if (!Number.isFinite(df)) return normalQuantile(p);
-  // F is increasing; bracket [lo, hi] with F(lo) < p ≤ F(hi), then bisect.
-  let lo = 0;
-  let hi = 1;
-  while (studentTCdf(hi, df) < p) {
-    lo = hi;
-    hi *= 2;
-    if (hi > 1e300) return Infinity;
-  }
-  for (let i = 0; i < 200 && hi - lo > 1e-13 * Math.max(1, hi); i++) {
-    const mid = 0.5 * (lo + hi);
-    if (studentTCdf(mid, df) < p) lo = mid;
-    else hi = mid;
-  }
-  return 0.5 * (lo + hi);
+  return tQuantile(p, df);
 }
 
-/** Standard normal quantile (Acklam's rational approximation refined by two Halley steps). */
+/** Standard normal quantile: the x with Φ(x) = p. */
 export function normalQuantile(p: number): number {
   if (!(p > 0 && p < 1)) throw new RangeError(`normalQuantile: p must be in (0, 1) (got ${p})`);
-  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
-  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
-  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
-  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
-  const pl = 0.02425;
-  let x: number;
-  if (p < pl) {
-    const q = Math.sqrt(-2 * Math.log(p));
-    x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
-  } else if (p <= 1 - pl) {
-    const q = p - 0.5;
-    const r = q * q;
-    x = ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
-  } else {
-    const q = Math.sqrt(-2 * Math.log(1 - p));
-    x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
-  }
-  // Two Halley steps on Φ(x) − p, Φ from the complementary error function.
-  for (let i = 0; i < 2; i++) {
-    const e = 0.5 * erfc(-x / Math.SQRT2) - p;
-    const u = e * Math.sqrt(2 * Math.PI) * Math.exp((x * x) / 2);
-    x = x - u / (1 + (x * u) / 2);
-  }
-  return x;
-}
-
-/** Regularized lower incomplete gamma P(a, x) (series for x < a + 1, Lentz continued fraction otherwise; Numerical Recipes §6.2). */
-function gammaP(a: number, x: number): number {
-  if (x <= 0) return 0;
-  const lnFront = a * Math.log(x) - x - logGamma(a);
-  if (x < a + 1) {
-    let ap = a;
-    let sum = 1 / a;
-    let del = sum;
-    for (let n = 0; n < 1000; n++) {
-      ap += 1;
-      del *= x / ap;
-      sum += del;
-      if (Math.abs(del) < Math.abs(sum) * 1e-16) break;
-    }
-    return sum * Math.exp(lnFront);
-  }
-  const TINY = 1e-300;
-  let b = x + 1 - a;
-  let c = 1 / TINY;
-  let d = 1 / b;
-  let h = d;
-  for (let i = 1; i < 1000; i++) {
-    const an = -i * (i - a);
-    b += 2;
-    d = an * d + b;
-    if (Math.abs(d) < TINY) d = TINY;
-    c = b + an / c;
-    if (Math.abs(c) < TINY) c = TINY;
-    d = 1 / d;
-    const del = d * c;
-    h *= del;
-    if (Math.abs(del - 1) < 1e-16) break;
-  }
-  return 1 - Math.exp(lnFront) * h;
-}
-
-/** Complementary error function, erfc(x) = 1 − P(1/2, x²) for x ≥ 0. */
-function erfc(x: number): number {
-  const r = 1 - gammaP(0.5, x * x);
-  return x >= 0 ? r : 2 - r;
+  return normalQuantileOf(p, 0, 1);
 }
 
 // ---------------------------------------------------------------------------------------------

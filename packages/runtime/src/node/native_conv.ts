@@ -11,11 +11,13 @@
  * products) or refused by onnxruntime falls through to the kernel that was registered before.
  */
 import { availableParallelism } from 'node:os';
+import { mulberry32 } from '@disco/random';
 import {
   backend_util,
   Conv2D,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
+  findBackend,
   FusedConv2D,
   getKernel,
   registerKernel,
@@ -55,6 +57,13 @@ const MAX_SESSIONS = 512;
 const MAX_THREADED_SESSIONS = 8;
 
 
+/**
+ * Largest relative difference, `max|native − wasm| / max|wasm|`, the self-check of
+ * {@link enableNativeConvolutions} accepts between onnxruntime's convolution and wasm's own
+ * kernel: float32 sums of 72 products in another order differ by a few 1e-7.
+ */
+export const NATIVE_CONV_SELF_CHECK_TOLERANCE = 1e-5;
+
 /** What {@link enableNativeConvolutions} did. */
 export interface NativeConvInfo {
   /** Whether the four kernels now run on onnxruntime. */
@@ -63,6 +72,12 @@ export interface NativeConvInfo {
   detail: string;
   /** Threads per convolution when enabled. */
   threads?: number;
+  /**
+   * The self-check's result when onnxruntime-node loaded: one convolution through the native
+   * kernel against wasm's own, its relative difference and whether it was within
+   * {@link NATIVE_CONV_SELF_CHECK_TOLERANCE} (if not, `enabled` is false and wasm keeps the kernels).
+   */
+  selfCheck?: { relativeError: number; passed: boolean };
 }
 
 /** Options of {@link enableNativeConvolutions}. */
@@ -71,6 +86,8 @@ export interface NativeConvOptions {
   mode?: 'auto' | 'onnxruntime' | 'wasm';
   /** Threads per convolution, 1 … the core count. Default: `$DISCO_CONV_THREADS`, else 1 (results independent of thread and worker counts). */
   threads?: number;
+  /** Where the one line about a failed self-check goes. Default: stderr. */
+  log?: (line: string) => void;
 }
 
 
@@ -127,6 +144,12 @@ class SessionCache {
 
   get size(): number {
     return this.sessions.size;
+  }
+
+  /** Frees every session and forgets the refused signatures. */
+  clear(): void {
+    this.dispose();
+    this.refused.clear();
   }
 
   dispose(): void {
@@ -358,7 +381,10 @@ function resolveMode(mode: NativeConvOptions['mode'], env: NodeJS.ProcessEnv): '
  * Routes the wasm backend's convolutions (forward, fused forward and both gradients) through
  * onnxruntime-node when it is installed; idempotent. Call after the wasm backend is registered
  * (`selectBackend`); {@link disableNativeConvolutions} restores the previous kernels. Called
- * again with another `threads`, it rebuilds its sessions with that many threads.
+ * again with another `threads`, it rebuilds its sessions with that many threads. Enabling runs
+ * one self-check convolution against wasm's kernel (it reads onnxruntime-node's and the wasm
+ * backend's private internals); if it fails, wasm keeps the kernels and one line goes to `log`
+ * (an error with `mode: 'onnxruntime'`).
  *
  * @example
  * await selectBackend({ backend: 'wasm' });
@@ -367,7 +393,7 @@ function resolveMode(mode: NativeConvOptions['mode'], env: NodeJS.ProcessEnv): '
 export function enableNativeConvolutions(options: NativeConvOptions = {}, env: NodeJS.ProcessEnv = process.env): NativeConvInfo {
   const mode = resolveMode(options.mode, env);
   if (mode === 'wasm') return { enabled: false, detail: `${NATIVE_CONV_ENV}=wasm` };
-  if (cache != null && (options.threads == null || options.threads === cache.threads)) return { enabled: true, detail: describe(cache), threads: cache.threads };
+  if (cache != null && (options.threads == null || options.threads === cache.threads)) return { enabled: true, detail: describe(cache), threads: cache.threads, ...(lastCheck ? { selfCheck: lastCheck } : {}) };
   // Enabled with another thread count: start over with new sessions.
   disableNativeConvolutions();
   const ort = loadOrt();
@@ -376,6 +402,8 @@ export function enableNativeConvolutions(options: NativeConvOptions = {}, env: N
     return { enabled: false, detail: ort };
   }
   const threads = resolveConvThreads(options.threads, env);
+  const backend = findBackend('wasm');
+  if (backend == null) throw new Error("convolutions: the wasm backend is not initialised (await selectBackend({ backend: 'wasm' }) first)");
   ort.initOrt();
   for (const [name, make] of OVERRIDES) {
     const prev = getKernel(name, 'wasm');
@@ -385,7 +413,80 @@ export function enableNativeConvolutions(options: NativeConvOptions = {}, env: N
     registerKernel({ kernelName: name, backendName: 'wasm', setupFunc: prev.setupFunc, kernelFunc: make(prev.kernelFunc) });
   }
   cache = new SessionCache(ort, threads);
-  return { enabled: true, detail: describe(cache), threads };
+  const check = selfCheck(backend, cache);
+  if (!check.passed) {
+    const line = `convolutions: onnxruntime-node ${ort.version} failed its self-check (${check.why}); the native engine stays off, convolutions run on wasm`;
+    disableNativeConvolutions();
+    if (mode === 'onnxruntime') throw new Error(line);
+    (options.log ?? ((l) => process.stderr.write(`${l}\n`)))(line);
+    return { enabled: false, detail: line, selfCheck: { relativeError: check.relativeError, passed: false } };
+  }
+  lastCheck = { relativeError: check.relativeError, passed: true };
+  return { enabled: true, detail: describe(cache), threads, selfCheck: lastCheck };
+}
+
+/** The passed self-check of the active native kernels. */
+let lastCheck: { relativeError: number; passed: true } | null = null;
+
+/** Testing hook: alters the native output of the self-check (e.g. to force a failure); null removes it. */
+let selfCheckFault: ((native: Float32Array) => void) | null = null;
+
+/**
+ * Testing hook of the self-check of {@link enableNativeConvolutions}: `fault` receives the
+ * native convolution's output before it is compared (writing into it simulates an engine that
+ * computes wrong results); `null` removes it. Not exported from `@disco/runtime/node`.
+ */
+export function setNativeConvSelfCheckFault(fault: ((native: Float32Array) => void) | null): void {
+  selfCheckFault = fault;
+}
+
+/**
+ * The self-check run when the native kernels are enabled: onnxruntime-node's private binding
+ * and the wasm backend's private heap layout are both read here (pinned versions, but a consumer
+ * may resolve others), so one small convolution, `[1,16,16,8]` by a `[3,3,8,8]` filter, `same`
+ * padding (147 456 multiply-adds, above {@link NATIVE_CONV_MIN_MACS}), runs through the native
+ * `Conv2D` kernel, heap in and heap out, and through the wasm kernel it replaced; they must agree
+ * within {@link NATIVE_CONV_SELF_CHECK_TOLERANCE}. Its session is freed afterwards.
+ */
+function selfCheck(backend: KernelBackend, sessions: SessionCache): { passed: boolean; relativeError: number; why: string } {
+  const rand = mulberry32(20221201);
+  const tensor = (shape: number[]): TensorInfo => {
+    const values = Float32Array.from({ length: util.sizeFromShape(shape) }, () => rand() * 2 - 1);
+    return { dataId: backend.write(values, shape, 'float32'), shape, dtype: 'float32' };
+  };
+  const x = tensor([1, 16, 16, 8]);
+  const filter = tensor([3, 3, 8, 8]);
+  const args = { inputs: { x, filter }, attrs: { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1 }, backend };
+  const read = (t: TensorInfo | TensorInfo[]): Float32Array => {
+    const info = Array.isArray(t) ? t[0]! : t;
+    const values = Float32Array.from(backend.readSync(info.dataId) as Float32Array);
+    backend.disposeData(info.dataId);
+    return values;
+  };
+  try {
+    const wasm = read(replaced.get(Conv2D)!.kernelFunc(args));
+    const native = read(getKernel(Conv2D, 'wasm')!.kernelFunc(args));
+    const refusedWith = sessions.refused.values().next().value as string | undefined;
+    if (refusedWith != null) return { passed: false, relativeError: NaN, why: `onnxruntime refused a 3×3 convolution: ${refusedWith}` };
+    selfCheckFault?.(native);
+    let diff = 0;
+    let scale = 0;
+    for (let i = 0; i < wasm.length; i++) {
+      diff = Math.max(diff, Math.abs(native[i]! - wasm[i]!));
+      scale = Math.max(scale, Math.abs(wasm[i]!));
+    }
+    // NaN anywhere makes the error NaN, which fails the comparison below.
+    if (native.some(Number.isNaN)) diff = NaN;
+    const relativeError = diff / Math.max(scale, 1e-30);
+    const passed = relativeError <= NATIVE_CONV_SELF_CHECK_TOLERANCE;
+    return { passed, relativeError, why: `a 3×3 convolution [1,16,16,8] differs from wasm's by ${relativeError.toExponential(1)} relative, tolerance ${NATIVE_CONV_SELF_CHECK_TOLERANCE}` };
+  } catch (e) {
+    return { passed: false, relativeError: NaN, why: String(e instanceof Error ? e.message : e).split('\n')[0] ?? '' };
+  } finally {
+    backend.disposeData(x.dataId);
+    backend.disposeData(filter.dataId);
+    sessions.clear();
+  }
 }
 
 /**
@@ -400,7 +501,7 @@ export function convolutionEngineStatus(env: NodeJS.ProcessEnv = process.env): {
   if (typeof ort !== 'string') return { native: true, line: `convolutions: onnxruntime-node ${ort.version} (native CPU engine; ${NATIVE_CONV_THREADS_ENV} threads per convolution, default 1)` };
   return {
     native: false,
-    line: `convolutions: wasm (XNNPACK, one thread; onnxruntime-node did not load: ${ort.replace(/^onnxruntime-node: /, '')}). For the native engine (paper-size inference 3.8× faster here): ONNXRUNTIME_NODE_INSTALL=skip npm i onnxruntime-node@^1.30`,
+    line: `convolutions: wasm (XNNPACK, one thread; onnxruntime-node did not load: ${ort.replace(/^onnxruntime-node: /, '')}). For the native engine (paper-size inference 3.8× faster here): ONNXRUNTIME_NODE_INSTALL=skip npm i onnxruntime-node@1.30.0`,
   };
 }
 
@@ -433,6 +534,7 @@ export function disableNativeConvolutions(): void {
   replaced.clear();
   cache.dispose();
   cache = null;
+  lastCheck = null;
 }
 
 /**

@@ -2,7 +2,9 @@
  * onnxruntime-node's synchronous session binding, the one way both native engines (the
  * per-convolution kernels of `native_conv.ts` and the whole networks of `native_graph.ts`) load it.
  * tfjs kernels and model steps must return synchronously; the package's public API is
- * asynchronous, so this reaches its private binding (pinned: tested with onnxruntime-node 1.30).
+ * asynchronous, so this reaches its private binding: `package.json` pins the tested version
+ * (onnxruntime-node 1.30.0), and enabling the per-convolution kernels runs a one-convolution
+ * self-check against wasm's own kernel (`native_conv.ts`).
  */
 import { createRequire } from 'node:module';
 
@@ -40,7 +42,7 @@ export function loadOrt(): OrtModules | string {
     const { binding, initOrt } = require('onnxruntime-node/dist/binding.js') as { binding?: { InferenceSession?: new () => BindingSession }; initOrt?: () => void };
     const version = (require('onnxruntime-node/package.json') as { version: string }).version;
     if (typeof main.Tensor !== 'function' || typeof binding?.InferenceSession !== 'function' || typeof initOrt !== 'function') {
-      return `onnxruntime-node ${version}: no synchronous session binding (tested with 1.30)`;
+      return `onnxruntime-node ${version}: no synchronous session binding (tested with 1.30.0)`;
     }
     return { Tensor: main.Tensor, InferenceSession: binding.InferenceSession, initOrt, version };
   } catch (e) {
