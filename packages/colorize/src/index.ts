@@ -16,6 +16,10 @@ export {
   DISCO_PRESETS,
   resolveDiscoConfig,
   resolveStoredConfig,
+  migrateStoredConfig,
+  extensionsOf,
+  defaultDecodeTemperature,
+  NO_EXTENSIONS,
   DISCO_ARCHS,
   ZHANG_ANNEALED_MEAN_TEMPERATURE,
   PRETRAINED_NETWORKS,
@@ -25,6 +29,8 @@ export {
   type DiscoArch,
   type DiscoConfig,
   type DiscoConfigOverrides,
+  type DiscoExtensions,
+  type DiscoExtensionsOverrides,
   type BackboneConfig,
   type RefinementConfig,
   type TransformerConfig,
@@ -63,4 +69,4 @@ export {
   type OptimizerWeights,
 } from './train/stage2.js';
 export { TRAIN_DEFAULTS, perceptualWeightFor, type TrainDefaults } from './train/defaults.js';
-export { RECIPES, TINY_RECIPE, TINY_PF_RECIPE, PAPER_RECIPE, checkRecipe, freezeRecipe, recipeConfig, type RecipeModel, type RecipeOptions, type TrainRecipe } from './recipes/index.js';
+export { RECIPES, TINY_RECIPE, TINY_PF_RECIPE, PAPER_RECIPE, checkRecipe, freezeRecipe, recipeConfig, type RecipeExtensions, type RecipeModel, type RecipeOptions, type TrainRecipe } from './recipes/index.js';

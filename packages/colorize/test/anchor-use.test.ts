@@ -82,10 +82,8 @@ describe('the trained model colors from its anchors (wasm)', () => {
         anchors: 4,
         backbone: { widths: [8, 16, 16, 16], convs: [1, 1, 1, 1], extraStages: 0, extraConvs: 1, outChannels: 16 },
         transformer: { layers: 1, heads: 2, dff: 32, dropout: 0 },
-        refinement: { widths: [8, 8, 8], residualBlocks: 0, residual: true },
-        hintEncoding: 'soft',
-        hintBroadcast: true,
-        decodeTemperature: 0.38,
+        refinement: { widths: [8, 8, 8], residualBlocks: 0 },
+        extensions: { hintEncoding: 'soft', hintBroadcast: true, residualRefinement: true, decodeTemperature: 0.38 },
       },
       'tiny',
     );

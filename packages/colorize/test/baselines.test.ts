@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@disco/runtime';
 import { expectNoLeaks, seededRandom } from '@disco/runtime/testing';
 import { loadDiscoModel, saveDiscoModel } from '../src/io/model_files.js';
-import { DISCO_ARCHS, resolveDiscoConfig, type DiscoArch, type DiscoConfigOverrides } from '../src/model/config.js';
+import { DISCO_ARCHS, extensionsOf, resolveDiscoConfig, type DiscoArch, type DiscoConfigOverrides } from '../src/model/config.js';
 import { DiscoModel } from '../src/model/disco.js';
 import { colorizeL } from '../src/model/infer.js';
 import { deserializeDiscoModel, serializeDiscoModel } from '../src/model/serialize.js';
@@ -42,7 +42,7 @@ function syntheticBatch(b: number, size: number, seed: number): Stage2Batch {
   return { L: tf.tensor4d(L, [b, size, size, 1]), ab: tf.tensor4d(ab, [b, size, size, 2]) };
 }
 
-const cfg = (arch: Baseline, o: DiscoConfigOverrides = {}) => resolveDiscoConfig({ imageSize: 32, anchors: 4, ...o, arch }, 'tiny');
+const cfg = (arch: Baseline, o: DiscoConfigOverrides = {}) => resolveDiscoConfig({ imageSize: 32, anchors: 4, ...o, extensions: { ...o.extensions, arch } }, 'tiny');
 const disposeAll = (o: object) => tf.dispose(Object.values(o).filter((t): t is tf.Tensor => t instanceof tf.Tensor));
 
 beforeAll(async () => {
@@ -51,21 +51,24 @@ beforeAll(async () => {
 
 describe('arch config', () => {
   it("defaults to 'disco' in both presets; baselines resolve; a bad arch is a one-line error listing the valid ones", () => {
-    expect(resolveDiscoConfig({}, 'tiny').arch).toBe('disco');
-    expect(resolveDiscoConfig({}, 'paper').arch).toBe('disco');
+    expect(extensionsOf(resolveDiscoConfig({}, 'tiny')).arch).toBe('disco');
+    expect(extensionsOf(resolveDiscoConfig({}, 'paper')).arch).toBe('disco');
+    expect(resolveDiscoConfig({ extensions: { arch: 'disco' } }, 'paper').extensions).toEqual({});
     expect(DISCO_ARCHS).toEqual(['disco', 'regression', 'classification']);
-    const r = resolveDiscoConfig({ arch: 'regression' }, 'tiny');
-    expect(r.arch).toBe('regression');
+    const r = resolveDiscoConfig({ extensions: { arch: 'regression' } }, 'tiny');
+    expect(r.extensions.arch).toBe('regression');
     expect(r.backbone).toEqual(resolveDiscoConfig({}, 'tiny').backbone);
-    expect(() => resolveDiscoConfig({ arch: 'unet' as never }, 'tiny')).toThrow('resolveDiscoConfig: arch must be one of disco, regression, classification (got unet)');
-    expect(() => resolveDiscoConfig({ arch: undefined as never }, 'tiny')).toThrow(/arch must be one of/);
+    expect(() => resolveDiscoConfig({ extensions: { arch: 'unet' as never } }, 'tiny')).toThrow('resolveDiscoConfig: extensions.arch must be one of disco, regression, classification (got unet)');
+    expect(() => resolveDiscoConfig({ extensions: { arch: null as never } }, 'tiny')).toThrow(/arch must be one of/);
   });
 
   it('classification decodes at T = 0.38 (Zhang et al. 2016) unless a temperature is given; DISCO keeps its own', () => {
-    expect(resolveDiscoConfig({ arch: 'classification' }, 'tiny').decodeTemperature).toBe(0.38);
-    expect(resolveDiscoConfig({ arch: 'classification', decodeTemperature: 1 }, 'tiny').decodeTemperature).toBe(1);
-    expect(resolveDiscoConfig({ arch: 'regression' }, 'tiny').decodeTemperature).toBe(1);
-    expect(resolveDiscoConfig({}, 'tiny').decodeTemperature).toBe(1);
+    const T = (extensions: DiscoConfigOverrides['extensions']) => extensionsOf(resolveDiscoConfig({ extensions }, 'tiny')).decodeTemperature;
+    expect(T({ arch: 'classification' })).toBe(0.38);
+    expect(T({ arch: 'classification', decodeTemperature: 1 })).toBe(1);
+    expect(resolveDiscoConfig({ extensions: { arch: 'classification', decodeTemperature: 1 } }, 'tiny').extensions.decodeTemperature).toBe(1);
+    expect(T({ arch: 'regression' })).toBe(1);
+    expect(T({})).toBe(1);
   });
 });
 
@@ -205,7 +208,7 @@ describe.each(BASELINES)('%s baseline (tiny backbone, wasm)', (arch) => {
     const { L } = syntheticBatch(1, 32, 7);
     const before = m.forwardBaseline(L);
     const { json, weights } = await serializeDiscoModel(m, { note: 'test' });
-    expect(json.config.arch).toBe(arch);
+    expect(json.config.extensions.arch).toBe(arch);
     expect(json.weightSpecs.some((s) => s.name.startsWith('head.'))).toBe(true);
     expect(json.weightSpecs.some((s) => s.name.startsWith('modeler.'))).toBe(false);
     const back = deserializeDiscoModel(JSON.parse(JSON.stringify(json)), weights);

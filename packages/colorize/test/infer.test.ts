@@ -22,7 +22,7 @@ describe('inference geometry (wasm)', () => {
   });
 
   it('oracle anchors: colorizeL with the true ab equals the training-path forward at model size, and user anchors at those pixels give the same result', () => {
-    const model = DiscoModel.create(resolveDiscoConfig({ imageSize: 32, anchors: 4, hintEncoding: 'soft', hintBroadcast: true, refinement: { residual: true } }, 'tiny'));
+    const model = DiscoModel.create(resolveDiscoConfig({ imageSize: 32, anchors: 4, extensions: { hintEncoding: 'soft', hintBroadcast: true, residualRefinement: true } }, 'tiny'));
     const L = tf.randomUniform([1, 32, 32, 1], -1, 1, 'float32', 3) as tf.Tensor4D;
     const ab = tf.randomUniform([1, 32, 32, 2], -0.5, 0.5, 'float32', 4) as tf.Tensor4D;
     const [res] = colorizeL(model, L, { oracle: ab });
@@ -39,7 +39,7 @@ describe('inference geometry (wasm)', () => {
   });
 
   it("expected anchor colors: a temperature near 0 picks the most probable bin (the 'mode' result); T = 1 differs; a bad temperature is a one-line error", () => {
-    const model = DiscoModel.create(resolveDiscoConfig({ imageSize: 32, anchors: 4, hintEncoding: 'soft', hintBroadcast: true, refinement: { residual: true } }, 'tiny'));
+    const model = DiscoModel.create(resolveDiscoConfig({ imageSize: 32, anchors: 4, extensions: { hintEncoding: 'soft', hintBroadcast: true, residualRefinement: true } }, 'tiny'));
     const L = tf.randomUniform([1, 32, 32, 1], -1, 1, 'float32', 5) as tf.Tensor4D;
     const [mode] = colorizeL(model, L);
     const [cold] = colorizeL(model, L, { anchorColors: 'expected', anchorTemperature: 1e-3 });

@@ -106,7 +106,7 @@ describe('recipes (disco train --recipe)', () => {
     const s = effective(await cliSpec(['--recipe', 'tiny', '--lr', '1e-3', '--steps', '50', '--decode-temperature', '0.5', '--no-rebalance']));
     const r = effective(recipeSpec(RECIPES.tiny!, { data: [], out: 'x' }));
     expect(s.options).toEqual({ ...r.options, learningRate: 1e-3, steps: 50, rebalance: false });
-    expect(s.config).toEqual({ ...r.config, decodeTemperature: 0.5 });
+    expect(s.config).toEqual({ ...r.config, extensions: { ...r.config.extensions, decodeTemperature: 0.5 } });
     expect([s.batchSize, s.checkpointEvery, s.stopAt]).toEqual([r.batchSize, r.checkpointEvery, r.stopAt]);
   });
 
@@ -115,9 +115,31 @@ describe('recipes (disco train --recipe)', () => {
     fs.writeFileSync(file, JSON.stringify({ ...RECIPES['tiny-pf'], name: 'mine' }));
     const s = await cliSpec(['--recipe', file]);
     expect(effective(s)).toEqual(effective(recipeSpec(RECIPES['tiny-pf']!, { data: [], out: 'x' })));
-    fs.writeFileSync(file, JSON.stringify({ ...RECIPES.tiny, model: { hintEncodng: 'soft' } }));
-    await expect(runDiscoCli(['train', '--data', dir, '--recipe', file, '--backend', 'cpu'], io)).rejects.toThrow(/--recipe: .*mine\.json: recipe: unknown key 'model\.hintEncodng'; valid: arch, anchors/);
+    fs.writeFileSync(file, JSON.stringify({ ...RECIPES.tiny, model: { hintEncoding: 'soft' } }));
+    await expect(runDiscoCli(['train', '--data', dir, '--recipe', file, '--backend', 'cpu'], io)).rejects.toThrow(/--recipe: .*mine\.json: recipe: unknown key 'model\.hintEncoding'; valid: anchors, ablation, extensions$/);
+    fs.writeFileSync(file, JSON.stringify({ ...RECIPES.tiny, model: { extensions: { hintEncodng: 'soft' } } }));
+    await expect(runDiscoCli(['train', '--data', dir, '--recipe', file, '--backend', 'cpu'], io)).rejects.toThrow(/--recipe: .*mine\.json: recipe: unknown key 'model\.extensions\.hintEncodng'; valid: arch, hintEncoding, hintBroadcast, residualRefinement, decodeTemperature, pretrainedFeatures$/);
     await expect(runDiscoCli(['train', '--data', dir, '--recipe', 'tiny-xl', '--backend', 'cpu'], io)).rejects.toThrow("--recipe: 'tiny-xl' is neither a recipe (tiny, tiny-pf, paper) nor a file");
+  });
+
+  it('the extension flags set the same config as the recipe fields (tiny-pf by flags equals --recipe tiny-pf)', async () => {
+    const byFlags = await cliSpec(['--hint-encoding', 'soft', '--hint-broadcast', '--residual-refinement', '--decode-temperature', '0.38', '--pretrained-layer', 'mixed5', '--pretrained-input-size', '192']);
+    expect(byFlags.config).toEqual(recipeSpec(RECIPES['tiny-pf']!, { data: [], out: 'x' }).config);
+    specs.splice(0);
+    const layerOnly = await cliSpec(['--pretrained-layer', 'stem', '--ablation', 'random-placement']);
+    expect(layerOnly.config.extensions.pretrainedFeatures).toEqual({ network: 'nsfw-inception', layer: 'stem', inputSize: 299 });
+    expect(layerOnly.config.ablation.placement).toBe('random');
+  });
+
+  it('bad extension and ablation flags are one-line errors naming the flag and the valid values', async () => {
+    const fails = (args: string[]) => expect(runDiscoCli(['train', '--data', dir, '--out', path.join(dir, 'bad'), '--backend', 'cpu', ...args], io)).rejects;
+    await fails(['--pretrained-layer', 'mixed9']).toThrow("--pretrained-layer: unknown 'mixed9'; valid: stem, mixed0, mixed1, mixed2, mixed3, mixed4, mixed5");
+    await fails(['--pretrained-layer', 'mixed5', '--pretrained-input-size', '64']).toThrow("--pretrained-input-size must be an integer ≥ 75; got '64'");
+    await fails(['--pretrained-layer', 'mixed5', '--pretrained-input-size', 'big']).toThrow("--pretrained-input-size must be an integer ≥ 75; got 'big'");
+    await fails(['--pretrained-input-size', '192']).toThrow('--pretrained-input-size needs --pretrained-layer (the layer turns the pretrained features on)');
+    await fails(['--pretrained-features', 'mixed5:192']).toThrow(/unknown option '--pretrained-features'/);
+    await fails(['--ablation', 'random-anchors']).toThrow("--ablation: unknown 'random-anchors'; valid: random-placement, no-anchor-branch, hard-superpixels, no-refinement");
+    expect(specs).toHaveLength(0);
   });
 
   it('recipes are frozen', () => {

@@ -87,7 +87,7 @@ describe('trainDisco', () => {
     fs.writeFileSync(sf, JSON.stringify(state));
     const old = modelFromCheckpoint(readDiscoCheckpoint(legacy, '--run'));
     const now = modelFromCheckpoint(readDiscoCheckpoint(path.join(dir, 'full'), '--run'));
-    expect(old.config.arch).toBe('disco');
+    expect(old.extensions.arch).toBe('disco');
     expect(old.head).toBeNull();
     const [wo, wn] = [old.namedWeights(), now.namedWeights()];
     expect(Object.keys(wo)).toEqual(Object.keys(wn));
@@ -111,7 +111,7 @@ describe('trainDisco', () => {
     // a single-thread run of the same spec ends elsewhere (shards normalise batch norm on their own) but close
     const one = await trainDisco(spec(path.join(dir, 'w-one'), { options: { steps: 4, learningRate: 5e-4, seed: 3, perceptualWeight: 0, pixelWeight: 1 } }), quiet);
     expect(Math.abs(one.lastLosses!.total - full.lastLosses!.total)).toBeLessThan(0.5 * one.lastLosses!.total);
-    const base = await trainDisco(par(path.join(dir, 'w-reg'), { config: resolveDiscoConfig({ seed: 3, imageSize: 32, arch: 'regression' }, 'tiny'), options: { steps: 2, learningRate: 5e-4, seed: 3, perceptualWeight: 0 } }), quiet);
+    const base = await trainDisco(par(path.join(dir, 'w-reg'), { config: resolveDiscoConfig({ seed: 3, imageSize: 32, extensions: { arch: 'regression' } }, 'tiny'), options: { steps: 2, learningRate: 5e-4, seed: 3, perceptualWeight: 0 } }), quiet);
     expect(base.status).toBe('finished');
     await expect(trainDisco(spec(path.join(dir, 'w-bad'), { workers: 3 }), quiet)).rejects.toThrow(/^--workers: 3 workers need a batch of at least 3 images/);
   }, 300_000);

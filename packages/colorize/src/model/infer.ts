@@ -53,7 +53,7 @@ export interface ColorizeResult {
 /**
  * Colorizes one normalised L image `[1,H,W,1]` of any size. The caller owns the returned tensors.
  *
- * A baseline model (`config.arch` `regression` or `classification`) gives one result (variant 0,
+ * A baseline model (`extensions.arch` `regression` or `classification`) gives one result (variant 0,
  * `anchors: []`) with the same geometry (`mode`); `anchors` and `seed` are ignored, and the options
  * that need anchors (`oracle`, `userAnchors`, `anchorColors: 'expected'`, variants other than
  * `[0]`) throw a one-line error.
@@ -67,7 +67,7 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
   for (const v of o.variants) tf.util.assert(v === 0 || v === 1 || v === 2, () => `${fn}: variant must be 0, 1 or 2; got ${String(v)}`);
   tf.util.assert(tf.tidy(() => tf.all(tf.isFinite(L)).dataSync()[0]) === 1, () => `${fn}: L contains NaN or Infinity (the input image)`);
   const [, H, W] = L.shape;
-  const arch = model.config.arch;
+  const arch = model.extensions.arch;
   if (arch !== 'disco') {
     const needs = o.oracle ? 'oracle anchors' : o.userAnchors ? 'user anchors' : o.anchorColors === 'expected' ? "anchorColors 'expected'" : o.variants.some((v) => v !== 0) ? `diverse variants [${o.variants.join(', ')}]` : null;
     if (needs) throw new Error(`${fn}: ${needs} need a DISCO model; this is the '${arch}' baseline, which has no anchors`);

@@ -9,7 +9,7 @@ export const TINY_PF_RECIPE = freezeRecipe({
   name: 'tiny-pf',
   description: 'the embedded tiny-pf model: the tiny recipe plus frozen InceptionV3 features (mixed5 at 192 px) and soft targets; 1000 steps, 2 workers',
   preset: 'tiny',
-  model: { hintEncoding: 'soft', hintBroadcast: true, refinement: { residual: true }, decodeTemperature: 0.38, pretrainedFeatures: { layer: 'mixed5', inputSize: 192 } },
+  model: { extensions: { hintEncoding: 'soft', hintBroadcast: true, residualRefinement: true, decodeTemperature: 0.38, pretrainedFeatures: { layer: 'mixed5', inputSize: 192 } } },
   options: { steps: 1000, learningRate: 5e-4, seed: 0, pixelWeight: 1, softTargets: true },
   perceptual: 'none',
   batchSize: 8,

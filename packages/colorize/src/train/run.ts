@@ -27,7 +27,7 @@ import {
 import { PhotoDataset } from '@disco/photos';
 import { checkFiniteWeights, loadDiscoModel, MODEL_FILES, saveDiscoModel } from '../io/model_files.js';
 import { loadNsfwInceptionStem } from '../io/nsfw_inception.js';
-import { resolveStoredConfig, type DiscoConfig } from '../model/config.js';
+import { extensionsOf, resolveStoredConfig, type DiscoConfig } from '../model/config.js';
 import { DiscoModel } from '../model/disco.js';
 import type { FeatureNetwork } from '../model/losses.js';
 import { loadSpixNet } from '@disco/superpixel/node';
@@ -306,7 +306,7 @@ async function modelWithSpixnet(config: DiscoConfig, spixnet: string | null | un
   if (spixDir !== null && !fromDisco && !fs.existsSync(path.join(spixDir, 'model.json'))) throw new Error(`--spixnet: no model.json (SPixNet) or ${MODEL_FILES.json} (DISCO model) in '${spixDir}'`);
   const spix = spixDir && !fromDisco ? await loadSpixNet(spixDir, '--spixnet') : null;
   if (spix && spix.config.widths.length === 0) throw new Error('--spixnet: empty network');
-  const model = DiscoModel.create(config, spix ?? SpixNet.create({ seed: config.seed, padding: config.padding }, config.spixnetPreset));
+  const model = DiscoModel.create(config, spix ?? SpixNet.create({ seed: config.seed, padding: extensionsOf(config).padding }, config.spixnetPreset));
   if (fromDisco) {
     let src: DiscoModel;
     try {

@@ -126,7 +126,7 @@ export interface Stage2Losses {
  * `model.forwardBaseline(L, { training })` for a baseline. The caller disposes the outputs.
  */
 export function stage2Forward(model: DiscoModel, batch: Stage2Batch, training: boolean, seed: number): DiscoOutputs | BaselineOutputs {
-  return model.config.arch === 'disco' ? model.forward(batch.L, batch.ab, { training, seed }) : model.forwardBaseline(batch.L, { training });
+  return model.extensions.arch === 'disco' ? model.forward(batch.L, batch.ab, { training, seed }) : model.forwardBaseline(batch.L, { training });
 }
 
 /** Bin centres and rebalancing weights of a quantizer, read back once. */
@@ -215,7 +215,7 @@ function baselineLoss(model: DiscoModel, batch: Stage2Batch, out: BaselineOutput
 
 /**
  * The loss of a forward pass. Returns the total and its terms as scalars (caller disposes).
- * Branches on `model.config.arch`: DISCO's `CE + CE + perceptual (+ …)`, or a baseline's own
+ * Branches on `model.extensions.arch`: DISCO's `CE + CE + perceptual (+ …)`, or a baseline's own
  * loss (perceptual, Laplacian and pixel terms are not applied to baselines).
  *
  * @param out outputs of {@link stage2Forward}: `model.forward(batch.L, batch.ab, { training })`
@@ -228,7 +228,7 @@ export function stage2Loss(
   o: Stage2Options,
   featureNet: FeatureNetwork | null,
 ): { total: tf.Scalar; terms: Record<keyof Stage2Losses, tf.Scalar> } {
-  const arch = model.config.arch;
+  const arch = model.extensions.arch;
   const isBaseline = 'arch' in out;
   if (isBaseline !== (arch !== 'disco')) throw new Error(`stage2Loss: outputs of ${isBaseline ? `a '${out.arch}' baseline` : 'DISCO'} for a model of arch '${arch}'`);
   if (isBaseline) return baselineLoss(model, batch, out, o);
