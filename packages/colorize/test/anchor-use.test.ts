@@ -3,7 +3,7 @@
  * colors every superpixel from the anchors' colors). The images are built so that lightness says
  * only half the story: each region's lightness level allows two opposite hues, so only the
  * hints can tell the generator which of two colors a region has. A tiny model (the embedded
- * model's recipe: soft hints, nearest-anchor broadcast, residual refinement) is trained for 150
+ * model's recipe: soft hints, hint broadcast, residual refinement) is trained for 150
  * steps with ground-truth anchors, as in training; with oracle anchors on unseen images of the
  * same kind its ab error must fall under a bound it does not meet untrained, and withholding the
  * hints must leave it at chance.
