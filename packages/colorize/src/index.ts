@@ -52,7 +52,7 @@ export {
   type PretrainedFeatureFactory,
   type KerasLayerSpec,
 } from './model/pretrained.js';
-export { colorizeL, edgePad, COLORIZE_DEFAULTS, type ColorizeOptions, type ColorizeResult } from './model/infer.js';
+export { colorizeL, edgePad, COLORIZE_DEFAULTS, COLORIZE_NO_EXTENSIONS, type ColorizeExtensions, type ColorizeOptions, type ColorizeResult } from './model/infer.js';
 export { composeRgb8, BAND_PIXELS } from './io/banded.js';
 export { serializeDiscoModel, deserializeDiscoModel, DISCO_MODEL_FORMAT, type DiscoModelJson } from './model/serialize.js';
 export {

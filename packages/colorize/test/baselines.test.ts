@@ -188,7 +188,7 @@ describe.each(BASELINES)('%s baseline (tiny backbone, wasm)', (arch) => {
       [{ oracle }, 'oracle anchors'],
       [{ variants: [0, 1, 2] }, 'diverse variants [0, 1, 2]'],
       [{ userAnchors: [{ row: 1, col: 1, ab: [10, 10] }] }, 'user anchors'],
-      [{ anchorColors: 'expected' }, "anchorColors 'expected'"],
+      [{ extensions: { anchorColors: 'expected' } }, "anchorColors 'expected'"],
     ];
     for (const [opts, what] of bad) {
       let msg = '';

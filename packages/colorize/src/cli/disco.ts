@@ -306,7 +306,7 @@ async function colorizeFile(file: string, base: string, ctx: ColorizeContext): P
   const userScaled = user?.map((u) => ({ ...u, row: u.row * sy, col: u.col * sx }));
   let res: ReturnType<typeof colorizeL>;
   try {
-    res = colorizeL(model, L, { mode: flags.mode, anchors: flags.anchors, variants, seed: flags.seed, userAnchors: userScaled, oracle, anchorColors: flags.anchorColors ?? 'mode', ...(flags.anchorTemperature !== undefined ? { anchorTemperature: flags.anchorTemperature } : {}), ...(flags.anchorRebalance !== undefined ? { anchorRebalance: flags.anchorRebalance } : {}) });
+    res = colorizeL(model, L, { mode: flags.mode, anchors: flags.anchors, variants, seed: flags.seed, userAnchors: userScaled, oracle, extensions: { anchorColors: flags.anchorColors ?? 'mode', ...(flags.anchorTemperature !== undefined ? { anchorTemperature: flags.anchorTemperature } : {}), ...(flags.anchorRebalance !== undefined ? { anchorRebalance: flags.anchorRebalance } : {}) } });
   } finally {
     L.dispose();
     oracle?.dispose();
@@ -809,9 +809,9 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--anchors-file <file>', 'user anchors: {"<image name>|*": [{"row", "col", "ab": [a, b]}]} in pixels / Lab')
     .option('--seed <n>', 'seed of anchor placement', intArg('--seed', 0, MAX_SEED), 0)
     .option('--mode <mode>', 'resize (model size, ab upsampled) or pad (full resolution)', 'resize')
-    .option('--anchor-colors <how>', "anchor colors of the first result: mode (the modeler's most probable bin, the paper) or expected (the bin nearest its annealed mean; more muted, fewer wrong colors)", 'mode')
+    .option('--anchor-colors <how>', "extension: anchor colors of the first result: mode (the modeler's most probable bin, the paper) or expected (the bin nearest its annealed mean; more muted, fewer wrong colors)", 'mode')
     .option('--anchor-temperature <t>', 'annealed-mean temperature of --anchor-colors expected (default: the model\'s decode temperature; lower: closer to mode)', positiveArg('--anchor-temperature'))
-    .option('--anchor-rebalance <alpha>', "post-hoc class rebalancing α ≥ -1 of the predicted anchor colors: α × log-weights of Zhang et al.'s rebalancing added to the modeler's logits (α > 0 for models trained with --no-rebalance; α = -1 undoes training-time rebalancing; 0: off)", numberArg('--anchor-rebalance', -1))
+    .option('--anchor-rebalance <alpha>', "extension: post-hoc class rebalancing α ≥ -1 of the predicted anchor colors: α × log-weights of Zhang et al.'s rebalancing added to the modeler's logits (α > 0 for models trained with --no-rebalance; α = -1 undoes training-time rebalancing; 0: off)", numberArg('--anchor-rebalance', -1))
     .option('--oracle <image|folder>', 'oracle anchors: locate and color the anchors from these color originals (matched by name): the upper bound')
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu')
     .option('--shard <i/n|auto>', 'colorize only shard i of n (0-based; by a hash of the relative path); auto: from JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID')

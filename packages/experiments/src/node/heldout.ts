@@ -215,9 +215,9 @@ export function modelMethods(model: DiscoModel, options: { anchorTemperatures?: 
   }
   return [
     discoMethod(model),
-    discoMethod(model, { anchorColors: 'expected', name: 'DISCO, expected anchor colors' }),
-    ...temps.map((t) => discoMethod(model, { anchorColors: 'expected', anchorTemperature: t, name: `DISCO, expected anchor colors, T = ${t}` })),
-    ...alphas.map((a) => discoMethod(model, { anchorRebalance: a, name: `DISCO, anchor rebalance α = ${a}` })),
+    discoMethod(model, { extensions: { anchorColors: 'expected' }, name: 'DISCO, expected anchor colors' }),
+    ...temps.map((t) => discoMethod(model, { extensions: { anchorColors: 'expected', anchorTemperature: t }, name: `DISCO, expected anchor colors, T = ${t}` })),
+    ...alphas.map((a) => discoMethod(model, { extensions: { anchorRebalance: a }, name: `DISCO, anchor rebalance α = ${a}` })),
     discoMethod(model, { oracle: true }),
   ];
 }
