@@ -90,7 +90,7 @@ describe('the trained model colors from its anchors (wasm)', () => {
     const model = DiscoModel.create(config);
     gridSpixnet(model);
   gridSpixnet(model);
-    const trainer = new Stage2Trainer(model, { steps: 150, learningRate: 3e-3, pixelWeight: 1, perceptualWeight: 0, seed: 0 });
+    const trainer = new Stage2Trainer(model, { steps: 150, learningRate: 3e-3, extensions: { pixelWeight: 1 }, perceptualWeight: 0, seed: 0 });
     const l1: number[] = [];
     for (let step = 0; step < 150; step++) {
       const batch = regions(4, 1000 + step);

@@ -95,7 +95,7 @@ describe('DISCO soft targets (softTargets)', () => {
     const batch = syntheticBatch(2, 32, 5);
     const out = stage2Forward(m, batch, false, 0) as ReturnType<typeof m.forward>;
     const hard = stage2Loss(m, batch, out, resolveStage2Options({ perceptualWeight: 0 }), null);
-    const soft = stage2Loss(m, batch, out, resolveStage2Options({ perceptualWeight: 0, softTargets: true }), null);
+    const soft = stage2Loss(m, batch, out, resolveStage2Options({ perceptualWeight: 0, extensions: { softTargets: true } }), null);
     const { targets, weights } = softClassTargets(m.quantizer, out.superpixelColors!);
     const ref = tf.tidy(() => {
       const logp = tf.logSoftmax(out.modelerLogits);
@@ -113,11 +113,13 @@ describe('DISCO soft targets (softTargets)', () => {
     const heads = [m.modelerHead!.trainableVariables()[0]!, m.generatorHead!.trainableVariables()[0]!];
     const { grads, value } = tf.variableGrads(() => {
       const o = m.forward(batch.L, batch.ab, { training: true });
-      const l = stage2Loss(m, batch, o, resolveStage2Options({ perceptualWeight: 0, softTargets: true }), null);
+      const l = stage2Loss(m, batch, o, resolveStage2Options({ perceptualWeight: 0, extensions: { softTargets: true } }), null);
       return tf.keep(l.total);
     }, heads);
     for (const g of Object.values(grads)) expect(tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0])).toBeGreaterThan(0);
-    expect(() => resolveStage2Options({ softTargets: 1 as unknown as boolean })).toThrow(/softTargets must be true or false/);
+    expect(() => resolveStage2Options({ extensions: { softTargets: 1 as unknown as boolean } })).toThrow('resolveStage2Options: extensions.softTargets must be true or false (got 1)');
+    expect(() => resolveStage2Options({ softTargets: true } as never)).toThrow(/unknown option 'softTargets'; valid: .*extensions/);
+    expect(() => resolveStage2Options({ extensions: { softTarget: true } as never })).toThrow("resolveStage2Options: unknown option 'extensions.softTarget'; valid: laplacianWeight, pixelWeight, rebalance, softTargets");
     tf.dispose([targets, weights, value, ...Object.values(grads), batch.L, batch.ab]);
     disposeAll(out);
     disposeAll(hard.terms);

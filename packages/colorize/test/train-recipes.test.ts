@@ -66,7 +66,7 @@ describe('one source of training defaults', () => {
       validationBatches: def('--validation-batches'), checkpointEvery: def('--checkpoint-every'), workers: def('--workers'),
     }).toEqual({
       config: D.preset, steps: D.options.steps, batchSize: D.batchSize, lr: D.options.learningRate, seed: D.options.seed, perceptual: D.perceptual,
-      laplacian: D.options.laplacianWeight, pixel: D.options.pixelWeight, validateEvery: D.validateEvery,
+      laplacian: D.options.extensions.laplacianWeight, pixel: D.options.extensions.pixelWeight, validateEvery: D.validateEvery,
       validationBatches: D.validationBatches, checkpointEvery: D.checkpointEvery, workers: D.workers,
     });
   });
@@ -95,7 +95,7 @@ describe('recipes (disco train --recipe)', () => {
       expect(resolveStoredConfig(json.config)).toEqual(resolveDiscoConfig(recipeConfig(recipe), recipe.preset));
       const e = effective(recipeSpec(recipe, { data: [], out: 'x' }));
       const m = json.meta;
-      expect({ steps: e.stopAt ?? e.options.steps, batchSize: e.batchSize, learningRate: e.options.learningRate, seed: e.options.seed, perceptual: e.perceptual, pixelWeight: e.options.pixelWeight, softTargets: e.options.softTargets }).toEqual({
+      expect({ steps: e.stopAt ?? e.options.steps, batchSize: e.batchSize, learningRate: e.options.learningRate, seed: e.options.seed, perceptual: e.perceptual, pixelWeight: e.options.extensions.pixelWeight, softTargets: e.options.extensions.softTargets }).toEqual({
         steps: m.steps, batchSize: m.batchSize, learningRate: m.learningRate, seed: m.seed, perceptual: m.perceptual, pixelWeight: m.pixelWeight, softTargets: m.softTargets ?? false,
       });
       if (m.scheduleSteps !== undefined) expect(e.options.steps).toBe(m.scheduleSteps);
@@ -105,7 +105,7 @@ describe('recipes (disco train --recipe)', () => {
   it('flags given on the command line override the recipe; the others keep its values', async () => {
     const s = effective(await cliSpec(['--recipe', 'tiny', '--lr', '1e-3', '--steps', '50', '--decode-temperature', '0.5', '--no-rebalance']));
     const r = effective(recipeSpec(RECIPES.tiny!, { data: [], out: 'x' }));
-    expect(s.options).toEqual({ ...r.options, learningRate: 1e-3, steps: 50, rebalance: false });
+    expect(s.options).toEqual({ ...r.options, learningRate: 1e-3, steps: 50, extensions: { ...r.options.extensions, rebalance: false } });
     expect(s.config).toEqual({ ...r.config, extensions: { ...r.config.extensions, decodeTemperature: 0.5 } });
     expect([s.batchSize, s.checkpointEvery, s.stopAt]).toEqual([r.batchSize, r.checkpointEvery, r.stopAt]);
   });

@@ -141,7 +141,7 @@ async function train(flags: TrainFlags, io: CliIo): Promise<void> {
       config: resolveDiscoConfig(overrides, flags.config),
       data: flags.data,
       out: flags.out,
-      options: { steps: flags.steps, learningRate: flags.lr, seed: flags.seed, laplacianWeight: flags.laplacian, pixelWeight: flags.pixel, softTargets: flags.softTargets ?? TRAIN_DEFAULTS.options.softTargets, rebalance: flags.rebalance ?? TRAIN_DEFAULTS.options.rebalance },
+      options: { steps: flags.steps, learningRate: flags.lr, seed: flags.seed, extensions: { laplacianWeight: flags.laplacian, pixelWeight: flags.pixel, softTargets: flags.softTargets ?? TRAIN_DEFAULTS.options.extensions.softTargets, rebalance: flags.rebalance ?? TRAIN_DEFAULTS.options.extensions.rebalance } },
       batchSize: flags.batchSize,
       validateEvery: flags.validateEvery,
       validationBatches: flags.validationBatches,
@@ -774,10 +774,10 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--seed <n>', 'seed of data order, anchors and dropout', intArg('--seed', 0, MAX_SEED), D.options.seed)
     .option('--spixnet <dir>', 'trained SPixNet folder (model.json), or a DISCO model folder whose SPixNet is reused')
     .option('--perceptual <net>', `perceptual feature network: none or inception (nsfwjs InceptionV3 stem; the paper's loss, weight ${D.options.perceptualWeight})`, D.perceptual)
-    .option('--laplacian <w>', 'weight of the Laplacian-gradient L1 (0: off)', numberArg('--laplacian', 0), D.options.laplacianWeight)
-    .option('--pixel <w>', 'weight of a direct L1 on ab/110 (0: off, as in the paper)', numberArg('--pixel', 0), D.options.pixelWeight)
-    .option('--soft-targets', "cross-entropies against the soft encoding of each superpixel's color (Gaussian over 5 nearest bins; Zhang et al. 2016) instead of its nearest bin")
-    .option('--no-rebalance', 'plain cross-entropies, without class rebalancing')
+    .option('--laplacian <w>', 'extension: weight of the Laplacian-gradient L1 (0: off, the paper)', numberArg('--laplacian', 0), D.options.extensions.laplacianWeight)
+    .option('--pixel <w>', 'extension: weight of a direct L1 on ab/110 (0: off, the paper)', numberArg('--pixel', 0), D.options.extensions.pixelWeight)
+    .option('--soft-targets', "extension: cross-entropies against the soft encoding of each superpixel's color (Gaussian over 5 nearest bins; Zhang et al. 2016) instead of its nearest bin")
+    .option('--no-rebalance', 'extension: plain cross-entropies, without class rebalancing')
     .option('--arch <name>', 'extension: disco (default), or a baseline on the same backbone: regression (per-pixel ab, L1) or classification (per-pixel 313-way rebalanced CE, annealed mean T = 0.38; Zhang et al. 2016)')
     .option('--anchors <k>', 'number of anchors K', intArg('--anchors', 1))
     .option('--pretrained-layer <layer>', `extension: fuse frozen nsfwjs InceptionV3 features up to this layer into the tokens (off by default): ${Object.keys(PRETRAINED_LAYERS).join(', ')}; a baseline (--arch) fuses them per pixel`)

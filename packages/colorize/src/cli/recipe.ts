@@ -71,10 +71,10 @@ export function recipeFlags(recipe: TrainRecipe): RecipeFlags {
   set('steps', o.steps);
   set('lr', o.learningRate);
   set('seed', o.seed);
-  set('laplacian', o.laplacianWeight);
-  set('pixel', o.pixelWeight);
-  set('softTargets', o.softTargets);
-  set('rebalance', o.rebalance);
+  set('laplacian', o.extensions?.laplacianWeight);
+  set('pixel', o.extensions?.pixelWeight);
+  set('softTargets', o.extensions?.softTargets);
+  set('rebalance', o.extensions?.rebalance);
   set('perceptual', recipe.perceptual);
   set('batchSize', recipe.batchSize);
   set('validateEvery', recipe.validateEvery);

@@ -4,7 +4,7 @@
  * `recipeSpec` read. Command-line flags only override a recipe's fields.
  */
 import type { AblationConfig, DiscoConfigOverrides, DiscoExtensions, PretrainedFeaturesConfig } from '../model/config.js';
-import type { Stage2Options } from '../train/stage2.js';
+import type { Stage2Extensions, Stage2Options } from '../train/stage2.js';
 
 /** The extensions a recipe may set (the ones `disco train` has flags for); absent: the paper's. */
 export type RecipeExtensions = Partial<Pick<DiscoExtensions, 'arch' | 'hintEncoding' | 'hintBroadcast' | 'residualRefinement' | 'decodeTemperature'>> & {
@@ -30,7 +30,10 @@ export interface RecipeModel {
 }
 
 /** The stage-2 options a recipe may set (the perceptual weight follows from {@link TrainRecipe.perceptual}). */
-export type RecipeOptions = Partial<Pick<Stage2Options, 'steps' | 'learningRate' | 'seed' | 'laplacianWeight' | 'pixelWeight' | 'softTargets' | 'rebalance'>>;
+export type RecipeOptions = Partial<Pick<Stage2Options, 'steps' | 'learningRate' | 'seed'>> & {
+  /** Loss options beyond the paper (see `Stage2Extensions`). */
+  extensions?: Partial<Stage2Extensions>;
+};
 
 /** One training recipe; every field left out takes `TRAIN_DEFAULTS`. */
 export interface TrainRecipe {
@@ -63,7 +66,8 @@ export interface TrainRecipe {
 const RECIPE_KEYS = ['name', 'description', 'preset', 'model', 'options', 'perceptual', 'batchSize', 'validateEvery', 'validationBatches', 'checkpointEvery', 'workers', 'stopAt'];
 const MODEL_KEYS = ['anchors', 'ablation', 'extensions'];
 const EXTENSION_KEYS = ['arch', 'hintEncoding', 'hintBroadcast', 'residualRefinement', 'decodeTemperature', 'pretrainedFeatures'];
-const OPTION_KEYS = ['steps', 'learningRate', 'seed', 'laplacianWeight', 'pixelWeight', 'softTargets', 'rebalance'];
+const OPTION_KEYS = ['steps', 'learningRate', 'seed', 'extensions'];
+const OPTION_EXTENSION_KEYS = ['laplacianWeight', 'pixelWeight', 'softTargets', 'rebalance'];
 
 function known(where: string, o: unknown, keys: string[]): void {
   if (!o || typeof o !== 'object' || Array.isArray(o)) throw new Error(`recipe: ${where || 'the recipe'} must be an object`);
@@ -83,6 +87,7 @@ export function checkRecipe(r: unknown): TrainRecipe {
   if (o.preset !== 'paper' && o.preset !== 'tiny') throw new Error(`recipe ${o.name}: 'preset' must be paper or tiny (got ${JSON.stringify(o.preset)})`);
   known('model.', o.model, MODEL_KEYS);
   known('options.', o.options, OPTION_KEYS);
+  if (o.options.extensions !== undefined) known('options.extensions.', o.options.extensions, OPTION_EXTENSION_KEYS);
   const ext = o.model.extensions;
   if (ext !== undefined) known('model.extensions.', ext, EXTENSION_KEYS);
   if (ext?.pretrainedFeatures !== undefined) known('model.extensions.pretrainedFeatures.', ext.pretrainedFeatures, ['layer', 'inputSize']);

@@ -10,7 +10,7 @@ export const TINY_RECIPE = freezeRecipe({
   description: 'the embedded tiny model: 64², soft hints, hint broadcast, residual refinement, T = 0.38, pixel L1; 1000 steps of a 2000-step schedule',
   preset: 'tiny',
   model: { extensions: { hintEncoding: 'soft', hintBroadcast: true, residualRefinement: true, decodeTemperature: 0.38 } },
-  options: { steps: 2000, learningRate: 5e-4, seed: 0, pixelWeight: 1 },
+  options: { steps: 2000, learningRate: 5e-4, seed: 0, extensions: { pixelWeight: 1 } },
   perceptual: 'none',
   batchSize: 8,
   validateEvery: 250,

@@ -10,7 +10,7 @@ export const TINY_PF_RECIPE = freezeRecipe({
   description: 'the embedded tiny-pf model: the tiny recipe plus frozen InceptionV3 features (mixed5 at 192 px) and soft targets; 1000 steps, 2 workers',
   preset: 'tiny',
   model: { extensions: { hintEncoding: 'soft', hintBroadcast: true, residualRefinement: true, decodeTemperature: 0.38, pretrainedFeatures: { layer: 'mixed5', inputSize: 192 } } },
-  options: { steps: 1000, learningRate: 5e-4, seed: 0, pixelWeight: 1, softTargets: true },
+  options: { steps: 1000, learningRate: 5e-4, seed: 0, extensions: { pixelWeight: 1, softTargets: true } },
   perceptual: 'none',
   batchSize: 8,
   validateEvery: 250,
