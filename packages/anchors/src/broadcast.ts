@@ -1,5 +1,5 @@
 /**
- * Anchor-color broadcast: every token receives the color of the anchor nearest to it in the
+ * Hint broadcast: every token receives the color of the anchor nearest to it in the
  * locator's feature space. An extension beyond Xia et al. 2022: their color generator must learn
  * this propagation from the sparse hints alone; handing it the nearest anchor's color as an input
  * (it still decides per token what to do with it) makes the anchors carry their colors after a
@@ -19,11 +19,11 @@ import * as tf from '@tensorflow/tfjs-core';
  *
  * @example
  * ```ts
- * const spread = broadcastAnchorColors(spColors, hints.mask, hints.colors); // [B,h,w,313]
+ * const broadcast = broadcastHints(spColors, hints.mask, hints.colors); // [B,h,w,313]
  * ```
  */
-export function broadcastAnchorColors(features: tf.Tensor4D, mask: tf.Tensor4D, colors: tf.Tensor4D): tf.Tensor4D {
-  const fn = 'broadcastAnchorColors';
+export function broadcastHints(features: tf.Tensor4D, mask: tf.Tensor4D, colors: tf.Tensor4D): tf.Tensor4D {
+  const fn = 'broadcastHints';
   tf.util.assert(features instanceof tf.Tensor && features.rank === 4, () => `${fn}: features must be [batch, h, w, channels], got shape [${features?.shape}]`);
   const [B, h, w, C] = features.shape;
   tf.util.assert(mask instanceof tf.Tensor && tf.util.arraysEqual(mask.shape, [B, h, w, 1]), () => `${fn}: mask must be [${B}, ${h}, ${w}, 1], got shape [${mask?.shape}]`);

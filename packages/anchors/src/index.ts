@@ -46,7 +46,7 @@ export { kmeansPublished, PUBLISHED_KMEANS_DEFAULTS, type PublishedKMeansOptions
 export { selectAnchors, randomAnchors, locateAnchors, type AnchorSet, type LocatedAnchors } from './select.js';
 export { nearestBins, sampleAnchorColors, groundTruthAnchorColors, anchorHints, type AnchorHints } from './colors.js';
 export { applyUserAnchors, type UserAnchor, type AnchorUnits } from './user.js';
-export { broadcastAnchorColors } from './broadcast.js';
+export { broadcastHints } from './broadcast.js';
 
 /** Package version. */
 export const VERSION = '0.1.0';

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { describeBackends, expectNoLeaks, seededRandom } from '@disco/runtime/testing';
-import { broadcastAnchorColors } from '../src/index.js';
+import { broadcastHints } from '../src/index.js';
 
 /** Float64 reference: nearest anchor by squared Euclidean distance, ties to the lower index. */
 function reference(f: number[][], mask: number[], colors: number[][]): number[][] {
@@ -17,14 +17,14 @@ function reference(f: number[][], mask: number[], colors: number[][]): number[][
   });
 }
 
-describeBackends(describe, beforeAll, 'broadcastAnchorColors', () => {
+describeBackends(describe, beforeAll, 'broadcastHints', () => {
   it('every token takes the color of its nearest anchor (float64 reference), anchors keep their own, [2,3,4,·]', () => {
     const r = seededRandom(3);
     const B = 2, h = 3, w = 4, C = 5, N = 7, T = h * w;
     const feats = Array.from({ length: B }, () => Array.from({ length: T }, () => Array.from({ length: C }, () => r() * 4 - 2)));
     const masks = [[1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1], [0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]];
     const colors = masks.map((m) => m.map((v) => Array.from({ length: N }, () => (v ? r() : 0))));
-    const out = broadcastAnchorColors(tf.tensor4d(feats.flat(2), [B, h, w, C]), tf.tensor4d(masks.flat(), [B, h, w, 1]), tf.tensor4d(colors.flat(2), [B, h, w, N]));
+    const out = broadcastHints(tf.tensor4d(feats.flat(2), [B, h, w, C]), tf.tensor4d(masks.flat(), [B, h, w, 1]), tf.tensor4d(colors.flat(2), [B, h, w, N]));
     expect(out.shape).toEqual([B, h, w, N]);
     const got = out.arraySync() as number[][][][];
     for (let b = 0; b < B; b++) {
@@ -39,9 +39,9 @@ describeBackends(describe, beforeAll, 'broadcastAnchorColors', () => {
   it('rejects an image without anchors and mismatched shapes, naming the argument', () => {
     const f = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
     const c = tf.zeros([1, 2, 2, 5]) as tf.Tensor4D;
-    expect(() => broadcastAnchorColors(f, tf.zeros([1, 2, 2, 1]) as tf.Tensor4D, c)).toThrow(/image 0 has no anchor/);
-    expect(() => broadcastAnchorColors(f, tf.ones([1, 2, 3, 1]) as tf.Tensor4D, c)).toThrow(/mask must be \[1, 2, 2, 1\]/);
-    expect(() => broadcastAnchorColors(f, tf.ones([1, 2, 2, 1]) as tf.Tensor4D, tf.zeros([1, 3, 2, 5]) as tf.Tensor4D)).toThrow(/colors must be/);
+    expect(() => broadcastHints(f, tf.zeros([1, 2, 2, 1]) as tf.Tensor4D, c)).toThrow(/image 0 has no anchor/);
+    expect(() => broadcastHints(f, tf.ones([1, 2, 3, 1]) as tf.Tensor4D, c)).toThrow(/mask must be \[1, 2, 2, 1\]/);
+    expect(() => broadcastHints(f, tf.ones([1, 2, 2, 1]) as tf.Tensor4D, tf.zeros([1, 3, 2, 5]) as tf.Tensor4D)).toThrow(/colors must be/);
     tf.dispose([f, c]);
   });
 
@@ -49,7 +49,7 @@ describeBackends(describe, beforeAll, 'broadcastAnchorColors', () => {
     const f = tf.randomNormal([2, 4, 4, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
     const m = tf.tensor4d(Array.from({ length: 32 }, (_, i) => (i % 5 === 0 ? 1 : 0)), [2, 4, 4, 1]);
     const c = tf.randomUniform([2, 4, 4, 6], 0, 1, 'float32', 2) as tf.Tensor4D;
-    await expectNoLeaks(() => broadcastAnchorColors(f, m, c).dispose(), 'broadcastAnchorColors');
+    await expectNoLeaks(() => broadcastHints(f, m, c).dispose(), 'broadcastHints');
     tf.dispose([f, m, c]);
   });
 });

@@ -16,6 +16,10 @@ export {
   DISCO_PRESETS,
   resolveDiscoConfig,
   resolveStoredConfig,
+  migrateStoredConfig,
+  extensionsOf,
+  defaultDecodeTemperature,
+  NO_EXTENSIONS,
   DISCO_ARCHS,
   ZHANG_ANNEALED_MEAN_TEMPERATURE,
   PRETRAINED_NETWORKS,
@@ -25,6 +29,8 @@ export {
   type DiscoArch,
   type DiscoConfig,
   type DiscoConfigOverrides,
+  type DiscoExtensions,
+  type DiscoExtensionsOverrides,
   type BackboneConfig,
   type RefinementConfig,
   type TransformerConfig,
@@ -46,7 +52,7 @@ export {
   type PretrainedFeatureFactory,
   type KerasLayerSpec,
 } from './model/pretrained.js';
-export { colorizeL, edgePad, COLORIZE_DEFAULTS, type ColorizeOptions, type ColorizeResult } from './model/infer.js';
+export { colorizeL, edgePad, COLORIZE_DEFAULTS, COLORIZE_NO_EXTENSIONS, type ColorizeExtensions, type ColorizeOptions, type ColorizeResult } from './model/infer.js';
 export { composeRgb8, BAND_PIXELS } from './io/banded.js';
 export { serializeDiscoModel, deserializeDiscoModel, DISCO_MODEL_FORMAT, type DiscoModelJson } from './model/serialize.js';
 export {
@@ -57,10 +63,13 @@ export {
   stage2LearningRate,
   resolveStage2Options,
   STAGE2_DEFAULTS,
+  STAGE2_NO_EXTENSIONS,
   type Stage2Options,
+  type Stage2OptionsOverrides,
+  type Stage2Extensions,
   type Stage2Batch,
   type Stage2Losses,
   type OptimizerWeights,
 } from './train/stage2.js';
 export { TRAIN_DEFAULTS, perceptualWeightFor, type TrainDefaults } from './train/defaults.js';
-export { RECIPES, TINY_RECIPE, TINY_PF_RECIPE, PAPER_RECIPE, checkRecipe, freezeRecipe, recipeConfig, type RecipeModel, type RecipeOptions, type TrainRecipe } from './recipes/index.js';
+export { RECIPES, TINY_RECIPE, TINY_PF_RECIPE, PAPER_RECIPE, checkRecipe, freezeRecipe, recipeConfig, type RecipeExtensions, type RecipeModel, type RecipeOptions, type TrainRecipe } from './recipes/index.js';

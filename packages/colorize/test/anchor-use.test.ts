@@ -3,7 +3,7 @@
  * colors every superpixel from the anchors' colors). The images are built so that lightness says
  * only half the story: each region's lightness level allows two opposite hues, so only the
  * hints can tell the generator which of two colors a region has. A tiny model (the embedded
- * model's recipe: soft hints, nearest-anchor broadcast, residual refinement) is trained for 150
+ * model's recipe: soft hints, hint broadcast, residual refinement) is trained for 150
  * steps with ground-truth anchors, as in training; with oracle anchors on unseen images of the
  * same kind its ab error must fall under a bound it does not meet untrained, and withholding the
  * hints must leave it at chance.
@@ -82,17 +82,15 @@ describe('the trained model colors from its anchors (wasm)', () => {
         anchors: 4,
         backbone: { widths: [8, 16, 16, 16], convs: [1, 1, 1, 1], extraStages: 0, extraConvs: 1, outChannels: 16 },
         transformer: { layers: 1, heads: 2, dff: 32, dropout: 0 },
-        refinement: { widths: [8, 8, 8], residualBlocks: 0, residual: true },
-        hintEncoding: 'soft',
-        hintBroadcast: true,
-        decodeTemperature: 0.38,
+        refinement: { widths: [8, 8, 8], residualBlocks: 0 },
+        extensions: { hintEncoding: 'soft', hintBroadcast: true, residualRefinement: true, decodeTemperature: 0.38 },
       },
       'tiny',
     );
     const model = DiscoModel.create(config);
     gridSpixnet(model);
   gridSpixnet(model);
-    const trainer = new Stage2Trainer(model, { steps: 150, learningRate: 3e-3, pixelWeight: 1, perceptualWeight: 0, seed: 0 });
+    const trainer = new Stage2Trainer(model, { steps: 150, learningRate: 3e-3, extensions: { pixelWeight: 1 }, perceptualWeight: 0, seed: 0 });
     const l1: number[] = [];
     for (let step = 0; step < 150; step++) {
       const batch = regions(4, 1000 + step);

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@disco/runtime';
 import { expectNoLeaks, seededRandom } from '@disco/runtime/testing';
 import { loadDiscoModel, saveDiscoModel } from '../src/io/model_files.js';
-import { DISCO_ARCHS, resolveDiscoConfig, type DiscoArch, type DiscoConfigOverrides } from '../src/model/config.js';
+import { DISCO_ARCHS, extensionsOf, resolveDiscoConfig, type DiscoArch, type DiscoConfigOverrides } from '../src/model/config.js';
 import { DiscoModel } from '../src/model/disco.js';
 import { colorizeL } from '../src/model/infer.js';
 import { deserializeDiscoModel, serializeDiscoModel } from '../src/model/serialize.js';
@@ -42,7 +42,7 @@ function syntheticBatch(b: number, size: number, seed: number): Stage2Batch {
   return { L: tf.tensor4d(L, [b, size, size, 1]), ab: tf.tensor4d(ab, [b, size, size, 2]) };
 }
 
-const cfg = (arch: Baseline, o: DiscoConfigOverrides = {}) => resolveDiscoConfig({ imageSize: 32, anchors: 4, ...o, arch }, 'tiny');
+const cfg = (arch: Baseline, o: DiscoConfigOverrides = {}) => resolveDiscoConfig({ imageSize: 32, anchors: 4, ...o, extensions: { ...o.extensions, arch } }, 'tiny');
 const disposeAll = (o: object) => tf.dispose(Object.values(o).filter((t): t is tf.Tensor => t instanceof tf.Tensor));
 
 beforeAll(async () => {
@@ -51,21 +51,24 @@ beforeAll(async () => {
 
 describe('arch config', () => {
   it("defaults to 'disco' in both presets; baselines resolve; a bad arch is a one-line error listing the valid ones", () => {
-    expect(resolveDiscoConfig({}, 'tiny').arch).toBe('disco');
-    expect(resolveDiscoConfig({}, 'paper').arch).toBe('disco');
+    expect(extensionsOf(resolveDiscoConfig({}, 'tiny')).arch).toBe('disco');
+    expect(extensionsOf(resolveDiscoConfig({}, 'paper')).arch).toBe('disco');
+    expect(resolveDiscoConfig({ extensions: { arch: 'disco' } }, 'paper').extensions).toEqual({});
     expect(DISCO_ARCHS).toEqual(['disco', 'regression', 'classification']);
-    const r = resolveDiscoConfig({ arch: 'regression' }, 'tiny');
-    expect(r.arch).toBe('regression');
+    const r = resolveDiscoConfig({ extensions: { arch: 'regression' } }, 'tiny');
+    expect(r.extensions.arch).toBe('regression');
     expect(r.backbone).toEqual(resolveDiscoConfig({}, 'tiny').backbone);
-    expect(() => resolveDiscoConfig({ arch: 'unet' as never }, 'tiny')).toThrow('resolveDiscoConfig: arch must be one of disco, regression, classification (got unet)');
-    expect(() => resolveDiscoConfig({ arch: undefined as never }, 'tiny')).toThrow(/arch must be one of/);
+    expect(() => resolveDiscoConfig({ extensions: { arch: 'unet' as never } }, 'tiny')).toThrow('resolveDiscoConfig: extensions.arch must be one of disco, regression, classification (got unet)');
+    expect(() => resolveDiscoConfig({ extensions: { arch: null as never } }, 'tiny')).toThrow(/arch must be one of/);
   });
 
   it('classification decodes at T = 0.38 (Zhang et al. 2016) unless a temperature is given; DISCO keeps its own', () => {
-    expect(resolveDiscoConfig({ arch: 'classification' }, 'tiny').decodeTemperature).toBe(0.38);
-    expect(resolveDiscoConfig({ arch: 'classification', decodeTemperature: 1 }, 'tiny').decodeTemperature).toBe(1);
-    expect(resolveDiscoConfig({ arch: 'regression' }, 'tiny').decodeTemperature).toBe(1);
-    expect(resolveDiscoConfig({}, 'tiny').decodeTemperature).toBe(1);
+    const T = (extensions: DiscoConfigOverrides['extensions']) => extensionsOf(resolveDiscoConfig({ extensions }, 'tiny')).decodeTemperature;
+    expect(T({ arch: 'classification' })).toBe(0.38);
+    expect(T({ arch: 'classification', decodeTemperature: 1 })).toBe(1);
+    expect(resolveDiscoConfig({ extensions: { arch: 'classification', decodeTemperature: 1 } }, 'tiny').extensions.decodeTemperature).toBe(1);
+    expect(T({ arch: 'regression' })).toBe(1);
+    expect(T({})).toBe(1);
   });
 });
 
@@ -92,7 +95,7 @@ describe('DISCO soft targets (softTargets)', () => {
     const batch = syntheticBatch(2, 32, 5);
     const out = stage2Forward(m, batch, false, 0) as ReturnType<typeof m.forward>;
     const hard = stage2Loss(m, batch, out, resolveStage2Options({ perceptualWeight: 0 }), null);
-    const soft = stage2Loss(m, batch, out, resolveStage2Options({ perceptualWeight: 0, softTargets: true }), null);
+    const soft = stage2Loss(m, batch, out, resolveStage2Options({ perceptualWeight: 0, extensions: { softTargets: true } }), null);
     const { targets, weights } = softClassTargets(m.quantizer, out.superpixelColors!);
     const ref = tf.tidy(() => {
       const logp = tf.logSoftmax(out.modelerLogits);
@@ -110,11 +113,13 @@ describe('DISCO soft targets (softTargets)', () => {
     const heads = [m.modelerHead!.trainableVariables()[0]!, m.generatorHead!.trainableVariables()[0]!];
     const { grads, value } = tf.variableGrads(() => {
       const o = m.forward(batch.L, batch.ab, { training: true });
-      const l = stage2Loss(m, batch, o, resolveStage2Options({ perceptualWeight: 0, softTargets: true }), null);
+      const l = stage2Loss(m, batch, o, resolveStage2Options({ perceptualWeight: 0, extensions: { softTargets: true } }), null);
       return tf.keep(l.total);
     }, heads);
     for (const g of Object.values(grads)) expect(tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0])).toBeGreaterThan(0);
-    expect(() => resolveStage2Options({ softTargets: 1 as unknown as boolean })).toThrow(/softTargets must be true or false/);
+    expect(() => resolveStage2Options({ extensions: { softTargets: 1 as unknown as boolean } })).toThrow('resolveStage2Options: extensions.softTargets must be true or false (got 1)');
+    expect(() => resolveStage2Options({ softTargets: true } as never)).toThrow(/unknown option 'softTargets'; valid: .*extensions/);
+    expect(() => resolveStage2Options({ extensions: { softTarget: true } as never })).toThrow("resolveStage2Options: unknown option 'extensions.softTarget'; valid: laplacianWeight, pixelWeight, rebalance, softTargets");
     tf.dispose([targets, weights, value, ...Object.values(grads), batch.L, batch.ab]);
     disposeAll(out);
     disposeAll(hard.terms);
@@ -185,7 +190,7 @@ describe.each(BASELINES)('%s baseline (tiny backbone, wasm)', (arch) => {
       [{ oracle }, 'oracle anchors'],
       [{ variants: [0, 1, 2] }, 'diverse variants [0, 1, 2]'],
       [{ userAnchors: [{ row: 1, col: 1, ab: [10, 10] }] }, 'user anchors'],
-      [{ anchorColors: 'expected' }, "anchorColors 'expected'"],
+      [{ extensions: { anchorColors: 'expected' } }, "anchorColors 'expected'"],
     ];
     for (const [opts, what] of bad) {
       let msg = '';
@@ -205,7 +210,7 @@ describe.each(BASELINES)('%s baseline (tiny backbone, wasm)', (arch) => {
     const { L } = syntheticBatch(1, 32, 7);
     const before = m.forwardBaseline(L);
     const { json, weights } = await serializeDiscoModel(m, { note: 'test' });
-    expect(json.config.arch).toBe(arch);
+    expect(json.config.extensions.arch).toBe(arch);
     expect(json.weightSpecs.some((s) => s.name.startsWith('head.'))).toBe(true);
     expect(json.weightSpecs.some((s) => s.name.startsWith('modeler.'))).toBe(false);
     const back = deserializeDiscoModel(JSON.parse(JSON.stringify(json)), weights);

@@ -96,7 +96,7 @@ describe('disco train / colorize (CLI, wasm)', () => {
     const run = path.join(dir, 'recipe');
     await runDiscoCli(trainArgs(run, ['--steps', '3', '--hint-encoding', 'soft', '--hint-broadcast', '--residual-refinement', '--decode-temperature', '0.38', '--spixnet', path.join(dir, 'a', 'model')]), io);
     const cfg = JSON.parse(fs.readFileSync(path.join(run, 'run.json'), 'utf8')).config;
-    expect([cfg.hintEncoding, cfg.hintBroadcast, cfg.refinement.residual, cfg.decodeTemperature]).toEqual(['soft', true, true, 0.38]);
+    expect(cfg.extensions).toEqual({ hintEncoding: 'soft', hintBroadcast: true, residualRefinement: true, decodeTemperature: 0.38, padding: 'same', anchorRules: 'distinct' });
     const grey = path.join(dir, 'grey');
     fs.mkdirSync(grey, { recursive: true });
     await sharp(path.join(data, 'p3.png')).grayscale().toFile(path.join(grey, 'p3.png'));
@@ -191,7 +191,7 @@ describe('disco train / colorize (CLI, wasm)', () => {
   });
 
   it('bad arguments fail with one line naming the argument', async () => {
-    await expect(runDiscoCli(trainArgs(path.join(dir, 'x'), ['--ablation', 'no-colors']), io)).rejects.toThrow("--ablation: unknown 'no-colors'; valid: random-anchors, no-anchor-branch, hard-superpixels, no-refinement");
+    await expect(runDiscoCli(trainArgs(path.join(dir, 'x'), ['--ablation', 'no-colors']), io)).rejects.toThrow("--ablation: unknown 'no-colors'; valid: random-placement, no-anchor-branch, hard-superpixels, no-refinement");
     await expect(runDiscoCli(['train', '--data', path.join(dir, 'nowhere'), '--out', path.join(dir, 'y'), '--perceptual', 'none'], io)).rejects.toThrow(/nowhere/);
     await expect(runDiscoCli(trainArgs(path.join(dir, 'z'), ['--resume']), io)).rejects.toThrow(/--resume: no checkpoint in/);
     await expect(runDiscoCli(['colorize', 'x.png', '-o', dir, '--model', path.join(dir, 'nomodel')], io)).rejects.toThrow(/--model: '.*nomodel' does not exist; valid: tiny, tiny-pf \(embedded\), a model folder .*, or a published DISCO checkpoint file/);
@@ -202,7 +202,7 @@ describe('disco train / colorize (CLI, wasm)', () => {
   it('--arch trains a baseline by the same command and it colorizes', async () => {
     const run = path.join(dir, 'regression');
     await runDiscoCli(trainArgs(run, ['--steps', '2', '--arch', 'regression']), io);
-    expect(JSON.parse(fs.readFileSync(path.join(run, 'run.json'), 'utf8')).config.arch).toBe('regression');
+    expect(JSON.parse(fs.readFileSync(path.join(run, 'run.json'), 'utf8')).config.extensions.arch).toBe('regression');
     const out = path.join(dir, 'regression-out');
     await runDiscoCli(['colorize', path.join(data, 'p1.png'), '-o', out, '--model', path.join(run, 'model'), '--workers', '1', '--backend', 'wasm'], io);
     expect(fs.existsSync(path.join(out, 'p1.png'))).toBe(true);

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@disco/runtime';
+import { expectClose } from '@disco/runtime/testing';
 import { resolveDiscoConfig } from '../src/model/config.js';
 import { DiscoModel } from '../src/model/disco.js';
-import { colorizeL, edgePad } from '../src/model/infer.js';
+import { colorizeL, COLORIZE_NO_EXTENSIONS, edgePad } from '../src/model/infer.js';
 
 describe('inference geometry (wasm)', () => {
   beforeAll(async () => {
@@ -22,7 +23,7 @@ describe('inference geometry (wasm)', () => {
   });
 
   it('oracle anchors: colorizeL with the true ab equals the training-path forward at model size, and user anchors at those pixels give the same result', () => {
-    const model = DiscoModel.create(resolveDiscoConfig({ imageSize: 32, anchors: 4, hintEncoding: 'soft', hintBroadcast: true, refinement: { residual: true } }, 'tiny'));
+    const model = DiscoModel.create(resolveDiscoConfig({ imageSize: 32, anchors: 4, extensions: { hintEncoding: 'soft', hintBroadcast: true, residualRefinement: true } }, 'tiny'));
     const L = tf.randomUniform([1, 32, 32, 1], -1, 1, 'float32', 3) as tf.Tensor4D;
     const ab = tf.randomUniform([1, 32, 32, 2], -0.5, 0.5, 'float32', 4) as tf.Tensor4D;
     const [res] = colorizeL(model, L, { oracle: ab });
@@ -39,14 +40,20 @@ describe('inference geometry (wasm)', () => {
   });
 
   it("expected anchor colors: a temperature near 0 picks the most probable bin (the 'mode' result); T = 1 differs; a bad temperature is a one-line error", () => {
-    const model = DiscoModel.create(resolveDiscoConfig({ imageSize: 32, anchors: 4, hintEncoding: 'soft', hintBroadcast: true, refinement: { residual: true } }, 'tiny'));
+    const model = DiscoModel.create(resolveDiscoConfig({ imageSize: 32, anchors: 4, extensions: { hintEncoding: 'soft', hintBroadcast: true, residualRefinement: true } }, 'tiny'));
     const L = tf.randomUniform([1, 32, 32, 1], -1, 1, 'float32', 5) as tf.Tensor4D;
     const [mode] = colorizeL(model, L);
-    const [cold] = colorizeL(model, L, { anchorColors: 'expected', anchorTemperature: 1e-3 });
-    const [warm] = colorizeL(model, L, { anchorColors: 'expected', anchorTemperature: 1 });
+    const [cold] = colorizeL(model, L, { extensions: { anchorColors: 'expected', anchorTemperature: 1e-3 } });
+    const [warm] = colorizeL(model, L, { extensions: { anchorColors: 'expected', anchorTemperature: 1 } });
     expect(cold!.anchors.map((a) => a.ab)).toEqual(mode!.anchors.map((a) => a.ab));
     expect(warm!.anchors.map((a) => a.ab)).not.toEqual(mode!.anchors.map((a) => a.ab));
-    expect(() => colorizeL(model, L, { anchorColors: 'expected', anchorTemperature: 0 })).toThrow(/colorizeL: anchorTemperature must be a number > 0, got 0/);
+    expect(() => colorizeL(model, L, { extensions: { anchorColors: 'expected', anchorTemperature: 0 } })).toThrow(/colorizeL: extensions.anchorTemperature must be a number > 0, got 0/);
+    expect(() => colorizeL(model, L, { extensions: { anchorColors: 'mean' as never } })).toThrow(/colorizeL: extensions.anchorColors must be mode or expected, got mean/);
+    // The paper's inference is the default: no extension given equals every extension at its paper value.
+    const [paper] = colorizeL(model, L, { extensions: { ...COLORIZE_NO_EXTENSIONS } });
+    expect(paper!.anchors).toEqual(mode!.anchors);
+    expectClose(paper!.ab, mode!.ab, { rtol: 0, atol: 0, what: 'ab with the paper values given' });
+    paper!.ab.dispose();
     tf.dispose([L, mode!.ab, cold!.ab, warm!.ab]);
     model.dispose();
   });

@@ -129,7 +129,7 @@ describe('DiscoModel (tiny preset, wasm)', () => {
 
   it('config validation lists valid values and rejects unknown keys', () => {
     expect(() => resolveDiscoConfig({ imageSize: 60 }, 'tiny')).toThrow(/imageSize must be a multiple of 8/);
-    expect(() => resolveDiscoConfig({ ablation: { anchors: 'grid' as never } })).toThrow('resolveDiscoConfig: ablation.anchors must be one of clustering, random (got grid)');
+    expect(() => resolveDiscoConfig({ ablation: { placement: 'grid' as never } })).toThrow('resolveDiscoConfig: ablation.placement must be one of cluster, random (got grid)');
     expect(() => resolveDiscoConfig({ bogus: 1 } as never)).toThrow(/unknown key 'bogus'/);
     expect(() => resolveDiscoConfig({ transformer: { heads: 5 } })).toThrow(/heads 5 must divide/);
     const a = resolveDiscoConfig({ backbone: { outChannels: 64 } }, 'tiny');
@@ -171,8 +171,8 @@ describe('ablations swap whole blocks', () => {
     tf.dispose([L, ab, ...(Object.values(out) as tf.Tensor[])]);
     m.dispose();
   });
-  it('random anchors: K distinct positions that differ from clustering', () => {
-    const m = DiscoModel.create(tiny({ ablation: { anchors: 'random' } }));
+  it('random placement: K distinct positions that differ from clustering', () => {
+    const m = DiscoModel.create(tiny({ ablation: { placement: 'random' } }));
     const { L, ab } = syntheticBatch(1, 32, 7);
     const out = m.forward(L, ab, { seed: 3 });
     const idx = Array.from(out.anchorIndices.dataSync());

@@ -15,7 +15,7 @@ import type { RuleStateTensor } from '@disco/runtime';
 import { runDiscoCli } from '../src/cli/disco.js';
 import { readParityFixture, runParity, type ParityFixture, type ParityRow } from '../src/io/parity.js';
 import { loadDiscoModel } from '../src/io/model_files.js';
-import { resolveDiscoConfig } from '../src/model/config.js';
+import { extensionsOf, resolveDiscoConfig } from '../src/model/config.js';
 import { DiscoModel } from '../src/model/disco.js';
 import { foldSpectralNorm, OFFICIAL_CONFIG, officialModel, officialToNamedWeights, type StateDictTensor } from '../src/model/official.js';
 
@@ -58,7 +58,7 @@ describe('the published DISCO (official-disco fixture)', () => {
   }, 600_000);
 
   it("fails without the symmetric stride-2 padding: tfjs 'same' moves the affinity and every later stage", async () => {
-    const same = DiscoModel.create(resolveDiscoConfig({ padding: 'same' }, 'paper'));
+    const same = DiscoModel.create(resolveDiscoConfig({ extensions: { padding: 'same' } }, 'paper'));
     try {
       const named = officialToNamedWeights(sd, same);
       same.setNamedWeights(named);
@@ -129,8 +129,7 @@ describe('the published DISCO (official-disco fixture)', () => {
     const out = path.join(tmp, 'converted');
     await runDiscoCli(['convert', ckpt, '-o', out], quiet);
     const loaded = loadDiscoModel(out);
-    expect(loaded.config.padding).toBe('symmetric');
-    expect(loaded.config.anchorRules).toBe('published');
+    expect(loaded.config.extensions).toEqual({});
     loaded.dispose();
     const lines: string[] = [];
     process.exitCode = undefined;
@@ -147,15 +146,17 @@ describe('the published DISCO (official-disco fixture)', () => {
 
 describe('the published config', () => {
   it("'paper' is the published model; files written before padding/anchorRules existed keep 'same'/'distinct'", async () => {
-    expect(OFFICIAL_CONFIG.padding).toBe('symmetric');
-    expect(OFFICIAL_CONFIG.anchorRules).toBe('published');
+    expect(OFFICIAL_CONFIG.extensions).toEqual({});
+    expect(extensionsOf(OFFICIAL_CONFIG).padding).toBe('symmetric');
+    expect(extensionsOf(OFFICIAL_CONFIG).anchorRules).toBe('published');
     const { resolveStoredConfig } = await import('../src/model/config.js');
-    const stored = { ...resolveDiscoConfig({}, 'paper') } as Record<string, unknown>;
-    delete stored.padding;
-    delete stored.anchorRules;
+    // A paper-sized file in the flat shape of its time, written before padding and anchorRules existed.
+    const { extensions: _none, ...rest } = resolveDiscoConfig({}, 'paper');
+    const stored = { ...rest, ablation: { anchors: 'clustering', anchorBranch: true, superpixels: 'soft', refinement: true }, refinement: { ...rest.refinement, residual: false }, arch: 'disco', hintEncoding: 'onehot', hintBroadcast: false, decodeTemperature: 1, pretrainedFeatures: null };
     const old = resolveStoredConfig(stored);
-    expect([old.padding, old.anchorRules]).toEqual(['same', 'distinct']);
-    expect(resolveDiscoConfig({}, 'tiny').padding).toBe('same');
-    expect(() => resolveDiscoConfig({ padding: 'valid' as never }, 'paper')).toThrow(/padding must be one of symmetric, same \(got valid\)/);
+    expect(old.extensions).toEqual({ padding: 'same', anchorRules: 'distinct' });
+    expect(resolveStoredConfig({ ...stored, padding: 'symmetric', anchorRules: 'published' })).toEqual(resolveDiscoConfig({}, 'paper'));
+    expect(extensionsOf(resolveDiscoConfig({}, 'tiny')).padding).toBe('same');
+    expect(() => resolveDiscoConfig({ extensions: { padding: 'valid' as never } }, 'paper')).toThrow(/extensions.padding must be one of symmetric, same \(got valid\)/);
   });
 });

@@ -9,7 +9,7 @@ import { applyStage2Gradients, ParallelStage2Trainer, shardSizes, stage2Gradient
 import { Stage2Trainer, type Stage2Batch, type Stage2Losses } from '../src/train/stage2.js';
 
 const config = resolveDiscoConfig({ imageSize: 32, anchors: 4, transformer: { dropout: 0.1 } }, 'tiny');
-const OPTIONS = { steps: 10, learningRate: 2e-4, perceptualWeight: 0, pixelWeight: 1 };
+const OPTIONS = { steps: 10, learningRate: 2e-4, perceptualWeight: 0, extensions: { pixelWeight: 1 } };
 const STEPS = 3;
 
 function batch(seed: number, b = 4): Stage2Batch {

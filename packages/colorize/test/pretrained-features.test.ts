@@ -8,15 +8,16 @@ import { selectBackend } from '@disco/runtime';
 import { expectClose, expectNoLeaks, seededRandom } from '@disco/runtime/testing';
 import { loadNsfwInceptionBlocks, readNsfwInceptionArtifacts } from '../src/io/nsfw_inception.js';
 import { loadDiscoModel, saveDiscoModel, MODEL_FILES } from '../src/io/model_files.js';
-import { PAPER_CONFIG, TINY_CONFIG, resolveDiscoConfig, resolveStoredConfig, type DiscoConfig, type DiscoConfigOverrides } from '../src/model/config.js';
+import { PAPER_CONFIG, TINY_CONFIG, resolveDiscoConfig, resolveStoredConfig, type DiscoConfig, type DiscoConfigOverrides, type DiscoExtensionsOverrides, extensionsOf } from '../src/model/config.js';
 import { DiscoModel } from '../src/model/disco.js';
 import { createPretrainedFeatures, pretrainedInput, resizeToGrid } from '../src/model/pretrained.js';
 import { deserializeDiscoModel, serializeDiscoModel } from '../src/model/serialize.js';
 import { Stage2Trainer } from '../src/train/stage2.js';
 
 /** A small tiny-preset model: 32² images (4×4 tokens); the frozen network sees 80² (mixed0: 8×8). */
-const small = (extra: DiscoConfigOverrides = {}): DiscoConfig =>
-  resolveDiscoConfig({ imageSize: 32, transformer: { layers: 1 }, pretrainedFeatures: { layer: 'mixed0', inputSize: 80 }, ...extra }, 'tiny');
+const small = (extensions: DiscoExtensionsOverrides = {}, extra: DiscoConfigOverrides = {}): DiscoConfig =>
+  resolveDiscoConfig({ imageSize: 32, transformer: { layers: 1 }, extensions: { pretrainedFeatures: { layer: 'mixed0', inputSize: 80 }, ...extensions }, ...extra }, 'tiny');
+const pf = (c: Pick<DiscoConfig, 'extensions'>) => extensionsOf(c).pretrainedFeatures;
 
 function batch(b: number, size: number, seed: number): { L: tf.Tensor4D; ab: tf.Tensor4D } {
   const r = seededRandom(seed);
@@ -27,30 +28,32 @@ function batch(b: number, size: number, seed: number): { L: tf.Tensor4D; ab: tf.
 
 describe('pretrained features: config', () => {
   it('both presets leave it off; a partial object takes the defaults', () => {
-    expect(PAPER_CONFIG.pretrainedFeatures).toBeNull();
-    expect(TINY_CONFIG.pretrainedFeatures).toBeNull();
-    expect(resolveDiscoConfig({}, 'paper').pretrainedFeatures).toBeNull();
-    expect(resolveDiscoConfig({ pretrainedFeatures: {} }).pretrainedFeatures).toEqual({ network: 'nsfw-inception', layer: 'mixed2', inputSize: 299 });
-    expect(resolveDiscoConfig({ pretrainedFeatures: { layer: 'stem' } }).pretrainedFeatures!.layer).toBe('stem');
-    // A config saved before the field existed resolves to off.
-    const old = JSON.parse(JSON.stringify(TINY_CONFIG)) as Record<string, unknown>;
-    delete old.pretrainedFeatures;
-    expect(resolveDiscoConfig(old as DiscoConfigOverrides).pretrainedFeatures).toBeNull();
+    expect(pf(PAPER_CONFIG)).toBeNull();
+    expect(pf(TINY_CONFIG)).toBeNull();
+    expect(pf(resolveDiscoConfig({}, 'paper'))).toBeNull();
+    expect(resolveDiscoConfig({ extensions: { pretrainedFeatures: null } }, 'paper').extensions).toEqual({});
+    expect(pf(resolveDiscoConfig({ extensions: { pretrainedFeatures: {} } }))).toEqual({ network: 'nsfw-inception', layer: 'mixed2', inputSize: 299 });
+    expect(pf(resolveDiscoConfig({ extensions: { pretrainedFeatures: { layer: 'stem' } } }))!.layer).toBe('stem');
+    // A (flat) config saved before the field existed resolves to off.
+    const old = JSON.parse(fs.readFileSync(new URL('../models/tiny/disco-model.json', import.meta.url), 'utf8')).config as Record<string, unknown>;
+    expect('pretrainedFeatures' in old).toBe(false);
+    expect(pf(resolveStoredConfig(old))).toBeNull();
   });
 
   it("a stored config with the removed 'source' field: 'model-input' (what every model computes) is dropped, 'photo' refused by name", () => {
-    const stored = (source: string) => ({ ...JSON.parse(JSON.stringify(TINY_CONFIG)), pretrainedFeatures: { network: 'nsfw-inception', layer: 'mixed5', inputSize: 192, source } }) as DiscoConfigOverrides;
-    expect(resolveStoredConfig(stored('model-input')).pretrainedFeatures).toEqual({ network: 'nsfw-inception', layer: 'mixed5', inputSize: 192 });
+    const flat = JSON.parse(fs.readFileSync(new URL('../models/tiny-pf/disco-model.json', import.meta.url), 'utf8')).config as Record<string, unknown>;
+    const stored = (source: string) => ({ ...flat, pretrainedFeatures: { network: 'nsfw-inception', layer: 'mixed5', inputSize: 192, source } });
+    expect(pf(resolveStoredConfig(stored('model-input')))).toEqual({ network: 'nsfw-inception', layer: 'mixed5', inputSize: 192 });
     expect(() => resolveStoredConfig(stored('photo'))).toThrow("resolveStoredConfig: pretrainedFeatures.source 'photo' is no longer supported (only the model's own input, 'model-input', was adopted)");
   });
 
   it('rejects bad values with one-line errors', () => {
-    const bad = (p: unknown, extra: DiscoConfigOverrides = {}) => () => resolveDiscoConfig({ ...extra, pretrainedFeatures: p as DiscoConfigOverrides['pretrainedFeatures'] });
+    const bad = (p: unknown) => () => resolveDiscoConfig({ extensions: { pretrainedFeatures: p as DiscoExtensionsOverrides['pretrainedFeatures'] } });
     expect(bad({ layer: 'mixed9' })).toThrow(/pretrainedFeatures.layer must be one of stem, mixed0, mixed1, mixed2, mixed3, mixed4, mixed5/);
     expect(bad({ network: 'vgg19' })).toThrow(/pretrainedFeatures.network must be one of nsfw-inception/);
     expect(bad({ inputSize: 64 })).toThrow(/inputSize must be an integer ≥ 75/);
-    expect(bad({ size: 3 })).toThrow(/unknown key 'pretrainedFeatures.size'/);
-    expect(bad({ source: 'photo' })).toThrow(/unknown key 'pretrainedFeatures.source'/);
+    expect(bad({ size: 3 })).toThrow(/unknown key 'extensions.pretrainedFeatures.size'/);
+    expect(bad({ source: 'photo' })).toThrow(/unknown key 'extensions.pretrainedFeatures.source'/);
     expect(bad('mixed2')).toThrow(/must be null or an object/);
     expect(() => createPretrainedFeatures({ network: 'other' as 'nsfw-inception', layer: 'mixed0', inputSize: 80 })).toThrow(/no 'other' network is registered/);
   });
@@ -179,10 +182,12 @@ describe('pretrained features: in the DISCO model (wasm)', { timeout: 600_000 },
   });
 
   it('off: the same weights and outputs as a model from a config without the field', () => {
-    const legacy = JSON.parse(JSON.stringify(small({ pretrainedFeatures: null }))) as Record<string, unknown>;
-    delete legacy.pretrainedFeatures;
+    // The flat shape of a file written before the field existed.
+    const { extensions, refinement, ablation, ...rest } = small({ pretrainedFeatures: null });
+    const legacy = { ...rest, ...extensions, refinement: { ...refinement, residual: false }, ablation: { ...ablation, placement: undefined, anchors: 'clustering' } };
+    expect('pretrainedFeatures' in legacy).toBe(false);
     const a = DiscoModel.create(small({ pretrainedFeatures: null }));
-    const b = DiscoModel.create(resolveDiscoConfig(legacy as DiscoConfigOverrides, 'tiny'));
+    const b = DiscoModel.create(resolveStoredConfig(JSON.parse(JSON.stringify(legacy))));
     const on = DiscoModel.create(small());
     const [wa, wb, wOn] = [a.namedWeights(), b.namedWeights(), on.namedWeights()];
     expect(Object.keys(wOn).filter((n) => !(n in wa))).toEqual(['pretrainedProjection.kernel', 'pretrainedProjection.bias']);
@@ -199,12 +204,12 @@ describe('pretrained features: in the DISCO model (wasm)', { timeout: 600_000 },
   });
 
   it('save/load round trip: the config names the network, weights.bin holds only the projection, outputs equal', async () => {
-    const m = DiscoModel.create(small({ seed: 4 }));
+    const m = DiscoModel.create(small({}, { seed: 4 }));
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'disco-pretrained-'));
     dirs.push(dir);
     await saveDiscoModel(m, dir);
     const json = JSON.parse(fs.readFileSync(path.join(dir, MODEL_FILES.json), 'utf8')) as { config: DiscoConfig };
-    expect(json.config.pretrainedFeatures).toEqual({ network: 'nsfw-inception', layer: 'mixed0', inputSize: 80 });
+    expect(json.config.extensions.pretrainedFeatures).toEqual({ network: 'nsfw-inception', layer: 'mixed0', inputSize: 80 });
     const bytes = Object.values(m.namedWeights()).reduce((n, t) => n + 4 * t.size, 0);
     expect(fs.statSync(path.join(dir, MODEL_FILES.weights)).size).toBe(bytes);
     expect(bytes).toBeLessThan(4 * (m.countParams().total + 10_000)); // no frozen InceptionV3 weights inside
@@ -217,7 +222,7 @@ describe('pretrained features: in the DISCO model (wasm)', { timeout: 600_000 },
     // The in-memory form too.
     const { json: j, weights } = await serializeDiscoModel(m);
     const again = deserializeDiscoModel(j, weights);
-    expect(again.config.pretrainedFeatures).toEqual(m.config.pretrainedFeatures);
+    expect(again.config).toEqual(m.config);
     tf.dispose([L, o1 as unknown as tf.TensorContainer, o2 as unknown as tf.TensorContainer]);
     for (const x of [m, back, again]) x.dispose();
   });

@@ -41,7 +41,7 @@ describe('loadPretrained', () => {
 
   it("'tiny-pf' (frozen InceptionV3 features) loads by name, rebuilds its frozen network from nsfwjs, and colorizes a photo", async () => {
     const m = await loadPretrained('tiny-pf');
-    expect(m.config.pretrainedFeatures).toEqual({ network: 'nsfw-inception', layer: 'mixed5', inputSize: 192 });
+    expect(m.config.extensions.pretrainedFeatures).toEqual({ network: 'nsfw-inception', layer: 'mixed5', inputSize: 192 });
     expect(m.countParams().pretrainedFrozen).toBe(5_127_136);
     const rgb = await colorize(photo, { model: m });
     expect(rgb.shape).toEqual([72, 80, 3]);

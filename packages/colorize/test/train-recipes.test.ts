@@ -66,7 +66,7 @@ describe('one source of training defaults', () => {
       validationBatches: def('--validation-batches'), checkpointEvery: def('--checkpoint-every'), workers: def('--workers'),
     }).toEqual({
       config: D.preset, steps: D.options.steps, batchSize: D.batchSize, lr: D.options.learningRate, seed: D.options.seed, perceptual: D.perceptual,
-      laplacian: D.options.laplacianWeight, pixel: D.options.pixelWeight, validateEvery: D.validateEvery,
+      laplacian: D.options.extensions.laplacianWeight, pixel: D.options.extensions.pixelWeight, validateEvery: D.validateEvery,
       validationBatches: D.validationBatches, checkpointEvery: D.checkpointEvery, workers: D.workers,
     });
   });
@@ -95,7 +95,7 @@ describe('recipes (disco train --recipe)', () => {
       expect(resolveStoredConfig(json.config)).toEqual(resolveDiscoConfig(recipeConfig(recipe), recipe.preset));
       const e = effective(recipeSpec(recipe, { data: [], out: 'x' }));
       const m = json.meta;
-      expect({ steps: e.stopAt ?? e.options.steps, batchSize: e.batchSize, learningRate: e.options.learningRate, seed: e.options.seed, perceptual: e.perceptual, pixelWeight: e.options.pixelWeight, softTargets: e.options.softTargets }).toEqual({
+      expect({ steps: e.stopAt ?? e.options.steps, batchSize: e.batchSize, learningRate: e.options.learningRate, seed: e.options.seed, perceptual: e.perceptual, pixelWeight: e.options.extensions.pixelWeight, softTargets: e.options.extensions.softTargets }).toEqual({
         steps: m.steps, batchSize: m.batchSize, learningRate: m.learningRate, seed: m.seed, perceptual: m.perceptual, pixelWeight: m.pixelWeight, softTargets: m.softTargets ?? false,
       });
       if (m.scheduleSteps !== undefined) expect(e.options.steps).toBe(m.scheduleSteps);
@@ -105,8 +105,8 @@ describe('recipes (disco train --recipe)', () => {
   it('flags given on the command line override the recipe; the others keep its values', async () => {
     const s = effective(await cliSpec(['--recipe', 'tiny', '--lr', '1e-3', '--steps', '50', '--decode-temperature', '0.5', '--no-rebalance']));
     const r = effective(recipeSpec(RECIPES.tiny!, { data: [], out: 'x' }));
-    expect(s.options).toEqual({ ...r.options, learningRate: 1e-3, steps: 50, rebalance: false });
-    expect(s.config).toEqual({ ...r.config, decodeTemperature: 0.5 });
+    expect(s.options).toEqual({ ...r.options, learningRate: 1e-3, steps: 50, extensions: { ...r.options.extensions, rebalance: false } });
+    expect(s.config).toEqual({ ...r.config, extensions: { ...r.config.extensions, decodeTemperature: 0.5 } });
     expect([s.batchSize, s.checkpointEvery, s.stopAt]).toEqual([r.batchSize, r.checkpointEvery, r.stopAt]);
   });
 
@@ -115,9 +115,31 @@ describe('recipes (disco train --recipe)', () => {
     fs.writeFileSync(file, JSON.stringify({ ...RECIPES['tiny-pf'], name: 'mine' }));
     const s = await cliSpec(['--recipe', file]);
     expect(effective(s)).toEqual(effective(recipeSpec(RECIPES['tiny-pf']!, { data: [], out: 'x' })));
-    fs.writeFileSync(file, JSON.stringify({ ...RECIPES.tiny, model: { hintEncodng: 'soft' } }));
-    await expect(runDiscoCli(['train', '--data', dir, '--recipe', file, '--backend', 'cpu'], io)).rejects.toThrow(/--recipe: .*mine\.json: recipe: unknown key 'model\.hintEncodng'; valid: arch, anchors/);
+    fs.writeFileSync(file, JSON.stringify({ ...RECIPES.tiny, model: { hintEncoding: 'soft' } }));
+    await expect(runDiscoCli(['train', '--data', dir, '--recipe', file, '--backend', 'cpu'], io)).rejects.toThrow(/--recipe: .*mine\.json: recipe: unknown key 'model\.hintEncoding'; valid: anchors, ablation, extensions$/);
+    fs.writeFileSync(file, JSON.stringify({ ...RECIPES.tiny, model: { extensions: { hintEncodng: 'soft' } } }));
+    await expect(runDiscoCli(['train', '--data', dir, '--recipe', file, '--backend', 'cpu'], io)).rejects.toThrow(/--recipe: .*mine\.json: recipe: unknown key 'model\.extensions\.hintEncodng'; valid: arch, hintEncoding, hintBroadcast, residualRefinement, decodeTemperature, pretrainedFeatures$/);
     await expect(runDiscoCli(['train', '--data', dir, '--recipe', 'tiny-xl', '--backend', 'cpu'], io)).rejects.toThrow("--recipe: 'tiny-xl' is neither a recipe (tiny, tiny-pf, paper) nor a file");
+  });
+
+  it('the extension flags set the same config as the recipe fields (tiny-pf by flags equals --recipe tiny-pf)', async () => {
+    const byFlags = await cliSpec(['--hint-encoding', 'soft', '--hint-broadcast', '--residual-refinement', '--decode-temperature', '0.38', '--pretrained-layer', 'mixed5', '--pretrained-input-size', '192']);
+    expect(byFlags.config).toEqual(recipeSpec(RECIPES['tiny-pf']!, { data: [], out: 'x' }).config);
+    specs.splice(0);
+    const layerOnly = await cliSpec(['--pretrained-layer', 'stem', '--ablation', 'random-placement']);
+    expect(layerOnly.config.extensions.pretrainedFeatures).toEqual({ network: 'nsfw-inception', layer: 'stem', inputSize: 299 });
+    expect(layerOnly.config.ablation.placement).toBe('random');
+  });
+
+  it('bad extension and ablation flags are one-line errors naming the flag and the valid values', async () => {
+    const fails = (args: string[]) => expect(runDiscoCli(['train', '--data', dir, '--out', path.join(dir, 'bad'), '--backend', 'cpu', ...args], io)).rejects;
+    await fails(['--pretrained-layer', 'mixed9']).toThrow("--pretrained-layer: unknown 'mixed9'; valid: stem, mixed0, mixed1, mixed2, mixed3, mixed4, mixed5");
+    await fails(['--pretrained-layer', 'mixed5', '--pretrained-input-size', '64']).toThrow("--pretrained-input-size must be an integer ≥ 75; got '64'");
+    await fails(['--pretrained-layer', 'mixed5', '--pretrained-input-size', 'big']).toThrow("--pretrained-input-size must be an integer ≥ 75; got 'big'");
+    await fails(['--pretrained-input-size', '192']).toThrow('--pretrained-input-size needs --pretrained-layer (the layer turns the pretrained features on)');
+    await fails(['--pretrained-features', 'mixed5:192']).toThrow(/unknown option '--pretrained-features'/);
+    await fails(['--ablation', 'random-anchors']).toThrow("--ablation: unknown 'random-anchors'; valid: random-placement, no-anchor-branch, hard-superpixels, no-refinement");
+    expect(specs).toHaveLength(0);
   });
 
   it('recipes are frozen', () => {

@@ -27,7 +27,7 @@ const spec = (out: string, extra: Partial<TrainDiscoSpec> = {}): TrainDiscoSpec 
   config: resolveDiscoConfig({ seed: 3, imageSize: 32, anchors: 4 }, 'tiny'),
   data: [data],
   out,
-  options: { steps: 5, learningRate: 5e-4, seed: 3, perceptualWeight: 0, pixelWeight: 1 },
+  options: { steps: 5, learningRate: 5e-4, seed: 3, perceptualWeight: 0, extensions: { pixelWeight: 1 } },
   batchSize: 2,
   validateEvery: 0,
   checkpointEvery: 2,
@@ -87,7 +87,7 @@ describe('trainDisco', () => {
     fs.writeFileSync(sf, JSON.stringify(state));
     const old = modelFromCheckpoint(readDiscoCheckpoint(legacy, '--run'));
     const now = modelFromCheckpoint(readDiscoCheckpoint(path.join(dir, 'full'), '--run'));
-    expect(old.config.arch).toBe('disco');
+    expect(old.extensions.arch).toBe('disco');
     expect(old.head).toBeNull();
     const [wo, wn] = [old.namedWeights(), now.namedWeights()];
     expect(Object.keys(wo)).toEqual(Object.keys(wn));
@@ -97,7 +97,7 @@ describe('trainDisco', () => {
   });
 
   it('trains data parallel (workers: 2), DISCO and a baseline, and resumes bit-identically with workers', async () => {
-    const par = (out: string, extra: Partial<TrainDiscoSpec> = {}) => spec(out, { workers: 2, options: { steps: 4, learningRate: 5e-4, seed: 3, perceptualWeight: 0, pixelWeight: 1 }, ...extra });
+    const par = (out: string, extra: Partial<TrainDiscoSpec> = {}) => spec(out, { workers: 2, options: { steps: 4, learningRate: 5e-4, seed: 3, perceptualWeight: 0, extensions: { pixelWeight: 1 } }, ...extra });
     const full = await trainDisco(par(path.join(dir, 'w-full')), quiet);
     expect(full.status).toBe('finished');
     expect(Object.values(full.lastLosses!).every(Number.isFinite)).toBe(true);
@@ -109,9 +109,9 @@ describe('trainDisco', () => {
     const a = fs.readFileSync(path.join(dir, 'w-full', 'model', 'weights.bin'));
     expect(fs.readFileSync(path.join(part, 'model', 'weights.bin')).equals(a)).toBe(true);
     // a single-thread run of the same spec ends elsewhere (shards normalise batch norm on their own) but close
-    const one = await trainDisco(spec(path.join(dir, 'w-one'), { options: { steps: 4, learningRate: 5e-4, seed: 3, perceptualWeight: 0, pixelWeight: 1 } }), quiet);
+    const one = await trainDisco(spec(path.join(dir, 'w-one'), { options: { steps: 4, learningRate: 5e-4, seed: 3, perceptualWeight: 0, extensions: { pixelWeight: 1 } } }), quiet);
     expect(Math.abs(one.lastLosses!.total - full.lastLosses!.total)).toBeLessThan(0.5 * one.lastLosses!.total);
-    const base = await trainDisco(par(path.join(dir, 'w-reg'), { config: resolveDiscoConfig({ seed: 3, imageSize: 32, arch: 'regression' }, 'tiny'), options: { steps: 2, learningRate: 5e-4, seed: 3, perceptualWeight: 0 } }), quiet);
+    const base = await trainDisco(par(path.join(dir, 'w-reg'), { config: resolveDiscoConfig({ seed: 3, imageSize: 32, extensions: { arch: 'regression' } }, 'tiny'), options: { steps: 2, learningRate: 5e-4, seed: 3, perceptualWeight: 0 } }), quiet);
     expect(base.status).toBe('finished');
     await expect(trainDisco(spec(path.join(dir, 'w-bad'), { workers: 3 }), quiet)).rejects.toThrow(/^--workers: 3 workers need a batch of at least 3 images/);
   }, 300_000);

@@ -107,12 +107,12 @@ describe('DiscoEngine (the demo model side)', () => {
   });
 
   it('runs a model whose config has the newer options (soft hints, broadcast, residual refinement, annealed decoding)', async () => {
-    const config = resolveDiscoConfig({ hintEncoding: 'soft', hintBroadcast: true, decodeTemperature: 0.38, refinement: { widths: [16, 32, 64], residualBlocks: 1, residual: true } }, 'tiny');
+    const config = resolveDiscoConfig({ extensions: { hintEncoding: 'soft', hintBroadcast: true, decodeTemperature: 0.38, residualRefinement: true }, refinement: { widths: [16, 32, 64], residualBlocks: 1 } }, 'tiny');
     const model = DiscoModel.create(config);
     const { json, weights } = await serializeDiscoModel(model);
     model.dispose();
     const engine = DiscoEngine.fromFiles(JSON.parse(JSON.stringify(json)) as DiscoModelJson, weights);
-    expect(engine.model.config.hintBroadcast).toBe(true);
+    expect(engine.model.config.extensions.hintBroadcast).toBe(true);
     await exercise(engine);
     engine.dispose();
   });
@@ -125,7 +125,7 @@ describe('DiscoEngine (the demo model side)', () => {
     // The 43 M-parameter model's convolutions on onnxruntime-node when installed (as the CLI runs them; pure wasm is several times slower).
     enableNativeConvolutions();
     const engine = DiscoEngine.fromCheckpoint(bytes, 'disco-beta.pth.tar');
-    expect(engine.model.config.padding).toBe('symmetric');
+    expect(engine.model.extensions.padding).toBe('symmetric');
     expect(engine.describeModel()).toBe('43.06 M parameters, 256² input, cell 16, K = 8 anchors');
     // Inference of this model is checked against the published code in colorize's official.test.ts;
     // here one small image goes through the engine (the three variants at 256²).

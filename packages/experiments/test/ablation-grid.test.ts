@@ -51,11 +51,11 @@ describe('ablation grid (smoke budget)', () => {
     const cfg = (id: string) => results.runs.find((r) => r.id === id)!.config.model as { anchors: number; ablation: Record<string, unknown> };
     expect(cfg('k2-s0').anchors).toBe(2);
     expect(cfg('hard-s0').ablation.superpixels).toBe('hard');
-    expect(cfg('random-s0').ablation.anchors).toBe('random');
+    expect(cfg('random-s0').ablation.placement).toBe('random');
     expect(cfg('no-refinement-s0').ablation.refinement).toBe(false);
     expect(cfg('no-branch-s0').ablation.anchorBranch).toBe(false);
-    expect((results.runs.find((r) => r.id === 'regression-s0')!.config.model as { arch: string }).arch).toBe('regression');
-    expect((results.runs.find((r) => r.id === 'classification-s0')!.config.model as { arch: string }).arch).toBe('classification');
+    expect((results.runs.find((r) => r.id === 'regression-s0')!.config.model as { extensions: { arch: string } }).extensions.arch).toBe('regression');
+    expect((results.runs.find((r) => r.id === 'classification-s0')!.config.model as { extensions: { arch: string } }).extensions.arch).toBe('classification');
     // The base model was also evaluated at test-time K.
     expect(results.testTimeK!.map((r) => r.K)).toEqual([1, 2, 4, 8, 16]);
     expect(fs.readFileSync(s.report!.md, 'utf8')).toMatch(/Number of anchors/);

@@ -10,7 +10,7 @@ describe('ablation grid: variants of the tiny recipe', () => {
     expect(BASE_RECIPE).toBe(TINY_RECIPE);
     const b = BUDGETS.quick!;
     const base = resolveDiscoConfig(variantConfig(VARIANTS.base!, 3, b), BASE_RECIPE.preset);
-    expect(base).toEqual(resolveDiscoConfig({ hintEncoding: 'soft', hintBroadcast: true, decodeTemperature: 0.38, refinement: { residual: true }, seed: 3, imageSize: b.imageSize }, 'tiny'));
+    expect(base).toEqual(resolveDiscoConfig({ extensions: { hintEncoding: 'soft', hintBroadcast: true, decodeTemperature: 0.38, residualRefinement: true }, seed: 3, imageSize: b.imageSize }, 'tiny'));
     const hard = resolveDiscoConfig(variantConfig(VARIANTS.hard!, 3, b), BASE_RECIPE.preset);
     expect(hard).toEqual({ ...base, ablation: { ...base.ablation, superpixels: 'hard' } });
   });

@@ -16,7 +16,7 @@ describe('modelMethods: what a model is scored by (wasm)', { timeout: 300_000 },
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  const small = (arch: 'disco' | 'regression' | 'classification') => DiscoModel.create(resolveDiscoConfig({ arch, imageSize: 32, transformer: { layers: 1 } }, 'tiny'));
+  const small = (arch: 'disco' | 'regression' | 'classification') => DiscoModel.create(resolveDiscoConfig({ extensions: { arch }, imageSize: 32, transformer: { layers: 1 } }, 'tiny'));
 
   it('DISCO: predicted, expected, the extra temperatures and α, then oracle anchors', () => {
     const m = small('disco');

@@ -48,14 +48,14 @@ import {
 import { composeRgb8, drawAnchorMarkers, labAtModelSize, labFull, type Rgb8Image } from '../io/banded.js';
 import { decodeRgb8, expandImageInputs, IMAGE_EXTENSIONS, readImageSize, writePng8 } from '@disco/images';
 import { loadDiscoModel, MODEL_FILES, resolveModelArg, saveDiscoModel } from '../io/model_files.js';
-import { DISCO_ARCHS, resolveDiscoConfig, type DiscoArch, type DiscoConfigOverrides, type PretrainedFeaturesConfig } from '../model/config.js';
+import { DISCO_ARCHS, PRETRAINED_FEATURES_DEFAULTS, PRETRAINED_LAYERS, resolveDiscoConfig, type DiscoArch, type DiscoConfigOverrides, type DiscoExtensionsOverrides, type PretrainedFeaturesConfig } from '../model/config.js';
 import { DiscoModel } from '../model/disco.js';
 import { colorizeL } from '../model/infer.js';
 import { modelFromCheckpoint, readDiscoCheckpoint, trainDisco } from '../train/run.js';
 import { TRAIN_DEFAULTS } from '../train/defaults.js';
 import type { CliIo } from '@disco/superpixel/node';
 import { addOfficialCommands } from './official.js';
-import { applyRecipe } from './recipe.js';
+import { ABLATION_FLAGS, applyRecipe } from './recipe.js';
 
 const defaultIo: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
 
@@ -97,48 +97,51 @@ interface TrainFlags {
   decodeTemperature?: number;
   hintBroadcast?: boolean;
   arch?: string;
-  pretrainedFeatures?: string;
+  pretrainedLayer?: string;
+  pretrainedInputSize?: number;
 }
 
 function parseAblations(list: string[] | undefined): DiscoConfigOverrides['ablation'] {
   const a: NonNullable<DiscoConfigOverrides['ablation']> = {};
   for (const item of list ?? []) {
-    if (item === 'random-anchors') a.anchors = 'random';
-    else if (item === 'no-anchor-branch') a.anchorBranch = false;
-    else if (item === 'hard-superpixels') a.superpixels = 'hard';
-    else if (item === 'no-refinement') a.refinement = false;
-    else throw new Error(`--ablation: unknown '${item}'; valid: random-anchors, no-anchor-branch, hard-superpixels, no-refinement`);
+    const set = ABLATION_FLAGS[item];
+    if (!set) throw new Error(`--ablation: unknown '${item}'; valid: ${Object.keys(ABLATION_FLAGS).join(', ')}`);
+    Object.assign(a, set);
   }
   return a;
 }
 
-async function train(flags: TrainFlags, io: CliIo): Promise<void> {
-  const backend = await setupBackendForCli(flags.backend, io.err);
-  const overrides: DiscoConfigOverrides = { seed: flags.seed, ablation: parseAblations(flags.ablation) };
-  if (flags.anchors !== undefined) overrides.anchors = flags.anchors;
-  if (flags.hintEncoding !== undefined) overrides.hintEncoding = flags.hintEncoding;
-  if (flags.decodeTemperature !== undefined) overrides.decodeTemperature = flags.decodeTemperature;
-  if (flags.residualRefinement) overrides.refinement = { residual: true };
-  if (flags.hintBroadcast) overrides.hintBroadcast = true;
+/** The extensions `disco train`'s flags set (only those given). */
+function parseExtensions(flags: TrainFlags): DiscoExtensionsOverrides {
+  const e: DiscoExtensionsOverrides = {};
   if (flags.arch !== undefined) {
     if (!(DISCO_ARCHS as readonly string[]).includes(flags.arch)) throw new Error(`--arch: unknown '${flags.arch}'; valid: ${DISCO_ARCHS.join(', ')}`);
-    overrides.arch = flags.arch as DiscoArch;
+    e.arch = flags.arch as DiscoArch;
   }
-  if (flags.pretrainedFeatures !== undefined) {
-    const [layer, size, ...rest] = flags.pretrainedFeatures.split(':');
-    if (rest.length > 0) throw new Error(`disco train: --pretrained-features ${flags.pretrainedFeatures}: expected <layer>[:<input px>]`);
-    overrides.pretrainedFeatures = {
-      layer: layer as PretrainedFeaturesConfig['layer'],
-      ...(size !== undefined && size !== '' ? { inputSize: Number(size) } : {}),
-    };
+  if (flags.hintEncoding !== undefined) e.hintEncoding = flags.hintEncoding;
+  if (flags.hintBroadcast) e.hintBroadcast = true;
+  if (flags.residualRefinement) e.residualRefinement = true;
+  if (flags.decodeTemperature !== undefined) e.decodeTemperature = flags.decodeTemperature;
+  if (flags.pretrainedLayer !== undefined) {
+    if (!(flags.pretrainedLayer in PRETRAINED_LAYERS)) throw new Error(`--pretrained-layer: unknown '${flags.pretrainedLayer}'; valid: ${Object.keys(PRETRAINED_LAYERS).join(', ')}`);
+    e.pretrainedFeatures = { layer: flags.pretrainedLayer as PretrainedFeaturesConfig['layer'], ...(flags.pretrainedInputSize !== undefined ? { inputSize: flags.pretrainedInputSize } : {}) };
+  } else if (flags.pretrainedInputSize !== undefined) {
+    throw new Error('--pretrained-input-size needs --pretrained-layer (the layer turns the pretrained features on)');
   }
+  return e;
+}
+
+async function train(flags: TrainFlags, io: CliIo): Promise<void> {
+  const backend = await setupBackendForCli(flags.backend, io.err);
+  const overrides: DiscoConfigOverrides = { seed: flags.seed, ablation: parseAblations(flags.ablation), extensions: parseExtensions(flags) };
+  if (flags.anchors !== undefined) overrides.anchors = flags.anchors;
   const { resume, stopAt, overwrite, allowChanged, ...kept } = flags;
   const result = await trainDisco(
     {
       config: resolveDiscoConfig(overrides, flags.config),
       data: flags.data,
       out: flags.out,
-      options: { steps: flags.steps, learningRate: flags.lr, seed: flags.seed, laplacianWeight: flags.laplacian, pixelWeight: flags.pixel, softTargets: flags.softTargets ?? TRAIN_DEFAULTS.options.softTargets, rebalance: flags.rebalance ?? TRAIN_DEFAULTS.options.rebalance },
+      options: { steps: flags.steps, learningRate: flags.lr, seed: flags.seed, extensions: { laplacianWeight: flags.laplacian, pixelWeight: flags.pixel, softTargets: flags.softTargets ?? TRAIN_DEFAULTS.options.extensions.softTargets, rebalance: flags.rebalance ?? TRAIN_DEFAULTS.options.extensions.rebalance } },
       batchSize: flags.batchSize,
       validateEvery: flags.validateEvery,
       validationBatches: flags.validationBatches,
@@ -303,7 +306,7 @@ async function colorizeFile(file: string, base: string, ctx: ColorizeContext): P
   const userScaled = user?.map((u) => ({ ...u, row: u.row * sy, col: u.col * sx }));
   let res: ReturnType<typeof colorizeL>;
   try {
-    res = colorizeL(model, L, { mode: flags.mode, anchors: flags.anchors, variants, seed: flags.seed, userAnchors: userScaled, oracle, anchorColors: flags.anchorColors ?? 'mode', ...(flags.anchorTemperature !== undefined ? { anchorTemperature: flags.anchorTemperature } : {}), ...(flags.anchorRebalance !== undefined ? { anchorRebalance: flags.anchorRebalance } : {}) });
+    res = colorizeL(model, L, { mode: flags.mode, anchors: flags.anchors, variants, seed: flags.seed, userAnchors: userScaled, oracle, extensions: { anchorColors: flags.anchorColors ?? 'mode', ...(flags.anchorTemperature !== undefined ? { anchorTemperature: flags.anchorTemperature } : {}), ...(flags.anchorRebalance !== undefined ? { anchorRebalance: flags.anchorRebalance } : {}) } });
   } finally {
     L.dispose();
     oracle?.dispose();
@@ -771,18 +774,19 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--seed <n>', 'seed of data order, anchors and dropout', intArg('--seed', 0, MAX_SEED), D.options.seed)
     .option('--spixnet <dir>', 'trained SPixNet folder (model.json), or a DISCO model folder whose SPixNet is reused')
     .option('--perceptual <net>', `perceptual feature network: none or inception (nsfwjs InceptionV3 stem; the paper's loss, weight ${D.options.perceptualWeight})`, D.perceptual)
-    .option('--laplacian <w>', 'weight of the Laplacian-gradient L1 (0: off)', numberArg('--laplacian', 0), D.options.laplacianWeight)
-    .option('--pixel <w>', 'weight of a direct L1 on ab/110 (0: off, as in the paper)', numberArg('--pixel', 0), D.options.pixelWeight)
-    .option('--soft-targets', "cross-entropies against the soft encoding of each superpixel's color (Gaussian over 5 nearest bins; Zhang et al. 2016) instead of its nearest bin")
-    .option('--no-rebalance', 'plain cross-entropies, without class rebalancing')
-    .option('--arch <name>', 'disco (default), or a baseline on the same backbone: regression (per-pixel ab, L1) or classification (per-pixel 313-way rebalanced CE, annealed mean T = 0.38; Zhang et al. 2016)')
+    .option('--laplacian <w>', 'extension: weight of the Laplacian-gradient L1 (0: off, the paper)', numberArg('--laplacian', 0), D.options.extensions.laplacianWeight)
+    .option('--pixel <w>', 'extension: weight of a direct L1 on ab/110 (0: off, the paper)', numberArg('--pixel', 0), D.options.extensions.pixelWeight)
+    .option('--soft-targets', "extension: cross-entropies against the soft encoding of each superpixel's color (Gaussian over 5 nearest bins; Zhang et al. 2016) instead of its nearest bin")
+    .option('--no-rebalance', 'extension: plain cross-entropies, without class rebalancing')
+    .option('--arch <name>', 'extension: disco (default), or a baseline on the same backbone: regression (per-pixel ab, L1) or classification (per-pixel 313-way rebalanced CE, annealed mean T = 0.38; Zhang et al. 2016)')
     .option('--anchors <k>', 'number of anchors K', intArg('--anchors', 1))
-    .option('--pretrained-features <layer>', 'fuse frozen nsfwjs InceptionV3 features into the tokens (extension; off by default): <layer>[:<input px>], layer stem, mixed0 … mixed5, input side default 299 (the network reads the model\'s input at that size); a baseline (--arch) fuses them per pixel')
-    .option('--ablation <names...>', 'random-anchors, no-anchor-branch, hard-superpixels, no-refinement')
-    .option('--hint-encoding <enc>', 'anchor colors into the generator: onehot (paper) or soft (Gaussian over nearby bins)')
-    .option('--hint-broadcast', 'every token also receives the color of its nearest anchor (locator features)')
-    .option('--residual-refinement', 'refinement predicts a residual on the diffused decoded generator colors')
-    .option('--decode-temperature <t>', 'annealed-mean temperature of the generator decoding (1: mean; 0.38: Zhang et al.)', positiveArg('--decode-temperature'))
+    .option('--pretrained-layer <layer>', `extension: fuse frozen nsfwjs InceptionV3 features up to this layer into the tokens (off by default): ${Object.keys(PRETRAINED_LAYERS).join(', ')}; a baseline (--arch) fuses them per pixel`)
+    .option('--pretrained-input-size <px>', `with --pretrained-layer: longer side the network reads the model's input at (≥ 75; default ${PRETRAINED_FEATURES_DEFAULTS.inputSize})`, intArg('--pretrained-input-size', 75))
+    .option('--ablation <names...>', `the paper's ablations: ${Object.keys(ABLATION_FLAGS).join(', ')}`)
+    .option('--hint-encoding <enc>', 'extension: anchor colors into the generator: onehot (paper) or soft (Gaussian over nearby bins)')
+    .option('--hint-broadcast', 'extension: every token also receives the color of its nearest anchor (locator features)')
+    .option('--residual-refinement', 'extension: refinement predicts a residual on the diffused decoded generator colors')
+    .option('--decode-temperature <t>', 'extension: annealed-mean temperature of the generator decoding (1: mean, the paper; 0.38: Zhang et al.)', positiveArg('--decode-temperature'))
     .option('--validate-every <n>', 'steps between validations (0: never)', intArg('--validate-every', 0), D.validateEvery)
     .option('--validation-batches <n>', 'batches per validation', intArg('--validation-batches', 1), D.validationBatches)
     .option('--checkpoint-every <n>', 'steps between checkpoints', intArg('--checkpoint-every', 1), D.checkpointEvery)
@@ -805,9 +809,9 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--anchors-file <file>', 'user anchors: {"<image name>|*": [{"row", "col", "ab": [a, b]}]} in pixels / Lab')
     .option('--seed <n>', 'seed of anchor placement', intArg('--seed', 0, MAX_SEED), 0)
     .option('--mode <mode>', 'resize (model size, ab upsampled) or pad (full resolution)', 'resize')
-    .option('--anchor-colors <how>', "anchor colors of the first result: mode (the modeler's most probable bin, the paper) or expected (the bin nearest its annealed mean; more muted, fewer wrong colors)", 'mode')
+    .option('--anchor-colors <how>', "extension: anchor colors of the first result: mode (the modeler's most probable bin, the paper) or expected (the bin nearest its annealed mean; more muted, fewer wrong colors)", 'mode')
     .option('--anchor-temperature <t>', 'annealed-mean temperature of --anchor-colors expected (default: the model\'s decode temperature; lower: closer to mode)', positiveArg('--anchor-temperature'))
-    .option('--anchor-rebalance <alpha>', "post-hoc class rebalancing α ≥ -1 of the predicted anchor colors: α × log-weights of Zhang et al.'s rebalancing added to the modeler's logits (α > 0 for models trained with --no-rebalance; α = -1 undoes training-time rebalancing; 0: off)", numberArg('--anchor-rebalance', -1))
+    .option('--anchor-rebalance <alpha>', "extension: post-hoc class rebalancing α ≥ -1 of the predicted anchor colors: α × log-weights of Zhang et al.'s rebalancing added to the modeler's logits (α > 0 for models trained with --no-rebalance; α = -1 undoes training-time rebalancing; 0: off)", numberArg('--anchor-rebalance', -1))
     .option('--oracle <image|folder>', 'oracle anchors: locate and color the anchors from these color originals (matched by name): the upper bound')
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu')
     .option('--shard <i/n|auto>', 'colorize only shard i of n (0-based; by a hash of the relative path); auto: from JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID')

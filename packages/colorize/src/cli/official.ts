@@ -14,6 +14,7 @@ import { loadDiscoModel, saveDiscoModel } from '../io/model_files.js';
 import { readOfficialCheckpoint } from '../io/official_checkpoint.js';
 import type { DiscoModel } from '../model/disco.js';
 import { OFFICIAL_CONFIG } from '../model/official.js';
+import { extensionsOf } from '../model/config.js';
 
 interface ParityFlags {
   weights?: string;
@@ -52,8 +53,8 @@ async function parity(dir: string, flags: ParityFlags, io: CliIo): Promise<numbe
   let rows: ParityRow[];
   const t0 = performance.now();
   try {
-    if (model.config.padding !== OFFICIAL_CONFIG.padding || model.config.anchorRules !== OFFICIAL_CONFIG.anchorRules) {
-      io.err(`parity: note: the model pads '${model.config.padding}' and uses the '${model.config.anchorRules}' anchor rules; the published model pads 'symmetric' with the 'published' rules`);
+    if (model.extensions.padding !== extensionsOf(OFFICIAL_CONFIG).padding || model.extensions.anchorRules !== extensionsOf(OFFICIAL_CONFIG).anchorRules) {
+      io.err(`parity: note: the model pads '${model.extensions.padding}' and uses the '${model.extensions.anchorRules}' anchor rules; the published model pads 'symmetric' with the 'published' rules`);
     }
     let last = '';
     rows = await runParity(model, fixture, {

@@ -4,7 +4,16 @@
  */
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
+import type { DiscoConfigOverrides } from '../model/config.js';
 import { checkRecipe, RECIPES, type TrainRecipe } from '../recipes/index.js';
+
+/** The `--ablation` names: the paper's ablations, each the config field it sets. */
+export const ABLATION_FLAGS: Readonly<Record<string, NonNullable<DiscoConfigOverrides['ablation']>>> = Object.freeze({
+  'random-placement': { placement: 'random' },
+  'no-anchor-branch': { anchorBranch: false },
+  'hard-superpixels': { superpixels: 'hard' },
+  'no-refinement': { refinement: false },
+});
 
 /** The `disco train` flags a recipe can set (names as commander stores them). */
 export interface RecipeFlags {
@@ -29,7 +38,8 @@ export interface RecipeFlags {
   residualRefinement?: boolean;
   decodeTemperature?: number;
   arch?: string;
-  pretrainedFeatures?: string;
+  pretrainedLayer?: string;
+  pretrainedInputSize?: number;
   ablation?: string[];
 }
 
@@ -61,10 +71,10 @@ export function recipeFlags(recipe: TrainRecipe): RecipeFlags {
   set('steps', o.steps);
   set('lr', o.learningRate);
   set('seed', o.seed);
-  set('laplacian', o.laplacianWeight);
-  set('pixel', o.pixelWeight);
-  set('softTargets', o.softTargets);
-  set('rebalance', o.rebalance);
+  set('laplacian', o.extensions?.laplacianWeight);
+  set('pixel', o.extensions?.pixelWeight);
+  set('softTargets', o.extensions?.softTargets);
+  set('rebalance', o.extensions?.rebalance);
   set('perceptual', recipe.perceptual);
   set('batchSize', recipe.batchSize);
   set('validateEvery', recipe.validateEvery);
@@ -72,15 +82,19 @@ export function recipeFlags(recipe: TrainRecipe): RecipeFlags {
   set('checkpointEvery', recipe.checkpointEvery);
   set('workers', recipe.workers);
   set('stopAt', recipe.stopAt);
-  set('arch', m.arch);
+  const e = m.extensions ?? {};
   set('anchors', m.anchors);
-  set('hintEncoding', m.hintEncoding);
-  set('hintBroadcast', m.hintBroadcast);
-  set('residualRefinement', m.refinement?.residual);
-  set('decodeTemperature', m.decodeTemperature);
-  if (m.pretrainedFeatures) f.pretrainedFeatures = `${m.pretrainedFeatures.layer}${m.pretrainedFeatures.inputSize !== undefined ? `:${m.pretrainedFeatures.inputSize}` : ''}`;
-  const a = m.ablation ?? {};
-  const names = [a.anchors === 'random' && 'random-anchors', a.anchorBranch === false && 'no-anchor-branch', a.superpixels === 'hard' && 'hard-superpixels', a.refinement === false && 'no-refinement'].filter((n): n is string => typeof n === 'string');
+  set('arch', e.arch);
+  set('hintEncoding', e.hintEncoding);
+  set('hintBroadcast', e.hintBroadcast);
+  set('residualRefinement', e.residualRefinement);
+  set('decodeTemperature', e.decodeTemperature);
+  set('pretrainedLayer', e.pretrainedFeatures?.layer);
+  set('pretrainedInputSize', e.pretrainedFeatures?.inputSize);
+  const a: Record<string, unknown> = m.ablation ?? {};
+  const names = Object.entries(ABLATION_FLAGS)
+    .filter(([, set]) => Object.entries(set).every(([k, v]) => a[k] === v))
+    .map(([name]) => name);
   if (names.length > 0) f.ablation = names;
   return f;
 }

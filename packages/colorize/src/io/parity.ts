@@ -289,7 +289,7 @@ export async function runParity(model: DiscoModel, fixture: ParityFixture, optio
     tf.dispose([mod.features, mod.logits]);
     const loc = model.locate(storedFeats, storedSizes, { k: K, kmeansInit: init });
     discrete(c, 'kmeans_assign', null, 'stage', loc.assignments!.dataSync(), A('kmeans_assign').data);
-    if (model.config.anchorRules === 'published') {
+    if (model.extensions.anchorRules === 'published') {
       // The centres after the last update (the locator keeps only the assignments).
       const km = kmeansPublished(tf.reshape(storedFeats, [1, n, d]) as tf.Tensor3D, { k: K }, init);
       numeric(c, 'kmeans_centers', null, 'stage', km.centroids.dataSync(), A('kmeans_centers').data);

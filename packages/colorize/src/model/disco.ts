@@ -5,17 +5,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { model as tflModel } from '@tensorflow/tfjs-layers';
-import { anchorHints, applyUserAnchors, broadcastAnchorColors, groundTruthAnchorColors, locateAnchors, sampleAnchorColors, type AnchorHints, type LocatedAnchors, type UserAnchor, type ColorVariant } from '@disco/anchors';
+import { anchorHints, applyUserAnchors, broadcastHints, groundTruthAnchorColors, locateAnchors, sampleAnchorColors, type AnchorHints, type LocatedAnchors, type UserAnchor, type ColorVariant } from '@disco/anchors';
 import { diffuse, hardAssociation, pool, SpixNet, superpixelSizes } from '@disco/superpixel';
 import { Encoder, Linear, sinePositionEncoding2D } from '@disco/transformer';
 import { AbQuantizer, NUM_AB_BINS } from '@disco/color';
 import { AB_SCALE } from '@disco/color';
 import { runNetwork } from '@disco/runtime';
-import type { DiscoArch, DiscoConfig } from './config.js';
+import { extensionsOf, type DiscoArch, type DiscoConfig, type DiscoExtensions } from './config.js';
 import { buildBackbone, buildPixelHead, buildRefinement } from './networks.js';
 import { createPretrainedFeatures, pretrainedInput, resizeToGrid, type PretrainedFeatureNetwork } from './pretrained.js';
 
-/** Floor ε of the copy path's log-prior `log(ε + hint)` (see {@link DiscoConfig.hintBroadcast}). */
+/** Floor ε of the copy path's log-prior `log(ε + hint)` (see {@link DiscoExtensions.hintBroadcast}). */
 export const COPY_PRIOR_FLOOR = 1e-3;
 
 /** How the anchor colors are chosen in {@link DiscoModel.forward}. */
@@ -26,7 +26,7 @@ export type AnchorColorSource =
   | { kind: 'sampled'; variant: ColorVariant }
   /**
    * The bin nearest to the modeler's annealed-mean color at each anchor (temperature
-   * `temperature`, default `config.decodeTemperature`): a hedged single result instead of the
+   * `temperature`, default `extensions.decodeTemperature`): a hedged single result instead of the
    * most probable bin. Lower temperatures approach the most probable bin.
    */
   | { kind: 'expected'; temperature?: number };
@@ -121,7 +121,7 @@ export interface BaselineOutputs {
   /**
    * Predicted ab `[B,H,W,2]`, normalised (ab/110, in (−1, 1)): the head's tanh output
    * (`regression`), or the annealed mean of the per-pixel distribution at
-   * `config.decodeTemperature` divided by 110 (`classification`).
+   * `extensions.decodeTemperature` divided by 110 (`classification`).
    */
   ab: tf.Tensor4D;
   /** Per-pixel logits over the 313 ab bins `[B,H,W,313]` (`classification`), or null (`regression`). */
@@ -204,6 +204,8 @@ export function canonicalWeightName(name: string): string {
 export class DiscoModel {
   /** The resolved configuration. */
   readonly config: Readonly<DiscoConfig>;
+  /** Every extension field of {@link config} ({@link extensionsOf}: the paper's value where it sets none). */
+  readonly extensions: Readonly<DiscoExtensions>;
   /** Frozen superpixel network. */
   readonly spixnet: SpixNet;
   /** Pixel feature CNN. */
@@ -226,7 +228,7 @@ export class DiscoModel {
    */
   readonly head: tfl.LayersModel | null;
   /**
-   * The frozen pretrained network (`config.pretrainedFeatures`; grey RGB `[B,H',W',3]` →
+   * The frozen pretrained network (`extensions.pretrainedFeatures`; grey RGB `[B,H',W',3]` →
    * `[B,H'/8,W'/8,C]`), or null. Not trained, not in {@link namedWeights}; built from the
    * registered factory (`registerPretrainedFeatures`) whenever the model is built.
    */
@@ -240,31 +242,32 @@ export class DiscoModel {
 
   private constructor(config: DiscoConfig, spixnet: SpixNet) {
     this.config = config;
+    const ext = (this.extensions = extensionsOf(config));
     const d = config.backbone.outChannels;
     const t = config.transformer;
-    if (spixnet.config.padding !== config.padding) {
-      throw new Error(`DiscoModel: the SPixNet pads stride-2 convolutions '${spixnet.config.padding}', the model config '${config.padding}' (a SPixNet trained with one padding computes something else with the other)`);
+    if (spixnet.config.padding !== ext.padding) {
+      throw new Error(`DiscoModel: the SPixNet pads stride-2 convolutions '${spixnet.config.padding}', the model config '${ext.padding}' (a SPixNet trained with one padding computes something else with the other)`);
     }
     this.spixnet = spixnet;
-    this.backbone = buildBackbone(config.backbone, config.seed, 'backbone', config.padding);
+    this.backbone = buildBackbone(config.backbone, config.seed, 'backbone', ext.padding);
     this.quantizer = new AbQuantizer();
-    if (config.arch !== 'disco') {
+    if (ext.arch !== 'disco') {
       // Baselines: the same backbone and a per-pixel head; no tokens, anchors or transformers.
       this.modeler = this.modelerHead = this.hintEmbedding = this.generator = this.generatorHead = this.refinement = null;
-      this.head = config.arch === 'regression' ? buildPixelHead(d, 2, 'tanh', config.seed) : buildPixelHead(d, NUM_AB_BINS, 'linear', config.seed);
+      this.head = ext.arch === 'regression' ? buildPixelHead(d, 2, 'tanh', config.seed) : buildPixelHead(d, NUM_AB_BINS, 'linear', config.seed);
     } else {
       this.head = null;
       const enc = { dModel: d, heads: t.heads, dff: t.dff, dropout: t.dropout, layers: t.layers, positionMode: 'dense' as const };
       this.modeler = new Encoder({ ...enc, seed: config.seed + BLOCK_SEED_OFFSET.modeler });
       this.modelerHead = new Linear({ inputDim: d, outputDim: NUM_AB_BINS, bias: false, seed: config.seed + BLOCK_SEED_OFFSET.modelerHead });
-      this.hintEmbedding = new Linear({ inputDim: d + NUM_AB_BINS + 1 + (config.hintBroadcast ? NUM_AB_BINS : 0), outputDim: d, bias: false, seed: config.seed + BLOCK_SEED_OFFSET.hintEmbedding });
+      this.hintEmbedding = new Linear({ inputDim: d + NUM_AB_BINS + 1 + (ext.hintBroadcast ? NUM_AB_BINS : 0), outputDim: d, bias: false, seed: config.seed + BLOCK_SEED_OFFSET.hintEmbedding });
       this.generator = new Encoder({ ...enc, seed: config.seed + BLOCK_SEED_OFFSET.generator });
       this.generatorHead = new Linear({ inputDim: d, outputDim: NUM_AB_BINS, bias: false, seed: config.seed + BLOCK_SEED_OFFSET.generatorHead });
-      this.refinement = config.ablation.refinement ? buildRefinement(config.refinement, 1 + d + (config.refinement.residual ? 2 : 0), config.seed, 'refine', config.padding) : null;
+      this.refinement = config.ablation.refinement ? buildRefinement(config.refinement, 1 + d + (ext.residualRefinement ? 2 : 0), config.seed, 'refine', ext.padding) : null;
     }
-    if (config.pretrainedFeatures) {
+    if (ext.pretrainedFeatures) {
       // DISCO fuses the frozen features into its tokens, a baseline into its per-pixel features (same projection d + C → d).
-      const net = createPretrainedFeatures(config.pretrainedFeatures);
+      const net = createPretrainedFeatures(ext.pretrainedFeatures);
       this.pretrained = net;
       this.pretrainedProjection = new Linear({ inputDim: d + net.channels, outputDim: d, bias: true, seed: config.seed + BLOCK_SEED_OFFSET.pretrainedProjection });
     } else {
@@ -274,12 +277,12 @@ export class DiscoModel {
 
   /** Builds a model with fresh weights (SPixNet too: load trained SPixNet weights before training). */
   static create(config: DiscoConfig, spixnet?: SpixNet): DiscoModel {
-    return new DiscoModel(config, spixnet ?? SpixNet.create({ seed: config.seed, padding: config.padding }, config.spixnetPreset));
+    return new DiscoModel(config, spixnet ?? SpixNet.create({ seed: config.seed, padding: extensionsOf(config).padding }, config.spixnetPreset));
   }
 
   /** Image sides must be multiples of this: lcm(8 (backbone), S, SPixNet's stride); 8 for a baseline (backbone only). */
   sizeMultiple(): number {
-    if (this.config.arch !== 'disco') return 8;
+    if (this.extensions.arch !== 'disco') return 8;
     const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
     return [8, this.config.cellSize, this.spixnet.stride].reduce((a, b) => (a * b) / gcd(a, b));
   }
@@ -309,7 +312,7 @@ export class DiscoModel {
    */
   forward(L: tf.Tensor4D, ab: tf.Tensor4D | null, options: DiscoForwardOptions = {}): DiscoOutputs {
     const fn = 'DiscoModel.forward';
-    if (this.config.arch !== 'disco') throw new Error(`${fn}: a '${this.config.arch}' baseline has no superpixels, anchors or generator; use forwardBaseline`);
+    if (this.extensions.arch !== 'disco') throw new Error(`${fn}: a '${this.extensions.arch}' baseline has no superpixels, anchors or generator; use forwardBaseline`);
     const [B, H, W, c] = L.shape;
     const S = this.config.cellSize;
     tf.util.assert(c === 1, () => `${fn}: L must be [batch, height, width, 1], got [${L.shape}]`);
@@ -356,7 +359,7 @@ export class DiscoModel {
         colors.kind === 'groundTruth'
           ? groundTruthAnchorColors(tf.reshape(targets!.target, [B, h * w]), located.indices)
           : colors.kind === 'expected'
-            ? groundTruthAnchorColors(tf.reshape(this.quantizer.encode(this.quantizer.decodeAnnealedMean(flatLogits(), colors.temperature ?? this.config.decodeTemperature)), [B, h * w]), located.indices)
+            ? groundTruthAnchorColors(tf.reshape(this.quantizer.encode(this.quantizer.decodeAnnealedMean(flatLogits(), colors.temperature ?? this.extensions.decodeTemperature)), [B, h * w]), located.indices)
             : this.sampleColors(flatLogits(), located.indices, colors.variant);
       let hh = anchorHints(located.indices, classes, h, w, NUM_AB_BINS);
       if (options.userAnchors) {
@@ -368,17 +371,17 @@ export class DiscoModel {
       // themselves are located on the true colors in training, as in the paper).
       // A detached copy: tfjs has no stop-gradient, and no gradient may flow through the argmin.
       // Read back only when broadcasting (a GPU→CPU stall in the browser otherwise).
-      const spread = this.config.hintBroadcast
-        ? ((off ? tf.zeros([B, h, w, NUM_AB_BINS]) : broadcastAnchorColors(tf.tensor4d(modeled.features.dataSync() as Float32Array, [B, h, w, d]), hh.mask, hh.colors)) as tf.Tensor4D)
+      const broadcast = this.extensions.hintBroadcast
+        ? ((off ? tf.zeros([B, h, w, NUM_AB_BINS]) : broadcastHints(tf.tensor4d(modeled.features.dataSync() as Float32Array, [B, h, w, d]), hh.mask, hh.colors)) as tf.Tensor4D)
         : null;
-      return { mask: hh.mask, colors: hh.colors, indices: located.indices, ...(spread ? { spread } : {}) };
-    }) as unknown as AnchorHints & { indices: tf.Tensor2D; spread?: tf.Tensor4D };
+      return { mask: hh.mask, colors: hh.colors, indices: located.indices, ...(broadcast ? { broadcast } : {}) };
+    }) as unknown as AnchorHints & { indices: tf.Tensor2D; broadcast?: tf.Tensor4D };
 
     // 6. Color generator.
-    const generated = this.generate(tokens, hints.mask, hints.colors, { training, ...(hints.spread ? { spread: hints.spread } : {}) });
+    const generated = this.generate(tokens, hints.mask, hints.colors, { training, ...(hints.broadcast ? { broadcast: hints.broadcast } : {}) });
     // 7. SP-diffuse and refinement (or the decoded generator colors diffused, without refinement).
     const out = this.decode(L, association, generated, { training });
-    tf.dispose([...(given ? [] : [tokens, modeled.features]), generated.features, ...(hints.spread ? [hints.spread] : [])]);
+    tf.dispose([...(given ? [] : [tokens, modeled.features]), generated.features, ...(hints.broadcast ? [hints.broadcast] : [])]);
     return {
       association,
       superpixelColors: targets?.spColors ?? null,
@@ -476,11 +479,11 @@ export class DiscoModel {
    * @param options `k` (default the config's K), `seed`, and with the published rules `kmeansInit`: the initial centre tokens per image.
    */
   locate(features: tf.Tensor4D, sizes: tf.Tensor4D, options: { k?: number; seed?: number; kmeansInit?: readonly (readonly number[])[] } = {}): LocatedAnchors {
-    const rules = this.config.anchorRules;
+    const rules = this.extensions.anchorRules;
     return locateAnchors(features, sizes, {
       k: options.k ?? this.config.anchors,
       seed: options.seed ?? 0,
-      placement: this.config.ablation.anchors === 'random' ? 'random' : 'cluster',
+      placement: this.config.ablation.placement,
       rules,
       ...(rules === 'published' ? { init: 'random' as const, initIndices: options.kmeansInit ?? null } : {}),
     });
@@ -492,25 +495,25 @@ export class DiscoModel {
    * the max–min): bins `[B,K]`.
    */
   sampleColors(logits: tf.Tensor3D, indices: tf.Tensor2D, variant: ColorVariant): tf.Tensor2D {
-    return sampleAnchorColors(logits, this.quantizer.bins, indices, { variant, diverse: this.config.anchorRules === 'published' ? 'sum' : 'min' });
+    return sampleAnchorColors(logits, this.quantizer.bins, indices, { variant, diverse: this.extensions.anchorRules === 'published' ? 'sum' : 'min' });
   }
 
   /**
    * Step 6a of {@link forward}: the generator's input, the hint embedding of
-   * `[tokens, mask·colors, mask (, spread)]` `[B,h·w,d]` (colors soft-encoded with
+   * `[tokens, mask·colors, mask (, broadcast)]` `[B,h·w,d]` (colors soft-encoded with
    * `hintEncoding: 'soft'`).
    *
    * @param tokens `[B,h·w,d]` from {@link DiscoModel.tokens}.
    * @param mask Hint mask `[B,h,w,1]`.
    * @param colors One-hot hint bins `[B,h,w,313]`.
-   * @param spread With hint broadcast: the nearest anchor's one-hot bin `[B,h,w,313]`.
+   * @param broadcast With hint broadcast: the nearest anchor's one-hot bin `[B,h,w,313]`.
    */
-  embedHints(tokens: tf.Tensor3D, mask: tf.Tensor4D, colors: tf.Tensor4D, spread?: tf.Tensor4D): tf.Tensor3D {
+  embedHints(tokens: tf.Tensor3D, mask: tf.Tensor4D, colors: tf.Tensor4D, broadcast?: tf.Tensor4D): tf.Tensor3D {
     const [B, T] = tokens.shape;
     return tf.tidy(() => {
       const m = tf.reshape(mask, [B, T, 1]);
       const parts = [tokens, tf.mul(m, this.encodeHint(colors, T)), m];
-      if (spread) parts.push(this.encodeHint(spread, T));
+      if (broadcast) parts.push(this.encodeHint(broadcast, T));
       return this.hintEmbedding!.apply(tf.concat(parts, 2)) as tf.Tensor3D; // [B,T,d]
     });
   }
@@ -519,7 +522,7 @@ export class DiscoModel {
   private encodeHint(oneHot: tf.Tensor4D, T: number): tf.Tensor {
     const B = oneHot.shape[0];
     const flat = tf.reshape(oneHot, [B, T, NUM_AB_BINS]);
-    if (this.config.hintEncoding === 'onehot') return flat;
+    if (this.extensions.hintEncoding === 'onehot') return flat;
     const present = tf.sum(flat, 2, true); // 1 at hinted tokens, 0 elsewhere
     return tf.mul(this.quantizer.softEncode(tf.reshape(tf.matMul(tf.reshape(flat, [-1, NUM_AB_BINS]), this.quantizer.bins), [B, T, 2])), present);
   }
@@ -532,17 +535,17 @@ export class DiscoModel {
    * @param mask Hint mask `[B,h,w,1]`.
    * @param colors One-hot hint bins `[B,h,w,313]`.
    */
-  generate(tokens: tf.Tensor3D, mask: tf.Tensor4D, colors: tf.Tensor4D, options: { training?: boolean; spread?: tf.Tensor4D } = {}): { features: tf.Tensor3D; logits: tf.Tensor4D } {
+  generate(tokens: tf.Tensor3D, mask: tf.Tensor4D, colors: tf.Tensor4D, options: { training?: boolean; broadcast?: tf.Tensor4D } = {}): { features: tf.Tensor3D; logits: tf.Tensor4D } {
     const [B, T] = tokens.shape;
     const [, h, w] = mask.shape;
     return tf.tidy(() => {
-      const x = this.embedHints(tokens, mask, colors, options.spread); // [B,T,d]
+      const x = this.embedHints(tokens, mask, colors, options.broadcast); // [B,T,d]
       const features = this.generator!.apply(x, { pos: this.position(h, w), training: options.training ?? false }); // [B,T,d]
       let logits = tf.reshape(this.generatorHead!.apply(features), [B, h, w, NUM_AB_BINS]) as tf.Tensor4D;
-      if (options.spread) {
+      if (options.broadcast) {
         // Copy path: the nearest anchor's (soft) color as a log-prior on the logits. Without hints
         // the prior is the same constant for every bin, which softmax ignores.
-        logits = tf.add(logits, tf.reshape(tf.log(tf.add(this.encodeHint(options.spread, T), COPY_PRIOR_FLOOR)), [B, h, w, NUM_AB_BINS])) as tf.Tensor4D;
+        logits = tf.add(logits, tf.reshape(tf.log(tf.add(this.encodeHint(options.broadcast, T), COPY_PRIOR_FLOOR)), [B, h, w, NUM_AB_BINS])) as tf.Tensor4D;
       }
       return { features, logits };
     });
@@ -566,12 +569,12 @@ export class DiscoModel {
     tf.util.assert(!options.preactivation || this.refinement !== null, () => 'DiscoModel.decode: preactivation needs the refinement network');
     return tf.tidy(() => {
       // Decoded generator colors per superpixel, ab/110 `[B,h,w,2]` (annealed mean).
-      const decoded = () => tf.div(this.quantizer.decodeAnnealedMean(generated.logits, this.config.decodeTemperature), AB_SCALE) as tf.Tensor4D;
+      const decoded = () => tf.div(this.quantizer.decodeAnnealedMean(generated.logits, this.extensions.decodeTemperature), AB_SCALE) as tf.Tensor4D;
       if (!this.refinement) return diffuse(decoded(), association, S) as tf.Tensor4D;
       const full = diffuse(tf.reshape(generated.features, [B, h, w, d]) as tf.Tensor4D, association, S);
       const net = options.preactivation ? this.refinementPreactivation() : this.refinement;
       const apply = (x: tf.Tensor4D): tf.Tensor4D => (training ? net.apply(x, { training }) : runNetwork(net, x)) as tf.Tensor4D;
-      if (this.config.refinement.residual) {
+      if (this.extensions.residualRefinement) {
         const base = diffuse(decoded(), association, S) as tf.Tensor4D;
         const r = apply(tf.concat([L, full, base], 3));
         return options.preactivation ? r : (tf.add(base, r) as tf.Tensor4D);
@@ -591,7 +594,7 @@ export class DiscoModel {
 
 
   /**
-   * Fuses the frozen pretrained features into DISCO's tokens (`config.pretrainedFeatures`; a
+   * Fuses the frozen pretrained features into DISCO's tokens (`extensions.pretrainedFeatures`; a
    * baseline uses {@link fusePretrainedPerPixel}): grey `L` `[B,H,W,1]` → grey RGB resized to
    * `inputSize` → frozen network `[B,H',W',C]` → resized to the token grid `[B,h,w,C]` →
    * `projection(concat(tokens, features))` `[B,h,w,d]`. Only the
@@ -600,7 +603,7 @@ export class DiscoModel {
   private fusePretrained(L: tf.Tensor4D, tokens: tf.Tensor4D): tf.Tensor4D {
     const [B, h, w, d] = tokens.shape;
     const net = this.pretrained!;
-    const feats = tf.tidy(() => resizeToGrid(net.extract(pretrainedInput(L, this.config.pretrainedFeatures!.inputSize)), h, w)); // [B,h,w,C]
+    const feats = tf.tidy(() => resizeToGrid(net.extract(pretrainedInput(L, this.extensions.pretrainedFeatures!.inputSize)), h, w)); // [B,h,w,C]
     const x = tf.concat([tokens, feats], 3); // [B,h,w,d+C]
     feats.dispose();
     return tf.reshape(this.pretrainedProjection!.apply(x), [B, h, w, d]) as tf.Tensor4D;
@@ -616,7 +619,7 @@ export class DiscoModel {
     return tf.tidy(() => {
       const [B, H, W, d] = feats.shape;
       const proj = this.pretrainedProjection!;
-      const f = this.pretrained!.extract(pretrainedInput(L, this.config.pretrainedFeatures!.inputSize)); // [B,h',w',C]
+      const f = this.pretrained!.extract(pretrainedInput(L, this.extensions.pretrainedFeatures!.inputSize)); // [B,h',w',C]
       const [, h, w, C] = f.shape;
       const Px = tf.slice(proj.kernel, [0, 0], [d, d]) as tf.Tensor2D;
       const Pf = tf.slice(proj.kernel, [d, 0], [C, d]) as tf.Tensor2D;
@@ -635,7 +638,7 @@ export class DiscoModel {
    */
   forwardBaseline(L: tf.Tensor4D, options: { training?: boolean } = {}): BaselineOutputs {
     const fn = 'DiscoModel.forwardBaseline';
-    const arch = this.config.arch;
+    const arch = this.extensions.arch;
     if (arch === 'disco') throw new Error(`${fn}: this is a DISCO model (arch 'disco'); use forward`);
     const [, H, W, c] = L.shape;
     tf.util.assert(L.rank === 4 && c === 1, () => `${fn}: L must be [batch, height, width, 1], got [${L.shape}]`);
@@ -646,7 +649,7 @@ export class DiscoModel {
       if (this.pretrained) feats = this.fusePretrainedPerPixel(L, feats);
       const y = this.head!.apply(feats, { training }) as tf.Tensor4D;
       if (arch === 'regression') return [y]; // [B,H,W,2], tanh: ab/110
-      const decoded = tf.div(this.quantizer.decodeAnnealedMean(y, this.config.decodeTemperature), AB_SCALE) as tf.Tensor4D; // [B,H,W,2]
+      const decoded = tf.div(this.quantizer.decodeAnnealedMean(y, this.extensions.decodeTemperature), AB_SCALE) as tf.Tensor4D; // [B,H,W,2]
       return [decoded, y]; // logits [B,H,W,313]
     }) as [tf.Tensor4D, tf.Tensor4D?];
     return { arch, ab, logits: logits ?? null };

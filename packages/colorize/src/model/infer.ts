@@ -20,15 +20,8 @@ export interface ColorizeOptions {
   userAnchors?: readonly UserAnchor[];
   /** Seed of k-means++. Default 0. */
   seed: number;
-  /**
-   * Anchor colors of variant 0: `mode` (the modeler's most probable bin, the paper) or `expected`
-   * (the bin nearest its annealed-mean color). Variants 1 and 2 always sample. Default `mode`.
-   */
-  anchorColors: 'mode' | 'expected';
-  /** Annealed-mean temperature of `anchorColors: 'expected'` (> 0). Default the model's `decodeTemperature`. */
-  anchorTemperature?: number;
-  /** Post-hoc rebalancing α ≥ −1 of the predicted anchor colors (see `DiscoForwardOptions.anchorRebalance`). Default 0. */
-  anchorRebalance?: number;
+  /** What the paper's inference does not have; a field left out takes {@link COLORIZE_NO_EXTENSIONS}. Default `{}`. */
+  extensions: Partial<ColorizeExtensions>;
   /**
    * Oracle anchors: the ground-truth ab `[1,H,W,2]` (ab/110) of the same image. Anchors are then
    * located on the true superpixel colors and take their true bins, as in training: the
@@ -37,8 +30,32 @@ export interface ColorizeOptions {
   oracle?: tf.Tensor4D;
 }
 
+/**
+ * Inference options beyond the paper (its inference: the modeler's most probable bin at each
+ * anchor, no rebalancing after training).
+ *
+ * @example
+ * ```ts
+ * colorizeL(model, L, { extensions: { anchorColors: 'expected', anchorTemperature: 0.38 } });
+ * ```
+ */
+export interface ColorizeExtensions {
+  /**
+   * Anchor colors of variant 0: `mode` (the modeler's most probable bin, the paper) or `expected`
+   * (the bin nearest its annealed-mean color). Variants 1 and 2 always sample.
+   */
+  anchorColors: 'mode' | 'expected';
+  /** Annealed-mean temperature of `anchorColors: 'expected'` (> 0). Left out: the model's decode temperature. */
+  anchorTemperature?: number;
+  /** Post-hoc rebalancing α ≥ −1 of the predicted anchor colors (see `DiscoForwardOptions.anchorRebalance`); 0: off (the paper). */
+  anchorRebalance: number;
+}
+
+/** The paper's inference: what a {@link ColorizeExtensions} field left out means. */
+export const COLORIZE_NO_EXTENSIONS: Readonly<ColorizeExtensions> = Object.freeze({ anchorColors: 'mode', anchorRebalance: 0 });
+
 /** Defaults of {@link ColorizeOptions}. */
-export const COLORIZE_DEFAULTS: Readonly<ColorizeOptions> = Object.freeze({ mode: 'resize', variants: [0 as ColorVariant], seed: 0, anchorColors: 'mode' });
+export const COLORIZE_DEFAULTS: Readonly<ColorizeOptions> = Object.freeze({ mode: 'resize', variants: [0 as ColorVariant], seed: 0, extensions: Object.freeze({}) });
 
 /** One colorization result. */
 export interface ColorizeResult {
@@ -53,23 +70,25 @@ export interface ColorizeResult {
 /**
  * Colorizes one normalised L image `[1,H,W,1]` of any size. The caller owns the returned tensors.
  *
- * A baseline model (`config.arch` `regression` or `classification`) gives one result (variant 0,
+ * A baseline model (`extensions.arch` `regression` or `classification`) gives one result (variant 0,
  * `anchors: []`) with the same geometry (`mode`); `anchors` and `seed` are ignored, and the options
  * that need anchors (`oracle`, `userAnchors`, `anchorColors: 'expected'`, variants other than
  * `[0]`) throw a one-line error.
  */
 export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<ColorizeOptions> = {}): ColorizeResult[] {
   const o = { ...COLORIZE_DEFAULTS, ...options };
+  const x: ColorizeExtensions = { ...COLORIZE_NO_EXTENSIONS, ...o.extensions };
   const fn = 'colorizeL';
   tf.util.assert(L.rank === 4 && L.shape[0] === 1 && L.shape[3] === 1, () => `${fn}: L must be [1, height, width, 1], got [${L.shape}]`);
   tf.util.assert(o.mode === 'resize' || o.mode === 'pad', () => `${fn}: mode must be resize or pad, got ${String(o.mode)}`);
-  tf.util.assert(o.anchorTemperature === undefined || (Number.isFinite(o.anchorTemperature) && o.anchorTemperature > 0), () => `${fn}: anchorTemperature must be a number > 0, got ${String(o.anchorTemperature)}`);
+  tf.util.assert(x.anchorColors === 'mode' || x.anchorColors === 'expected', () => `${fn}: extensions.anchorColors must be mode or expected, got ${String(x.anchorColors)}`);
+  tf.util.assert(x.anchorTemperature === undefined || (Number.isFinite(x.anchorTemperature) && x.anchorTemperature > 0), () => `${fn}: extensions.anchorTemperature must be a number > 0, got ${String(x.anchorTemperature)}`);
   for (const v of o.variants) tf.util.assert(v === 0 || v === 1 || v === 2, () => `${fn}: variant must be 0, 1 or 2; got ${String(v)}`);
   tf.util.assert(tf.tidy(() => tf.all(tf.isFinite(L)).dataSync()[0]) === 1, () => `${fn}: L contains NaN or Infinity (the input image)`);
   const [, H, W] = L.shape;
-  const arch = model.config.arch;
+  const arch = model.extensions.arch;
   if (arch !== 'disco') {
-    const needs = o.oracle ? 'oracle anchors' : o.userAnchors ? 'user anchors' : o.anchorColors === 'expected' ? "anchorColors 'expected'" : o.variants.some((v) => v !== 0) ? `diverse variants [${o.variants.join(', ')}]` : null;
+    const needs = o.oracle ? 'oracle anchors' : o.userAnchors ? 'user anchors' : x.anchorColors === 'expected' ? "anchorColors 'expected'" : o.variants.some((v) => v !== 0) ? `diverse variants [${o.variants.join(', ')}]` : null;
     if (needs) throw new Error(`${fn}: ${needs} need a DISCO model; this is the '${arch}' baseline, which has no anchors`);
   }
   const S = model.config.cellSize;
@@ -107,7 +126,7 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
     for (const variant of oracleAb ? [0 as ColorVariant] : o.variants) {
       const out = forwardFreeingOnError(() => oracleAb
         ? model.forward(input, oracleAb, { colors: { kind: 'groundTruth' }, locateOn: 'colors', anchors: o.anchors, seed: o.seed, userAnchors: user })
-        : model.forward(input, null, { colors: variant === 0 && o.anchorColors === 'expected' ? { kind: 'expected', ...(o.anchorTemperature !== undefined ? { temperature: o.anchorTemperature } : {}) } : { kind: 'sampled', variant }, anchors: o.anchors, seed: o.seed, userAnchors: user, ...(o.anchorRebalance ? { anchorRebalance: o.anchorRebalance } : {}), ...(encoded ? { encoded } : {}) }));
+        : model.forward(input, null, { colors: variant === 0 && x.anchorColors === 'expected' ? { kind: 'expected', ...(x.anchorTemperature !== undefined ? { temperature: x.anchorTemperature } : {}) } : { kind: 'sampled', variant }, anchors: o.anchors, seed: o.seed, userAnchors: user, ...(x.anchorRebalance ? { anchorRebalance: x.anchorRebalance } : {}), ...(encoded ? { encoded } : {}) }));
       const ab = fromModel(out.ab);
       const [h, w] = model.grid(inH, inW);
       const mask = out.anchorMask.dataSync();

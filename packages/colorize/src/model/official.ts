@@ -275,7 +275,7 @@ export function officialToNamedWeights(stateDict: ReadonlyMap<string, StateDictT
   const plan = officialPlan(config);
   const shapes = new Map(Object.entries(model.namedWeights()).map(([k, t]) => [k, t.shape]));
   const notInPlan = [...shapes.keys()].filter((k) => !plan.has(k));
-  if (notInPlan.length > 0 || config.arch !== 'disco' || config.hintBroadcast || config.refinement.residual || config.pretrainedFeatures) {
+  if (notInPlan.length > 0 || model.extensions.arch !== 'disco' || model.extensions.hintBroadcast || model.extensions.residualRefinement || model.extensions.pretrainedFeatures) {
     throw new Error(`${where}: the published checkpoints fit the 'paper' architecture; this model's config has weights they do not hold (${notInPlan[0] ? `'${notInPlan[0]}'` : 'an extension'})`);
   }
   const get = (key: string, shape: number[]): Float32Array => {

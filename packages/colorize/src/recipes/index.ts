@@ -7,7 +7,7 @@ import { TINY_RECIPE } from './tiny.js';
 import { TINY_PF_RECIPE } from './tiny_pf.js';
 
 export { PAPER_RECIPE, TINY_RECIPE, TINY_PF_RECIPE };
-export { checkRecipe, freezeRecipe, recipeConfig, type RecipeModel, type RecipeOptions, type TrainRecipe } from './recipe.js';
+export { checkRecipe, freezeRecipe, recipeConfig, type RecipeExtensions, type RecipeModel, type RecipeOptions, type TrainRecipe } from './recipe.js';
 
 /** The shipped recipes by name: `tiny` and `tiny-pf` (the embedded models), `paper`. */
 export const RECIPES: Readonly<Record<string, Readonly<TrainRecipe>>> = Object.freeze({

@@ -3,31 +3,37 @@
  * extensions, losses, schedule) that `disco train --recipe <name|file>`, the ablation grid and
  * `recipeSpec` read. Command-line flags only override a recipe's fields.
  */
-import type { AblationConfig, DiscoArch, DiscoConfigOverrides, PretrainedFeaturesConfig, RefinementConfig } from '../model/config.js';
-import type { Stage2Options } from '../train/stage2.js';
+import type { AblationConfig, DiscoConfigOverrides, DiscoExtensions, PretrainedFeaturesConfig } from '../model/config.js';
+import type { Stage2Extensions, Stage2Options } from '../train/stage2.js';
 
-/** The model fields a recipe may set on top of its preset (the ones `disco train` has flags for). */
-export interface RecipeModel {
-  /** `disco` or a per-pixel baseline. */
-  arch?: DiscoArch;
-  /** Number of anchors K. */
-  anchors?: number;
-  /** Anchor colors into the generator: `onehot` (paper) or `soft`. */
-  hintEncoding?: 'onehot' | 'soft';
-  /** Every token also receives the color of its nearest anchor. */
-  hintBroadcast?: boolean;
-  /** Annealed-mean temperature of the generator decoding. */
-  decodeTemperature?: number;
-  /** `{ residual: true }`: the refinement predicts a residual on the decoded generator colors. */
-  refinement?: Pick<Partial<RefinementConfig>, 'residual'>;
+/** The extensions a recipe may set (the ones `disco train` has flags for); absent: the paper's. */
+export type RecipeExtensions = Partial<Pick<DiscoExtensions, 'arch' | 'hintEncoding' | 'hintBroadcast' | 'residualRefinement' | 'decodeTemperature'>> & {
   /** Frozen pretrained features fused into the tokens (`layer`, `inputSize`); absent: none. */
   pretrainedFeatures?: Pick<PretrainedFeaturesConfig, 'layer'> & Partial<Pick<PretrainedFeaturesConfig, 'inputSize'>>;
+};
+
+/**
+ * The model fields a recipe may set on top of its preset (the ones `disco train` has flags for).
+ *
+ * @example
+ * ```ts
+ * const model: RecipeModel = { anchors: 8, extensions: { hintBroadcast: true, pretrainedFeatures: { layer: 'mixed5', inputSize: 192 } } };
+ * ```
+ */
+export interface RecipeModel {
+  /** Number of anchors K. */
+  anchors?: number;
   /** The paper's ablations. */
   ablation?: Partial<AblationConfig>;
+  /** What the paper does not have (see `DiscoExtensions`). */
+  extensions?: RecipeExtensions;
 }
 
 /** The stage-2 options a recipe may set (the perceptual weight follows from {@link TrainRecipe.perceptual}). */
-export type RecipeOptions = Partial<Pick<Stage2Options, 'steps' | 'learningRate' | 'seed' | 'laplacianWeight' | 'pixelWeight' | 'softTargets' | 'rebalance'>>;
+export type RecipeOptions = Partial<Pick<Stage2Options, 'steps' | 'learningRate' | 'seed'>> & {
+  /** Loss options beyond the paper (see `Stage2Extensions`). */
+  extensions?: Partial<Stage2Extensions>;
+};
 
 /** One training recipe; every field left out takes `TRAIN_DEFAULTS`. */
 export interface TrainRecipe {
@@ -58,8 +64,10 @@ export interface TrainRecipe {
 }
 
 const RECIPE_KEYS = ['name', 'description', 'preset', 'model', 'options', 'perceptual', 'batchSize', 'validateEvery', 'validationBatches', 'checkpointEvery', 'workers', 'stopAt'];
-const MODEL_KEYS = ['arch', 'anchors', 'hintEncoding', 'hintBroadcast', 'decodeTemperature', 'refinement', 'pretrainedFeatures', 'ablation'];
-const OPTION_KEYS = ['steps', 'learningRate', 'seed', 'laplacianWeight', 'pixelWeight', 'softTargets', 'rebalance'];
+const MODEL_KEYS = ['anchors', 'ablation', 'extensions'];
+const EXTENSION_KEYS = ['arch', 'hintEncoding', 'hintBroadcast', 'residualRefinement', 'decodeTemperature', 'pretrainedFeatures'];
+const OPTION_KEYS = ['steps', 'learningRate', 'seed', 'extensions'];
+const OPTION_EXTENSION_KEYS = ['laplacianWeight', 'pixelWeight', 'softTargets', 'rebalance'];
 
 function known(where: string, o: unknown, keys: string[]): void {
   if (!o || typeof o !== 'object' || Array.isArray(o)) throw new Error(`recipe: ${where || 'the recipe'} must be an object`);
@@ -79,19 +87,24 @@ export function checkRecipe(r: unknown): TrainRecipe {
   if (o.preset !== 'paper' && o.preset !== 'tiny') throw new Error(`recipe ${o.name}: 'preset' must be paper or tiny (got ${JSON.stringify(o.preset)})`);
   known('model.', o.model, MODEL_KEYS);
   known('options.', o.options, OPTION_KEYS);
-  if (o.model.refinement !== undefined) known('model.refinement.', o.model.refinement, ['residual']);
-  if (o.model.pretrainedFeatures !== undefined) known('model.pretrainedFeatures.', o.model.pretrainedFeatures, ['layer', 'inputSize']);
-  if (o.model.ablation !== undefined) known('model.ablation.', o.model.ablation, ['anchors', 'anchorBranch', 'superpixels', 'refinement']);
+  if (o.options.extensions !== undefined) known('options.extensions.', o.options.extensions, OPTION_EXTENSION_KEYS);
+  const ext = o.model.extensions;
+  if (ext !== undefined) known('model.extensions.', ext, EXTENSION_KEYS);
+  if (ext?.pretrainedFeatures !== undefined) known('model.extensions.pretrainedFeatures.', ext.pretrainedFeatures, ['layer', 'inputSize']);
+  if (o.model.ablation !== undefined) known('model.ablation.', o.model.ablation, ['placement', 'anchorBranch', 'superpixels', 'refinement']);
   return o;
 }
 
 /** The model-config overrides of a recipe (to pass to `resolveDiscoConfig` with `recipe.preset`). */
 export function recipeConfig(recipe: TrainRecipe): DiscoConfigOverrides {
-  const { refinement, pretrainedFeatures, ablation, ...rest } = recipe.model;
-  const c: DiscoConfigOverrides = { ...rest, seed: recipe.options.seed ?? 0 };
-  if (refinement) c.refinement = { ...refinement };
-  if (pretrainedFeatures) c.pretrainedFeatures = { ...pretrainedFeatures };
+  const { anchors, ablation, extensions } = recipe.model;
+  const c: DiscoConfigOverrides = { seed: recipe.options.seed ?? 0 };
+  if (anchors !== undefined) c.anchors = anchors;
   if (ablation) c.ablation = { ...ablation };
+  if (extensions) {
+    const { pretrainedFeatures, ...rest } = extensions;
+    c.extensions = { ...rest, ...(pretrainedFeatures ? { pretrainedFeatures: { ...pretrainedFeatures } } : {}) };
+  }
   return c;
 }
 

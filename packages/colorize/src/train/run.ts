@@ -27,13 +27,13 @@ import {
 import { PhotoDataset } from '@disco/photos';
 import { checkFiniteWeights, loadDiscoModel, MODEL_FILES, saveDiscoModel } from '../io/model_files.js';
 import { loadNsfwInceptionStem } from '../io/nsfw_inception.js';
-import { resolveStoredConfig, type DiscoConfig } from '../model/config.js';
+import { extensionsOf, resolveStoredConfig, type DiscoConfig } from '../model/config.js';
 import { DiscoModel } from '../model/disco.js';
 import type { FeatureNetwork } from '../model/losses.js';
 import { loadSpixNet } from '@disco/superpixel/node';
 import { ParallelStage2Trainer } from './parallel.js';
 import { perceptualWeightFor, TRAIN_DEFAULTS } from './defaults.js';
-import { resolveStage2Options, Stage2Trainer, type Stage2Losses, type Stage2Options } from './stage2.js';
+import { resolveStage2Options, Stage2Trainer, type Stage2Losses, type Stage2Options, type Stage2OptionsOverrides } from './stage2.js';
 
 /** Builds a perceptual feature network for crops of `imageSize` pixels. */
 export type FeatureNetworkFactory = (imageSize: number) => Promise<FeatureNetwork>;
@@ -54,7 +54,7 @@ export interface TrainDiscoSpec {
   /** Run folder. */
   out: string;
   /** Stage-2 options (steps, learning rate, loss weights, seed). */
-  options: Partial<Stage2Options>;
+  options: Stage2OptionsOverrides;
   /** Images per batch. Default: {@link TRAIN_DEFAULTS}. */
   batchSize?: number;
   /** Steps between validations (0: never). Default: {@link TRAIN_DEFAULTS}. */
@@ -306,7 +306,7 @@ async function modelWithSpixnet(config: DiscoConfig, spixnet: string | null | un
   if (spixDir !== null && !fromDisco && !fs.existsSync(path.join(spixDir, 'model.json'))) throw new Error(`--spixnet: no model.json (SPixNet) or ${MODEL_FILES.json} (DISCO model) in '${spixDir}'`);
   const spix = spixDir && !fromDisco ? await loadSpixNet(spixDir, '--spixnet') : null;
   if (spix && spix.config.widths.length === 0) throw new Error('--spixnet: empty network');
-  const model = DiscoModel.create(config, spix ?? SpixNet.create({ seed: config.seed, padding: config.padding }, config.spixnetPreset));
+  const model = DiscoModel.create(config, spix ?? SpixNet.create({ seed: config.seed, padding: extensionsOf(config).padding }, config.spixnetPreset));
   if (fromDisco) {
     let src: DiscoModel;
     try {
@@ -340,7 +340,7 @@ async function modelWithSpixnet(config: DiscoConfig, spixnet: string | null | un
  * ```ts
  * const config = resolveDiscoConfig({ seed: 0, anchors: 8 }, 'tiny');
  * const r = await trainDisco(
- *   { config, data: ['photos/'], out: 'runs/k8', options: { steps: 500, learningRate: 5e-4, perceptualWeight: 0, pixelWeight: 1 }, spixnet: 'models/tiny' },
+ *   { config, data: ['photos/'], out: 'runs/k8', options: { steps: 500, learningRate: 5e-4, perceptualWeight: 0, extensions: { pixelWeight: 1 } }, spixnet: 'models/tiny' },
  *   { onStep: ({ step, losses }) => step % 100 === 0 && console.log(step, losses.total) },
  * );
  * // r.model === 'runs/k8/model' once all 500 steps are done
@@ -554,9 +554,9 @@ export async function trainDisco(spec: TrainDiscoSpec, hooks: TrainDiscoHooks = 
         machine: runInfo.machine,
         trainingTime: formatDuration(elapsedS),
         trainingImages: ds.files.length,
-        pixelWeight: options.pixelWeight,
-        softTargets: options.softTargets,
-        rebalance: options.rebalance,
+        pixelWeight: options.extensions.pixelWeight,
+        softTargets: options.extensions.softTargets,
+        rebalance: options.extensions.rebalance,
         lastLosses,
         validation: finalVal,
       },

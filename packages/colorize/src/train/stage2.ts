@@ -23,26 +23,45 @@ export interface Stage2Options {
   beta2: number;
   /** Weight of the perceptual loss when a perceptual network is used. Default 5 (the paper's). */
   perceptualWeight: number;
-  /** Weight of the Laplacian-gradient L1 (0: off). Default 0. */
+  /** Seed of anchor placement and dropout streams (per step: seed + step). Default 0. */
+  seed: number;
+  /** Loss terms and targets the paper does not have; the defaults ({@link STAGE2_NO_EXTENSIONS}) are the paper's losses. */
+  extensions: Stage2Extensions;
+}
+
+/**
+ * Stage-2 loss options beyond the paper (its losses: both rebalanced cross-entropies against the
+ * nearest bin, and the perceptual term).
+ *
+ * @example
+ * ```ts
+ * new Stage2Trainer(model, { steps: 2000, extensions: { pixelWeight: 1, softTargets: true } });
+ * ```
+ */
+export interface Stage2Extensions {
+  /** Weight of the Laplacian-gradient L1 (0: off, the paper). */
   laplacianWeight: number;
   /**
-   * Weight of a direct L1 on the predicted ab (ab/110 units; 0: off, the paper). Not in the
-   * paper: it gives the refinement network a direct signal, which short CPU runs need. Default 0.
+   * Weight of a direct L1 on the predicted ab (ab/110 units; 0: off, the paper). It gives the
+   * refinement network a direct signal, which short CPU runs need.
    */
   pixelWeight: number;
-  /** Whether the cross-entropies (also the `classification` baseline's) use class rebalancing (λ = 0.5). Default true. */
+  /** Whether the cross-entropies (also the `classification` baseline's) use class rebalancing (λ = 0.5; true: the paper). */
   rebalance: boolean;
   /**
    * DISCO's two cross-entropies against the soft encoding of each superpixel's true color
    * (Zhang et al. 2016, eq. 2: a Gaussian, σ = 5, over its 5 nearest bins; each token weighted by
-   * its nearest bin's rebalancing weight) instead of its single nearest bin (the paper). Not in
-   * the paper: neighbouring bins share the gradient, so rare colors are learnt from fewer samples.
-   * Default false.
+   * its nearest bin's rebalancing weight) instead of its single nearest bin (false: the paper):
+   * neighbouring bins share the gradient, so rare colors are learnt from fewer samples.
    */
   softTargets: boolean;
-  /** Seed of anchor placement and dropout streams (per step: seed + step). Default 0. */
-  seed: number;
 }
+
+/** A partial {@link Stage2Options}: any field may be left out; `extensions` merges field by field. */
+export type Stage2OptionsOverrides = Partial<Omit<Stage2Options, 'extensions'>> & { extensions?: Partial<Stage2Extensions> };
+
+/** The paper's losses: every {@link Stage2Extensions} field at its paper value. */
+export const STAGE2_NO_EXTENSIONS: Readonly<Stage2Extensions> = Object.freeze({ laplacianWeight: 0, pixelWeight: 0, rebalance: true, softTargets: false });
 
 /** Defaults of {@link Stage2Options}. */
 export const STAGE2_DEFAULTS: Readonly<Stage2Options> = Object.freeze({
@@ -52,21 +71,26 @@ export const STAGE2_DEFAULTS: Readonly<Stage2Options> = Object.freeze({
   beta1: 0.9,
   beta2: 0.999,
   perceptualWeight: 5,
-  laplacianWeight: 0,
-  pixelWeight: 0,
-  rebalance: true,
-  softTargets: false,
   seed: 0,
+  extensions: STAGE2_NO_EXTENSIONS,
 });
 
-/** Validates {@link Stage2Options}; rejects unknown keys. */
-export function resolveStage2Options(partial: Partial<Stage2Options> = {}): Stage2Options {
-  for (const k of Object.keys(partial)) {
-    if (!(k in STAGE2_DEFAULTS)) throw new Error(`resolveStage2Options: unknown option '${k}'; valid: ${Object.keys(STAGE2_DEFAULTS).join(', ')}`);
-  }
-  const o = { ...STAGE2_DEFAULTS, ...partial };
+/** Validates {@link Stage2Options}; merges `extensions` over the paper's; rejects unknown keys. */
+export function resolveStage2Options(partial: Stage2OptionsOverrides = {}): Stage2Options {
+  const unknown = (given: object, known: object, where: string) => {
+    for (const k of Object.keys(given)) {
+      if (!(k in known)) throw new Error(`resolveStage2Options: unknown option '${where}${k}'; valid: ${Object.keys(known).join(', ')}`);
+    }
+  };
+  unknown(partial, STAGE2_DEFAULTS, '');
+  if (partial.extensions !== undefined) unknown(partial.extensions, STAGE2_NO_EXTENSIONS, 'extensions.');
+  const x: Stage2Extensions = { ...STAGE2_NO_EXTENSIONS, ...partial.extensions };
+  const o: Stage2Options = { ...STAGE2_DEFAULTS, ...partial, extensions: x };
   const check = (name: keyof Stage2Options, ok: boolean, what: string) => {
     if (!ok) throw new Error(`resolveStage2Options: ${name} must be ${what} (got ${String(o[name])})`);
+  };
+  const checkExtension = (name: keyof Stage2Extensions, ok: boolean, what: string) => {
+    if (!ok) throw new Error(`resolveStage2Options: extensions.${name} must be ${what} (got ${String(x[name])})`);
   };
   check('steps', Number.isInteger(o.steps) && o.steps >= 1, 'an integer ≥ 1');
   check('learningRate', o.learningRate > 0, '> 0');
@@ -74,11 +98,11 @@ export function resolveStage2Options(partial: Partial<Stage2Options> = {}): Stag
   check('beta1', o.beta1 >= 0 && o.beta1 < 1, 'in [0, 1)');
   check('beta2', o.beta2 >= 0 && o.beta2 < 1, 'in [0, 1)');
   check('perceptualWeight', o.perceptualWeight >= 0, '≥ 0');
-  check('laplacianWeight', o.laplacianWeight >= 0, '≥ 0');
-  check('pixelWeight', o.pixelWeight >= 0, '≥ 0');
   check('seed', Number.isInteger(o.seed), 'an integer');
-  check('rebalance', typeof o.rebalance === 'boolean', 'true or false');
-  check('softTargets', typeof o.softTargets === 'boolean', 'true or false');
+  checkExtension('laplacianWeight', x.laplacianWeight >= 0, '≥ 0');
+  checkExtension('pixelWeight', x.pixelWeight >= 0, '≥ 0');
+  checkExtension('rebalance', typeof x.rebalance === 'boolean', 'true or false');
+  checkExtension('softTargets', typeof x.softTargets === 'boolean', 'true or false');
   return o;
 }
 
@@ -126,7 +150,7 @@ export interface Stage2Losses {
  * `model.forwardBaseline(L, { training })` for a baseline. The caller disposes the outputs.
  */
 export function stage2Forward(model: DiscoModel, batch: Stage2Batch, training: boolean, seed: number): DiscoOutputs | BaselineOutputs {
-  return model.config.arch === 'disco' ? model.forward(batch.L, batch.ab, { training, seed }) : model.forwardBaseline(batch.L, { training });
+  return model.extensions.arch === 'disco' ? model.forward(batch.L, batch.ab, { training, seed }) : model.forwardBaseline(batch.L, { training });
 }
 
 /** Bin centres and rebalancing weights of a quantizer, read back once. */
@@ -198,7 +222,7 @@ export function softClassTargets(quantizer: DiscoModel['quantizer'], ab: tf.Tens
  * Loss of a baseline's forward pass: `regression`, `mean|ab − ab_true|` on ab/110 (plain L1);
  * `classification`, the per-pixel rebalanced cross-entropy of Zhang et al. 2016 against the soft
  * encoding of the true ab (5 nearest bins, σ = 5), each pixel weighted by its nearest bin's
- * rebalancing weight (λ = 0.5; none with `rebalance: false`).
+ * rebalancing weight (λ = 0.5; none with `extensions.rebalance: false`).
  */
 function baselineLoss(model: DiscoModel, batch: Stage2Batch, out: BaselineOutputs, o: Stage2Options): { total: tf.Scalar; terms: Record<keyof Stage2Losses, tf.Scalar> } {
   return tf.tidy(() => {
@@ -206,7 +230,7 @@ function baselineLoss(model: DiscoModel, batch: Stage2Batch, out: BaselineOutput
     let total = l1;
     if (out.arch === 'classification') {
       const { targets, weights } = softClassTargets(model.quantizer, batch.ab); // [B,H,W,313], [B,H,W]
-      total = softRebalancedCrossEntropy(out.logits!, targets, o.rebalance ? weights : null);
+      total = softRebalancedCrossEntropy(out.logits!, targets, o.extensions.rebalance ? weights : null);
     }
     const zero = tf.scalar(0);
     return { total, terms: { total, ceModeler: zero, ceGenerator: zero, perceptual: zero, laplacian: zero, abL1: tf.mul(l1, AB_SCALE) as tf.Scalar } };
@@ -215,7 +239,7 @@ function baselineLoss(model: DiscoModel, batch: Stage2Batch, out: BaselineOutput
 
 /**
  * The loss of a forward pass. Returns the total and its terms as scalars (caller disposes).
- * Branches on `model.config.arch`: DISCO's `CE + CE + perceptual (+ …)`, or a baseline's own
+ * Branches on `model.extensions.arch`: DISCO's `CE + CE + perceptual (+ …)`, or a baseline's own
  * loss (perceptual, Laplacian and pixel terms are not applied to baselines).
  *
  * @param out outputs of {@link stage2Forward}: `model.forward(batch.L, batch.ab, { training })`
@@ -228,18 +252,19 @@ export function stage2Loss(
   o: Stage2Options,
   featureNet: FeatureNetwork | null,
 ): { total: tf.Scalar; terms: Record<keyof Stage2Losses, tf.Scalar> } {
-  const arch = model.config.arch;
+  const arch = model.extensions.arch;
   const isBaseline = 'arch' in out;
   if (isBaseline !== (arch !== 'disco')) throw new Error(`stage2Loss: outputs of ${isBaseline ? `a '${out.arch}' baseline` : 'DISCO'} for a model of arch '${arch}'`);
   if (isBaseline) return baselineLoss(model, batch, out, o);
   return tf.tidy(() => {
     let ceModeler: tf.Scalar, ceGenerator: tf.Scalar;
-    if (o.softTargets) {
+    const x = o.extensions;
+    if (x.softTargets) {
       const { targets, weights } = softClassTargets(model.quantizer, out.superpixelColors!); // [B,h,w,313], [B,h,w]
-      ceModeler = softRebalancedCrossEntropy(out.modelerLogits, targets, o.rebalance ? weights : null);
-      ceGenerator = softRebalancedCrossEntropy(out.generatorLogits, targets, o.rebalance ? weights : null);
+      ceModeler = softRebalancedCrossEntropy(out.modelerLogits, targets, x.rebalance ? weights : null);
+      ceGenerator = softRebalancedCrossEntropy(out.generatorLogits, targets, x.rebalance ? weights : null);
     } else {
-      const w = o.rebalance ? model.quantizer.weights : null;
+      const w = x.rebalance ? model.quantizer.weights : null;
       ceModeler = rebalancedCrossEntropy(out.modelerLogits, out.targetClasses!, w);
       ceGenerator = rebalancedCrossEntropy(out.generatorLogits, out.targetClasses!, w);
     }
@@ -252,12 +277,12 @@ export function stage2Loss(
       total = tf.add(total, tf.mul(perceptual, o.perceptualWeight));
     }
     let lap = tf.scalar(0);
-    if (o.laplacianWeight > 0) {
+    if (x.laplacianWeight > 0) {
       lap = laplacianL1(out.ab, batch.ab);
-      total = tf.add(total, tf.mul(lap, o.laplacianWeight));
+      total = tf.add(total, tf.mul(lap, x.laplacianWeight));
     }
     const l1 = tf.mean(tf.abs(tf.sub(out.ab, batch.ab))) as tf.Scalar;
-    if (o.pixelWeight > 0) total = tf.add(total, tf.mul(l1, o.pixelWeight));
+    if (x.pixelWeight > 0) total = tf.add(total, tf.mul(l1, x.pixelWeight));
     const abL1 = tf.mul(l1, 110) as tf.Scalar;
     return { total, terms: { total, ceModeler, ceGenerator, perceptual, laplacian: lap, abL1 } };
   });
@@ -283,7 +308,7 @@ export class Stage2Trainer {
    * @param options partial {@link Stage2Options}.
    * @param featureNet perceptual feature network, or null.
    */
-  constructor(model: DiscoModel, options: Partial<Stage2Options> = {}, featureNet: FeatureNetwork | null = null) {
+  constructor(model: DiscoModel, options: Stage2OptionsOverrides = {}, featureNet: FeatureNetwork | null = null) {
     this.model = model;
     this.featureNet = featureNet;
     this.options = resolveStage2Options(options);

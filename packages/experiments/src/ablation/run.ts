@@ -64,8 +64,8 @@ export function variantConfig(v: Variant, seed: number, budget: Budget): DiscoCo
   if (o.anchorBranch === false) c.ablation!.anchorBranch = false;
   if (o.superpixels === 'hard') c.ablation!.superpixels = 'hard';
   if (o.refinement === false) c.ablation!.refinement = false;
-  if (o.placement === 'random') c.ablation!.anchors = 'random';
-  if (o.arch !== undefined) c.arch = o.arch;
+  if (o.placement === 'random') c.ablation!.placement = 'random';
+  if (o.arch !== undefined) c.extensions = { ...c.extensions, arch: o.arch };
   return c;
 }
 

@@ -2,6 +2,7 @@
  * The data model of the ablation grid (Xia et al. 2022, §5 ablations): what a run is, what it
  * measures, and the `results.json` every report is rendered from. Pure types and constants.
  */
+import type { DiscoConfig } from '@disco/colorize';
 
 /** Metric keys a run reports; lower-is-better or higher-is-better is in {@link METRICS}. */
 export type MetricKey =
@@ -52,8 +53,8 @@ export interface VariantOverrides {
   superpixels?: 'soft' | 'hard';
   /** `false`: the refinement network is removed. */
   refinement?: boolean;
-  /** Anchor placement: clustering (the paper) or uniformly random. */
-  placement?: 'clustering' | 'random';
+  /** Anchor placement (`ablation.placement` of the model config): `cluster` (the paper) or uniformly `random`. */
+  placement?: DiscoConfig['ablation']['placement'];
   /** A reference baseline instead of DISCO (Zhang et al. 2016 style). */
   arch?: 'regression' | 'classification';
 }

@@ -84,7 +84,7 @@ const program = new Command()
           }
         : undefined,
     });
-    const diagnosis = flags.diagnose && model.config.arch === 'disco' ? await diagnoseAnchors(model, files) : null; // a baseline has no anchor path
+    const diagnosis = flags.diagnose && model.extensions.arch === 'disco' ? await diagnoseAnchors(model, files) : null; // a baseline has no anchor path
     model.dispose();
     const report = { command: 'experiments:score', run: collectRunInfo(), backend: backend.name, model: modelDir, heldout: flags.heldout, images: files.length, maxSide: flags.maxSide, meanTrainingAb: meanAb, scores, diagnosis };
     writeJsonAtomic(path.join(out, 'scores.json'), report);

@@ -196,7 +196,7 @@ export function discoMethod(model: DiscoModel, options: Partial<Omit<ColorizeOpt
 /**
  * The methods a model is scored by: for DISCO its predicted anchors (most probable bin), expected
  * anchor colors, any extra anchor-color temperatures and post-hoc rebalancing strengths, and oracle
- * anchors; for a baseline (`config.arch` `regression` / `classification`) its one output, named
+ * anchors; for a baseline (`extensions.arch` `regression` / `classification`) its one output, named
  * `regression baseline` / `classification baseline`. Options that need anchors throw a one-line
  * error for a baseline.
  *
@@ -206,7 +206,7 @@ export function discoMethod(model: DiscoModel, options: Partial<Omit<ColorizeOpt
  * ```
  */
 export function modelMethods(model: DiscoModel, options: { anchorTemperatures?: readonly number[]; anchorRebalances?: readonly number[] } = {}): HeldoutMethod[] {
-  const arch = model.config.arch;
+  const arch = model.extensions.arch;
   const temps = options.anchorTemperatures ?? [];
   const alphas = options.anchorRebalances ?? [];
   if (arch !== 'disco') {
@@ -215,9 +215,9 @@ export function modelMethods(model: DiscoModel, options: { anchorTemperatures?: 
   }
   return [
     discoMethod(model),
-    discoMethod(model, { anchorColors: 'expected', name: 'DISCO, expected anchor colors' }),
-    ...temps.map((t) => discoMethod(model, { anchorColors: 'expected', anchorTemperature: t, name: `DISCO, expected anchor colors, T = ${t}` })),
-    ...alphas.map((a) => discoMethod(model, { anchorRebalance: a, name: `DISCO, anchor rebalance α = ${a}` })),
+    discoMethod(model, { extensions: { anchorColors: 'expected' }, name: 'DISCO, expected anchor colors' }),
+    ...temps.map((t) => discoMethod(model, { extensions: { anchorColors: 'expected', anchorTemperature: t }, name: `DISCO, expected anchor colors, T = ${t}` })),
+    ...alphas.map((a) => discoMethod(model, { extensions: { anchorRebalance: a }, name: `DISCO, anchor rebalance α = ${a}` })),
     discoMethod(model, { oracle: true }),
   ];
 }
@@ -271,7 +271,7 @@ export interface AnchorDiagnosis {
 export async function diagnoseAnchors(model: DiscoModel, files: readonly string[]): Promise<AnchorDiagnosis> {
   const size = model.config.imageSize;
   const S = model.config.cellSize;
-  const T = model.config.decodeTemperature;
+  const T = model.extensions.decodeTemperature;
   const sum = { hint: 0, keep: 0, gA: 0, gAll: 0, gNo: 0, mAll: 0, diff: 0, out: 0, outNo: 0, user: 0 };
   for (const f of files) {
     const rgb = await readImage(f);
