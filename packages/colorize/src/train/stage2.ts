@@ -264,14 +264,39 @@ export function stage2Loss(
 }
 
 /**
+ * Adam whose learning rate the schedule sets before each update (tfjs keeps it in a protected
+ * field; this subclass is the one place that writes it).
+ */
+class ScheduledAdam extends tf.AdamOptimizer {
+  /** The learning rate the next update uses. */
+  get rate(): number {
+    return this.learningRate;
+  }
+
+  set rate(value: number) {
+    this.learningRate = value;
+  }
+}
+
+/** Dropout seed of step `step` of a run seeded `seed`: the masks depend only on (seed, step), so a resumed run replays them. */
+function dropoutSeed(seed: number, step: number): number {
+  return seed * 1000003 + step;
+}
+
+/**
  * Runs stage-2 steps. Anchors are located on ground-truth superpixel colors with a per-step seed,
  * anchor colors are the ground-truth bins (as in the paper's training).
+ *
+ * A step is {@link Stage2Trainer.gradients} then {@link Stage2Trainer.applyGradients}; the
+ * data-parallel trainer calls the two halves on different threads (gradients of each shard, one
+ * update of their mean), so both trainers run the same step.
  */
 export class Stage2Trainer {
   /** Resolved options. */
   readonly options: Stage2Options;
   /** The Adam optimizer (its state is part of a checkpoint). */
   readonly optimizer: tf.AdamOptimizer;
+  private readonly adam: ScheduledAdam;
   private readonly variables: tf.Variable[];
   /** The model being trained (not owned: the caller disposes it). */
   readonly model: DiscoModel;
@@ -287,32 +312,62 @@ export class Stage2Trainer {
     this.model = model;
     this.featureNet = featureNet;
     this.options = resolveStage2Options(options);
-    this.optimizer = tf.train.adam(this.options.learningRate, this.options.beta1, this.options.beta2) as tf.AdamOptimizer;
+    // As tf.train.adam(lr, β1, β2): ε is the backend's.
+    this.adam = new ScheduledAdam(this.options.learningRate, this.options.beta1, this.options.beta2);
+    this.optimizer = this.adam;
     this.variables = model.trainableVariables();
   }
 
-  /** One optimisation step at `step` (0-based, sets the learning rate of the schedule). */
+  /** The learning rate of the last update (the initial one before any). */
+  get learningRate(): number {
+    return this.adam.rate;
+  }
+
+  /** One optimisation step at `step` (0-based): {@link gradients}, then {@link applyGradients}. */
   step(batch: Stage2Batch, step: number): Stage2Losses {
+    const { grads, losses } = this.gradients(batch, step);
+    this.applyGradients(grads, step);
+    tf.dispose(grads.filter((g): g is tf.Tensor => g !== null));
+    return losses;
+  }
+
+  /**
+   * The gradients step `step` applies, without applying them: dropout reseeded for (seed, step),
+   * the training forward pass (anchors located on the true colors with seed `seed + step`) and
+   * {@link stage2Loss}. Batch-norm moving statistics are updated as in a step.
+   *
+   * @param batch `L` `[B,H,W,1]`, `ab` `[B,H,W,2]`.
+   * @returns `grads`: one tensor per variable of `model.trainableVariables()` (same order), null
+   *   where the loss does not reach the variable (the caller disposes them); `losses`: the terms.
+   */
+  gradients(batch: Stage2Batch, step: number): { grads: Array<tf.Tensor | null>; losses: Stage2Losses } {
     const o = this.options;
-    (this.optimizer as unknown as { learningRate: number }).learningRate = stage2LearningRate(step, o);
-    this.model.reseedDropout(o.seed * 1000003 + step);
+    this.model.reseedDropout(dropoutSeed(o.seed, step));
     let terms: Record<keyof Stage2Losses, tf.Scalar> | null = null;
-    const cost = this.optimizer.minimize(
-      () => {
-        const out = stage2Forward(this.model, batch, true, o.seed + step);
-        const r = stage2Loss(this.model, batch, out, o, this.featureNet);
-        terms = Object.fromEntries(Object.entries(r.terms).filter(([k]) => k !== 'total').map(([k, v]) => [k, tf.keep(v)])) as Record<keyof Stage2Losses, tf.Scalar>;
-        tf.dispose(Object.values(out).filter((t): t is tf.Tensor => t instanceof tf.Tensor));
-        return r.total;
-      },
-      true,
-      this.variables,
-    );
+    const { value, grads } = tf.variableGrads(() => {
+      const out = stage2Forward(this.model, batch, true, o.seed + step);
+      const r = stage2Loss(this.model, batch, out, o, this.featureNet);
+      terms = Object.fromEntries(Object.entries(r.terms).filter(([k]) => k !== 'total').map(([k, v]) => [k, tf.keep(v)])) as Record<keyof Stage2Losses, tf.Scalar>;
+      tf.dispose(Object.values(out).filter((t): t is tf.Tensor => t instanceof tf.Tensor));
+      return r.total;
+    }, this.variables);
     const t = terms as unknown as Record<keyof Stage2Losses, tf.Scalar>;
-    const values = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.dataSync()[0]!])) as unknown as Stage2Losses;
-    values.total = cost!.dataSync()[0]!;
-    tf.dispose([...Object.values(t), cost!]);
-    return values;
+    const losses = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.dataSync()[0]!])) as unknown as Stage2Losses;
+    losses.total = value.dataSync()[0]!;
+    tf.dispose([...Object.values(t), value]);
+    return { grads: this.variables.map((v) => grads[v.name] ?? null), losses };
+  }
+
+  /**
+   * One Adam update at `step` with `grads` in the order of {@link gradients}, after setting the
+   * learning rate of the schedule ({@link stage2LearningRate}). A null entry leaves its variable
+   * (and its moments) unchanged, as tfjs' `minimize` does. Does not dispose `grads`.
+   */
+  applyGradients(grads: Array<tf.Tensor | null>, step: number): void {
+    tf.util.assert(grads.length === this.variables.length, () => `Stage2Trainer.applyGradients: ${grads.length} gradients for ${this.variables.length} variables`);
+    this.adam.rate = stage2LearningRate(step, this.options);
+    // Every variable, in order (Adam keeps its moments by position); Adam skips a null tensor, as in `minimize`.
+    this.adam.applyGradients(this.variables.map((v, i) => ({ name: v.name, tensor: grads[i] }) as { name: string; tensor: tf.Tensor }));
   }
 
   /** Loss terms on a batch without updating anything (inference mode: no dropout, BN moving stats). */
