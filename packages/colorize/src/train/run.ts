@@ -28,8 +28,9 @@ import { PhotoDataset } from '@disco/photos';
 import { checkFiniteWeights, loadDiscoModel, MODEL_FILES, saveDiscoModel } from '../io/model_files.js';
 import { loadNsfwInceptionStem } from '../io/nsfw_inception.js';
 import { resolveStoredConfig, type DiscoConfig } from '../model/config.js';
-import { DiscoModel } from '../model/disco.js';
+import { createColorizationModel, type ColorizationModel } from '../model/baseline.js';
 import type { FeatureNetwork } from '../model/losses.js';
+import type { ParamCounts } from '../model/params.js';
 import { loadSpixNet } from '@disco/superpixel/node';
 import { ParallelStage2Trainer } from './parallel.js';
 import { perceptualWeightFor, TRAIN_DEFAULTS, type TrainDefaults } from './defaults.js';
@@ -182,7 +183,7 @@ export interface LoadedDiscoCheckpoint {
 const CKPT = 'checkpoint';
 const CKPT_WEIGHTS = 'weights.bin';
 
-async function writeCheckpoint(out: string, model: DiscoModel, trainer: Stage2Trainer, state: Omit<DiscoCheckpointState, 'optimizerNames' | 'format' | 'specs'>, files: FileSystem): Promise<void> {
+async function writeCheckpoint(out: string, model: ColorizationModel, trainer: Stage2Trainer, state: Omit<DiscoCheckpointState, 'optimizerNames' | 'format' | 'specs'>, files: FileSystem): Promise<void> {
   const opt = await trainer.optimizerState();
   const named: Record<string, tf.Tensor> = {};
   for (const [k, v] of Object.entries(model.namedWeights())) named[`model:${k}`] = v;
@@ -232,12 +233,12 @@ export function readDiscoCheckpoint(run: string, flag: string, options: { fs?: F
   return { dir: ck.dir, state: st, weights };
 }
 
-/** The model of a checkpoint (its optimizer state is ignored); the caller disposes it. */
-export function modelFromCheckpoint(ck: LoadedDiscoCheckpoint): DiscoModel {
+/** The model of a checkpoint, DISCO or a baseline (its optimizer state is ignored); the caller disposes it. */
+export function modelFromCheckpoint(ck: LoadedDiscoCheckpoint): ColorizationModel {
   const named = tf.io.decodeWeights(ck.weights, ck.state.specs);
   const weights: Record<string, tf.Tensor> = {};
   for (const [k, v] of Object.entries(named)) if (k.startsWith('model:')) weights[k.slice(6)] = v;
-  const model = DiscoModel.create(resolveStoredConfig(ck.state.config));
+  const model = createColorizationModel(resolveStoredConfig(ck.state.config));
   try {
     model.setNamedWeights(weights);
   } catch (e) {
@@ -249,7 +250,7 @@ export function modelFromCheckpoint(ck: LoadedDiscoCheckpoint): DiscoModel {
   return model;
 }
 
-async function applyCheckpoint(ck: LoadedDiscoCheckpoint, model: DiscoModel, trainer: Stage2Trainer): Promise<void> {
+async function applyCheckpoint(ck: LoadedDiscoCheckpoint, model: ColorizationModel, trainer: Stage2Trainer): Promise<void> {
   const wf = path.join(ck.dir, CKPT_WEIGHTS);
   const named = tf.io.decodeWeights(ck.weights, ck.state.specs);
   try {
@@ -298,7 +299,7 @@ export function changedFlags(stored: Record<string, unknown>, now: Record<string
 }
 
 /** Builds the model of `config` with the stage-1 network named by `spixnet` (see {@link TrainDiscoSpec.spixnet}). */
-async function modelWithSpixnet(config: DiscoConfig, spixnet: string | null | undefined): Promise<DiscoModel> {
+async function modelWithSpixnet(config: DiscoConfig, spixnet: string | null | undefined): Promise<ColorizationModel> {
   const spixDir = spixnet ? path.resolve(spixnet) : null;
   if (spixDir !== null && !fs.existsSync(spixDir)) throw new Error(`--spixnet: '${spixDir}' does not exist`);
   if (spixDir !== null && !fs.statSync(spixDir).isDirectory()) throw new Error(`--spixnet: '${spixDir}' is not a folder`);
@@ -306,9 +307,9 @@ async function modelWithSpixnet(config: DiscoConfig, spixnet: string | null | un
   if (spixDir !== null && !fromDisco && !fs.existsSync(path.join(spixDir, 'model.json'))) throw new Error(`--spixnet: no model.json (SPixNet) or ${MODEL_FILES.json} (DISCO model) in '${spixDir}'`);
   const spix = spixDir && !fromDisco ? await loadSpixNet(spixDir, '--spixnet') : null;
   if (spix && spix.config.widths.length === 0) throw new Error('--spixnet: empty network');
-  const model = DiscoModel.create(config, spix ?? SpixNet.create({ seed: config.seed, padding: config.padding }, config.spixnetPreset));
+  const model = createColorizationModel(config, spix ?? SpixNet.create({ seed: config.seed, padding: config.padding }, config.spixnetPreset));
   if (fromDisco) {
-    let src: DiscoModel;
+    let src: ColorizationModel;
     try {
       src = loadDiscoModel(spixDir);
     } catch (e) {
@@ -578,11 +579,11 @@ interface RunRecord {
   perceptual: string;
   spixnet: string | null;
   workers: number;
-  params: ReturnType<DiscoModel['countParams']>;
+  params: ParamCounts;
 }
 
 /** Writes the run's record into its folder (clearing a killed run's temporary model files) and returns it. */
-function writeRunRecord(spec: TrainDiscoSpec, run: ResolvedRun, data: { train: PhotoDataset; validation: PhotoDataset | null }, featureNet: FeatureNetwork | null, model: DiscoModel, files: FileSystem): RunRecord {
+function writeRunRecord(spec: TrainDiscoSpec, run: ResolvedRun, data: { train: PhotoDataset; validation: PhotoDataset | null }, featureNet: FeatureNetwork | null, model: ColorizationModel, files: FileSystem): RunRecord {
   const record: RunRecord = {
     command: spec.command ?? 'trainDisco',
     run: collectRunInfo(),

@@ -5,8 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { replayAdamBetaPowers } from '@disco/superpixel';
-import { AB_SCALE, normalizedLabToRgb } from '@disco/color';
-import type { BaselineOutputs, DiscoModel, DiscoOutputs } from '../model/disco.js';
+import { AB_SCALE, normalizedLabToRgb, type AbQuantizer } from '@disco/color';
+import { isBaselineModel, type BaselineModel, type BaselineOutputs, type ColorizationModel } from '../model/baseline.js';
+import type { DiscoModel, DiscoOutputs } from '../model/disco.js';
 import { laplacianL1, perceptualLoss, rebalancedCrossEntropy, softRebalancedCrossEntropy, type FeatureNetwork } from '../model/losses.js';
 
 /** Options of {@link Stage2Trainer}. */
@@ -121,12 +122,12 @@ export interface Stage2Losses {
 }
 
 /**
- * The forward pass a stage-2 step differentiates: `model.forward(L, ab, { training, seed })` for
- * DISCO (anchors located on the true colors with `seed`, ground-truth anchor colors), or
- * `model.forwardBaseline(L, { training })` for a baseline. The caller disposes the outputs.
+ * The forward pass a stage-2 step differentiates: `DiscoModel.forward(L, ab, { training, seed })`
+ * (anchors located on the true colors with `seed`, ground-truth anchor colors), or
+ * `BaselineModel.forward(L, { training })`. The caller disposes the outputs.
  */
-export function stage2Forward(model: DiscoModel, batch: Stage2Batch, training: boolean, seed: number): DiscoOutputs | BaselineOutputs {
-  return model.config.arch === 'disco' ? model.forward(batch.L, batch.ab, { training, seed }) : model.forwardBaseline(batch.L, { training });
+export function stage2Forward(model: ColorizationModel, batch: Stage2Batch, training: boolean, seed: number): DiscoOutputs | BaselineOutputs {
+  return isBaselineModel(model) ? model.forward(batch.L, { training }) : model.forward(batch.L, batch.ab, { training, seed });
 }
 
 /** Bin centres and rebalancing weights of a quantizer, read back once. */
@@ -143,7 +144,7 @@ const quantizerArrays = new WeakMap<object, { bins: Float64Array; weights: Float
  * @param ab `[B,H,W,2]` normalised ab (ab/110).
  * @returns `targets` `[B,H,W,313]` (each pixel sums to 1), `weights` `[B,H,W]`.
  */
-export function softClassTargets(quantizer: DiscoModel['quantizer'], ab: tf.Tensor4D): { targets: tf.Tensor4D; weights: tf.Tensor3D } {
+export function softClassTargets(quantizer: AbQuantizer, ab: tf.Tensor4D): { targets: tf.Tensor4D; weights: tf.Tensor3D } {
   let arrays = quantizerArrays.get(quantizer);
   if (!arrays) {
     arrays = { bins: Float64Array.from(quantizer.bins.dataSync()), weights: Float32Array.from(quantizer.weights.dataSync()) };
@@ -200,7 +201,7 @@ export function softClassTargets(quantizer: DiscoModel['quantizer'], ab: tf.Tens
  * encoding of the true ab (5 nearest bins, σ = 5), each pixel weighted by its nearest bin's
  * rebalancing weight (λ = 0.5; none with `rebalance: false`).
  */
-function baselineLoss(model: DiscoModel, batch: Stage2Batch, out: BaselineOutputs, o: Stage2Options): { total: tf.Scalar; terms: Record<keyof Stage2Losses, tf.Scalar> } {
+function baselineLoss(model: BaselineModel, batch: Stage2Batch, out: BaselineOutputs, o: Stage2Options): { total: tf.Scalar; terms: Record<keyof Stage2Losses, tf.Scalar> } {
   return tf.tidy(() => {
     const l1 = tf.mean(tf.abs(tf.sub(out.ab, batch.ab))) as tf.Scalar;
     let total = l1;
@@ -215,23 +216,26 @@ function baselineLoss(model: DiscoModel, batch: Stage2Batch, out: BaselineOutput
 
 /**
  * The loss of a forward pass. Returns the total and its terms as scalars (caller disposes).
- * Branches on `model.config.arch`: DISCO's `CE + CE + perceptual (+ …)`, or a baseline's own
- * loss (perceptual, Laplacian and pixel terms are not applied to baselines).
+ * DISCO's `CE + CE + perceptual (+ …)`, or a baseline's own loss (perceptual, Laplacian and pixel
+ * terms are not applied to baselines).
  *
- * @param out outputs of {@link stage2Forward}: `model.forward(batch.L, batch.ab, { training })`
- *   for DISCO, `model.forwardBaseline(batch.L, { training })` for a baseline.
+ * @param out outputs of {@link stage2Forward} for `model`.
  */
 export function stage2Loss(
-  model: DiscoModel,
+  model: ColorizationModel,
   batch: Stage2Batch,
   out: DiscoOutputs | BaselineOutputs,
   o: Stage2Options,
   featureNet: FeatureNetwork | null,
 ): { total: tf.Scalar; terms: Record<keyof Stage2Losses, tf.Scalar> } {
-  const arch = model.config.arch;
-  const isBaseline = 'arch' in out;
-  if (isBaseline !== (arch !== 'disco')) throw new Error(`stage2Loss: outputs of ${isBaseline ? `a '${out.arch}' baseline` : 'DISCO'} for a model of arch '${arch}'`);
-  if (isBaseline) return baselineLoss(model, batch, out, o);
+  const fromBaseline = 'arch' in out;
+  if (fromBaseline !== isBaselineModel(model)) throw new Error(`stage2Loss: outputs of ${fromBaseline ? `a '${out.arch}' baseline` : 'DISCO'} for a model of arch '${model.config.arch}'`);
+  if (isBaselineModel(model)) return baselineLoss(model, batch, out as BaselineOutputs, o);
+  return discoLoss(model, batch, out as DiscoOutputs, o, featureNet);
+}
+
+/** DISCO's loss: the two cross-entropies, the perceptual term, and the optional Laplacian and pixel L1 terms. */
+function discoLoss(model: DiscoModel, batch: Stage2Batch, out: DiscoOutputs, o: Stage2Options, featureNet: FeatureNetwork | null): { total: tf.Scalar; terms: Record<keyof Stage2Losses, tf.Scalar> } {
   return tf.tidy(() => {
     let ceModeler: tf.Scalar, ceGenerator: tf.Scalar;
     if (o.softTargets) {
@@ -298,17 +302,17 @@ export class Stage2Trainer {
   readonly optimizer: tf.AdamOptimizer;
   private readonly adam: ScheduledAdam;
   private readonly variables: tf.Variable[];
-  /** The model being trained (not owned: the caller disposes it). */
-  readonly model: DiscoModel;
+  /** The model being trained, DISCO or a baseline (not owned: the caller disposes it). */
+  readonly model: ColorizationModel;
   /** The frozen perceptual feature network, or null (no perceptual term). */
   readonly featureNet: FeatureNetwork | null;
 
   /**
-   * @param model the model to train; only {@link DiscoModel.trainableVariables} change.
+   * @param model the model to train; only its `trainableVariables()` change.
    * @param options partial {@link Stage2Options}.
    * @param featureNet perceptual feature network, or null.
    */
-  constructor(model: DiscoModel, options: Partial<Stage2Options> = {}, featureNet: FeatureNetwork | null = null) {
+  constructor(model: ColorizationModel, options: Partial<Stage2Options> = {}, featureNet: FeatureNetwork | null = null) {
     this.model = model;
     this.featureNet = featureNet;
     this.options = resolveStage2Options(options);
