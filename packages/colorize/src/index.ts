@@ -38,7 +38,9 @@ export {
 } from './model/config.js';
 export { buildBackbone, buildPixelHead, buildRefinement, type ConvPadding } from './model/networks.js';
 export { OFFICIAL_CONFIG, foldSpectralNorm, officialModel, officialToNamedWeights, type OfficialConversionOptions, type StateDictTensor } from './model/official.js';
-export { DiscoModel, type DiscoEncoding, type DiscoForwardOptions, type DiscoOutputs, type BaselineOutputs, type AnchorColorSource, type ParamCounts } from './model/disco.js';
+export { DiscoModel, type DiscoEncoding, type DiscoForwardOptions, type DiscoOutputs, type AnchorColorSource } from './model/disco.js';
+export { BaselineModel, asDiscoModel, createColorizationModel, isBaselineModel, type BaselineArch, type BaselineOutputs, type ColorizationModel } from './model/baseline.js';
+export type { ParamCounts } from './model/params.js';
 export { rebalancedCrossEntropy, softRebalancedCrossEntropy, perceptualLoss, laplacian, laplacianL1, type FeatureNetwork } from './model/losses.js';
 export { InceptionStemFeatures, INCEPTION_STEM_LAYER_WEIGHTS } from './model/perceptual.js';
 export {

@@ -14,7 +14,7 @@ import type { BackendChoice } from '@disco/runtime';
 import { ensureBackend } from '@disco/runtime/node';
 import { EMBEDDED_MODELS, embeddedModelDir, loadDiscoModel, type EmbeddedModelName } from './io/model_files.js';
 import { officialModel } from './model/official.js';
-import type { DiscoModel } from './model/disco.js';
+import type { ColorizationModel } from './model/baseline.js';
 import { colorizeL, type ColorizeOptions } from './model/infer.js';
 
 /**
@@ -44,7 +44,8 @@ export interface LoadPretrainedOptions {
  * Loads a trained DISCO model: a name from {@link PRETRAINED_MODELS} (`'tiny'`, the default), the
  * path of a model folder (`disco-model.json` + `weights.bin`, as `disco train` and
  * `saveDiscoModel` write them), or a published DISCO checkpoint — its path or its bytes (the
- * authors' `torch.save` file, converted into the `paper` model: the best colors available). Each
+ * authors' `torch.save` file, converted into the `paper` model: the best colors available); a
+ * folder holding a per-pixel baseline gives a `BaselineModel`. Each
  * call returns a new model; the caller disposes it. Sets up a backend first when none is active
  * ({@link LoadPretrainedOptions.backend}).
  *
@@ -57,7 +58,7 @@ export interface LoadPretrainedOptions {
  * model.dispose();
  * ```
  */
-export async function loadPretrained(nameOrDir: PretrainedName | string | Uint8Array = 'tiny', options: LoadPretrainedOptions = {}): Promise<DiscoModel> {
+export async function loadPretrained(nameOrDir: PretrainedName | string | Uint8Array = 'tiny', options: LoadPretrainedOptions = {}): Promise<ColorizationModel> {
   if (nameOrDir instanceof Uint8Array) {
     await ensureBackend({ backend: options.backend });
     return officialModel(stateDictOf(readPth(nameOrDir, { source: 'loadPretrained' }), 'loadPretrained'), 'loadPretrained');
@@ -77,10 +78,10 @@ export async function loadPretrained(nameOrDir: PretrainedName | string | Uint8A
 /** Options of {@link colorize}: which model, which result, and the options of `colorizeL`. */
 export interface ColorizeImageOptions extends Partial<Omit<ColorizeOptions, 'variants' | 'oracle'>> {
   /**
-   * The model: a loaded `DiscoModel` (not disposed), or a name or folder for
+   * The model: a loaded `DiscoModel` or `BaselineModel` (not disposed), or a name or folder for
    * {@link loadPretrained} (loaded on first use and kept for later calls). Default `'tiny'`.
    */
-  model?: DiscoModel | PretrainedName | string;
+  model?: ColorizationModel | PretrainedName | string;
   /**
    * Which anchor-color variant (Xia et al. 2022, §3: the anchors' colors sampled from the color
    * modeler's distributions): 0 the most probable colors, 1 and 2 two sampled alternatives.
@@ -91,9 +92,9 @@ export interface ColorizeImageOptions extends Partial<Omit<ColorizeOptions, 'var
   backend?: BackendChoice;
 }
 
-const loaded = new Map<string, Promise<DiscoModel>>();
+const loaded = new Map<string, Promise<ColorizationModel>>();
 
-function modelFor(spec: ColorizeImageOptions['model'], backend: BackendChoice | undefined): Promise<DiscoModel> {
+function modelFor(spec: ColorizeImageOptions['model'], backend: BackendChoice | undefined): Promise<ColorizationModel> {
   if (spec !== undefined && typeof spec !== 'string') return Promise.resolve(spec);
   const key = spec ?? 'tiny';
   let m = loaded.get(key);

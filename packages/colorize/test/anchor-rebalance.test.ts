@@ -4,6 +4,7 @@ import { AbQuantizer } from '@disco/color';
 import { selectBackend } from '@disco/runtime';
 import { loadPretrained } from '../src/node.js';
 import type { DiscoModel } from '../src/model/disco.js';
+import { asDiscoModel } from '../src/model/baseline.js';
 
 let model: DiscoModel;
 let L: tf.Tensor4D;
@@ -11,7 +12,7 @@ const q = () => new AbQuantizer();
 
 beforeAll(async () => {
   await selectBackend({ backend: 'wasm' });
-  model = await loadPretrained('tiny');
+  model = asDiscoModel(await loadPretrained('tiny'), 'tiny');
   L = tf.tidy(() => tf.reshape(tf.add(tf.mul(tf.sin(tf.mul(tf.linspace(0, 12, 64 * 64), 1)), 0.6), 0), [1, 64, 64, 1]) as tf.Tensor4D);
 });
 afterAll(() => {

@@ -11,6 +11,7 @@ import { selectBackend } from '@disco/runtime';
 import { expectNoLeaks, seededRandom } from '@disco/runtime/testing';
 import { loadDiscoModel, saveDiscoModel } from '../src/io/model_files.js';
 import { DISCO_ARCHS, extensionsOf, resolveDiscoConfig, type DiscoArch, type DiscoConfigOverrides } from '../src/model/config.js';
+import { BaselineModel, createColorizationModel, isBaselineModel, type ColorizationModel } from '../src/model/baseline.js';
 import { DiscoModel } from '../src/model/disco.js';
 import { colorizeL } from '../src/model/infer.js';
 import { deserializeDiscoModel, serializeDiscoModel } from '../src/model/serialize.js';
@@ -74,7 +75,7 @@ describe('arch config', () => {
 
 describe('classification targets', () => {
   it("softClassTargets equals the quantizer's softEncode (5 nearest bins, σ = 5) and the rebalancing weight of encode's bin", () => {
-    const m = DiscoModel.create(cfg('classification'));
+    const m = BaselineModel.create(cfg('classification'));
     const ab = tf.randomUniform([2, 8, 8, 2], -0.9, 0.9, 'float32', 17) as tf.Tensor4D; // includes out-of-gamut colors
     const { targets, weights } = softClassTargets(m.quantizer, ab);
     const ref = tf.tidy(() => m.quantizer.softEncode(tf.mul(ab, 110)));
@@ -130,9 +131,9 @@ describe('DISCO soft targets (softTargets)', () => {
 
 describe.each(BASELINES)('%s baseline (tiny backbone, wasm)', (arch) => {
   it('shapes: L [2,32,32,1] → ab [2,32,32,2] in (−1, 1); classification logits [2,32,32,313] decoded by the annealed mean', () => {
-    const m = DiscoModel.create(cfg(arch));
+    const m = BaselineModel.create(cfg(arch));
     const { L, ab } = syntheticBatch(2, 32, 1);
-    const out = m.forwardBaseline(L, { training: true });
+    const out = m.forward(L, { training: true });
     expect(out.arch).toBe(arch);
     expect(out.ab.shape).toEqual([2, 32, 32, 2]);
     expect(Math.max(...Array.from(out.ab.dataSync(), Math.abs))).toBeLessThan(1);
@@ -149,7 +150,7 @@ describe.each(BASELINES)('%s baseline (tiny backbone, wasm)', (arch) => {
   });
 
   it("the DISCO backbone of the preset plus a head; no superpixel, transformer or refinement blocks; countParams adds up", () => {
-    const m = DiscoModel.create(cfg(arch));
+    const m = BaselineModel.create(cfg(arch));
     const d = DiscoModel.create(resolveDiscoConfig({ imageSize: 32, anchors: 4 }, 'tiny'));
     const c = m.countParams();
     const cd = d.countParams();
@@ -161,21 +162,18 @@ describe.each(BASELINES)('%s baseline (tiny backbone, wasm)', (arch) => {
     expect(c.head).toBe(32 * 32 * 9 + 32 + 32 * C + C);
     expect(c.total).toBe(c.spixnet + c.backbone + c.head!);
     expect('head' in cd).toBe(false);
-    const backboneShapes = (x: DiscoModel) => Object.entries(x.namedWeights()).filter(([n]) => n.startsWith('backbone.')).map(([n, t]) => `${n}:${t.shape}`);
+    const backboneShapes = (x: ColorizationModel) => Object.entries(x.namedWeights()).filter(([n]) => n.startsWith('backbone.')).map(([n, t]) => `${n}:${t.shape}`);
     expect(backboneShapes(m)).toEqual(backboneShapes(d));
     const trainable = m.trainableVariables().reduce((n, v) => n + v.size, 0);
     expect(trainable).toBe(c.backbone + c.head!);
-    expect(m.modeler).toBeNull();
-    expect(m.refinement).toBeNull();
-    expect(() => m.forward(tf.zeros([1, 32, 32, 1]) as tf.Tensor4D, null)).toThrow(`DiscoModel.forward: a '${arch}' baseline has no superpixels, anchors or generator; use forwardBaseline`);
-    expect(() => d.forwardBaseline(tf.zeros([1, 32, 32, 1]) as tf.Tensor4D)).toThrow(/this is a DISCO model/);
-    expect(() => m.forwardBaseline(tf.zeros([1, 30, 32, 1]) as tf.Tensor4D)).toThrow(/multiples of 8/);
+    expect([...new Set(Object.keys(m.namedWeights()).map((n) => n.split('.')[0]))]).toEqual(['spixnet', 'backbone', 'head']);
+    expect(() => m.forward(tf.zeros([1, 30, 32, 1]) as tf.Tensor4D)).toThrow(/multiples of 8/);
     m.dispose();
     d.dispose();
   });
 
   it('colorizeL: one result at the input size in both modes, no anchors; options that need anchors are one-line errors', () => {
-    const m = DiscoModel.create(cfg(arch));
+    const m = BaselineModel.create(cfg(arch));
     const L = tf.randomUniform([1, 40, 52, 1], -1, 1, 'float32', 3) as tf.Tensor4D;
     for (const mode of ['resize', 'pad'] as const) {
       const res = colorizeL(m, L, { mode, anchors: 4, seed: 2 });
@@ -205,10 +203,23 @@ describe.each(BASELINES)('%s baseline (tiny backbone, wasm)', (arch) => {
     m.dispose();
   });
 
+  it('each class builds only its own arch; createColorizationModel picks the class of config.arch', () => {
+    const n = tf.memory().numTensors;
+    expect(() => DiscoModel.create(cfg(arch))).toThrow(`DiscoModel.create: config.arch '${arch}' is a per-pixel baseline; build it with BaselineModel.create (or createColorizationModel)`);
+    expect(() => BaselineModel.create(resolveDiscoConfig({ imageSize: 32 }, 'tiny'))).toThrow("BaselineModel.create: config.arch is 'disco'");
+    expect(tf.memory().numTensors).toBe(n); // refused before building anything
+    const [b, d] = [createColorizationModel(cfg(arch)), createColorizationModel(resolveDiscoConfig({ imageSize: 32, anchors: 4 }, 'tiny'))];
+    expect(b).toBeInstanceOf(BaselineModel);
+    expect(d).toBeInstanceOf(DiscoModel);
+    expect([isBaselineModel(b), isBaselineModel(d)]).toEqual([true, false]);
+    b.dispose();
+    d.dispose();
+  });
+
   it('save/load round trip (serialize and model folder): arch, config and predictions identical', async () => {
-    const m = DiscoModel.create(cfg(arch, { seed: 5 }));
+    const m = BaselineModel.create(cfg(arch, { seed: 5 }));
     const { L } = syntheticBatch(1, 32, 7);
-    const before = m.forwardBaseline(L);
+    const before = m.forward(L);
     const { json, weights } = await serializeDiscoModel(m, { note: 'test' });
     expect(json.config.extensions.arch).toBe(arch);
     expect(json.weightSpecs.some((s) => s.name.startsWith('head.'))).toBe(true);
@@ -219,9 +230,10 @@ describe.each(BASELINES)('%s baseline (tiny backbone, wasm)', (arch) => {
     const loaded = loadDiscoModel(dir);
     fs.rmSync(dir, { recursive: true, force: true });
     for (const x of [back, loaded]) {
+      if (!isBaselineModel(x)) throw new Error(`a '${arch}' model loaded as DISCO`);
       expect(x.config).toEqual(m.config);
       expect(x.countParams()).toEqual(m.countParams());
-      const after = x.forwardBaseline(L);
+      const after = x.forward(L);
       expect(Array.from(after.ab.dataSync())).toEqual(Array.from(before.ab.dataSync()));
       disposeAll(after);
       x.dispose();
@@ -232,7 +244,7 @@ describe.each(BASELINES)('%s baseline (tiny backbone, wasm)', (arch) => {
   });
 
   it('gradients reach every backbone and head variable (finite, non-zero)', () => {
-    const m = DiscoModel.create(cfg(arch));
+    const m = BaselineModel.create(cfg(arch));
     const batch = syntheticBatch(2, 32, 9);
     const o = resolveStage2Options();
     const vars = m.trainableVariables();
@@ -248,7 +260,7 @@ describe.each(BASELINES)('%s baseline (tiny backbone, wasm)', (arch) => {
     for (const [n, g] of Object.entries(norms)) expect(Number.isFinite(g), n).toBe(true);
     // The first backbone conv (farthest from the loss) and the head's output conv receive gradient.
     const first = m.backbone.trainableWeights.find((w) => w.originalName === 'backbone_enc1_1/kernel')!;
-    const headOut = m.head!.trainableWeights.find((w) => w.originalName === 'head_out/kernel')!;
+    const headOut = m.head.trainableWeights.find((w) => w.originalName === 'head_out/kernel')!;
     expect(norms[first.name]).toBeGreaterThan(0);
     expect(norms[headOut.name]).toBeGreaterThan(0);
     const zeroKernels = backboneKernels.filter((k) => norms[m.backbone.trainableWeights.find((w) => w.originalName === k)!.name] === 0);
@@ -257,12 +269,12 @@ describe.each(BASELINES)('%s baseline (tiny backbone, wasm)', (arch) => {
     m.dispose();
   });
 
-  it('no tensor leaks: forwardBaseline, colorizeL, trainer step and evaluate', async () => {
-    const m = DiscoModel.create(cfg(arch));
+  it('no tensor leaks: forward, colorizeL, trainer step and evaluate', async () => {
+    const m = BaselineModel.create(cfg(arch));
     const trainer = new Stage2Trainer(m, { steps: 10 }, null);
     const batch = syntheticBatch(2, 32, 11);
     const L1 = tf.slice(batch.L, [0, 0, 0, 0], [1, 32, 32, 1]) as tf.Tensor4D;
-    await expectNoLeaks(() => m.forwardBaseline(batch.L, { training: true }), 'forwardBaseline');
+    await expectNoLeaks(() => m.forward(batch.L, { training: true }), 'forward');
     await expectNoLeaks(() => colorizeL(m, L1, { mode: 'pad' }).map((r) => r.ab), 'colorizeL');
     await expectNoLeaks(() => trainer.evaluate(batch), 'evaluate');
     // A step creates the Adam moments on its first call only; afterwards the count is steady.
@@ -278,10 +290,10 @@ describe.each(BASELINES)('%s baseline (tiny backbone, wasm)', (arch) => {
 
   it('optimizer state restores: a resumed step equals the uninterrupted one bit for bit', async () => {
     const batch = syntheticBatch(2, 32, 13);
-    const a = DiscoModel.create(cfg(arch));
+    const a = BaselineModel.create(cfg(arch));
     const ta = new Stage2Trainer(a, { steps: 10, learningRate: 1e-3 }, null);
     for (let s = 0; s < 3; s++) ta.step(batch, s);
-    const b = DiscoModel.create(cfg(arch, { seed: 99 }));
+    const b = BaselineModel.create(cfg(arch, { seed: 99 }));
     const named = a.namedWeights();
     b.setNamedWeights(named);
     const tb = new Stage2Trainer(b, { steps: 10, learningRate: 1e-3 }, null);
@@ -290,7 +302,7 @@ describe.each(BASELINES)('%s baseline (tiny backbone, wasm)', (arch) => {
     const la = ta.step(batch, 3);
     const lb = tb.step(batch, 3);
     expect(lb).toEqual(la);
-    const after = (x: DiscoModel) => Array.from(tf.tidy(() => x.forwardBaseline(batch.L).ab.dataSync()));
+    const after = (x: BaselineModel) => Array.from(tf.tidy(() => x.forward(batch.L).ab.dataSync()));
     expect(after(b)).toEqual(after(a));
     tf.dispose([batch.L, batch.ab]);
     for (const x of [ta, tb, a, b]) x.dispose();
@@ -302,7 +314,7 @@ describe.each(BASELINES)('%s baseline learns a few synthetic images', (arch) => 
   let result: { first: number; last: number; zeroL1: number; predL1: number; stats: Record<string, number> };
   beforeAll(async () => {
     const batch = syntheticBatch(4, 32, 21);
-    const m = DiscoModel.create(cfg(arch));
+    const m = BaselineModel.create(cfg(arch));
     const trainer = new Stage2Trainer(m, { steps: STEPS, learningRate: 2e-3 }, null);
     const losses: number[] = [];
     for (let s = 0; s < STEPS; s++) {

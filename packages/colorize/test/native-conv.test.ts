@@ -12,6 +12,7 @@ import { DiscoModel } from '../src/model/disco.js';
 import { loadPretrained } from '../src/node.js';
 import { Stage2Trainer } from '../src/train/stage2.js';
 import { greyImage } from './photos.js';
+import { asDiscoModel } from '../src/model/baseline.js';
 
 function maxAbs(a: Float32Array | Int32Array | Uint8Array, b: Float32Array | Int32Array | Uint8Array): number {
   let m = 0;
@@ -34,7 +35,7 @@ describe('native convolutions on whole models (onnxruntime-node vs wasm)', () =>
   });
 
   it('the embedded model colorizes the same: anchors identical, ab within 2e-4 (ab/110 units), and no tensor leaks', async () => {
-    const model = await loadPretrained('tiny');
+    const model = asDiscoModel(await loadPretrained('tiny'), 'tiny');
     const L = greyImage(64, 64);
     const run = () => {
       const out = model.forward(L, null, { colors: { kind: 'sampled', variant: 0 } });

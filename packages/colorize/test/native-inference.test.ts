@@ -20,6 +20,7 @@ import { colorizeL } from '../src/model/infer.js';
 import { loadPretrained } from '../src/node.js';
 import { Stage2Trainer } from '../src/train/stage2.js';
 import { greyImage } from './photos.js';
+import { asDiscoModel } from '../src/model/baseline.js';
 
 const FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'official-disco');
 
@@ -56,7 +57,7 @@ describe.skipIf(!supported)('whole networks on onnxruntime-node vs the tfjs refe
   afterAll(() => disableNativeNetworks());
 
   it('the embedded tiny model at 64² and 96×128: anchors identical, ab max |Δ| ≤ 1e-4 for T = 0, 1, 2; no tensor growth', async () => {
-    const model = await loadPretrained('tiny');
+    const model = asDiscoModel(await loadPretrained('tiny'), 'tiny');
     for (const [h, w] of [[64, 64], [96, 128]] as const) {
       const L = greyImage(h, w);
       expect(compare(model, L), `${h}×${w}`).toBeLessThanOrEqual(1e-4);

@@ -9,6 +9,7 @@ import { expectClose, expectNoLeaks, seededRandom } from '@disco/runtime/testing
 import { loadNsfwInceptionBlocks, readNsfwInceptionArtifacts } from '../src/io/nsfw_inception.js';
 import { loadDiscoModel, saveDiscoModel, MODEL_FILES } from '../src/io/model_files.js';
 import { PAPER_CONFIG, TINY_CONFIG, resolveDiscoConfig, resolveStoredConfig, type DiscoConfig, type DiscoConfigOverrides, type DiscoExtensionsOverrides, extensionsOf } from '../src/model/config.js';
+import { BaselineModel, isBaselineModel } from '../src/model/baseline.js';
 import { DiscoModel } from '../src/model/disco.js';
 import { createPretrainedFeatures, pretrainedInput, resizeToGrid } from '../src/model/pretrained.js';
 import { deserializeDiscoModel, serializeDiscoModel } from '../src/model/serialize.js';
@@ -214,6 +215,7 @@ describe('pretrained features: in the DISCO model (wasm)', { timeout: 600_000 },
     expect(fs.statSync(path.join(dir, MODEL_FILES.weights)).size).toBe(bytes);
     expect(bytes).toBeLessThan(4 * (m.countParams().total + 10_000)); // no frozen InceptionV3 weights inside
     const back = loadDiscoModel(dir);
+    if (isBaselineModel(back)) throw new Error('a DISCO model file loaded as a baseline');
     expect(back.pretrained!.channels).toBe(256);
     const { L } = batch(1, 32, 6);
     const [o1, o2] = [m.forward(L, null, { seed: 2 }), back.forward(L, null, { seed: 2 })];
@@ -229,14 +231,14 @@ describe('pretrained features: in the DISCO model (wasm)', { timeout: 600_000 },
 
   it('in a baseline: fused per pixel before the head, only the projection is added, it learns, and reloads', async () => {
     for (const arch of ['regression', 'classification'] as const) {
-      const on = DiscoModel.create(small({ arch }));
-      const off = DiscoModel.create(small({ arch, pretrainedFeatures: null }));
+      const on = BaselineModel.create(small({ arch }));
+      const off = BaselineModel.create(small({ arch, pretrainedFeatures: null }));
       const d = on.config.backbone.outChannels;
       expect(on.countParams().fusion).toBe((d + 256) * d + d);
       expect(on.countParams().total).toBe(off.countParams().total + (d + 256) * d + d);
       expect(on.trainableVariables().length).toBe(off.trainableVariables().length + 2);
       const { L, ab } = batch(2, 32, 8);
-      const out = on.forwardBaseline(L, { training: true });
+      const out = on.forward(L, { training: true });
       expect(out.ab.shape).toEqual([2, 32, 32, 2]);
       if (arch === 'classification') expect(out.logits!.shape).toEqual([2, 32, 32, 313]);
       // Equal (1e-5) to the direct order, resize the C frozen channels to H×W and then project.
@@ -244,9 +246,9 @@ describe('pretrained features: in the DISCO model (wasm)', { timeout: 600_000 },
         const feats = on.backbone.apply(L) as tf.Tensor4D;
         const f = resizeToGrid(on.pretrained!.extract(pretrainedInput(L, 80)), 32, 32);
         const fused = tf.reshape(on.pretrainedProjection!.apply(tf.concat([feats, f], 3)), [2, 32, 32, d]);
-        return on.head!.apply(fused) as tf.Tensor4D;
+        return on.head.apply(fused) as tf.Tensor4D;
       });
-      const inference = on.forwardBaseline(L);
+      const inference = on.forward(L);
       expectClose(arch === 'regression' ? inference.ab : inference.logits!, direct, { rtol: 1e-5, atol: 1e-5, what: `${arch}: per-pixel fusion` });
       tf.dispose([direct, inference.ab, inference.logits ?? []]);
       // The features reach the output: zeroing the projection's feature rows changes it.
@@ -255,9 +257,9 @@ describe('pretrained features: in the DISCO model (wasm)', { timeout: 600_000 },
       const cut = tf.concat([tf.slice(saved, [0, 0], [d, d]), tf.zeros([256, d])], 0);
       kernel!.assign(cut);
       cut.dispose();
-      const without = on.forwardBaseline(L);
+      const without = on.forward(L);
       kernel!.assign(saved);
-      const withF = on.forwardBaseline(L);
+      const withF = on.forward(L);
       expect(tf.max(tf.abs(tf.sub(withF.ab, without.ab))).dataSync()[0]).toBeGreaterThan(1e-4);
       const tr = new Stage2Trainer(on, { steps: 2, perceptualWeight: 0, learningRate: 1e-2 });
       tr.step({ L, ab }, 0);
@@ -266,7 +268,8 @@ describe('pretrained features: in the DISCO model (wasm)', { timeout: 600_000 },
       dirs.push(dir);
       await saveDiscoModel(on, dir);
       const back = loadDiscoModel(dir);
-      const [o1, o2] = [on.forwardBaseline(L), back.forwardBaseline(L)];
+      if (!isBaselineModel(back)) throw new Error(`a '${arch}' model file loaded as DISCO`);
+      const [o1, o2] = [on.forward(L), back.forward(L)];
       expectClose(o2.ab, o1.ab, { rtol: 1e-6, atol: 1e-6, what: `${arch} ab after reload` });
       tf.dispose([L, ab, saved, out.ab, out.logits ?? [], without.ab, without.logits ?? [], withF.ab, withF.logits ?? [], o1.ab, o1.logits ?? [], o2.ab, o2.logits ?? []]);
       tr.dispose();

@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { labToRgb, normalizedLabToRgb, resizeArea, rgbToLab, rgbToNormalizedLab, NUM_AB_BINS } from '@disco/color';
-import { colorizeL, composeRgb8, deserializeDiscoModel, officialModel, type DiscoModel, type DiscoModelJson } from '@disco/colorize';
+import { asDiscoModel, colorizeL, composeRgb8, deserializeDiscoModel, officialModel, type DiscoModel, type DiscoModelJson } from '@disco/colorize';
 import { readPth, stateDictOf } from '@disco/pth';
 import type { HintAnchor } from './hints.js';
 
@@ -65,7 +65,13 @@ export class DiscoEngine {
 
   /** Builds the engine from a model's two files (`disco-model.json`, `weights.bin`), whatever its config. */
   static fromFiles(json: DiscoModelJson, weights: ArrayBuffer): DiscoEngine {
-    return new DiscoEngine(deserializeDiscoModel(json, weights, 'embedded model'));
+    const model = deserializeDiscoModel(json, weights, 'embedded model');
+    try {
+      return new DiscoEngine(asDiscoModel(model, 'embedded model'));
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
   }
 
   /**

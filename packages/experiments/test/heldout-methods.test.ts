@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@disco/runtime';
-import { DiscoModel, resolveDiscoConfig } from '@disco/colorize';
+import { createColorizationModel, resolveDiscoConfig } from '@disco/colorize';
 import { expectNoLeaks } from '@disco/runtime/testing';
 import { greyMethod, meanTrainingAb, modelMethods, scoreHeldout } from '../src/node.js';
 import { writeSyntheticPhotos } from './images.js';
@@ -16,7 +16,7 @@ describe('modelMethods: what a model is scored by (wasm)', { timeout: 300_000 },
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  const small = (arch: 'disco' | 'regression' | 'classification') => DiscoModel.create(resolveDiscoConfig({ extensions: { arch }, imageSize: 32, transformer: { layers: 1 } }, 'tiny'));
+  const small = (arch: 'disco' | 'regression' | 'classification') => createColorizationModel(resolveDiscoConfig({ extensions: { arch }, imageSize: 32, transformer: { layers: 1 } }, 'tiny'));
 
   it('DISCO: predicted, expected, the extra temperatures and α, then oracle anchors', () => {
     const m = small('disco');
@@ -48,7 +48,7 @@ describe('modelMethods: what a model is scored by (wasm)', { timeout: 300_000 },
       const methods = modelMethods(m);
       expect(methods.map((x) => x.name)).toEqual([`${arch} baseline`]);
       expect(() => modelMethods(m, { anchorRebalances: [0.5] })).toThrow(new RegExp(`need a DISCO model; this is the '${arch}' baseline`));
-      const s = await scoreHeldout(files, [greyMethod(), ...methods], { grid: m.grid(m.config.imageSize, m.config.imageSize) });
+      const s = await scoreHeldout(files, [greyMethod(), ...methods], { grid: [m.config.imageSize / m.config.cellSize, m.config.imageSize / m.config.cellSize] });
       const row = s.methods[`${arch} baseline`]!;
       expect(row.images).toBe(2);
       // An untrained head still predicts some color: a number, different from grey's.

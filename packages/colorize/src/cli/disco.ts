@@ -49,6 +49,7 @@ import { composeRgb8, drawAnchorMarkers, labAtModelSize, labFull, type Rgb8Image
 import { decodeRgb8, expandImageInputs, IMAGE_EXTENSIONS, readImageSize, writePng8 } from '@disco/images';
 import { loadDiscoModel, MODEL_FILES, resolveModelArg, saveDiscoModel } from '../io/model_files.js';
 import { DISCO_ARCHS, PRETRAINED_FEATURES_DEFAULTS, PRETRAINED_LAYERS, resolveDiscoConfig, type DiscoArch, type DiscoConfigOverrides, type DiscoExtensionsOverrides, type PretrainedFeaturesConfig } from '../model/config.js';
+import type { ColorizationModel } from '../model/baseline.js';
 import { DiscoModel } from '../model/disco.js';
 import { colorizeL } from '../model/infer.js';
 import { modelFromCheckpoint, readDiscoCheckpoint, trainDisco } from '../train/run.js';
@@ -341,7 +342,7 @@ async function colorizeFile(file: string, base: string, ctx: ColorizeContext): P
 
 /** Everything {@link colorizeFile} needs besides the file; one per thread. */
 export interface ColorizeContext {
-  model: DiscoModel;
+  model: ColorizationModel;
   flags: ColorizeFlags;
   hints: Record<string, UserAnchor[]> | null;
   oracleFor: ((f: string) => string) | null;
@@ -569,7 +570,7 @@ async function colorize(inputs: string[], flags: ColorizeFlags, io: CliIo): Prom
   refuseOverwritingInputs(jobsAll, output, flags, files);
   // Before any computing: the output folder must take files.
   ensureWritableDir(output, '-o', files);
-  let model: DiscoModel | null = loadDiscoModel(modelDir);
+  let model: ColorizationModel | null = loadDiscoModel(modelDir);
   try {
     const K = flags.anchors ?? model.config.anchors;
     const tokens = (model.config.imageSize / model.config.cellSize) ** 2;

@@ -12,6 +12,7 @@ import type { CliIo } from '@disco/superpixel/node';
 import { formatParityTable, parityModel, readParityFixture, runParity, type ParityRow } from '../io/parity.js';
 import { loadDiscoModel, saveDiscoModel } from '../io/model_files.js';
 import { readOfficialCheckpoint } from '../io/official_checkpoint.js';
+import { asDiscoModel } from '../model/baseline.js';
 import type { DiscoModel } from '../model/disco.js';
 import { OFFICIAL_CONFIG } from '../model/official.js';
 import { extensionsOf } from '../model/config.js';
@@ -42,10 +43,17 @@ async function parity(dir: string, flags: ParityFlags, io: CliIo): Promise<numbe
     const file = path.resolve(flags.weights);
     if (!fs.existsSync(file)) throw new Error(`--weights: '${file}' does not exist`);
     // A checkpoint file or a model folder, loaded exactly as `--model` loads it.
+    let loaded;
     try {
-      model = loadDiscoModel(file);
+      loaded = loadDiscoModel(file);
     } catch (e) {
       throw new Error((e as Error).message.replace(/^--model: /, '--weights: '));
+    }
+    try {
+      model = asDiscoModel(loaded, `--weights: ${file}`);
+    } catch (e) {
+      loaded.dispose();
+      throw e;
     }
     weights = file;
   }

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeFileSystem, sha256Hex, writeFileAtomic, writeJsonAtomic, type FileSystem } from '@disco/runtime/node';
-import type { DiscoModel } from '../model/disco.js';
+import type { ColorizationModel } from '../model/baseline.js';
 import { DISCO_MODEL_FORMAT, deserializeDiscoModel, serializeDiscoModel, type DiscoModelJson } from '../model/serialize.js';
 import { readOfficialCheckpoint } from './official_checkpoint.js';
 // Registers the frozen network of `pretrainedFeatures: { network: 'nsfw-inception' }` for loaded models.
@@ -45,7 +45,7 @@ export function resolveModelArg(value: string | undefined, resolvePath: (p: stri
 }
 
 /** Writes a model folder; each file is written atomically (temp name, then rename). `files` is the file-system layer (tests inject faults). */
-export async function saveDiscoModel(model: DiscoModel, dir: string, meta: Record<string, unknown> = {}, files: FileSystem = nodeFileSystem): Promise<void> {
+export async function saveDiscoModel(model: ColorizationModel, dir: string, meta: Record<string, unknown> = {}, files: FileSystem = nodeFileSystem): Promise<void> {
   const { json, weights } = await serializeDiscoModel(model, meta);
   const bytes = new Uint8Array(weights);
   writeFileAtomic(path.join(dir, MODEL_FILES.weights), bytes, { fs: files });
@@ -109,7 +109,7 @@ export function checkFiniteWeights(buf: ArrayBuffer, specs: ReadonlyArray<{ name
  * (`torch.save`, e.g. `disco-beta.pth.tar`; converted into the `paper` model on the fly, see
  * `readOfficialCheckpoint`); errors name the folder or file.
  */
-export function loadDiscoModel(dir: string = embeddedModelDir()): DiscoModel {
+export function loadDiscoModel(dir: string = embeddedModelDir()): ColorizationModel {
   if (fs.existsSync(dir) && fs.statSync(dir).isFile()) {
     try {
       return readOfficialCheckpoint(dir, { build: true }).model!;

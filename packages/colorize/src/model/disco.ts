@@ -11,8 +11,9 @@ import { Encoder, Linear, sinePositionEncoding2D } from '@disco/transformer';
 import { AbQuantizer, NUM_AB_BINS } from '@disco/color';
 import { AB_SCALE } from '@disco/color';
 import { runNetwork } from '@disco/runtime';
-import { extensionsOf, type DiscoArch, type DiscoConfig, type DiscoExtensions } from './config.js';
-import { buildBackbone, buildPixelHead, buildRefinement } from './networks.js';
+import { extensionsOf, type DiscoConfig, type DiscoExtensions } from './config.js';
+import { buildBackbone, buildRefinement } from './networks.js';
+import { layerParams, moduleParams, ParameterTableModel, type ParamBlock, type ParamCounts, type ParamEntry } from './params.js';
 import { createPretrainedFeatures, pretrainedInput, resizeToGrid, type PretrainedFeatureNetwork } from './pretrained.js';
 
 /** Floor ε of the copy path's log-prior `log(ε + hint)` (see {@link DiscoExtensions.hintBroadcast}). */
@@ -112,48 +113,6 @@ export interface DiscoOutputs {
 }
 
 /**
- * What {@link DiscoModel.forwardBaseline} computes for the `regression` and `classification`
- * baselines. The caller owns (and disposes) every tensor.
- */
-export interface BaselineOutputs {
-  /** The architecture that produced these outputs. */
-  arch: Exclude<DiscoArch, 'disco'>;
-  /**
-   * Predicted ab `[B,H,W,2]`, normalised (ab/110, in (−1, 1)): the head's tanh output
-   * (`regression`), or the annealed mean of the per-pixel distribution at
-   * `extensions.decodeTemperature` divided by 110 (`classification`).
-   */
-  ab: tf.Tensor4D;
-  /** Per-pixel logits over the 313 ab bins `[B,H,W,313]` (`classification`), or null (`regression`). */
-  logits: tf.Tensor4D | null;
-}
-
-/** Parameter counts per block. */
-export interface ParamCounts {
-  /** SPixNet (frozen in stage 2). */
-  spixnet: number;
-  /** Backbone CNN. */
-  backbone: number;
-  /** Color modeler encoder and its 313-way head. */
-  modeler: number;
-  /** Hint embedding, color generator encoder and its head. */
-  generator: number;
-  /** Refinement hourglass (0 when ablated). */
-  refinement: number;
-  /** The per-pixel head of a baseline (`arch` `regression` or `classification`); absent for DISCO. */
-  head?: number;
-  /** The trainable 1×1 projection fusing frozen pretrained features into the tokens; absent without `pretrainedFeatures`. */
-  fusion?: number;
-  /** Sum of the above (trainable blocks and SPixNet; not {@link pretrainedFrozen}). */
-  total: number;
-  /**
-   * Weights of the frozen pretrained network (`pretrainedFeatures`; batch norm folded), never
-   * trained nor saved with the model and not part of `total`; absent without `pretrainedFeatures`.
-   */
-  pretrainedFrozen?: number;
-}
-
-/**
  * Offsets added to `config.seed` for each transformer-side block's initialisation, so that blocks
  * of the same shape start from different weights while one seed fixes them all. Changing a value
  * changes every model trained from scratch; it does not affect loading.
@@ -163,33 +122,26 @@ export const BLOCK_SEED_OFFSET = Object.freeze({ modeler: 101, modelerHead: 102,
 /** Offset of the generator's dropout stream from the modeler's (both restarted per step by {@link DiscoModel.reseedDropout}). */
 export const GENERATOR_DROPOUT_SEED_OFFSET = 7;
 
-/** The blocks of a model's parameter table, in table order (the first part of every weight name). */
-export type ParamBlock = 'spixnet' | 'backbone' | 'modeler' | 'modelerHead' | 'hintEmbedding' | 'generator' | 'generatorHead' | 'refine' | 'head' | 'pretrainedProjection';
-
-/** One row of the parameter table. */
-interface ParamEntry {
-  /** Canonical dotted name `<block>.<path>`. */
-  name: string;
-  /** The variable itself. */
-  variable: tf.Variable;
-  /** Whether an optimiser may train it (false for batch-norm moving statistics). */
-  learnable: boolean;
-  block: ParamBlock;
+/**
+ * The frozen pretrained network of `extensions.pretrainedFeatures` (grey RGB `[B,H',W',3]` →
+ * `[B,H'/8,W'/8,C]`) and the trainable projection fusing its features with d model features
+ * (`concat(x, features)` `[…, d + C]` → `[…, d]`, with bias), or nulls without it. DISCO fuses
+ * into its tokens, a baseline into its per-pixel features.
+ */
+export function createPretrainedFusion(config: DiscoConfig): { pretrained: PretrainedFeatureNetwork | null; projection: Linear | null } {
+  const features = extensionsOf(config).pretrainedFeatures;
+  if (!features) return { pretrained: null, projection: null };
+  const d = config.backbone.outChannels;
+  const pretrained = createPretrainedFeatures(features);
+  return { pretrained, projection: new Linear({ inputDim: d + pretrained.channels, outputDim: d, bias: true, seed: config.seed + BLOCK_SEED_OFFSET.pretrainedProjection }) };
 }
 
-/**
- * The one naming scheme of model weights: dotted paths, as PyTorch state dicts
- * (`backbone.stage1_conv1.kernel`, `modeler.layers.0.selfAttn.query.kernel`). Model files and
- * checkpoints written before used `/` inside the Keras-built blocks (`backbone/stage1_conv1/kernel`);
- * this maps those names to the scheme (idempotent).
- *
- * @example
- * ```ts
- * canonicalWeightName('spixnet/enc0a_conv/kernel'); // 'spixnet.enc0a_conv.kernel'
- * ```
- */
-export function canonicalWeightName(name: string): string {
-  return name.replaceAll('/', '.');
+/** Throws unless `spixnet` pads stride-2 convolutions as `config` says (`fn` names the caller). */
+export function checkSpixnetPadding(spixnet: SpixNet, config: DiscoConfig, fn: string): void {
+  const padding = extensionsOf(config).padding;
+  if (spixnet.config.padding !== padding) {
+    throw new Error(`${fn}: the SPixNet pads stride-2 convolutions '${spixnet.config.padding}', the model config '${padding}' (a SPixNet trained with one padding computes something else with the other)`);
+  }
 }
 
 /**
@@ -201,7 +153,7 @@ export function canonicalWeightName(name: string): string {
  * const out = model.forward(L, ab, { training: true }); // L [B,64,64,1], ab [B,64,64,2] normalised
  * ```
  */
-export class DiscoModel {
+export class DiscoModel extends ParameterTableModel {
   /** The resolved configuration. */
   readonly config: Readonly<DiscoConfig>;
   /** Every extension field of {@link config} ({@link extensionsOf}: the paper's value where it sets none). */
@@ -210,23 +162,18 @@ export class DiscoModel {
   readonly spixnet: SpixNet;
   /** Pixel feature CNN. */
   readonly backbone: tfl.LayersModel;
-  /** Color modeler encoder (null for a baseline). */
-  readonly modeler: Encoder | null;
-  /** Modeler head: features → 313 logits (no bias; null for a baseline). */
-  readonly modelerHead: Linear | null;
-  /** Generator input embedding: `[tokens, mask·hint, mask (, nearest anchor's hint)]` → d (no bias; null for a baseline). */
-  readonly hintEmbedding: Linear | null;
-  /** Color generator encoder (null for a baseline). */
-  readonly generator: Encoder | null;
-  /** Generator head: features → 313 logits (no bias; null for a baseline). */
-  readonly generatorHead: Linear | null;
-  /** Refinement CNN, or null when ablated (and for a baseline). */
+  /** Color modeler encoder. */
+  readonly modeler: Encoder;
+  /** Modeler head: features → 313 logits (no bias). */
+  readonly modelerHead: Linear;
+  /** Generator input embedding: `[tokens, mask·hint, mask (, nearest anchor's hint)]` → d (no bias). */
+  readonly hintEmbedding: Linear;
+  /** Color generator encoder. */
+  readonly generator: Encoder;
+  /** Generator head: features → 313 logits (no bias). */
+  readonly generatorHead: Linear;
+  /** Refinement CNN, or null when ablated. */
   readonly refinement: tfl.LayersModel | null;
-  /**
-   * The baselines' per-pixel head (`arch` `regression`: `[B,H,W,d]` → ab `[B,H,W,2]`;
-   * `classification`: → logits `[B,H,W,313]`), or null for DISCO.
-   */
-  readonly head: tfl.LayersModel | null;
   /**
    * The frozen pretrained network (`extensions.pretrainedFeatures`; grey RGB `[B,H',W',3]` →
    * `[B,H'/8,W'/8,C]`), or null. Not trained, not in {@link namedWeights}; built from the
@@ -241,48 +188,38 @@ export class DiscoModel {
   private refinePreact: tfl.LayersModel | null = null;
 
   private constructor(config: DiscoConfig, spixnet: SpixNet) {
+    super('DiscoModel');
+    checkSpixnetPadding(spixnet, config, 'DiscoModel');
     this.config = config;
     const ext = (this.extensions = extensionsOf(config));
     const d = config.backbone.outChannels;
     const t = config.transformer;
-    if (spixnet.config.padding !== ext.padding) {
-      throw new Error(`DiscoModel: the SPixNet pads stride-2 convolutions '${spixnet.config.padding}', the model config '${ext.padding}' (a SPixNet trained with one padding computes something else with the other)`);
-    }
     this.spixnet = spixnet;
     this.backbone = buildBackbone(config.backbone, config.seed, 'backbone', ext.padding);
     this.quantizer = new AbQuantizer();
-    if (ext.arch !== 'disco') {
-      // Baselines: the same backbone and a per-pixel head; no tokens, anchors or transformers.
-      this.modeler = this.modelerHead = this.hintEmbedding = this.generator = this.generatorHead = this.refinement = null;
-      this.head = ext.arch === 'regression' ? buildPixelHead(d, 2, 'tanh', config.seed) : buildPixelHead(d, NUM_AB_BINS, 'linear', config.seed);
-    } else {
-      this.head = null;
-      const enc = { dModel: d, heads: t.heads, dff: t.dff, dropout: t.dropout, layers: t.layers, positionMode: 'dense' as const };
-      this.modeler = new Encoder({ ...enc, seed: config.seed + BLOCK_SEED_OFFSET.modeler });
-      this.modelerHead = new Linear({ inputDim: d, outputDim: NUM_AB_BINS, bias: false, seed: config.seed + BLOCK_SEED_OFFSET.modelerHead });
-      this.hintEmbedding = new Linear({ inputDim: d + NUM_AB_BINS + 1 + (ext.hintBroadcast ? NUM_AB_BINS : 0), outputDim: d, bias: false, seed: config.seed + BLOCK_SEED_OFFSET.hintEmbedding });
-      this.generator = new Encoder({ ...enc, seed: config.seed + BLOCK_SEED_OFFSET.generator });
-      this.generatorHead = new Linear({ inputDim: d, outputDim: NUM_AB_BINS, bias: false, seed: config.seed + BLOCK_SEED_OFFSET.generatorHead });
-      this.refinement = config.ablation.refinement ? buildRefinement(config.refinement, 1 + d + (ext.residualRefinement ? 2 : 0), config.seed, 'refine', ext.padding) : null;
-    }
-    if (ext.pretrainedFeatures) {
-      // DISCO fuses the frozen features into its tokens, a baseline into its per-pixel features (same projection d + C → d).
-      const net = createPretrainedFeatures(ext.pretrainedFeatures);
-      this.pretrained = net;
-      this.pretrainedProjection = new Linear({ inputDim: d + net.channels, outputDim: d, bias: true, seed: config.seed + BLOCK_SEED_OFFSET.pretrainedProjection });
-    } else {
-      this.pretrained = this.pretrainedProjection = null;
-    }
+    const enc = { dModel: d, heads: t.heads, dff: t.dff, dropout: t.dropout, layers: t.layers, positionMode: 'dense' as const };
+    this.modeler = new Encoder({ ...enc, seed: config.seed + BLOCK_SEED_OFFSET.modeler });
+    this.modelerHead = new Linear({ inputDim: d, outputDim: NUM_AB_BINS, bias: false, seed: config.seed + BLOCK_SEED_OFFSET.modelerHead });
+    this.hintEmbedding = new Linear({ inputDim: d + NUM_AB_BINS + 1 + (ext.hintBroadcast ? NUM_AB_BINS : 0), outputDim: d, bias: false, seed: config.seed + BLOCK_SEED_OFFSET.hintEmbedding });
+    this.generator = new Encoder({ ...enc, seed: config.seed + BLOCK_SEED_OFFSET.generator });
+    this.generatorHead = new Linear({ inputDim: d, outputDim: NUM_AB_BINS, bias: false, seed: config.seed + BLOCK_SEED_OFFSET.generatorHead });
+    this.refinement = config.ablation.refinement ? buildRefinement(config.refinement, 1 + d + (ext.residualRefinement ? 2 : 0), config.seed, 'refine', ext.padding) : null;
+    const fusion = createPretrainedFusion(config);
+    this.pretrained = fusion.pretrained;
+    this.pretrainedProjection = fusion.projection;
   }
 
-  /** Builds a model with fresh weights (SPixNet too: load trained SPixNet weights before training). */
+  /**
+   * Builds a model with fresh weights (SPixNet too: load trained SPixNet weights before training).
+   * `extensions.arch` must be `disco` (a baseline is a `BaselineModel`; `createColorizationModel` picks).
+   */
   static create(config: DiscoConfig, spixnet?: SpixNet): DiscoModel {
+    if (extensionsOf(config).arch !== 'disco') throw new Error(`DiscoModel.create: extensions.arch '${extensionsOf(config).arch}' is a per-pixel baseline; build it with BaselineModel.create (or createColorizationModel)`);
     return new DiscoModel(config, spixnet ?? SpixNet.create({ seed: config.seed, padding: extensionsOf(config).padding }, config.spixnetPreset));
   }
 
-  /** Image sides must be multiples of this: lcm(8 (backbone), S, SPixNet's stride); 8 for a baseline (backbone only). */
+  /** Image sides must be multiples of this: lcm(8 (backbone), S, SPixNet's stride). */
   sizeMultiple(): number {
-    if (this.extensions.arch !== 'disco') return 8;
     const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
     return [8, this.config.cellSize, this.spixnet.stride].reduce((a, b) => (a * b) / gcd(a, b));
   }
@@ -312,7 +249,6 @@ export class DiscoModel {
    */
   forward(L: tf.Tensor4D, ab: tf.Tensor4D | null, options: DiscoForwardOptions = {}): DiscoOutputs {
     const fn = 'DiscoModel.forward';
-    if (this.extensions.arch !== 'disco') throw new Error(`${fn}: a '${this.extensions.arch}' baseline has no superpixels, anchors or generator; use forwardBaseline`);
     const [B, H, W, c] = L.shape;
     const S = this.config.cellSize;
     tf.util.assert(c === 1, () => `${fn}: L must be [batch, height, width, 1], got [${L.shape}]`);
@@ -464,8 +400,8 @@ export class DiscoModel {
   modelColors(tokens: tf.Tensor3D, h: number, w: number, options: { training?: boolean } = {}): { features: tf.Tensor3D; logits: tf.Tensor4D } {
     const [B] = tokens.shape;
     return tf.tidy(() => {
-      const features = this.modeler!.apply(tokens, { pos: this.position(h, w), training: options.training ?? false }); // [B,T,d]
-      const logits = tf.reshape(this.modelerHead!.apply(features), [B, h, w, NUM_AB_BINS]) as tf.Tensor4D;
+      const features = this.modeler.apply(tokens, { pos: this.position(h, w), training: options.training ?? false }); // [B,T,d]
+      const logits = tf.reshape(this.modelerHead.apply(features), [B, h, w, NUM_AB_BINS]) as tf.Tensor4D;
       return { features, logits };
     });
   }
@@ -514,7 +450,7 @@ export class DiscoModel {
       const m = tf.reshape(mask, [B, T, 1]);
       const parts = [tokens, tf.mul(m, this.encodeHint(colors, T)), m];
       if (broadcast) parts.push(this.encodeHint(broadcast, T));
-      return this.hintEmbedding!.apply(tf.concat(parts, 2)) as tf.Tensor3D; // [B,T,d]
+      return this.hintEmbedding.apply(tf.concat(parts, 2)) as tf.Tensor3D; // [B,T,d]
     });
   }
 
@@ -540,8 +476,8 @@ export class DiscoModel {
     const [, h, w] = mask.shape;
     return tf.tidy(() => {
       const x = this.embedHints(tokens, mask, colors, options.broadcast); // [B,T,d]
-      const features = this.generator!.apply(x, { pos: this.position(h, w), training: options.training ?? false }); // [B,T,d]
-      let logits = tf.reshape(this.generatorHead!.apply(features), [B, h, w, NUM_AB_BINS]) as tf.Tensor4D;
+      const features = this.generator.apply(x, { pos: this.position(h, w), training: options.training ?? false }); // [B,T,d]
+      let logits = tf.reshape(this.generatorHead.apply(features), [B, h, w, NUM_AB_BINS]) as tf.Tensor4D;
       if (options.broadcast) {
         // Copy path: the nearest anchor's (soft) color as a log-prior on the logits. Without hints
         // the prior is the same constant for every bin, which softmax ignores.
@@ -595,7 +531,7 @@ export class DiscoModel {
 
   /**
    * Fuses the frozen pretrained features into DISCO's tokens (`extensions.pretrainedFeatures`; a
-   * baseline uses {@link fusePretrainedPerPixel}): grey `L` `[B,H,W,1]` → grey RGB resized to
+   * baseline fuses them per pixel, see `BaselineModel`): grey `L` `[B,H,W,1]` → grey RGB resized to
    * `inputSize` → frozen network `[B,H',W',C]` → resized to the token grid `[B,h,w,C]` →
    * `projection(concat(tokens, features))` `[B,h,w,d]`. Only the
    * projection is trainable; the frozen branch holds no variables, so gradients never enter it.
@@ -610,83 +546,23 @@ export class DiscoModel {
   }
 
   /**
-   * {@link fusePretrained} for a baseline's per-pixel features `[B,H,W,d]`, computed in the order
-   * that never materialises C channels at H×W: the projection is linear and resizing is linear
-   * per channel, so `P·concat(x, resize(f)) + b = Pₓ·x + resize(P_f·f) + b` (the same function up to
-   * float rounding), with `P_f·f` taken at the frozen network's resolution (d channels resized, not C).
-   */
-  private fusePretrainedPerPixel(L: tf.Tensor4D, feats: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => {
-      const [B, H, W, d] = feats.shape;
-      const proj = this.pretrainedProjection!;
-      const f = this.pretrained!.extract(pretrainedInput(L, this.extensions.pretrainedFeatures!.inputSize)); // [B,h',w',C]
-      const [, h, w, C] = f.shape;
-      const Px = tf.slice(proj.kernel, [0, 0], [d, d]) as tf.Tensor2D;
-      const Pf = tf.slice(proj.kernel, [d, 0], [C, d]) as tf.Tensor2D;
-      const low = tf.reshape(tf.matMul(tf.reshape(f, [B * h * w, C]), Pf), [B, h, w, d]) as tf.Tensor4D;
-      const x = tf.reshape(tf.matMul(tf.reshape(feats, [B * H * W, d]), Px), [B, H, W, d]);
-      return tf.add(tf.add(x, resizeToGrid(low, H, W)), proj.bias!) as tf.Tensor4D;
-    });
-  }
-
-  /**
-   * A baseline's forward pass (`arch` `regression` or `classification`): backbone → per-pixel head,
-   * no superpixels or anchors.
-   *
-   * @param L `[B,H,W,1]` normalised lightness ((L−50)/50); H, W multiples of 8.
-   * @param options `training`: batch-norm statistics (the baselines have no dropout). Default false.
-   */
-  forwardBaseline(L: tf.Tensor4D, options: { training?: boolean } = {}): BaselineOutputs {
-    const fn = 'DiscoModel.forwardBaseline';
-    const arch = this.extensions.arch;
-    if (arch === 'disco') throw new Error(`${fn}: this is a DISCO model (arch 'disco'); use forward`);
-    const [, H, W, c] = L.shape;
-    tf.util.assert(L.rank === 4 && c === 1, () => `${fn}: L must be [batch, height, width, 1], got [${L.shape}]`);
-    tf.util.assert(H % 8 === 0 && W % 8 === 0, () => `${fn}: height and width (${H}×${W}) must be multiples of 8 (backbone)`);
-    const training = options.training ?? false;
-    const [ab, logits] = tf.tidy(() => {
-      let feats = this.backbone.apply(L, { training }) as tf.Tensor4D; // [B,H,W,d]
-      if (this.pretrained) feats = this.fusePretrainedPerPixel(L, feats);
-      const y = this.head!.apply(feats, { training }) as tf.Tensor4D;
-      if (arch === 'regression') return [y]; // [B,H,W,2], tanh: ab/110
-      const decoded = tf.div(this.quantizer.decodeAnnealedMean(y, this.extensions.decodeTemperature), AB_SCALE) as tf.Tensor4D; // [B,H,W,2]
-      return [decoded, y]; // logits [B,H,W,313]
-    }) as [tf.Tensor4D, tf.Tensor4D?];
-    return { arch, ab, logits: logits ?? null };
-  }
-
-  /**
    * The model's one parameter table, in a fixed order (SPixNet, backbone, modeler, modeler head,
-   * hint embedding, generator, generator head, refinement, baseline head, pretrained-feature
-   * projection). Every other view of the weights — {@link DiscoModel.namedWeights},
-   * {@link DiscoModel.setNamedWeights}, {@link DiscoModel.trainableVariables},
-   * {@link DiscoModel.countParams} — is read from it.
+   * hint embedding, generator, generator head, refinement, pretrained-feature projection). Every
+   * other view of the weights — {@link DiscoModel.namedWeights}, {@link DiscoModel.setNamedWeights},
+   * {@link DiscoModel.trainableVariables}, {@link DiscoModel.countParams} — is read from it.
    */
-  private parameters(): ParamEntry[] {
-    const out: ParamEntry[] = [];
-    const fromLayers = (block: ParamBlock, m: tfl.LayersModel | null) => {
-      // LayerVariable.read() is the variable itself; originalName has no per-process suffix.
-      if (m) for (const w of m.weights) out.push({ name: `${block}.${canonicalWeightName(w.originalName)}`, variable: w.read() as tf.Variable, learnable: w.trainable, block });
-    };
-    const fromModule = (block: ParamBlock, m: Encoder | Linear | null) => {
-      if (m) for (const [n, v] of Object.entries(m.getWeights())) out.push({ name: `${block}.${n}`, variable: v, learnable: true, block });
-    };
-    fromLayers('spixnet', this.spixnet.model);
-    fromLayers('backbone', this.backbone);
-    fromModule('modeler', this.modeler);
-    fromModule('modelerHead', this.modelerHead);
-    fromModule('hintEmbedding', this.hintEmbedding);
-    fromModule('generator', this.generator);
-    fromModule('generatorHead', this.generatorHead);
-    fromLayers('refine', this.refinement);
-    fromLayers('head', this.head);
-    fromModule('pretrainedProjection', this.pretrainedProjection);
-    return out;
-  }
-
-  /** The variables stage 2 trains: every learnable weight except SPixNet's (the frozen stage 1). */
-  trainableVariables(): tf.Variable[] {
-    return this.parameters().filter((p) => p.learnable && p.block !== 'spixnet').map((p) => p.variable);
+  protected parameters(): ParamEntry[] {
+    return [
+      ...layerParams('spixnet', this.spixnet.model),
+      ...layerParams('backbone', this.backbone),
+      ...moduleParams('modeler', this.modeler),
+      ...moduleParams('modelerHead', this.modelerHead),
+      ...moduleParams('hintEmbedding', this.hintEmbedding),
+      ...moduleParams('generator', this.generator),
+      ...moduleParams('generatorHead', this.generatorHead),
+      ...layerParams('refine', this.refinement),
+      ...moduleParams('pretrainedProjection', this.pretrainedProjection),
+    ];
   }
 
   /**
@@ -695,73 +571,19 @@ export class DiscoModel {
    * released model's 43,063,739.
    */
   countParams(): ParamCounts {
-    const params = this.parameters().filter((p) => p.learnable);
-    const n = (...blocks: ParamBlock[]) => params.filter((p) => blocks.includes(p.block)).reduce((a, p) => a + p.variable.size, 0);
+    const n = (...blocks: ParamBlock[]) => this.learnableCount(...blocks);
     const c: ParamCounts = {
       spixnet: n('spixnet'),
       backbone: n('backbone'),
       modeler: n('modeler', 'modelerHead'),
       generator: n('hintEmbedding', 'generator', 'generatorHead'),
       refinement: n('refine'),
-      ...(this.head ? { head: n('head') } : {}),
       ...(this.pretrainedProjection ? { fusion: n('pretrainedProjection') } : {}),
       total: 0,
     };
-    c.total = c.spixnet + c.backbone + c.modeler + c.generator + c.refinement + (c.head ?? 0) + (c.fusion ?? 0);
+    c.total = c.spixnet + c.backbone + c.modeler + c.generator + c.refinement + (c.fusion ?? 0);
     if (this.pretrained) c.pretrainedFrozen = this.pretrained.countParams();
     return c;
-  }
-
-  /**
-   * Every weight (trainable or not, batch-norm statistics included) by its unique dotted name
-   * `<block>.<path>`: `spixnet.…`, `backbone.…`, `modeler.…`, `generator.…`, `refine.…` (a
-   * baseline: `spixnet.…`, `backbone.…`, `head.…`). The tensors are the variables themselves.
-   *
-   * @example
-   * ```ts
-   * const bn = Object.keys(model.namedWeights()).filter((n) => n.endsWith('moving_mean'));
-   * ```
-   */
-  namedWeights(): Record<string, tf.Tensor> {
-    return Object.fromEntries(this.parameters().map((p) => [p.name, p.variable]));
-  }
-
-  /**
-   * Assigns weights saved by {@link DiscoModel.namedWeights}; every name must match in name and
-   * shape. Names are read through {@link canonicalWeightName}, so files and checkpoints written
-   * with the earlier `block/layer/weight` names load unchanged.
-   *
-   * @param weights Tensors by name; the model copies what it keeps (the caller still owns them).
-   * @param options `only`: assign just the names it accepts (the others must still exist).
-   */
-  setNamedWeights(weights: Record<string, tf.Tensor>, options: { only?: (name: string) => boolean } = {}): void {
-    const fn = 'DiscoModel.setNamedWeights';
-    const given = new Map<string, tf.Tensor>();
-    for (const [raw, t] of Object.entries(weights)) {
-      const name = canonicalWeightName(raw);
-      if (given.has(name)) throw new Error(`${fn}: weight '${raw}' is given twice (as '${name}')`);
-      given.set(name, t);
-    }
-    const params = this.parameters();
-    const wanted = params.filter((p) => (options.only ? options.only(p.name) : true));
-    for (const p of wanted) {
-      const src = given.get(p.name);
-      if (!src) throw new Error(`${fn}: missing weight '${p.name}'`);
-      if (!tf.util.arraysEqual(src.shape, p.variable.shape)) throw new Error(`${fn}: weight '${p.name}' has shape [${src.shape}], expected [${p.variable.shape}]`);
-    }
-    const known = new Set(params.map((p) => p.name));
-    const extra = [...given.keys()].filter((n) => !known.has(n));
-    if (extra.length > 0) throw new Error(`${fn}: unknown weight '${extra[0]}' (${extra.length} unknown)`);
-    for (const p of wanted) {
-      // assign() takes a reference to the data: disposing the caller's tensor later keeps it.
-      const src = given.get(p.name)!;
-      if (src.dtype === 'float32') p.variable.assign(src);
-      else {
-        const cast = tf.cast(src, 'float32');
-        p.variable.assign(cast);
-        cast.dispose();
-      }
-    }
   }
 
   /**
@@ -769,9 +591,8 @@ export class DiscoModel {
    * only on (seed, step): resuming from a checkpoint then reproduces an uninterrupted run.
    */
   reseedDropout(seed: number): void {
-    // Baselines have no dropout: nothing to reseed.
-    this.modeler?.reseedDropout(seed);
-    this.generator?.reseedDropout(seed + GENERATOR_DROPOUT_SEED_OFFSET);
+    this.modeler.reseedDropout(seed);
+    this.generator.reseedDropout(seed + GENERATOR_DROPOUT_SEED_OFFSET);
   }
 
   /** Frees every variable and cached tensor. */
@@ -779,7 +600,6 @@ export class DiscoModel {
     this.spixnet.dispose();
     this.backbone.dispose();
     this.refinement?.dispose();
-    this.head?.dispose();
     for (const m of [this.modeler, this.modelerHead, this.hintEmbedding, this.generator, this.generatorHead, this.pretrainedProjection]) m?.dispose();
     this.pretrained?.dispose();
     this.quantizer.dispose();

@@ -6,7 +6,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ColorVariant, UserAnchor } from '@disco/anchors';
 import { resizeArea } from '@disco/color';
-import type { DiscoEncoding, DiscoModel } from './disco.js';
+import { isBaselineModel, type ColorizationModel } from './baseline.js';
+import { extensionsOf } from './config.js';
+import type { DiscoEncoding } from './disco.js';
 
 /** Options of {@link colorizeL}. */
 export interface ColorizeOptions {
@@ -70,12 +72,12 @@ export interface ColorizeResult {
 /**
  * Colorizes one normalised L image `[1,H,W,1]` of any size. The caller owns the returned tensors.
  *
- * A baseline model (`extensions.arch` `regression` or `classification`) gives one result (variant 0,
+ * A baseline model (`BaselineModel`, `extensions.arch` `regression` or `classification`) gives one result (variant 0,
  * `anchors: []`) with the same geometry (`mode`); `anchors` and `seed` are ignored, and the options
  * that need anchors (`oracle`, `userAnchors`, `anchorColors: 'expected'`, variants other than
  * `[0]`) throw a one-line error.
  */
-export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<ColorizeOptions> = {}): ColorizeResult[] {
+export function colorizeL(model: ColorizationModel, L: tf.Tensor4D, options: Partial<ColorizeOptions> = {}): ColorizeResult[] {
   const o = { ...COLORIZE_DEFAULTS, ...options };
   const x: ColorizeExtensions = { ...COLORIZE_NO_EXTENSIONS, ...o.extensions };
   const fn = 'colorizeL';
@@ -86,10 +88,9 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
   for (const v of o.variants) tf.util.assert(v === 0 || v === 1 || v === 2, () => `${fn}: variant must be 0, 1 or 2; got ${String(v)}`);
   tf.util.assert(tf.tidy(() => tf.all(tf.isFinite(L)).dataSync()[0]) === 1, () => `${fn}: L contains NaN or Infinity (the input image)`);
   const [, H, W] = L.shape;
-  const arch = model.extensions.arch;
-  if (arch !== 'disco') {
+  if (isBaselineModel(model)) {
     const needs = o.oracle ? 'oracle anchors' : o.userAnchors ? 'user anchors' : x.anchorColors === 'expected' ? "anchorColors 'expected'" : o.variants.some((v) => v !== 0) ? `diverse variants [${o.variants.join(', ')}]` : null;
-    if (needs) throw new Error(`${fn}: ${needs} need a DISCO model; this is the '${arch}' baseline, which has no anchors`);
+    if (needs) throw new Error(`${fn}: ${needs} need a DISCO model; this is the '${extensionsOf(model.config).arch}' baseline, which has no anchors`);
   }
   const S = model.config.cellSize;
   const unit = model.sizeMultiple();
@@ -114,8 +115,8 @@ export function colorizeL(model: DiscoModel, L: tf.Tensor4D, options: Partial<Co
   const results: ColorizeResult[] = [];
   let encoded: DiscoEncoding | null = null;
   try {
-    if (arch !== 'disco') {
-      const out = model.forwardBaseline(input);
+    if (isBaselineModel(model)) {
+      const out = model.forward(input);
       out.logits?.dispose();
       const ab = fromModel(out.ab);
       out.ab.dispose();

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { resolveStoredConfig, type DiscoConfig } from './config.js';
-import { DiscoModel } from './disco.js';
+import { createColorizationModel, type ColorizationModel } from './baseline.js';
 
 /** Format tag written into every model file. */
 export const DISCO_MODEL_FORMAT = 'disco-model-v1';
@@ -24,17 +24,18 @@ export interface DiscoModelJson {
   weightsSha256?: string;
 }
 
-/** Serialises every weight of a model (batch-norm statistics included). */
-export async function serializeDiscoModel(model: DiscoModel, meta: Record<string, unknown> = {}): Promise<{ json: DiscoModelJson; weights: ArrayBuffer }> {
+/** Serialises every weight of a model, DISCO or a baseline (batch-norm statistics included). */
+export async function serializeDiscoModel(model: ColorizationModel, meta: Record<string, unknown> = {}): Promise<{ json: DiscoModelJson; weights: ArrayBuffer }> {
   const { data, specs } = await tf.io.encodeWeights(model.namedWeights());
   return { json: { format: DISCO_MODEL_FORMAT, config: model.config as DiscoConfig, weightSpecs: specs, meta }, weights: data };
 }
 
 /**
- * Rebuilds a model from {@link serializeDiscoModel}'s output. Throws a one-line error on a wrong
+ * Rebuilds a model from {@link serializeDiscoModel}'s output (a `DiscoModel`, or a `BaselineModel`
+ * when `extensions.arch` names a baseline). Throws a one-line error on a wrong
  * format tag, a config that does not validate, or weights that do not match the config.
  */
-export function deserializeDiscoModel(json: DiscoModelJson, weights: ArrayBuffer, where = 'model'): DiscoModel {
+export function deserializeDiscoModel(json: DiscoModelJson, weights: ArrayBuffer, where = 'model'): ColorizationModel {
   if (!json || json.format !== DISCO_MODEL_FORMAT) throw new Error(`${where}: not a DISCO model (format '${String(json?.format)}', expected '${DISCO_MODEL_FORMAT}')`);
   let config: DiscoConfig;
   try {
@@ -44,7 +45,7 @@ export function deserializeDiscoModel(json: DiscoModelJson, weights: ArrayBuffer
   }
   const expected = json.weightSpecs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * 4, 0);
   if (weights.byteLength !== expected) throw new Error(`${where}: weights hold ${weights.byteLength} bytes, the specs need ${expected}`);
-  const model = DiscoModel.create(config);
+  const model = createColorizationModel(config);
   const named = tf.io.decodeWeights(weights, json.weightSpecs);
   try {
     model.setNamedWeights(named);

@@ -7,7 +7,7 @@
  * them (Adam state lives here only), and the updated weights go back to the workers.
  *
  * What equals what: a step with `workers: n` equals, to float tolerance, one process that computes
- * {@link stage2Gradients} on the same n shards and applies their weighted mean.
+ * `Stage2Trainer.gradients` on the same n shards and applies their weighted mean.
  * That is the full-batch gradient for every per-sample term, but not exactly for batch norm in
  * training mode (each shard normalises with its own statistics, as PyTorch's DistributedDataParallel
  * without SyncBatchNorm), nor for the per-image k-means initialisation and dropout masks, which
@@ -17,7 +17,7 @@ import type { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { enableNativeConvolutions, nativeConvolutionState, startModuleWorker } from '@disco/runtime/node';
 import type { DiscoConfig } from '../model/config.js';
-import { stage2Forward, stage2LearningRate, stage2Loss, type Stage2Batch, type Stage2Losses, type Stage2Options, type Stage2Trainer } from './stage2.js';
+import type { Stage2Batch, Stage2Losses, Stage2Options, Stage2Trainer } from './stage2.js';
 
 /** Options of {@link ParallelStage2Trainer.create}. */
 export interface ParallelOptions {
@@ -61,47 +61,6 @@ export type ParallelReply =
   | { kind: 'ready' }
   | { kind: 'grads'; grads: Array<Float32Array | null>; losses: Stage2Losses; stats: Record<string, Plain> }
   | { kind: 'error'; message: string };
-
-/**
- * The gradients `trainer.step(batch, step)` would apply, without applying them: the same DISCO
- * forward (dropout and anchor seeds of `step`) and {@link stage2Loss}. Batch-norm moving
- * statistics are updated as in a step.
- *
- * @param batch `L` `[B,H,W,1]`, `ab` `[B,H,W,2]`.
- * @returns `grads`: one tensor per variable of `model.trainableVariables()` (same order), null
- *   where the loss does not reach the variable (the caller disposes them); `losses`: the terms.
- */
-export function stage2Gradients(trainer: Stage2Trainer, batch: Stage2Batch, step: number): { grads: Array<tf.Tensor | null>; losses: Stage2Losses } {
-  const o = trainer.options;
-  const model = trainer.model;
-  model.reseedDropout(o.seed * 1000003 + step); // as Stage2Trainer.step
-  let terms: Record<keyof Stage2Losses, tf.Scalar> | null = null;
-  const variables = model.trainableVariables();
-  const { value, grads } = tf.variableGrads(() => {
-    const out = stage2Forward(model, batch, true, o.seed + step); // as Stage2Trainer.step (DISCO or a baseline)
-    const r = stage2Loss(model, batch, out, o, trainer.featureNet);
-    terms = Object.fromEntries(Object.entries(r.terms).filter(([k]) => k !== 'total').map(([k, v]) => [k, tf.keep(v)])) as Record<keyof Stage2Losses, tf.Scalar>;
-    tf.dispose(Object.values(out).filter((t): t is tf.Tensor => t instanceof tf.Tensor));
-    return r.total;
-  }, variables);
-  const t = terms as unknown as Record<keyof Stage2Losses, tf.Scalar>;
-  const losses = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.dataSync()[0]!])) as unknown as Stage2Losses;
-  losses.total = value.dataSync()[0]!;
-  tf.dispose([...Object.values(t), value]);
-  return { grads: variables.map((v) => grads[v.name] ?? null), losses };
-}
-
-/**
- * One Adam update of `trainer` at `step` (learning rate of the schedule) with `grads` in the
- * order of {@link stage2Gradients}; null entries are not updated (as in a step). Does not dispose
- * them.
- */
-export function applyStage2Gradients(trainer: Stage2Trainer, grads: Array<tf.Tensor | null>, step: number): void {
-  const variables = trainer.model.trainableVariables();
-  tf.util.assert(grads.length === variables.length, () => `applyStage2Gradients: ${grads.length} gradients for ${variables.length} variables`);
-  (trainer.optimizer as unknown as { learningRate: number }).learningRate = stage2LearningRate(step, trainer.options);
-  trainer.optimizer.applyGradients(variables.flatMap((v, i) => (grads[i] ? [{ name: v.name, tensor: grads[i] }] : [])));
-}
 
 /** Whether a named weight is a batch-norm moving statistic (not trained, updated by the forward pass). */
 export function isMovingStatistic(name: string): boolean {
@@ -241,7 +200,7 @@ export class ParallelStage2Trainer {
     const [L0, ab0] = tf.tidy(() => [shard(batch.L, 0), shard(batch.ab, 0)]) as [tf.Tensor4D, tf.Tensor4D];
     let local: { grads: Array<tf.Tensor | null>; losses: Stage2Losses };
     try {
-      local = stage2Gradients(this.trainer, { L: L0, ab: ab0 }, step);
+      local = this.trainer.gradients({ L: L0, ab: ab0 }, step);
     } finally {
       tf.dispose([L0, ab0]);
     }
@@ -254,7 +213,7 @@ export class ParallelStage2Trainer {
     }
     const weightOf = (i: number) => sizes[i]! / B;
     // A gradient missing on one thread (the loss does not reach the variable) counts as zero
-    // there; missing everywhere, the variable is not updated (as in Stage2Trainer.step).
+    // there; missing everywhere, the variable is not updated (as in a single-thread step).
     const shapes = this.trainer.model.trainableVariables().map((v) => v.shape);
     const averaged = local.grads.map((g, v) => {
       if (!g && remote.every((r) => !r.grads[v])) return null;
@@ -269,7 +228,7 @@ export class ParallelStage2Trainer {
       });
     });
     tf.dispose(local.grads.filter((g): g is tf.Tensor => g !== null));
-    applyStage2Gradients(this.trainer, averaged, step);
+    this.trainer.applyGradients(averaged, step);
     tf.dispose(averaged.filter((g): g is tf.Tensor => g !== null));
     // Batch-norm moving statistics: the shard-size-weighted mean of every thread's.
     const mine = this.trainer.model.namedWeights();

@@ -7,10 +7,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { setupBackendForCli } from '@disco/runtime/node';
-import { DiscoModel } from '../model/disco.js';
+import { createColorizationModel } from '../model/baseline.js';
 // Registers the frozen InceptionV3 of `pretrainedFeatures` (configs that use it build it here too).
 import '../io/nsfw_inception.js';
-import { isMovingStatistic, stage2Gradients, type ParallelReply, type ParallelRequest, type ParallelWorkerInit } from './parallel.js';
+import { isMovingStatistic, type ParallelReply, type ParallelRequest, type ParallelWorkerInit } from './parallel.js';
 import { Stage2Trainer } from './stage2.js';
 
 const port = parentPort!;
@@ -21,7 +21,7 @@ const tensors = (w: Record<string, { data: Float32Array; shape: number[] }>) => 
 try {
   const conv = init.convolutions;
   await setupBackendForCli(init.backend, () => {}, { ...process.env, DISCO_CONV: conv.engine, ...(conv.engine === 'onnxruntime' ? { DISCO_CONV_THREADS: String(conv.threads) } : {}) });
-  const model = DiscoModel.create(init.config);
+  const model = createColorizationModel(init.config);
   tf.tidy(() => model.setNamedWeights(tensors(init.weights)));
   const trainer = new Stage2Trainer(model, init.options, null);
   port.on('message', (m: ParallelRequest) => {
@@ -33,7 +33,7 @@ try {
       } else {
         const L = tf.tensor4d(m.L.data, m.L.shape as [number, number, number, number]);
         const ab = tf.tensor4d(m.ab.data, m.ab.shape as [number, number, number, number]);
-        const { grads, losses } = stage2Gradients(trainer, { L, ab }, m.step);
+        const { grads, losses } = trainer.gradients({ L, ab }, m.step);
         const data = grads.map((g) => (g ? (g.dataSync() as Float32Array).slice() : null)); // own buffers, safe to transfer on every backend
         const named = model.namedWeights();
         const stats = Object.fromEntries(Object.keys(named).filter(isMovingStatistic).map((n) => [n, { data: named[n]!.dataSync() as Float32Array, shape: named[n]!.shape.slice() }]));

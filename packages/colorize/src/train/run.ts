@@ -28,12 +28,13 @@ import { PhotoDataset } from '@disco/photos';
 import { checkFiniteWeights, loadDiscoModel, MODEL_FILES, saveDiscoModel } from '../io/model_files.js';
 import { loadNsfwInceptionStem } from '../io/nsfw_inception.js';
 import { extensionsOf, resolveStoredConfig, type DiscoConfig } from '../model/config.js';
-import { DiscoModel } from '../model/disco.js';
+import { createColorizationModel, type ColorizationModel } from '../model/baseline.js';
 import type { FeatureNetwork } from '../model/losses.js';
+import type { ParamCounts } from '../model/params.js';
 import { loadSpixNet } from '@disco/superpixel/node';
 import { ParallelStage2Trainer } from './parallel.js';
-import { perceptualWeightFor, TRAIN_DEFAULTS } from './defaults.js';
-import { resolveStage2Options, Stage2Trainer, type Stage2Losses, type Stage2Options, type Stage2OptionsOverrides } from './stage2.js';
+import { perceptualWeightFor, TRAIN_DEFAULTS, type TrainDefaults } from './defaults.js';
+import { resolveStage2Options, Stage2Trainer, type Stage2Batch, type Stage2Losses, type Stage2Options, type Stage2OptionsOverrides } from './stage2.js';
 
 /** Builds a perceptual feature network for crops of `imageSize` pixels. */
 export type FeatureNetworkFactory = (imageSize: number) => Promise<FeatureNetwork>;
@@ -182,7 +183,7 @@ export interface LoadedDiscoCheckpoint {
 const CKPT = 'checkpoint';
 const CKPT_WEIGHTS = 'weights.bin';
 
-async function writeCheckpoint(out: string, model: DiscoModel, trainer: Stage2Trainer, state: Omit<DiscoCheckpointState, 'optimizerNames' | 'format' | 'specs'>, files: FileSystem): Promise<void> {
+async function writeCheckpoint(out: string, model: ColorizationModel, trainer: Stage2Trainer, state: Omit<DiscoCheckpointState, 'optimizerNames' | 'format' | 'specs'>, files: FileSystem): Promise<void> {
   const opt = await trainer.optimizerState();
   const named: Record<string, tf.Tensor> = {};
   for (const [k, v] of Object.entries(model.namedWeights())) named[`model:${k}`] = v;
@@ -232,12 +233,12 @@ export function readDiscoCheckpoint(run: string, flag: string, options: { fs?: F
   return { dir: ck.dir, state: st, weights };
 }
 
-/** The model of a checkpoint (its optimizer state is ignored); the caller disposes it. */
-export function modelFromCheckpoint(ck: LoadedDiscoCheckpoint): DiscoModel {
+/** The model of a checkpoint, DISCO or a baseline (its optimizer state is ignored); the caller disposes it. */
+export function modelFromCheckpoint(ck: LoadedDiscoCheckpoint): ColorizationModel {
   const named = tf.io.decodeWeights(ck.weights, ck.state.specs);
   const weights: Record<string, tf.Tensor> = {};
   for (const [k, v] of Object.entries(named)) if (k.startsWith('model:')) weights[k.slice(6)] = v;
-  const model = DiscoModel.create(resolveStoredConfig(ck.state.config));
+  const model = createColorizationModel(resolveStoredConfig(ck.state.config));
   try {
     model.setNamedWeights(weights);
   } catch (e) {
@@ -249,7 +250,7 @@ export function modelFromCheckpoint(ck: LoadedDiscoCheckpoint): DiscoModel {
   return model;
 }
 
-async function applyCheckpoint(ck: LoadedDiscoCheckpoint, model: DiscoModel, trainer: Stage2Trainer): Promise<void> {
+async function applyCheckpoint(ck: LoadedDiscoCheckpoint, model: ColorizationModel, trainer: Stage2Trainer): Promise<void> {
   const wf = path.join(ck.dir, CKPT_WEIGHTS);
   const named = tf.io.decodeWeights(ck.weights, ck.state.specs);
   try {
@@ -298,7 +299,7 @@ export function changedFlags(stored: Record<string, unknown>, now: Record<string
 }
 
 /** Builds the model of `config` with the stage-1 network named by `spixnet` (see {@link TrainDiscoSpec.spixnet}). */
-async function modelWithSpixnet(config: DiscoConfig, spixnet: string | null | undefined): Promise<DiscoModel> {
+async function modelWithSpixnet(config: DiscoConfig, spixnet: string | null | undefined): Promise<ColorizationModel> {
   const spixDir = spixnet ? path.resolve(spixnet) : null;
   if (spixDir !== null && !fs.existsSync(spixDir)) throw new Error(`--spixnet: '${spixDir}' does not exist`);
   if (spixDir !== null && !fs.statSync(spixDir).isDirectory()) throw new Error(`--spixnet: '${spixDir}' is not a folder`);
@@ -306,9 +307,9 @@ async function modelWithSpixnet(config: DiscoConfig, spixnet: string | null | un
   if (spixDir !== null && !fromDisco && !fs.existsSync(path.join(spixDir, 'model.json'))) throw new Error(`--spixnet: no model.json (SPixNet) or ${MODEL_FILES.json} (DISCO model) in '${spixDir}'`);
   const spix = spixDir && !fromDisco ? await loadSpixNet(spixDir, '--spixnet') : null;
   if (spix && spix.config.widths.length === 0) throw new Error('--spixnet: empty network');
-  const model = DiscoModel.create(config, spix ?? SpixNet.create({ seed: config.seed, padding: extensionsOf(config).padding }, config.spixnetPreset));
+  const model = createColorizationModel(config, spix ?? SpixNet.create({ seed: config.seed, padding: extensionsOf(config).padding }, config.spixnetPreset));
   if (fromDisco) {
-    let src: DiscoModel;
+    let src: ColorizationModel;
     try {
       src = loadDiscoModel(spixDir);
     } catch (e) {
@@ -326,6 +327,192 @@ async function modelWithSpixnet(config: DiscoConfig, spixnet: string | null | un
     }
   }
   return model;
+}
+
+/**
+ * A {@link TrainDiscoSpec} with its defaults applied, checked, and (on resume) its checkpoint read:
+ * the run settings of {@link TrainDefaults}, and what the run trains.
+ */
+interface ResolvedRun extends Omit<TrainDefaults, 'preset' | 'options'> {
+  /** Absolute run folder. */
+  out: string;
+  /** Absolute data sources. */
+  sources: string[];
+  /** The flags recorded in `run.json` and each checkpoint: the spec's `record` and the data. */
+  flags: Record<string, unknown>;
+  /** The model config (on resume, the checkpoint's). */
+  config: DiscoConfig;
+  /** The resolved stage-2 options. */
+  options: Stage2Options;
+  /** The checkpoint resumed from, or null. */
+  resumeFrom: LoadedDiscoCheckpoint | null;
+}
+
+/**
+ * Applies the defaults of a spec and checks it against the run folder: on `resume`, the
+ * checkpoint's flags must equal the spec's (except `allowChanged`) and its model config wins;
+ * otherwise a folder holding a run is refused unless `overwrite` (which clears it).
+ */
+function resolveRun(spec: TrainDiscoSpec, log: (l: string) => void, files: FileSystem): ResolvedRun {
+  const out = path.resolve(spec.out);
+  const perceptual = spec.perceptual ?? TRAIN_DEFAULTS.perceptual;
+  const sources = spec.data.map((d) => path.resolve(d));
+  const flags = { ...(spec.record ?? {}), data: sources };
+  let config = spec.config;
+  let resumeFrom: LoadedDiscoCheckpoint | null = null;
+  if (spec.resume && spec.overwrite) throw new Error('--resume and --overwrite exclude each other: continue the run, or start it over');
+  if (spec.resume) {
+    resumeFrom = readDiscoCheckpoint(out, '--resume', { fs: files, log, repair: true });
+    // `out` names where the run lives (a moved run folder resumes), not how it trains.
+    const { out: _storedOut, ...stored } = resumeFrom.state.flags ?? {};
+    const { out: _out, ...now }: Record<string, unknown> = flags;
+    const changed = changedFlags(stored, now, spec.allowChanged);
+    if (changed.length > 0) throw new Error(`--resume: ${changed.join(', ')} differ${changed.length === 1 ? 's' : ''} from the checkpoint's flags in ${path.join(out, CKPT)}; give the same flags, or name the ones to change with --allow-changed ${changed.map((c) => c.split(' ')[0]!.slice(2)).join(',')}`);
+    config = resolveStoredConfig(resumeFrom.state.config);
+    if (JSON.stringify(config) !== JSON.stringify(resolveStoredConfig(spec.config))) log("train: warning: --resume keeps the checkpoint's model config; a changed model flag has no effect on it");
+  } else {
+    const held = runFolderContents(out, files);
+    if (held.length > 0 && !spec.overwrite) throw new Error(`--out: ${out} holds a training run (${held.join(', ')}); continue it with --resume, or start it over with --overwrite`);
+    for (const n of held) files.rmSync(path.join(out, n), { recursive: true, force: true });
+  }
+  return {
+    out,
+    batchSize: spec.batchSize ?? TRAIN_DEFAULTS.batchSize,
+    validateEvery: spec.validateEvery ?? TRAIN_DEFAULTS.validateEvery,
+    validationBatches: spec.validationBatches ?? TRAIN_DEFAULTS.validationBatches,
+    checkpointEvery: spec.checkpointEvery ?? TRAIN_DEFAULTS.checkpointEvery,
+    perceptual,
+    workers: spec.workers ?? TRAIN_DEFAULTS.workers,
+    sources,
+    flags,
+    config,
+    options: resolveStage2Options({ perceptualWeight: perceptualWeightFor(perceptual), ...spec.options }),
+    resumeFrom,
+  };
+}
+
+/** The registered perceptual network `name` for crops of `imageSize` pixels, or null for `none`. */
+async function featureNetworkFor(name: string, imageSize: number): Promise<FeatureNetwork | null> {
+  if (name === 'none') return null;
+  const factory = FEATURE_NETWORKS.get(name);
+  if (!factory) throw new Error(`--perceptual: unknown network '${name}'; valid: none${[...FEATURE_NETWORKS.keys()].map((k) => `, ${k}`).join('')}`);
+  return factory(imageSize);
+}
+
+/** Checks the worker count against the batch and the perceptual network (one line naming `--workers`). */
+function checkWorkers(workers: number, batchSize: number, featureNet: FeatureNetwork | null): void {
+  if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers: must be an integer ≥ 1 (got ${workers})`);
+  if (workers > 1 && featureNet) throw new Error('--workers: a perceptual feature network is not supported with more than one worker (use --perceptual none)');
+  if (workers > batchSize) throw new Error(`--workers: ${workers} workers need a batch of at least ${workers} images (--batch-size ${batchSize})`);
+}
+
+/** The training split and the validation split (null when it holds no photo) of a run's data. */
+async function openData(run: ResolvedRun, log: (l: string) => void): Promise<{ train: PhotoDataset; validation: PhotoDataset | null }> {
+  const common = { sources: run.sources, size: run.config.imageSize, batchSize: run.batchSize, seed: run.options.seed, output: 'lab' as const };
+  const train = await PhotoDataset.create({ ...common, split: 'train' });
+  // A small data set may hold out no photo at all: train anyway, without validation.
+  const validation = await PhotoDataset.create({ ...common, split: 'validation', flip: false, dropRemainder: false }).catch((e: Error) => {
+    if (!/no images in split/.test(e.message)) throw e;
+    return null;
+  });
+  if (!validation && run.validateEvery > 0) log('train: warning: the validation split is empty (too few photos); validation is skipped');
+  if (Math.floor(train.files.length / run.batchSize) < 1) throw new Error(`--data: ${train.files.length} training images are fewer than one batch of ${run.batchSize}`);
+  return { train, validation };
+}
+
+/**
+ * The position of a run in its training data, and the batches from there on. Epochs are consumed
+ * in order; a checkpoint records (epoch, batches of it consumed) so that a resumed run replays
+ * exactly the batches an uninterrupted one sees (epoch lengths vary with the grey filter). A
+ * checkpoint taken after an epoch's last batch records that epoch's batch count: the resumed
+ * cursor skips the whole epoch and goes on with the next.
+ */
+class DataCursor {
+  /** Epoch being consumed. */
+  epoch: number;
+  /** Batches of {@link epoch} consumed (handed out). */
+  index = 0;
+  /** Batches of {@link epoch} to pass over (consumed before a resume). */
+  private skip: number;
+  private reported = 0;
+
+  constructor(
+    private readonly ds: PhotoDataset,
+    private readonly log: (l: string) => void,
+    start: { epoch: number; index: number } = { epoch: 0, index: 0 },
+  ) {
+    this.epoch = start.epoch;
+    this.skip = start.index;
+  }
+
+  /** Batches, `L` `[B,H,W,1]` and `ab` `[B,H,W,2]`, epoch after epoch without end (the caller disposes each and stops). */
+  async *batches(): AsyncGenerator<Stage2Batch> {
+    for (;;) {
+      let index = 0;
+      try {
+        for await (const b of this.ds.batches(this.epoch)) {
+          index++;
+          if (index <= this.skip) {
+            tf.dispose([b.L!, b.ab!]);
+            continue;
+          }
+          this.reportSkipped();
+          this.index = index;
+          yield { L: b.L!, ab: b.ab! };
+        }
+      } finally {
+        this.reportSkipped();
+      }
+      if (index === 0) {
+        const f = this.ds.filtered();
+        throw new Error(`--data: epoch ${this.epoch} served no batch: of ${this.ds.files.length} training photos ${f.grey} are near-grey and ${f.unreadable} unreadable, fewer than one batch of ${this.ds.options.batchSize} remain`);
+      }
+      if (index < this.skip) this.log(`train: warning: epoch ${this.epoch} has ${index} batches but the checkpoint recorded ${this.skip} consumed (the data changed since); continuing with epoch ${this.epoch + 1}`);
+      this.epoch++;
+      this.index = 0;
+      this.skip = 0;
+    }
+  }
+
+  /** Logs the photos found unreadable since the last call. */
+  private reportSkipped(): void {
+    const bad = [...this.ds.skipped];
+    for (const [file, why] of bad.slice(this.reported)) this.log(`train: warning: skipping ${file}: ${why} (${bad.length} of ${this.ds.files.length} training photos unreadable so far)`);
+    this.reported = bad.length;
+  }
+}
+
+/**
+ * The mean loss terms over the first `batches` batches of the validation split (inference mode,
+ * anchors seeded `seed`); empty when no batch was served.
+ */
+async function validate(trainer: Stage2Trainer, val: PhotoDataset, batches: number, seed: number): Promise<Partial<Stage2Losses>> {
+  const sums: Record<string, number> = {};
+  let n = 0;
+  for await (const b of val.batches(0)) {
+    if (n < batches) {
+      const l = trainer.evaluate({ L: b.L!, ab: b.ab! }, seed);
+      for (const [k, v] of Object.entries(l)) sums[k] = (sums[k] ?? 0) + v;
+      n++;
+    }
+    tf.dispose([b.L!, b.ab!]);
+  }
+  return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, n)]));
+}
+
+/**
+ * The step log `<out>/log.jsonl` (one JSON line per step): on resume, the lines of the steps after
+ * the checkpoint (to be replayed) are dropped; on a fresh run, an old log is removed.
+ */
+function prepareStepLog(out: string, resumedAt: number | null): string {
+  const logFile = path.join(out, 'log.jsonl');
+  if (resumedAt !== null && fs.existsSync(logFile)) {
+    const kept = fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as { step: number }).step < resumedAt);
+    writeFileAtomic(logFile, kept.map((l) => `${l}\n`).join(''));
+  } else if (resumedAt === null) {
+    fs.rmSync(logFile, { force: true });
+  }
+  return logFile;
 }
 
 /**
@@ -349,223 +536,179 @@ async function modelWithSpixnet(config: DiscoConfig, spixnet: string | null | un
 export async function trainDisco(spec: TrainDiscoSpec, hooks: TrainDiscoHooks = {}): Promise<TrainDiscoResult> {
   const log = hooks.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const files = hooks.fs ?? nodeFileSystem;
-  const out = path.resolve(spec.out);
-  const batchSize = spec.batchSize ?? TRAIN_DEFAULTS.batchSize;
-  const validateEvery = spec.validateEvery ?? TRAIN_DEFAULTS.validateEvery;
-  const validationBatches = spec.validationBatches ?? TRAIN_DEFAULTS.validationBatches;
-  const checkpointEvery = spec.checkpointEvery ?? TRAIN_DEFAULTS.checkpointEvery;
-  const perceptualName = spec.perceptual ?? TRAIN_DEFAULTS.perceptual;
-  const record = spec.record ?? {};
-  let config = spec.config;
-  let resumeFrom: LoadedDiscoCheckpoint | null = null;
-  const sources = spec.data.map((d) => path.resolve(d));
-  if (spec.resume && spec.overwrite) throw new Error('--resume and --overwrite exclude each other: continue the run, or start it over');
-  if (spec.resume) {
-    resumeFrom = readDiscoCheckpoint(out, '--resume', { fs: files, log, repair: true });
-    // `out` names where the run lives (a moved run folder resumes), not how it trains.
-    const { out: _storedOut, ...stored } = resumeFrom.state.flags ?? {};
-    const { out: _out, ...now }: Record<string, unknown> = { ...record, data: sources };
-    const changed = changedFlags(stored, now, spec.allowChanged);
-    if (changed.length > 0) throw new Error(`--resume: ${changed.join(', ')} differ${changed.length === 1 ? 's' : ''} from the checkpoint's flags in ${path.join(out, CKPT)}; give the same flags, or name the ones to change with --allow-changed ${changed.map((c) => c.split(' ')[0]!.slice(2)).join(',')}`);
-    config = resolveStoredConfig(resumeFrom.state.config);
-    if (JSON.stringify(config) !== JSON.stringify(resolveStoredConfig(spec.config))) log("train: warning: --resume keeps the checkpoint's model config; a changed model flag has no effect on it");
-  } else {
-    const held = runFolderContents(out, files);
-    if (held.length > 0 && !spec.overwrite) throw new Error(`--out: ${out} holds a training run (${held.join(', ')}); continue it with --resume, or start it over with --overwrite`);
-    for (const n of held) files.rmSync(path.join(out, n), { recursive: true, force: true });
-  }
-  const resumeState = resumeFrom?.state ?? null;
-  const options = resolveStage2Options({ perceptualWeight: perceptualWeightFor(perceptualName), ...spec.options });
-  let featureNet: FeatureNetwork | null = null;
-  if (perceptualName !== 'none') {
-    const factory = FEATURE_NETWORKS.get(perceptualName);
-    if (!factory) throw new Error(`--perceptual: unknown network '${perceptualName}'; valid: none${[...FEATURE_NETWORKS.keys()].map((k) => `, ${k}`).join('')}`);
-    featureNet = await factory(config.imageSize);
-  }
-  const workers = spec.workers ?? TRAIN_DEFAULTS.workers;
-  if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers: must be an integer ≥ 1 (got ${workers})`);
-  if (workers > 1 && featureNet) throw new Error('--workers: a perceptual feature network is not supported with more than one worker (use --perceptual none)');
-  if (workers > batchSize) throw new Error(`--workers: ${workers} workers need a batch of at least ${workers} images (--batch-size ${batchSize})`);
-  const model = await modelWithSpixnet(config, spec.spixnet);
+  const run = resolveRun(spec, log, files);
+  const featureNet = await featureNetworkFor(run.perceptual, run.config.imageSize);
+  checkWorkers(run.workers, run.batchSize, featureNet);
+  const model = await modelWithSpixnet(run.config, spec.spixnet);
   if (!spec.spixnet) log('train: warning: no --spixnet given; SPixNet is untrained (association ≈ uniform). Train one with `nx run superpixel:train`.');
-  const trainer = new Stage2Trainer(model, options, featureNet);
+  const trainer = new Stage2Trainer(model, run.options, featureNet);
   let par: ParallelStage2Trainer | null = null;
   try {
-    let start = 0;
-    let elapsedBefore = 0;
-    if (resumeState && resumeFrom) {
-      await applyCheckpoint(resumeFrom, model, trainer);
-      start = resumeState.step;
-      elapsedBefore = resumeState.elapsedS;
-      log(`train: resumed from step ${start} (${path.join(out, CKPT)})`);
+    if (run.resumeFrom) {
+      await applyCheckpoint(run.resumeFrom, model, trainer);
+      log(`train: resumed from step ${run.resumeFrom.state.step} (${path.join(run.out, CKPT)})`);
     }
     // Workers copy the model as it is now (after a resume: the checkpoint's weights).
-    if (workers > 1) par = await ParallelStage2Trainer.create(trainer, { workers, backend: spec.backend ?? tf.getBackend() });
-    const ds = await PhotoDataset.create({ sources, size: config.imageSize, batchSize, seed: options.seed, split: 'train', output: 'lab' });
-    // A small data set may hold out no photo at all: train anyway, without validation.
-    const val = await PhotoDataset.create({ sources, size: config.imageSize, batchSize, seed: options.seed, split: 'validation', output: 'lab', flip: false, dropRemainder: false }).catch((e: Error) => {
-      if (!/no images in split/.test(e.message)) throw e;
-      return null;
-    });
-    if (!val && validateEvery > 0) log('train: warning: the validation split is empty (too few photos); validation is skipped');
-    const perEpoch = Math.floor(ds.files.length / batchSize);
-    if (perEpoch < 1) throw new Error(`--data: ${ds.files.length} training images are fewer than one batch of ${batchSize}`);
-    const runInfo = collectRunInfo();
-    const run = {
-      command: spec.command ?? 'trainDisco',
-      run: runInfo,
-      backend: spec.backend ?? tf.getBackend(),
-      config,
-      options,
-      flags: { ...record, data: sources },
-      data: { train: ds.files.length, validation: val?.files.length ?? 0, batchesPerEpochAtMost: perEpoch },
-      perceptual: featureNet?.name ?? 'none',
-      spixnet: spec.spixnet ?? null,
-      workers,
-      params: model.countParams(),
-    };
-    fs.mkdirSync(out, { recursive: true });
-    // Temporary files a killed run left in the model folder (the checkpoint's are recovered, not removed, by the checkpoint scheme).
-    removeStaleTemps(path.join(out, 'model'), files);
-    writeJsonAtomic(path.join(out, resumeState ? `run.resume-${start}.json` : 'run.json'), run);
-    log(`train: ${run.params.total.toLocaleString('en')} parameters, ${ds.files.length} training / ${val?.files.length ?? 0} validation images, ≤ ${perEpoch} batches per epoch, seed ${options.seed}, backend ${run.backend}, commit ${runInfo.gitCommit.slice(0, 10)}`);
-    // The step log: one JSON line per step; on resume, lines from the replayed steps are dropped.
-    const logFile = path.join(out, 'log.jsonl');
-    if (resumeState && fs.existsSync(logFile)) {
-      const kept = fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as { step: number }).step < start);
-      writeFileAtomic(logFile, kept.map((l) => `${l}\n`).join(''));
-    } else if (!resumeState) {
-      fs.rmSync(logFile, { force: true });
-    }
-    const progressWrite = hooks.progress === undefined ? log : hooks.progress;
-    const progress = progressWrite ? new Progress({ total: options.steps, label: 'train', write: progressWrite, start }) : null;
-    const t0 = performance.now();
-    let lastLosses: Stage2Losses | null = resumeState?.lastLosses ?? null;
-    let lastCheckpoint = start;
-    let step = start;
-    const validate = async (): Promise<Partial<Stage2Losses>> => {
-      const sums: Record<string, number> = {};
-      let n = 0;
-      if (!val) return {};
-      for await (const b of val.batches(0)) {
-        if (n >= validationBatches) {
-          tf.dispose([b.L!, b.ab!]);
-          continue;
-        }
-        const l = trainer.evaluate({ L: b.L!, ab: b.ab! }, options.seed);
-        for (const [k, v] of Object.entries(l)) sums[k] = (sums[k] ?? 0) + v;
-        n++;
-        tf.dispose([b.L!, b.ab!]);
-      }
-      return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, n)]));
-    };
-    // Data position: epochs are consumed in order; a checkpoint records (epoch, batch index) so a
-    // resumed run replays exactly the same batches (epoch lengths vary with the grey filter).
-    // A checkpoint taken after an epoch's last batch records dataIndex = that epoch's batch count:
-    // the resumed loop skips the whole epoch and goes on with the next.
-    let epoch = resumeState?.dataEpoch ?? 0;
-    let skip = resumeState?.dataIndex ?? 0;
-    let reported = 0;
-    const reportSkipped = (): void => {
-      const bad = [...ds.skipped];
-      for (const [file, why] of bad.slice(reported)) log(`train: warning: skipping ${file}: ${why} (${bad.length} of ${ds.files.length} training photos unreadable so far)`);
-      reported = bad.length;
-    };
-    while (step < options.steps) {
-      let index = 0;
-      for await (const b of ds.batches(epoch)) {
-        if (index < skip) {
-          index++;
-          tf.dispose([b.L!, b.ab!]);
-          continue;
-        }
-        reportSkipped();
-        const ts = performance.now();
-        const losses = par ? await par.step({ L: b.L!, ab: b.ab! }, step) : trainer.step({ L: b.L!, ab: b.ab! }, step);
-        tf.dispose([b.L!, b.ab!]);
-        index++;
-        if (!Object.values(losses).every(Number.isFinite)) {
-          throw Object.assign(new Error(`train: non-finite loss at step ${step} (${JSON.stringify(losses)}); stopped. The last good checkpoint (step ${lastCheckpoint}) is kept in ${path.join(out, CKPT)}`), { exitCode: 3 });
-        }
-        lastLosses = losses;
-        const learningRate = (trainer.optimizer as unknown as { learningRate: number }).learningRate;
-        const ms = Math.round(performance.now() - ts);
-        fs.appendFileSync(logFile, `${JSON.stringify({ step, lr: learningRate, ms, ...losses })}\n`);
-        step++;
-        hooks.onStep?.({ step, losses, learningRate, ms });
-        progress?.update(step, { loss: losses.total, ceM: losses.ceModeler, ceG: losses.ceGenerator, perc: losses.perceptual, abL1: losses.abL1 });
-        const elapsedS = elapsedBefore + (performance.now() - t0) / 1000;
-        if (val && validateEvery > 0 && (step % validateEvery === 0 || step === options.steps)) {
-          const v = await validate();
-          if (v.total === undefined) {
-            const f = val.filtered();
-            log(`validate step ${step}: no validation batch (${val.files.length} validation image(s): ${f.grey} near-grey, ${f.unreadable} unreadable); not logged`);
-          } else {
-            fs.appendFileSync(path.join(out, 'validation.jsonl'), `${JSON.stringify({ step, ...v })}\n`);
-            log(`validate step ${step}: loss=${v.total.toFixed(4)} abL1=${v.abL1?.toFixed(2)}`);
-            hooks.onValidation?.(step, v);
-          }
-        }
-        const asked = (spec.stopAt !== undefined && step >= spec.stopAt) || (hooks.shouldStop?.(step) ?? false);
-        const stopping = asked && step < options.steps;
-        if (step % checkpointEvery === 0 || step === options.steps || stopping) {
-          try {
-            await writeCheckpoint(out, model, trainer, { step, config, options, flags: { ...record, data: sources }, elapsedS, lastLosses, dataEpoch: epoch, dataIndex: index }, files);
-          } catch (e) {
-            if (e instanceof FileWriteError) throw new Error(`train: checkpoint at step ${step} not written: ${e.message}; ${lastCheckpoint > 0 ? `the checkpoint of step ${lastCheckpoint} is kept in ${path.join(out, CKPT)}` : 'no checkpoint yet'}`);
-            throw e;
-          }
-          lastCheckpoint = step;
-          hooks.onCheckpoint?.(step, path.join(out, CKPT));
-        }
-        if (stopping) {
-          log(`train: stopped at step ${step} as asked; continue with --resume`);
-          return { status: 'stopped', step, steps: options.steps, trainingS: elapsedS, lastLosses, validation: {}, model: null };
-        }
-        if (step >= options.steps) break;
-      }
-      reportSkipped();
-      if (index === 0 && step < options.steps) {
-        const f = ds.filtered();
-        throw new Error(`--data: epoch ${epoch} served no batch: of ${ds.files.length} training photos ${f.grey} are near-grey and ${f.unreadable} unreadable, fewer than one batch of ${batchSize} remain`);
-      }
-      if (index < skip) log(`train: warning: epoch ${epoch} has ${index} batches but the checkpoint recorded ${skip} consumed (the data changed since); continuing with epoch ${epoch + 1}`);
-      epoch++;
-      skip = 0;
-    }
-    const elapsedS = elapsedBefore + (performance.now() - t0) / 1000;
-    const finalVal = validateEvery > 0 ? await validate() : {};
-    const modelDir = path.join(out, 'model');
-    await saveDiscoModel(
-      model,
-      modelDir,
-      {
-        trainedWith: run.command,
-        gitCommit: runInfo.gitCommit,
-        date: new Date().toISOString(),
-        config: (record.config as string | undefined) ?? null,
-        steps: options.steps,
-        batchSize,
-        learningRate: options.learningRate,
-        seed: options.seed,
-        perceptual: run.perceptual,
-        spixnet: spec.spixnet ?? null,
-        backend: run.backend,
-        machine: runInfo.machine,
-        trainingTime: formatDuration(elapsedS),
-        trainingImages: ds.files.length,
-        pixelWeight: options.extensions.pixelWeight,
-        softTargets: options.extensions.softTargets,
-        rebalance: options.extensions.rebalance,
-        lastLosses,
-        validation: finalVal,
-      },
-      files,
-    );
-    return { status: 'finished', step, steps: options.steps, trainingS: elapsedS, lastLosses, validation: finalVal, model: modelDir };
+    if (run.workers > 1) par = await ParallelStage2Trainer.create(trainer, { workers: run.workers, backend: spec.backend ?? tf.getBackend() });
+    const data = await openData(run, log);
+    const record = writeRunRecord(spec, run, data, featureNet, model, files);
+    log(`train: ${record.params.total.toLocaleString('en')} parameters, ${record.data.train} training / ${record.data.validation} validation images, ≤ ${record.data.batchesPerEpochAtMost} batches per epoch, seed ${run.options.seed}, backend ${record.backend}, commit ${record.run.gitCommit.slice(0, 10)}`);
+    const step = par ? (b: Stage2Batch, s: number) => par!.step(b, s) : async (b: Stage2Batch, s: number) => trainer.step(b, s);
+    const loop = await trainSteps(spec, hooks, run, { trainer, step, data, log, files });
+    if (loop.status === 'stopped') return { status: 'stopped', step: loop.step, steps: run.options.steps, trainingS: loop.elapsedS, lastLosses: loop.lastLosses, validation: {}, model: null };
+    const validation = run.validateEvery > 0 && data.validation ? await validate(trainer, data.validation, run.validationBatches, run.options.seed) : {};
+    const modelDir = path.join(run.out, 'model');
+    await saveDiscoModel(model, modelDir, modelCard(spec, run, record, { elapsedS: loop.elapsedS, lastLosses: loop.lastLosses, validation, trainingImages: data.train.files.length }), files);
+    return { status: 'finished', step: loop.step, steps: run.options.steps, trainingS: loop.elapsedS, lastLosses: loop.lastLosses, validation, model: modelDir };
   } finally {
     await par?.dispose();
     trainer.dispose();
     model.dispose();
   }
+}
+
+/** `run.json` (or `run.resume-<step>.json`): what the run trains, on what, where. */
+interface RunRecord {
+  command: string;
+  run: ReturnType<typeof collectRunInfo>;
+  backend: string;
+  config: DiscoConfig;
+  options: Stage2Options;
+  flags: Record<string, unknown>;
+  data: { train: number; validation: number; batchesPerEpochAtMost: number };
+  perceptual: string;
+  spixnet: string | null;
+  workers: number;
+  params: ParamCounts;
+}
+
+/** Writes the run's record into its folder (clearing a killed run's temporary model files) and returns it. */
+function writeRunRecord(spec: TrainDiscoSpec, run: ResolvedRun, data: { train: PhotoDataset; validation: PhotoDataset | null }, featureNet: FeatureNetwork | null, model: ColorizationModel, files: FileSystem): RunRecord {
+  const record: RunRecord = {
+    command: spec.command ?? 'trainDisco',
+    run: collectRunInfo(),
+    backend: spec.backend ?? tf.getBackend(),
+    config: run.config,
+    options: run.options,
+    flags: run.flags,
+    data: { train: data.train.files.length, validation: data.validation?.files.length ?? 0, batchesPerEpochAtMost: Math.floor(data.train.files.length / run.batchSize) },
+    perceptual: featureNet?.name ?? 'none',
+    spixnet: spec.spixnet ?? null,
+    workers: run.workers,
+    params: model.countParams(),
+  };
+  fs.mkdirSync(run.out, { recursive: true });
+  // Temporary files a killed run left in the model folder (the checkpoint's are recovered, not removed, by the checkpoint scheme).
+  removeStaleTemps(path.join(run.out, 'model'), files);
+  writeJsonAtomic(path.join(run.out, run.resumeFrom ? `run.resume-${run.resumeFrom.state.step}.json` : 'run.json'), record);
+  return record;
+}
+
+/** The model card's facts (`meta` of the saved model). */
+function modelCard(spec: TrainDiscoSpec, run: ResolvedRun, record: RunRecord, end: { elapsedS: number; lastLosses: Stage2Losses | null; validation: Partial<Stage2Losses>; trainingImages: number }): Record<string, unknown> {
+  const o = run.options;
+  return {
+    trainedWith: record.command,
+    gitCommit: record.run.gitCommit,
+    date: new Date().toISOString(),
+    config: (run.flags.config as string | undefined) ?? null,
+    steps: o.steps,
+    batchSize: run.batchSize,
+    learningRate: o.learningRate,
+    seed: o.seed,
+    perceptual: record.perceptual,
+    spixnet: spec.spixnet ?? null,
+    backend: record.backend,
+    machine: record.run.machine,
+    trainingTime: formatDuration(end.elapsedS),
+    trainingImages: end.trainingImages,
+    pixelWeight: o.extensions.pixelWeight,
+    softTargets: o.extensions.softTargets,
+    rebalance: o.extensions.rebalance,
+    lastLosses: end.lastLosses,
+    validation: end.validation,
+  };
+}
+
+/** What {@link trainSteps} needs besides the spec: the trainer, its step (one thread or data parallel), the data. */
+interface StepLoop {
+  trainer: Stage2Trainer;
+  /** One optimisation step at a 0-based step number. */
+  step: (batch: Stage2Batch, step: number) => Promise<Stage2Losses>;
+  data: { train: PhotoDataset; validation: PhotoDataset | null };
+  log: (l: string) => void;
+  files: FileSystem;
+}
+
+/**
+ * The steps of a run from its start (or checkpoint) on: each step is logged, reported, validated
+ * every `validateEvery` steps and at the last, checkpointed every `checkpointEvery` steps, at the
+ * last and when stopping. Returns when every step is done or a stop was asked (then checkpointed).
+ */
+async function trainSteps(spec: TrainDiscoSpec, hooks: TrainDiscoHooks, run: ResolvedRun, loop: StepLoop): Promise<{ status: 'finished' | 'stopped'; step: number; elapsedS: number; lastLosses: Stage2Losses | null }> {
+  const { trainer, log, files } = loop;
+  const { out, options } = run;
+  const val = loop.data.validation;
+  const resumed = run.resumeFrom?.state ?? null;
+  const start = resumed?.step ?? 0;
+  const elapsedBefore = resumed?.elapsedS ?? 0;
+  const logFile = prepareStepLog(out, resumed ? start : null);
+  const progressWrite = hooks.progress === undefined ? log : hooks.progress;
+  const progress = progressWrite ? new Progress({ total: options.steps, label: 'train', write: progressWrite, start }) : null;
+  const t0 = performance.now();
+  const elapsed = () => elapsedBefore + (performance.now() - t0) / 1000;
+  let lastLosses: Stage2Losses | null = resumed?.lastLosses ?? null;
+  let lastCheckpoint = start;
+  let step = start;
+  if (step >= options.steps) return { status: 'finished', step, elapsedS: elapsed(), lastLosses };
+  const cursor = new DataCursor(loop.data.train, log, { epoch: resumed?.dataEpoch ?? 0, index: resumed?.dataIndex ?? 0 });
+  for await (const batch of cursor.batches()) {
+    const ts = performance.now();
+    let losses: Stage2Losses;
+    try {
+      losses = await loop.step(batch, step);
+    } finally {
+      tf.dispose([batch.L, batch.ab]);
+    }
+    if (!Object.values(losses).every(Number.isFinite)) {
+      throw Object.assign(new Error(`train: non-finite loss at step ${step} (${JSON.stringify(losses)}); stopped. The last good checkpoint (step ${lastCheckpoint}) is kept in ${path.join(out, CKPT)}`), { exitCode: 3 });
+    }
+    lastLosses = losses;
+    const learningRate = trainer.learningRate;
+    const ms = Math.round(performance.now() - ts);
+    fs.appendFileSync(logFile, `${JSON.stringify({ step, lr: learningRate, ms, ...losses })}\n`);
+    step++;
+    hooks.onStep?.({ step, losses, learningRate, ms });
+    progress?.update(step, { loss: losses.total, ceM: losses.ceModeler, ceG: losses.ceGenerator, perc: losses.perceptual, abL1: losses.abL1 });
+    const elapsedS = elapsed();
+    if (val && run.validateEvery > 0 && (step % run.validateEvery === 0 || step === options.steps)) {
+      const v = await validate(trainer, val, run.validationBatches, options.seed);
+      if (v.total === undefined) {
+        const f = val.filtered();
+        log(`validate step ${step}: no validation batch (${val.files.length} validation image(s): ${f.grey} near-grey, ${f.unreadable} unreadable); not logged`);
+      } else {
+        fs.appendFileSync(path.join(out, 'validation.jsonl'), `${JSON.stringify({ step, ...v })}\n`);
+        log(`validate step ${step}: loss=${v.total.toFixed(4)} abL1=${v.abL1?.toFixed(2)}`);
+        hooks.onValidation?.(step, v);
+      }
+    }
+    const asked = (spec.stopAt !== undefined && step >= spec.stopAt) || (hooks.shouldStop?.(step) ?? false);
+    const stopping = asked && step < options.steps;
+    if (step % run.checkpointEvery === 0 || step === options.steps || stopping) {
+      try {
+        await writeCheckpoint(out, trainer.model, trainer, { step, config: run.config, options, flags: run.flags, elapsedS, lastLosses, dataEpoch: cursor.epoch, dataIndex: cursor.index }, files);
+      } catch (e) {
+        if (e instanceof FileWriteError) throw new Error(`train: checkpoint at step ${step} not written: ${e.message}; ${lastCheckpoint > 0 ? `the checkpoint of step ${lastCheckpoint} is kept in ${path.join(out, CKPT)}` : 'no checkpoint yet'}`);
+        throw e;
+      }
+      lastCheckpoint = step;
+      hooks.onCheckpoint?.(step, path.join(out, CKPT));
+    }
+    if (stopping) {
+      log(`train: stopped at step ${step} as asked; continue with --resume`);
+      return { status: 'stopped', step, elapsedS, lastLosses };
+    }
+    if (step >= options.steps) break;
+  }
+  return { status: 'finished', step, elapsedS: elapsed(), lastLosses };
 }

@@ -5,8 +5,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { replayAdamBetaPowers } from '@disco/superpixel';
-import { AB_SCALE, normalizedLabToRgb } from '@disco/color';
-import type { BaselineOutputs, DiscoModel, DiscoOutputs } from '../model/disco.js';
+import { AB_SCALE, normalizedLabToRgb, type AbQuantizer } from '@disco/color';
+import { isBaselineModel, type BaselineModel, type BaselineOutputs, type ColorizationModel } from '../model/baseline.js';
+import { extensionsOf } from '../model/config.js';
+import type { DiscoModel, DiscoOutputs } from '../model/disco.js';
 import { laplacianL1, perceptualLoss, rebalancedCrossEntropy, softRebalancedCrossEntropy, type FeatureNetwork } from '../model/losses.js';
 
 /** Options of {@link Stage2Trainer}. */
@@ -145,12 +147,12 @@ export interface Stage2Losses {
 }
 
 /**
- * The forward pass a stage-2 step differentiates: `model.forward(L, ab, { training, seed })` for
- * DISCO (anchors located on the true colors with `seed`, ground-truth anchor colors), or
- * `model.forwardBaseline(L, { training })` for a baseline. The caller disposes the outputs.
+ * The forward pass a stage-2 step differentiates: `DiscoModel.forward(L, ab, { training, seed })`
+ * (anchors located on the true colors with `seed`, ground-truth anchor colors), or
+ * `BaselineModel.forward(L, { training })`. The caller disposes the outputs.
  */
-export function stage2Forward(model: DiscoModel, batch: Stage2Batch, training: boolean, seed: number): DiscoOutputs | BaselineOutputs {
-  return model.extensions.arch === 'disco' ? model.forward(batch.L, batch.ab, { training, seed }) : model.forwardBaseline(batch.L, { training });
+export function stage2Forward(model: ColorizationModel, batch: Stage2Batch, training: boolean, seed: number): DiscoOutputs | BaselineOutputs {
+  return isBaselineModel(model) ? model.forward(batch.L, { training }) : model.forward(batch.L, batch.ab, { training, seed });
 }
 
 /** Bin centres and rebalancing weights of a quantizer, read back once. */
@@ -167,7 +169,7 @@ const quantizerArrays = new WeakMap<object, { bins: Float64Array; weights: Float
  * @param ab `[B,H,W,2]` normalised ab (ab/110).
  * @returns `targets` `[B,H,W,313]` (each pixel sums to 1), `weights` `[B,H,W]`.
  */
-export function softClassTargets(quantizer: DiscoModel['quantizer'], ab: tf.Tensor4D): { targets: tf.Tensor4D; weights: tf.Tensor3D } {
+export function softClassTargets(quantizer: AbQuantizer, ab: tf.Tensor4D): { targets: tf.Tensor4D; weights: tf.Tensor3D } {
   let arrays = quantizerArrays.get(quantizer);
   if (!arrays) {
     arrays = { bins: Float64Array.from(quantizer.bins.dataSync()), weights: Float32Array.from(quantizer.weights.dataSync()) };
@@ -224,7 +226,7 @@ export function softClassTargets(quantizer: DiscoModel['quantizer'], ab: tf.Tens
  * encoding of the true ab (5 nearest bins, σ = 5), each pixel weighted by its nearest bin's
  * rebalancing weight (λ = 0.5; none with `extensions.rebalance: false`).
  */
-function baselineLoss(model: DiscoModel, batch: Stage2Batch, out: BaselineOutputs, o: Stage2Options): { total: tf.Scalar; terms: Record<keyof Stage2Losses, tf.Scalar> } {
+function baselineLoss(model: BaselineModel, batch: Stage2Batch, out: BaselineOutputs, o: Stage2Options): { total: tf.Scalar; terms: Record<keyof Stage2Losses, tf.Scalar> } {
   return tf.tidy(() => {
     const l1 = tf.mean(tf.abs(tf.sub(out.ab, batch.ab))) as tf.Scalar;
     let total = l1;
@@ -239,23 +241,26 @@ function baselineLoss(model: DiscoModel, batch: Stage2Batch, out: BaselineOutput
 
 /**
  * The loss of a forward pass. Returns the total and its terms as scalars (caller disposes).
- * Branches on `model.extensions.arch`: DISCO's `CE + CE + perceptual (+ …)`, or a baseline's own
- * loss (perceptual, Laplacian and pixel terms are not applied to baselines).
+ * DISCO's `CE + CE + perceptual (+ …)`, or a baseline's own loss (perceptual, Laplacian and pixel
+ * terms are not applied to baselines).
  *
- * @param out outputs of {@link stage2Forward}: `model.forward(batch.L, batch.ab, { training })`
- *   for DISCO, `model.forwardBaseline(batch.L, { training })` for a baseline.
+ * @param out outputs of {@link stage2Forward} for `model`.
  */
 export function stage2Loss(
-  model: DiscoModel,
+  model: ColorizationModel,
   batch: Stage2Batch,
   out: DiscoOutputs | BaselineOutputs,
   o: Stage2Options,
   featureNet: FeatureNetwork | null,
 ): { total: tf.Scalar; terms: Record<keyof Stage2Losses, tf.Scalar> } {
-  const arch = model.extensions.arch;
-  const isBaseline = 'arch' in out;
-  if (isBaseline !== (arch !== 'disco')) throw new Error(`stage2Loss: outputs of ${isBaseline ? `a '${out.arch}' baseline` : 'DISCO'} for a model of arch '${arch}'`);
-  if (isBaseline) return baselineLoss(model, batch, out, o);
+  const fromBaseline = 'arch' in out;
+  if (fromBaseline !== isBaselineModel(model)) throw new Error(`stage2Loss: outputs of ${fromBaseline ? `a '${out.arch}' baseline` : 'DISCO'} for a model of arch '${extensionsOf(model.config).arch}'`);
+  if (isBaselineModel(model)) return baselineLoss(model, batch, out as BaselineOutputs, o);
+  return discoLoss(model, batch, out as DiscoOutputs, o, featureNet);
+}
+
+/** DISCO's loss: the two cross-entropies, the perceptual term, and the optional Laplacian and pixel L1 terms. */
+function discoLoss(model: DiscoModel, batch: Stage2Batch, out: DiscoOutputs, o: Stage2Options, featureNet: FeatureNetwork | null): { total: tf.Scalar; terms: Record<keyof Stage2Losses, tf.Scalar> } {
   return tf.tidy(() => {
     let ceModeler: tf.Scalar, ceGenerator: tf.Scalar;
     const x = o.extensions;
@@ -289,55 +294,110 @@ export function stage2Loss(
 }
 
 /**
+ * Adam whose learning rate the schedule sets before each update (tfjs keeps it in a protected
+ * field; this subclass is the one place that writes it).
+ */
+class ScheduledAdam extends tf.AdamOptimizer {
+  /** The learning rate the next update uses. */
+  get rate(): number {
+    return this.learningRate;
+  }
+
+  set rate(value: number) {
+    this.learningRate = value;
+  }
+}
+
+/** Dropout seed of step `step` of a run seeded `seed`: the masks depend only on (seed, step), so a resumed run replays them. */
+function dropoutSeed(seed: number, step: number): number {
+  return seed * 1000003 + step;
+}
+
+/**
  * Runs stage-2 steps. Anchors are located on ground-truth superpixel colors with a per-step seed,
  * anchor colors are the ground-truth bins (as in the paper's training).
+ *
+ * A step is {@link Stage2Trainer.gradients} then {@link Stage2Trainer.applyGradients}; the
+ * data-parallel trainer calls the two halves on different threads (gradients of each shard, one
+ * update of their mean), so both trainers run the same step.
  */
 export class Stage2Trainer {
   /** Resolved options. */
   readonly options: Stage2Options;
   /** The Adam optimizer (its state is part of a checkpoint). */
   readonly optimizer: tf.AdamOptimizer;
+  private readonly adam: ScheduledAdam;
   private readonly variables: tf.Variable[];
-  /** The model being trained (not owned: the caller disposes it). */
-  readonly model: DiscoModel;
+  /** The model being trained, DISCO or a baseline (not owned: the caller disposes it). */
+  readonly model: ColorizationModel;
   /** The frozen perceptual feature network, or null (no perceptual term). */
   readonly featureNet: FeatureNetwork | null;
 
   /**
-   * @param model the model to train; only {@link DiscoModel.trainableVariables} change.
+   * @param model the model to train; only its `trainableVariables()` change.
    * @param options partial {@link Stage2Options}.
    * @param featureNet perceptual feature network, or null.
    */
-  constructor(model: DiscoModel, options: Stage2OptionsOverrides = {}, featureNet: FeatureNetwork | null = null) {
+  constructor(model: ColorizationModel, options: Stage2OptionsOverrides = {}, featureNet: FeatureNetwork | null = null) {
     this.model = model;
     this.featureNet = featureNet;
     this.options = resolveStage2Options(options);
-    this.optimizer = tf.train.adam(this.options.learningRate, this.options.beta1, this.options.beta2) as tf.AdamOptimizer;
+    // As tf.train.adam(lr, β1, β2): ε is the backend's.
+    this.adam = new ScheduledAdam(this.options.learningRate, this.options.beta1, this.options.beta2);
+    this.optimizer = this.adam;
     this.variables = model.trainableVariables();
   }
 
-  /** One optimisation step at `step` (0-based, sets the learning rate of the schedule). */
+  /** The learning rate of the last update (the initial one before any). */
+  get learningRate(): number {
+    return this.adam.rate;
+  }
+
+  /** One optimisation step at `step` (0-based): {@link gradients}, then {@link applyGradients}. */
   step(batch: Stage2Batch, step: number): Stage2Losses {
+    const { grads, losses } = this.gradients(batch, step);
+    this.applyGradients(grads, step);
+    tf.dispose(grads.filter((g): g is tf.Tensor => g !== null));
+    return losses;
+  }
+
+  /**
+   * The gradients step `step` applies, without applying them: dropout reseeded for (seed, step),
+   * the training forward pass (anchors located on the true colors with seed `seed + step`) and
+   * {@link stage2Loss}. Batch-norm moving statistics are updated as in a step.
+   *
+   * @param batch `L` `[B,H,W,1]`, `ab` `[B,H,W,2]`.
+   * @returns `grads`: one tensor per variable of `model.trainableVariables()` (same order), null
+   *   where the loss does not reach the variable (the caller disposes them); `losses`: the terms.
+   */
+  gradients(batch: Stage2Batch, step: number): { grads: Array<tf.Tensor | null>; losses: Stage2Losses } {
     const o = this.options;
-    (this.optimizer as unknown as { learningRate: number }).learningRate = stage2LearningRate(step, o);
-    this.model.reseedDropout(o.seed * 1000003 + step);
+    this.model.reseedDropout(dropoutSeed(o.seed, step));
     let terms: Record<keyof Stage2Losses, tf.Scalar> | null = null;
-    const cost = this.optimizer.minimize(
-      () => {
-        const out = stage2Forward(this.model, batch, true, o.seed + step);
-        const r = stage2Loss(this.model, batch, out, o, this.featureNet);
-        terms = Object.fromEntries(Object.entries(r.terms).filter(([k]) => k !== 'total').map(([k, v]) => [k, tf.keep(v)])) as Record<keyof Stage2Losses, tf.Scalar>;
-        tf.dispose(Object.values(out).filter((t): t is tf.Tensor => t instanceof tf.Tensor));
-        return r.total;
-      },
-      true,
-      this.variables,
-    );
+    const { value, grads } = tf.variableGrads(() => {
+      const out = stage2Forward(this.model, batch, true, o.seed + step);
+      const r = stage2Loss(this.model, batch, out, o, this.featureNet);
+      terms = Object.fromEntries(Object.entries(r.terms).filter(([k]) => k !== 'total').map(([k, v]) => [k, tf.keep(v)])) as Record<keyof Stage2Losses, tf.Scalar>;
+      tf.dispose(Object.values(out).filter((t): t is tf.Tensor => t instanceof tf.Tensor));
+      return r.total;
+    }, this.variables);
     const t = terms as unknown as Record<keyof Stage2Losses, tf.Scalar>;
-    const values = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.dataSync()[0]!])) as unknown as Stage2Losses;
-    values.total = cost!.dataSync()[0]!;
-    tf.dispose([...Object.values(t), cost!]);
-    return values;
+    const losses = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.dataSync()[0]!])) as unknown as Stage2Losses;
+    losses.total = value.dataSync()[0]!;
+    tf.dispose([...Object.values(t), value]);
+    return { grads: this.variables.map((v) => grads[v.name] ?? null), losses };
+  }
+
+  /**
+   * One Adam update at `step` with `grads` in the order of {@link gradients}, after setting the
+   * learning rate of the schedule ({@link stage2LearningRate}). A null entry leaves its variable
+   * (and its moments) unchanged, as tfjs' `minimize` does. Does not dispose `grads`.
+   */
+  applyGradients(grads: Array<tf.Tensor | null>, step: number): void {
+    tf.util.assert(grads.length === this.variables.length, () => `Stage2Trainer.applyGradients: ${grads.length} gradients for ${this.variables.length} variables`);
+    this.adam.rate = stage2LearningRate(step, this.options);
+    // Every variable, in order (Adam keeps its moments by position); Adam skips a null tensor, as in `minimize`.
+    this.adam.applyGradients(this.variables.map((v, i) => ({ name: v.name, tensor: grads[i] }) as { name: string; tensor: tf.Tensor }));
   }
 
   /** Loss terms on a batch without updating anything (inference mode: no dropout, BN moving stats). */

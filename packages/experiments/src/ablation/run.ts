@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { colorizeL, perceptualWeightFor, recipeConfig, resolveDiscoConfig, type DiscoConfigOverrides, type DiscoModel } from '@disco/colorize';
+import { asDiscoModel, colorizeL, perceptualWeightFor, recipeConfig, resolveDiscoConfig, type ColorizationModel, type DiscoConfigOverrides, type DiscoModel } from '@disco/colorize';
 import { loadDiscoModel, MODEL_FILES, trainDisco } from '@disco/colorize/node';
 import { writeImage } from '@disco/images';
 import { collectRunInfo, writeJsonAtomic } from '@disco/runtime/node';
@@ -143,7 +143,7 @@ function metricsOf(m: MethodScores, prefix: '' | 'oracle'): Partial<Record<Metri
 }
 
 /** Scores a trained model on the job's held-out photos; writes outputs and samples under the run folder. */
-async function evaluate(job: RunJob, model: DiscoModel, log: (l: string) => void): Promise<{ metrics: Partial<Record<MetricKey, number>>; samples: RunResult['samples'] }> {
+async function evaluate(job: RunJob, model: ColorizationModel, log: (l: string) => void): Promise<{ metrics: Partial<Record<MetricKey, number>>; samples: RunResult['samples'] }> {
   const outputs = path.join(job.dir, 'outputs');
   const samplesDir = path.join(job.dir, 'samples');
   fs.rmSync(outputs, { recursive: true, force: true });
@@ -151,7 +151,7 @@ async function evaluate(job: RunJob, model: DiscoModel, log: (l: string) => void
   fs.mkdirSync(samplesDir, { recursive: true });
   const spread: number[] = [];
   const anchored = job.variant.hasAnchors;
-  const methods: HeldoutMethod[] = anchored ? [diverseMethod(model, spread), discoMethod(model, { oracle: true, name: 'oracle' })] : [discoMethod(model, { name: 'predicted' })];
+  const methods: HeldoutMethod[] = anchored ? [diverseMethod(asDiscoModel(model, job.id), spread), discoMethod(model, { oracle: true, name: 'oracle' })] : [discoMethod(model, { name: 'predicted' })];
   const keep = new Set(job.samples);
   const scores = await scoreHeldout(job.heldout, methods, {
     onOutput: async (file, method, rgb) => {
@@ -259,7 +259,7 @@ export async function executeRun(job: RunJob, options: ExecuteRunOptions = {}): 
   const e0 = performance.now();
   try {
     const { metrics, samples } = await evaluate(job, model, log);
-    const testTimeK = job.testTimeK && job.variant.hasAnchors ? await evaluateTestTimeK(job, model) : undefined;
+    const testTimeK = job.testTimeK && job.variant.hasAnchors ? await evaluateTestTimeK(job, asDiscoModel(model, job.id)) : undefined;
     const info = collectRunInfo();
     const result: RunResult = {
       id: job.id,

@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
+import { isBaselineModel } from '@disco/colorize';
 import { loadDiscoModel, resolveModelArg } from '@disco/colorize/node';
 import { listImages, writeImage } from '@disco/images';
 import { collectRunInfo, intArg, numberListArg, Progress, setupBackendForCli, writeFileAtomic, writeJsonAtomic } from '@disco/runtime/node';
@@ -74,7 +75,7 @@ const program = new Command()
     const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
     const scores = await scoreHeldout(files, methods, {
       maxSide: flags.maxSide,
-      grid: model.grid(model.config.imageSize, model.config.imageSize), // the token grid of --mode resize
+      grid: [model.config.imageSize / model.config.cellSize, model.config.imageSize / model.config.cellSize], // the token grid of --mode resize (a baseline is measured on the same grid)
       onImage: (i) => progress.update(i),
       onOutput: flags.images
         ? async (file, method, rgb) => {
@@ -84,7 +85,7 @@ const program = new Command()
           }
         : undefined,
     });
-    const diagnosis = flags.diagnose && model.extensions.arch === 'disco' ? await diagnoseAnchors(model, files) : null; // a baseline has no anchor path
+    const diagnosis = flags.diagnose && !isBaselineModel(model) ? await diagnoseAnchors(model, files) : null; // a baseline has no anchor path
     model.dispose();
     const report = { command: 'experiments:score', run: collectRunInfo(), backend: backend.name, model: modelDir, heldout: flags.heldout, images: files.length, maxSide: flags.maxSide, meanTrainingAb: meanAb, scores, diagnosis };
     writeJsonAtomic(path.join(out, 'scores.json'), report);

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { AbQuantizer, normalizedLabToRgb, resizeArea, rgbToNormalizedLab } from '@disco/color';
-import { colorizeL, DiscoModel, type ColorizeOptions } from '@disco/colorize';
+import { colorizeL, extensionsOf, isBaselineModel, type ColorizationModel, type ColorizeOptions, type DiscoModel } from '@disco/colorize';
 import { readImage } from '@disco/images';
 import { diffuse } from '@disco/superpixel';
 import { abAccuracy, blockiness, ClassErrorHistogram, colorShares } from '../metrics/ab.js';
@@ -181,7 +181,7 @@ export function constantMethod(ab: readonly [number, number], name = 'mean color
 }
 
 /** A model through {@link colorizeL} (DISCO: predicted anchors, or `oracle: true` for ground-truth anchors; a baseline: its output). */
-export function discoMethod(model: DiscoModel, options: Partial<Omit<ColorizeOptions, 'oracle'>> & { oracle?: boolean; name?: string } = {}): HeldoutMethod {
+export function discoMethod(model: ColorizationModel, options: Partial<Omit<ColorizeOptions, 'oracle'>> & { oracle?: boolean; name?: string } = {}): HeldoutMethod {
   const { oracle, name, ...rest } = options;
   return {
     name: name ?? (oracle ? 'DISCO, oracle anchors' : 'DISCO'),
@@ -205,11 +205,11 @@ export function discoMethod(model: DiscoModel, options: Partial<Omit<ColorizeOpt
  * const methods = [greyMethod(), constantMethod(meanAb), ...modelMethods(model, { anchorRebalances: [0.5] })];
  * ```
  */
-export function modelMethods(model: DiscoModel, options: { anchorTemperatures?: readonly number[]; anchorRebalances?: readonly number[] } = {}): HeldoutMethod[] {
-  const arch = model.extensions.arch;
+export function modelMethods(model: ColorizationModel, options: { anchorTemperatures?: readonly number[]; anchorRebalances?: readonly number[] } = {}): HeldoutMethod[] {
+  const arch = extensionsOf(model.config).arch;
   const temps = options.anchorTemperatures ?? [];
   const alphas = options.anchorRebalances ?? [];
-  if (arch !== 'disco') {
+  if (isBaselineModel(model)) {
     if (temps.length || alphas.length) throw new Error(`modelMethods: anchor temperatures and rebalancing need a DISCO model; this is the '${arch}' baseline, which has no anchors`);
     return [discoMethod(model, { name: `${arch} baseline` })];
   }
