@@ -203,10 +203,10 @@ describe.each(BASELINES)('%s baseline (tiny backbone, wasm)', (arch) => {
     m.dispose();
   });
 
-  it('each class builds only its own arch; createColorizationModel picks the class of config.arch', () => {
+  it('each class builds only its own arch; createColorizationModel picks the class of extensions.arch', () => {
     const n = tf.memory().numTensors;
-    expect(() => DiscoModel.create(cfg(arch))).toThrow(`DiscoModel.create: config.arch '${arch}' is a per-pixel baseline; build it with BaselineModel.create (or createColorizationModel)`);
-    expect(() => BaselineModel.create(resolveDiscoConfig({ imageSize: 32 }, 'tiny'))).toThrow("BaselineModel.create: config.arch is 'disco'");
+    expect(() => DiscoModel.create(cfg(arch))).toThrow(`DiscoModel.create: extensions.arch '${arch}' is a per-pixel baseline; build it with BaselineModel.create (or createColorizationModel)`);
+    expect(() => BaselineModel.create(resolveDiscoConfig({ imageSize: 32 }, 'tiny'))).toThrow("BaselineModel.create: extensions.arch is 'disco'");
     expect(tf.memory().numTensors).toBe(n); // refused before building anything
     const [b, d] = [createColorizationModel(cfg(arch)), createColorizationModel(resolveDiscoConfig({ imageSize: 32, anchors: 4 }, 'tiny'))];
     expect(b).toBeInstanceOf(BaselineModel);
