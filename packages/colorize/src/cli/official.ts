@@ -42,7 +42,7 @@ async function parity(dir: string, flags: ParityFlags, io: CliIo): Promise<numbe
     if (!fs.existsSync(file)) throw new Error(`--weights: '${file}' does not exist`);
     // A checkpoint file or a model folder, loaded exactly as `--model` loads it.
     try {
-      model = loadDiscoModel(file);
+      model = await loadDiscoModel(file);
     } catch (e) {
       throw new Error((e as Error).message.replace(/^--model: /, '--weights: '));
     }

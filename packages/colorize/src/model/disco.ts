@@ -13,7 +13,8 @@ import { AB_SCALE } from '@disco/color';
 import { runNetwork } from '@disco/runtime';
 import type { DiscoArch, DiscoConfig } from './config.js';
 import { buildBackbone, buildPixelHead, buildRefinement } from './networks.js';
-import { createPretrainedFeatures, pretrainedInput, resizeToGrid, type PretrainedFeatureNetwork } from './pretrained.js';
+import type { FrozenNetwork } from './frozen.js';
+import { createPretrainedFeatures, pretrainedInput, resizeToGrid } from './pretrained.js';
 
 /** Floor ε of the copy path's log-prior `log(ε + hint)` (see {@link DiscoConfig.hintBroadcast}). */
 export const COPY_PRIOR_FLOOR = 1e-3;
@@ -227,10 +228,10 @@ export class DiscoModel {
   readonly head: tfl.LayersModel | null;
   /**
    * The frozen pretrained network (`config.pretrainedFeatures`; grey RGB `[B,H',W',3]` →
-   * `[B,H'/8,W'/8,C]`), or null. Not trained, not in {@link namedWeights}; built from the
-   * registered factory (`registerPretrainedFeatures`) whenever the model is built.
+   * `[B,H'/8,W'/8,C]`), or null. Not trained, not in {@link namedWeights}; cut from the frozen-network
+   * registry (`loadPretrainedFeatures` loads it) whenever the model is built.
    */
-  readonly pretrained: PretrainedFeatureNetwork | null;
+  readonly pretrained: FrozenNetwork | null;
   /** Trainable fusion of the pretrained features: `concat(tokens, features)` `[…, d + C]` → `[…, d]` (with bias), or null. */
   readonly pretrainedProjection: Linear | null;
   /** The 313-bin quantizer (bins, prior, rebalancing weights). */
@@ -266,7 +267,7 @@ export class DiscoModel {
       // DISCO fuses the frozen features into its tokens, a baseline into its per-pixel features (same projection d + C → d).
       const net = createPretrainedFeatures(config.pretrainedFeatures);
       this.pretrained = net;
-      this.pretrainedProjection = new Linear({ inputDim: d + net.channels, outputDim: d, bias: true, seed: config.seed + BLOCK_SEED_OFFSET.pretrainedProjection });
+      this.pretrainedProjection = new Linear({ inputDim: d + net.channels[0]!, outputDim: d, bias: true, seed: config.seed + BLOCK_SEED_OFFSET.pretrainedProjection });
     } else {
       this.pretrained = this.pretrainedProjection = null;
     }
@@ -595,12 +596,12 @@ export class DiscoModel {
    * baseline uses {@link fusePretrainedPerPixel}): grey `L` `[B,H,W,1]` → grey RGB resized to
    * `inputSize` → frozen network `[B,H',W',C]` → resized to the token grid `[B,h,w,C]` →
    * `projection(concat(tokens, features))` `[B,h,w,d]`. Only the
-   * projection is trainable; the frozen branch holds no variables, so gradients never enter it.
+   * projection is trainable; the frozen branch's weights are not trainable, so they never change.
    */
   private fusePretrained(L: tf.Tensor4D, tokens: tf.Tensor4D): tf.Tensor4D {
     const [B, h, w, d] = tokens.shape;
     const net = this.pretrained!;
-    const feats = tf.tidy(() => resizeToGrid(net.extract(pretrainedInput(L, this.config.pretrainedFeatures!.inputSize)), h, w)); // [B,h,w,C]
+    const feats = tf.tidy(() => resizeToGrid(net.extract(pretrainedInput(L, this.config.pretrainedFeatures!.inputSize))[0]!, h, w)); // [B,h,w,C]
     const x = tf.concat([tokens, feats], 3); // [B,h,w,d+C]
     feats.dispose();
     return tf.reshape(this.pretrainedProjection!.apply(x), [B, h, w, d]) as tf.Tensor4D;
@@ -616,7 +617,7 @@ export class DiscoModel {
     return tf.tidy(() => {
       const [B, H, W, d] = feats.shape;
       const proj = this.pretrainedProjection!;
-      const f = this.pretrained!.extract(pretrainedInput(L, this.config.pretrainedFeatures!.inputSize)); // [B,h',w',C]
+      const [f] = this.pretrained!.extract(pretrainedInput(L, this.config.pretrainedFeatures!.inputSize)) as [tf.Tensor4D]; // [B,h',w',C]
       const [, h, w, C] = f.shape;
       const Px = tf.slice(proj.kernel, [0, 0], [d, d]) as tf.Tensor2D;
       const Pf = tf.slice(proj.kernel, [d, 0], [C, d]) as tf.Tensor2D;

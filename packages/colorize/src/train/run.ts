@@ -26,24 +26,15 @@ import {
 } from '@disco/runtime/node';
 import { PhotoDataset } from '@disco/photos';
 import { checkFiniteWeights, loadDiscoModel, MODEL_FILES, saveDiscoModel } from '../io/model_files.js';
-import { loadNsfwInceptionStem } from '../io/nsfw_inception.js';
 import { resolveStoredConfig, type DiscoConfig } from '../model/config.js';
 import { DiscoModel } from '../model/disco.js';
-import type { FeatureNetwork } from '../model/losses.js';
+import type { FrozenNetwork } from '../model/frozen.js';
+import { loadPerceptualNetwork } from '../model/perceptual.js';
+import { loadPretrainedFeatures } from '../model/pretrained.js';
 import { loadSpixNet } from '@disco/superpixel/node';
 import { ParallelStage2Trainer } from './parallel.js';
 import { perceptualWeightFor, TRAIN_DEFAULTS } from './defaults.js';
 import { resolveStage2Options, Stage2Trainer, type Stage2Losses, type Stage2Options } from './stage2.js';
-
-/** Builds a perceptual feature network for crops of `imageSize` pixels. */
-export type FeatureNetworkFactory = (imageSize: number) => Promise<FeatureNetwork>;
-
-const FEATURE_NETWORKS = new Map<string, FeatureNetworkFactory>([['inception', async () => loadNsfwInceptionStem()]]);
-
-/** Makes a perceptual feature network available to {@link trainDisco} (and `disco train --perceptual <name>`). */
-export function registerFeatureNetwork(name: string, factory: FeatureNetworkFactory): void {
-  FEATURE_NETWORKS.set(name, factory);
-}
 
 /** What one stage-2 run trains, on what, and where it writes. */
 export interface TrainDiscoSpec {
@@ -305,12 +296,13 @@ async function modelWithSpixnet(config: DiscoConfig, spixnet: string | null | un
   const fromDisco = spixDir !== null && fs.existsSync(path.join(spixDir, MODEL_FILES.json));
   if (spixDir !== null && !fromDisco && !fs.existsSync(path.join(spixDir, 'model.json'))) throw new Error(`--spixnet: no model.json (SPixNet) or ${MODEL_FILES.json} (DISCO model) in '${spixDir}'`);
   const spix = spixDir && !fromDisco ? await loadSpixNet(spixDir, '--spixnet') : null;
+  await loadPretrainedFeatures(config);
   if (spix && spix.config.widths.length === 0) throw new Error('--spixnet: empty network');
   const model = DiscoModel.create(config, spix ?? SpixNet.create({ seed: config.seed, padding: config.padding }, config.spixnetPreset));
   if (fromDisco) {
     let src: DiscoModel;
     try {
-      src = loadDiscoModel(spixDir);
+      src = await loadDiscoModel(spixDir);
     } catch (e) {
       model.dispose();
       throw new Error(`--spixnet: ${(e as Error).message.replace(/^--model: /, '')}`);
@@ -376,12 +368,7 @@ export async function trainDisco(spec: TrainDiscoSpec, hooks: TrainDiscoHooks = 
   }
   const resumeState = resumeFrom?.state ?? null;
   const options = resolveStage2Options({ perceptualWeight: perceptualWeightFor(perceptualName), ...spec.options });
-  let featureNet: FeatureNetwork | null = null;
-  if (perceptualName !== 'none') {
-    const factory = FEATURE_NETWORKS.get(perceptualName);
-    if (!factory) throw new Error(`--perceptual: unknown network '${perceptualName}'; valid: none${[...FEATURE_NETWORKS.keys()].map((k) => `, ${k}`).join('')}`);
-    featureNet = await factory(config.imageSize);
-  }
+  const featureNet: FrozenNetwork | null = perceptualName === 'none' ? null : await loadPerceptualNetwork(perceptualName);
   const workers = spec.workers ?? TRAIN_DEFAULTS.workers;
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers: must be an integer ≥ 1 (got ${workers})`);
   if (workers > 1 && featureNet) throw new Error('--workers: a perceptual feature network is not supported with more than one worker (use --perceptual none)');

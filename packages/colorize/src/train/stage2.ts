@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { replayAdamBetaPowers } from '@disco/superpixel';
 import { AB_SCALE, normalizedLabToRgb } from '@disco/color';
 import type { BaselineOutputs, DiscoModel, DiscoOutputs } from '../model/disco.js';
-import { laplacianL1, perceptualLoss, rebalancedCrossEntropy, softRebalancedCrossEntropy, type FeatureNetwork } from '../model/losses.js';
+import { laplacianL1, perceptualLoss, rebalancedCrossEntropy, softRebalancedCrossEntropy } from '../model/losses.js';
+import type { FrozenNetwork } from '../model/frozen.js';
 
 /** Options of {@link Stage2Trainer}. */
 export interface Stage2Options {
@@ -226,7 +227,7 @@ export function stage2Loss(
   batch: Stage2Batch,
   out: DiscoOutputs | BaselineOutputs,
   o: Stage2Options,
-  featureNet: FeatureNetwork | null,
+  featureNet: FrozenNetwork | null,
 ): { total: tf.Scalar; terms: Record<keyof Stage2Losses, tf.Scalar> } {
   const arch = model.config.arch;
   const isBaseline = 'arch' in out;
@@ -276,14 +277,14 @@ export class Stage2Trainer {
   /** The model being trained (not owned: the caller disposes it). */
   readonly model: DiscoModel;
   /** The frozen perceptual feature network, or null (no perceptual term). */
-  readonly featureNet: FeatureNetwork | null;
+  readonly featureNet: FrozenNetwork | null;
 
   /**
    * @param model the model to train; only {@link DiscoModel.trainableVariables} change.
    * @param options partial {@link Stage2Options}.
    * @param featureNet perceptual feature network, or null.
    */
-  constructor(model: DiscoModel, options: Partial<Stage2Options> = {}, featureNet: FeatureNetwork | null = null) {
+  constructor(model: DiscoModel, options: Partial<Stage2Options> = {}, featureNet: FrozenNetwork | null = null) {
     this.model = model;
     this.featureNet = featureNet;
     this.options = resolveStage2Options(options);
