@@ -69,8 +69,9 @@ function foldablePairs(layers: readonly KerasLayer[]): Map<string, string> {
  * weight non-trainable, and each batch norm that follows a bias-free convolution folded into it —
  * `BN(conv(x, k)) = conv(x, k·s) + (β − μ·s)`, `s = γ/√(σ² + ε)` — computed with the tfjs ops the
  * hand-written InceptionV3 used, so the shipped `tiny-pf` keeps its outputs bit for bit. The batch
- * norm then adds the bias only (μ = 0, σ² = 1, ε = 0, γ = 1: exact in float32). `source`: a URL (`loadLayersModel`'s
- * http handler in a browser; `file://` in Node once `@disco/colorize/node` is imported) or an IOHandler.
+ * norm then adds the bias only (μ = 0, σ² = 1, ε = 0, γ = 1: exact in float32). `source`: a URL
+ * (`loadLayersModel`'s http handler in a browser; `file://` in Node once `@disco/colorize/node` is
+ * imported) or an IOHandler.
  *
  * @example
  * ```ts
@@ -112,7 +113,7 @@ export async function loadFrozenModel(source: FrozenNetworkSource): Promise<tfl.
   for (const [bnName, convName] of pairs) {
     const bn = model.getLayer(bnName);
     const conv = model.getLayer(convName);
-    // Weights by role: `gamma` (only with scale), `beta`, `moving_mean`, `moving_variance`.
+    // Weights by role: `gamma` (the model's, or the ones added above: × 1 is exact), `beta`, `moving_mean`, `moving_variance`.
     const role = (w: tfl.LayerVariable) => w.originalName.split('/').pop() as 'gamma' | 'beta' | 'moving_mean' | 'moving_variance';
     const w = Object.fromEntries(bn.weights.map((v) => [role(v), v.read()])) as Partial<Record<ReturnType<typeof role>, tf.Tensor>>;
     const folded = tf.tidy(() => {
