@@ -121,7 +121,7 @@ function modelFor(spec: ColorizeImageOptions['model'], backend: BackendChoice | 
  * import { colorize } from '@disco/colorize/node';
  * import { writeImage } from '@disco/images';
  *
- * const rgb = await colorize('grey.jpg');                    // the embedded tiny model
+ * const rgb = await colorize('grey.jpg');                    // the default embedded model, tiny-pf
  * await writeImage('color.png', rgb);
  * const other = await colorize('grey.jpg', { variant: 1 });  // a second, sampled colorization
  * tf.dispose([rgb, other]);

@@ -49,7 +49,7 @@ export function formatScores(s: HeldoutScores, d: AnchorDiagnosis | null): strin
 const program = new Command()
   .name('score')
   .description('ab error / AuC / colorfulness / color shares of a DISCO model on held-out photos, with grey and mean-color baselines and oracle anchors')
-  .option('--model <dir>', 'model folder, DISCO or a baseline (default: the embedded tiny model)')
+  .option('--model <dir>', 'model folder or embedded model name, DISCO or a baseline (default: DEFAULT_MODEL, the embedded tiny-pf)')
   .requiredOption('--heldout <dir|list>', 'held-out photos (folder or list file)')
   .option('--train <dir|list>', 'training photos: adds the mean-color baseline row (optional)')
   .option('--out <dir>', 'output folder for scores.json and scores.md', 'scores')
