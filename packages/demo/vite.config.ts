@@ -3,6 +3,7 @@
 // export condition, as in the tests); every asset (model, weights, photos, wasm) is a file.
 import * as path from 'node:path';
 import { defineConfig, defaultClientConditions } from 'vite';
+import { nsfwInception } from './nsfw-inception.js';
 
 export default defineConfig({
   root: import.meta.dirname,
@@ -10,10 +11,12 @@ export default defineConfig({
   base: './',
   resolve: {
     conditions: ['@disco/source', ...defaultClientConditions],
-    // The embedded model and the grey demo photos are files of @disco/colorize, bundled as assets
-    // (`disco-assets/models/tiny/weights.bin?url`); whatever model sits there is the one served.
+    // The embedded models and the grey demo photos are files of @disco/colorize, bundled as assets
+    // (`disco-assets/models/<name>/weights.bin?url`); the page runs DEFAULT_MODEL, as the CLI does.
     alias: { 'disco-assets': path.resolve(import.meta.dirname, '../colorize') },
   },
+  // tiny-pf's frozen InceptionV3 (nsfwjs' files) served beside the page.
+  plugins: [nsfwInception()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -41,19 +41,20 @@ export { OFFICIAL_CONFIG, foldSpectralNorm, officialModel, officialToNamedWeight
 export { DiscoModel, type DiscoEncoding, type DiscoForwardOptions, type DiscoOutputs, type AnchorColorSource } from './model/disco.js';
 export { BaselineModel, asDiscoModel, createColorizationModel, isBaselineModel, type BaselineArch, type BaselineOutputs, type ColorizationModel } from './model/baseline.js';
 export type { ParamCounts } from './model/params.js';
-export { rebalancedCrossEntropy, softRebalancedCrossEntropy, perceptualLoss, laplacian, laplacianL1, type FeatureNetwork } from './model/losses.js';
-export { InceptionStemFeatures, INCEPTION_STEM_LAYER_WEIGHTS } from './model/perceptual.js';
+export { rebalancedCrossEntropy, softRebalancedCrossEntropy, perceptualLoss, laplacian, laplacianL1 } from './model/losses.js';
 export {
-  KerasInceptionBlocks,
-  registerPretrainedFeatures,
-  createPretrainedFeatures,
-  pretrainedChannels,
-  pretrainedInput,
-  resizeToGrid,
-  type PretrainedFeatureNetwork,
-  type PretrainedFeatureFactory,
-  type KerasLayerSpec,
-} from './model/pretrained.js';
+  loadFrozenModel,
+  cutFrozenModel,
+  registerFrozenNetwork,
+  loadFrozenNetwork,
+  unloadFrozenNetwork,
+  frozenNetwork,
+  type FrozenNetwork,
+  type FrozenNetworkSource,
+} from './model/frozen.js';
+export { DEFAULT_MODEL, EMBEDDED_MODELS, type EmbeddedModelName } from './model/embedded.js';
+export { PERCEPTUAL_NETWORKS, loadPerceptualNetwork, type PerceptualNetworkSpec } from './model/perceptual.js';
+export { createPretrainedFeatures, loadPretrainedFeatures, pretrainedLayerName, pretrainedChannels, pretrainedInput, resizeToGrid } from './model/pretrained.js';
 export { colorizeL, edgePad, COLORIZE_DEFAULTS, COLORIZE_NO_EXTENSIONS, type ColorizeExtensions, type ColorizeOptions, type ColorizeResult } from './model/infer.js';
 export { composeRgb8, BAND_PIXELS } from './io/banded.js';
 export { serializeDiscoModel, deserializeDiscoModel, DISCO_MODEL_FORMAT, type DiscoModelJson } from './model/serialize.js';

@@ -6,8 +6,8 @@
  *
  * @packageDocumentation
  */
-export { nsfwInceptionDir, readNsfwInceptionArtifacts, loadNsfwInceptionStem, loadNsfwInceptionBlocks } from './io/nsfw_inception.js';
-export { EMBEDDED_MODELS, MODEL_FILES, embeddedModelDir, resolveModelArg, saveDiscoModel, loadDiscoModel, readModelMeta, type EmbeddedModelName } from './io/model_files.js';
+export { nsfwInceptionDir, nsfwInceptionFiles, readNsfwInceptionArtifacts, fileModelHandler } from './io/nsfw_inception.js';
+export { DEFAULT_MODEL, EMBEDDED_MODELS, MODEL_FILES, embeddedModelDir, resolveModelArg, saveDiscoModel, loadDiscoModel, readModelMeta, type EmbeddedModelName } from './io/model_files.js';
 export { PRETRAINED_MODELS, colorize, loadPretrained, type ColorizeImageOptions, type LoadPretrainedOptions, type PretrainedName } from './pretrained.js';
 export { runDiscoCli, buildDiscoProgram } from './cli/disco.js';
 export { readOfficialCheckpoint, type OfficialCheckpoint } from './io/official_checkpoint.js';
@@ -16,8 +16,6 @@ export {
   trainDisco,
   readDiscoCheckpoint,
   modelFromCheckpoint,
-  registerFeatureNetwork,
-  type FeatureNetworkFactory,
   type TrainDiscoSpec,
   type TrainDiscoHooks,
   type TrainDiscoResult,

@@ -12,15 +12,15 @@ import { readImage } from '@disco/images';
 import { readPth, stateDictOf } from '@disco/pth';
 import type { BackendChoice } from '@disco/runtime';
 import { ensureBackend } from '@disco/runtime/node';
-import { EMBEDDED_MODELS, embeddedModelDir, loadDiscoModel, type EmbeddedModelName } from './io/model_files.js';
+import { DEFAULT_MODEL, EMBEDDED_MODELS, embeddedModelDir, loadDiscoModel, type EmbeddedModelName } from './io/model_files.js';
 import { officialModel } from './model/official.js';
 import type { ColorizationModel } from './model/baseline.js';
 import { colorizeL, type ColorizeOptions } from './model/infer.js';
 
 /**
- * The pretrained models shipped inside this package, by name: `tiny` (64² input, 8 anchors,
- * 0.95 M parameters; `models/tiny/MODEL_CARD.md`) and `tiny-pf` (the same with frozen
- * InceptionV3 features, Node only; `models/tiny-pf/MODEL_CARD.md`).
+ * The pretrained models shipped inside this package, by name: `tiny-pf` (the default,
+ * {@link DEFAULT_MODEL}: 64² input, 8 anchors, frozen InceptionV3 features;
+ * `models/tiny-pf/MODEL_CARD.md`) and `tiny` (the same without them; `models/tiny/MODEL_CARD.md`).
  */
 export const PRETRAINED_MODELS: Readonly<Record<EmbeddedModelName, () => string>> = Object.freeze(
   Object.fromEntries(EMBEDDED_MODELS.map((name) => [name, () => embeddedModelDir(name)])) as Record<EmbeddedModelName, () => string>,
@@ -41,11 +41,12 @@ export interface LoadPretrainedOptions {
 }
 
 /**
- * Loads a trained DISCO model: a name from {@link PRETRAINED_MODELS} (`'tiny'`, the default), the
- * path of a model folder (`disco-model.json` + `weights.bin`, as `disco train` and
- * `saveDiscoModel` write them), or a published DISCO checkpoint — its path or its bytes (the
- * authors' `torch.save` file, converted into the `paper` model: the best colors available); a
- * folder holding a per-pixel baseline gives a `BaselineModel`. Each
+ * Loads a trained DISCO model: a name from {@link PRETRAINED_MODELS} (default {@link DEFAULT_MODEL},
+ * `'tiny-pf'`, the embedded model that leads by class-rebalanced AuC), the path of a model folder
+ * (`disco-model.json` + `weights.bin`, as `disco train` and `saveDiscoModel` write them), or a
+ * published DISCO checkpoint — its path or its bytes (the authors' `torch.save` file, converted
+ * into the `paper` model: the best colors available, used only when named); a folder holding a
+ * per-pixel baseline gives a `BaselineModel`. Each
  * call returns a new model; the caller disposes it. Sets up a backend first when none is active
  * ({@link LoadPretrainedOptions.backend}).
  *
@@ -53,12 +54,12 @@ export interface LoadPretrainedOptions {
  * ```ts
  * import { loadPretrained, colorize } from '@disco/colorize/node';
  *
- * const model = await loadPretrained('tiny');
+ * const model = await loadPretrained(); // tiny-pf
  * const rgb = await colorize('photo.jpg', { model }); // [H,W,3] float32 in [0,1]
  * model.dispose();
  * ```
  */
-export async function loadPretrained(nameOrDir: PretrainedName | string | Uint8Array = 'tiny', options: LoadPretrainedOptions = {}): Promise<ColorizationModel> {
+export async function loadPretrained(nameOrDir: PretrainedName | string | Uint8Array = DEFAULT_MODEL, options: LoadPretrainedOptions = {}): Promise<ColorizationModel> {
   if (nameOrDir instanceof Uint8Array) {
     await ensureBackend({ backend: options.backend });
     return officialModel(stateDictOf(readPth(nameOrDir, { source: 'loadPretrained' }), 'loadPretrained'), 'loadPretrained');
@@ -69,7 +70,7 @@ export async function loadPretrained(nameOrDir: PretrainedName | string | Uint8A
   }
   await ensureBackend({ backend: options.backend });
   try {
-    return loadDiscoModel(named ? named() : nameOrDir);
+    return await loadDiscoModel(named ? named() : nameOrDir);
   } catch (e) {
     throw new Error(`loadPretrained: ${(e as Error).message.replace(/^--model: /, '')}`);
   }
@@ -79,7 +80,7 @@ export async function loadPretrained(nameOrDir: PretrainedName | string | Uint8A
 export interface ColorizeImageOptions extends Partial<Omit<ColorizeOptions, 'variants' | 'oracle'>> {
   /**
    * The model: a loaded `DiscoModel` or `BaselineModel` (not disposed), or a name or folder for
-   * {@link loadPretrained} (loaded on first use and kept for later calls). Default `'tiny'`.
+   * {@link loadPretrained} (loaded on first use and kept for later calls). Default {@link DEFAULT_MODEL}.
    */
   model?: ColorizationModel | PretrainedName | string;
   /**
@@ -96,7 +97,7 @@ const loaded = new Map<string, Promise<ColorizationModel>>();
 
 function modelFor(spec: ColorizeImageOptions['model'], backend: BackendChoice | undefined): Promise<ColorizationModel> {
   if (spec !== undefined && typeof spec !== 'string') return Promise.resolve(spec);
-  const key = spec ?? 'tiny';
+  const key = spec ?? DEFAULT_MODEL;
   let m = loaded.get(key);
   if (!m) {
     m = loadPretrained(key, { backend });
@@ -121,7 +122,7 @@ function modelFor(spec: ColorizeImageOptions['model'], backend: BackendChoice | 
  * import { colorize } from '@disco/colorize/node';
  * import { writeImage } from '@disco/images';
  *
- * const rgb = await colorize('grey.jpg');                    // the embedded tiny model
+ * const rgb = await colorize('grey.jpg');                    // the default embedded model, tiny-pf
  * await writeImage('color.png', rgb);
  * const other = await colorize('grey.jpg', { variant: 1 });  // a second, sampled colorization
  * tf.dispose([rgb, other]);

@@ -28,10 +28,10 @@ async function colorful(file: string, seed: number, w = 80, h = 72): Promise<voi
 function modelWith(name: string, edit: (json: Record<string, unknown>, weights: Buffer) => { json?: unknown; weights?: Buffer }): string {
   const d = path.join(dir, name);
   fs.mkdirSync(d);
-  const json = JSON.parse(fs.readFileSync(path.join(embeddedModelDir(), 'disco-model.json'), 'utf8')) as Record<string, unknown>;
-  const r = edit(json, fs.readFileSync(path.join(embeddedModelDir(), 'weights.bin')));
+  const json = JSON.parse(fs.readFileSync(path.join(embeddedModelDir('tiny'), 'disco-model.json'), 'utf8')) as Record<string, unknown>;
+  const r = edit(json, fs.readFileSync(path.join(embeddedModelDir('tiny'), 'weights.bin')));
   fs.writeFileSync(path.join(d, 'disco-model.json'), JSON.stringify(r.json ?? json));
-  fs.writeFileSync(path.join(d, 'weights.bin'), r.weights ?? fs.readFileSync(path.join(embeddedModelDir(), 'weights.bin')));
+  fs.writeFileSync(path.join(d, 'weights.bin'), r.weights ?? fs.readFileSync(path.join(embeddedModelDir('tiny'), 'weights.bin')));
   return d;
 }
 

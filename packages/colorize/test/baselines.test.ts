@@ -227,7 +227,7 @@ describe.each(BASELINES)('%s baseline (tiny backbone, wasm)', (arch) => {
     const back = deserializeDiscoModel(JSON.parse(JSON.stringify(json)), weights);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'disco-baseline-'));
     await saveDiscoModel(m, dir);
-    const loaded = loadDiscoModel(dir);
+    const loaded = await loadDiscoModel(dir);
     fs.rmSync(dir, { recursive: true, force: true });
     for (const x of [back, loaded]) {
       if (!isBaselineModel(x)) throw new Error(`a '${arch}' model loaded as DISCO`);

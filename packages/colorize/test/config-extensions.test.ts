@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@disco/runtime';
-import { loadDiscoModel } from '../src/io/model_files.js';
+import { embeddedModelDir, loadDiscoModel } from '../src/io/model_files.js';
 import {
   extensionsOf,
   migrateStoredConfig,
@@ -62,7 +62,7 @@ describe('extensions: what the paper does not have, grouped', () => {
   });
 
   it('new saves use the grouped shape; save → load gives the same config (a shipped model and a paper-sized one)', async () => {
-    const tiny = loadDiscoModel(); // the embedded tiny model
+    const tiny = await loadDiscoModel(embeddedModelDir('tiny')); // the embedded tiny model
     const paper = resolveDiscoConfig({ imageSize: 256, extensions: { arch: 'classification' } }, 'paper');
     for (const config of [tiny.config, paper, resolveDiscoConfig({}, 'paper')]) {
       const saved = JSON.parse(JSON.stringify({ config })) as { config: Record<string, unknown> };

@@ -4,7 +4,8 @@ import { selectBackend } from '@disco/runtime';
 import { expectClose, expectNoLeaks, seededRandom } from '@disco/runtime/testing';
 import { resolveDiscoConfig, type DiscoConfigOverrides } from '../src/model/config.js';
 import { DiscoModel } from '../src/model/disco.js';
-import { laplacian, laplacianL1, perceptualLoss, rebalancedCrossEntropy, type FeatureNetwork } from '../src/model/losses.js';
+import type { FrozenNetwork } from '../src/model/frozen.js';
+import { laplacian, laplacianL1, perceptualLoss, rebalancedCrossEntropy } from '../src/model/losses.js';
 import { Stage2Trainer, stage2LearningRate } from '../src/train/stage2.js';
 
 /** Synthetic "photos": smooth lightness, a few flat-colored blobs (normalised Lab). */
@@ -205,7 +206,7 @@ describe('losses', () => {
   });
   it('perceptual loss sends a non-zero gradient into the prediction (the published code detached it)', () => {
     const filt = tf.randomNormal([3, 3, 3, 4], 0, 1, 'float32', 1) as tf.Tensor4D;
-    const net: FeatureNetwork = { name: 'random-conv', layerWeights: [1, 0.5], extract: (rgb) => { const f = tf.relu(tf.conv2d(rgb, filt, 1, 'same')); return [f, tf.avgPool(f, 2, 2, 'valid')]; } };
+    const net: FrozenNetwork = { name: 'random-conv', layers: ['f', 'pool'], channels: [4, 4], layerWeights: [1, 0.5], extract: (rgb) => { const f = tf.relu(tf.conv2d(rgb, filt, 1, 'same')) as tf.Tensor4D; return [f, tf.avgPool(f, 2, 2, 'valid')]; }, countParams: () => filt.size, dispose: () => {} };
     const pred = tf.randomUniform([1, 8, 8, 3]) as tf.Tensor4D;
     const gt = tf.randomUniform([1, 8, 8, 3]) as tf.Tensor4D;
     const g = tf.grad((p: tf.Tensor) => perceptualLoss(net, p as tf.Tensor4D, gt))(pred);

@@ -128,7 +128,7 @@ describe('the published DISCO (official-disco fixture)', () => {
     writeFileSync(ckpt, writePth(new Map<string, unknown>([['epoch', 7], ['state_dict', state], ['best_loss', 0.25], ['optimizer', new Map()]])));
     const out = path.join(tmp, 'converted');
     await runDiscoCli(['convert', ckpt, '-o', out], quiet);
-    const loaded = loadDiscoModel(out);
+    const loaded = await loadDiscoModel(out);
     expect(loaded.config.extensions).toEqual({});
     loaded.dispose();
     const lines: string[] = [];

@@ -6,11 +6,12 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@disco/runtime';
 import { expectClose, expectNoLeaks, seededRandom } from '@disco/runtime/testing';
-import { loadNsfwInceptionBlocks, readNsfwInceptionArtifacts } from '../src/io/nsfw_inception.js';
+import { readNsfwInceptionArtifacts } from '../src/io/nsfw_inception.js';
 import { loadDiscoModel, saveDiscoModel, MODEL_FILES } from '../src/io/model_files.js';
 import { PAPER_CONFIG, TINY_CONFIG, resolveDiscoConfig, resolveStoredConfig, type DiscoConfig, type DiscoConfigOverrides, type DiscoExtensionsOverrides, extensionsOf } from '../src/model/config.js';
 import { BaselineModel, isBaselineModel } from '../src/model/baseline.js';
 import { DiscoModel } from '../src/model/disco.js';
+import { loadFrozenNetwork } from '../src/model/frozen.js';
 import { createPretrainedFeatures, pretrainedInput, resizeToGrid } from '../src/model/pretrained.js';
 import { deserializeDiscoModel, serializeDiscoModel } from '../src/model/serialize.js';
 import { Stage2Trainer } from '../src/train/stage2.js';
@@ -56,7 +57,7 @@ describe('pretrained features: config', () => {
     expect(bad({ size: 3 })).toThrow(/unknown key 'extensions.pretrainedFeatures.size'/);
     expect(bad({ source: 'photo' })).toThrow(/unknown key 'extensions.pretrainedFeatures.source'/);
     expect(bad('mixed2')).toThrow(/must be null or an object/);
-    expect(() => createPretrainedFeatures({ network: 'other' as 'nsfw-inception', layer: 'mixed0', inputSize: 80 })).toThrow(/no 'other' network is registered/);
+    expect(() => createPretrainedFeatures({ network: 'other' as 'nsfw-inception', layer: 'mixed0', inputSize: 80 })).toThrow(/frozen network 'other' is not registered/);
   });
 });
 
@@ -70,20 +71,25 @@ async function kerasOutputs(layers: string[], x: tf.Tensor4D): Promise<tf.Tensor
 }
 
 // Generous timeout: seconds alone, minutes on a shared 2-core machine.
+/** nsfwjs' InceptionV3 cut at a config layer (299: the network's own input size). */
+const blocks = (layer: 'stem' | 'mixed2' | 'mixed3' | 'mixed5') => createPretrainedFeatures({ network: 'nsfw-inception', layer, inputSize: 299 });
+
 describe('pretrained features: nsfwjs InceptionV3 blocks (wasm)', { timeout: 600_000 }, () => {
   beforeAll(async () => {
     await selectBackend({ backend: 'wasm' });
+    await loadFrozenNetwork('nsfw-inception');
   });
 
-  it('equal the original Keras layers max_pooling2d_2 (stem) and mixed2 on [2,96,96,3] (rel 1e-4), with no variables', async () => {
+  it('equal the original Keras layers max_pooling2d_2 (stem) and mixed2 on [2,96,96,3] (rel 1e-4; batch norm folded), with no trainable variables', async () => {
     const vars = Object.keys(tf.engine().registeredVariables).length;
-    const stem = loadNsfwInceptionBlocks('stem');
-    const mixed2 = loadNsfwInceptionBlocks('mixed2');
-    expect(Object.keys(tf.engine().registeredVariables).length).toBe(vars);
-    expect([stem.channels, mixed2.channels]).toEqual([192, 288]);
+    const stem = blocks('stem');
+    const mixed2 = blocks('mixed2');
+    expect(Object.keys(tf.engine().registeredVariables).length).toBe(vars); // cut from the loaded network, nothing new
+    expect(Object.values(tf.engine().registeredVariables).filter((v) => v.trainable)).toEqual([]);
+    expect([stem.channels, mixed2.channels]).toEqual([[192], [288]]);
     const x = tf.randomUniform([2, 96, 96, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
     const ref = await kerasOutputs(['max_pooling2d_2', 'mixed2'], x);
-    const ours = [stem.extract(x), mixed2.extract(x)];
+    const ours = [stem.extract(x)[0]!, mixed2.extract(x)[0]!];
     expect(ours.map((t) => t.shape)).toEqual([[2, 9, 9, 192], [2, 9, 9, 288]]);
     ours.forEach((t, i) => expectClose(t, ref[i]!, { rtol: 1e-4, atol: 1e-4, what: `layer ${i}` }));
     expect(() => stem.extract(tf.zeros([1, 64, 64, 3]) as tf.Tensor4D)).toThrow(/at least 75×75/);
@@ -93,13 +99,13 @@ describe('pretrained features: nsfwjs InceptionV3 blocks (wasm)', { timeout: 600
   });
 
   it('equal the original Keras layers mixed3 (grid reduction) and mixed5 (1×7 / 7×1 block) on [1,96,96,3] (rel 1e-4)', async () => {
-    const mixed3 = loadNsfwInceptionBlocks('mixed3');
-    const mixed5 = loadNsfwInceptionBlocks('mixed5');
-    expect([mixed3.channels, mixed5.channels]).toEqual([768, 768]);
+    const mixed3 = blocks('mixed3');
+    const mixed5 = blocks('mixed5');
+    expect([mixed3.channels, mixed5.channels]).toEqual([[768], [768]]);
     expect(mixed5.countParams()).toBeGreaterThan(mixed3.countParams());
     const x = tf.randomUniform([1, 96, 96, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
     const ref = await kerasOutputs(['mixed3', 'mixed5'], x);
-    const ours = [mixed3.extract(x), mixed5.extract(x)];
+    const ours = [mixed3.extract(x)[0]!, mixed5.extract(x)[0]!];
     expect(ours.map((t) => t.shape)).toEqual([[1, 4, 4, 768], [1, 4, 4, 768]]);
     ours.forEach((t, i) => expectClose(t, ref[i]!, { rtol: 1e-4, atol: 1e-4, what: ['mixed3', 'mixed5'][i] }));
     tf.dispose([x, ...ref, ...ours]);
@@ -129,6 +135,7 @@ describe('pretrained features: in the DISCO model (wasm)', { timeout: 600_000 },
   const dirs: string[] = [];
   beforeAll(async () => {
     await selectBackend({ backend: 'wasm' });
+    await loadFrozenNetwork('nsfw-inception');
   });
   afterAll(() => {
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
@@ -137,7 +144,7 @@ describe('pretrained features: in the DISCO model (wasm)', { timeout: 600_000 },
   it('shapes, parameter counts and trainable variables: only the projection is added', () => {
     const on = DiscoModel.create(small());
     const off = DiscoModel.create(small({ pretrainedFeatures: null }));
-    expect(on.pretrained!.channels).toBe(256);
+    expect(on.pretrained!.channels).toEqual([256]);
     const [cOn, cOff] = [on.countParams(), off.countParams()];
     const d = on.config.backbone.outChannels;
     expect(cOn.fusion).toBe((d + 256) * d + d);
@@ -161,23 +168,23 @@ describe('pretrained features: in the DISCO model (wasm)', { timeout: 600_000 },
     const vars = m.trainableVariables();
     const { L, ab } = batch(2, 32, 2);
     const probe = tf.randomUniform([1, 80, 80, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
-    const before = m.pretrained!.extract(probe);
+    const [before] = m.pretrained!.extract(probe);
     const { grads } = tf.variableGrads(() => {
       const out = m.forward(L, ab, { training: true });
       const loss = tf.add(tf.mean(out.modelerLogits), tf.mean(tf.abs(tf.sub(out.ab, ab)))) as tf.Scalar;
       tf.dispose(out as unknown as tf.TensorContainer);
       return loss;
     }, vars);
-    // The frozen weights are no variables: no gradient can be asked for or returned for them.
+    // The frozen weights are not trainable: no gradient is asked for or returned for them.
     expect(Object.keys(grads).every((n) => vars.some((v) => v.name === n))).toBe(true);
     for (const v of m.pretrainedProjection!.trainableVariables()) expect(tf.max(tf.abs(grads[v.name]!)).dataSync()[0]).toBeGreaterThan(0);
     const tr = new Stage2Trainer(m, { steps: 2, perceptualWeight: 0, learningRate: 1e-2 });
     const kernel = m.pretrainedProjection!.trainableVariables()[0]!.dataSync().slice();
     tr.step({ L, ab }, 0);
     expect(Array.from(m.pretrainedProjection!.trainableVariables()[0]!.dataSync())).not.toEqual(Array.from(kernel));
-    const after = m.pretrained!.extract(probe);
-    expect(Array.from(after.dataSync())).toEqual(Array.from(before.dataSync()));
-    tf.dispose([L, ab, probe, before, after, ...Object.values(grads)]);
+    const [after] = m.pretrained!.extract(probe);
+    expect(Array.from(after!.dataSync())).toEqual(Array.from(before!.dataSync()));
+    tf.dispose([L, ab, probe, before!, after!, ...Object.values(grads)]);
     tr.dispose();
     m.dispose();
   });
@@ -214,9 +221,9 @@ describe('pretrained features: in the DISCO model (wasm)', { timeout: 600_000 },
     const bytes = Object.values(m.namedWeights()).reduce((n, t) => n + 4 * t.size, 0);
     expect(fs.statSync(path.join(dir, MODEL_FILES.weights)).size).toBe(bytes);
     expect(bytes).toBeLessThan(4 * (m.countParams().total + 10_000)); // no frozen InceptionV3 weights inside
-    const back = loadDiscoModel(dir);
+    const back = await loadDiscoModel(dir);
     if (isBaselineModel(back)) throw new Error('a DISCO model file loaded as a baseline');
-    expect(back.pretrained!.channels).toBe(256);
+    expect(back.pretrained!.channels).toEqual([256]);
     const { L } = batch(1, 32, 6);
     const [o1, o2] = [m.forward(L, null, { seed: 2 }), back.forward(L, null, { seed: 2 })];
     expectClose(o2.ab, o1.ab, { rtol: 1e-6, atol: 1e-6, what: 'ab after reload' });
@@ -244,7 +251,7 @@ describe('pretrained features: in the DISCO model (wasm)', { timeout: 600_000 },
       // Equal (1e-5) to the direct order, resize the C frozen channels to H×W and then project.
       const direct = tf.tidy(() => {
         const feats = on.backbone.apply(L) as tf.Tensor4D;
-        const f = resizeToGrid(on.pretrained!.extract(pretrainedInput(L, 80)), 32, 32);
+        const f = resizeToGrid(on.pretrained!.extract(pretrainedInput(L, 80))[0]!, 32, 32);
         const fused = tf.reshape(on.pretrainedProjection!.apply(tf.concat([feats, f], 3)), [2, 32, 32, d]);
         return on.head.apply(fused) as tf.Tensor4D;
       });
@@ -267,7 +274,7 @@ describe('pretrained features: in the DISCO model (wasm)', { timeout: 600_000 },
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'disco-pretrained-baseline-'));
       dirs.push(dir);
       await saveDiscoModel(on, dir);
-      const back = loadDiscoModel(dir);
+      const back = await loadDiscoModel(dir);
       if (!isBaselineModel(back)) throw new Error(`a '${arch}' model file loaded as DISCO`);
       const [o1, o2] = [on.forward(L), back.forward(L)];
       expectClose(o2.ab, o1.ab, { rtol: 1e-6, atol: 1e-6, what: `${arch} ab after reload` });

@@ -8,7 +8,7 @@ import { readImage } from '@disco/images';
 import { selectBackend } from '@disco/runtime';
 import { expectClose, expectNoLeaks } from '@disco/runtime/testing';
 import { colorizeL } from '../src/index.js';
-import { colorize, embeddedModelDir, loadDiscoModel, loadPretrained, resolveModelArg } from '../src/node.js';
+import { colorize, DEFAULT_MODEL, embeddedModelDir, loadDiscoModel, loadPretrained, resolveModelArg } from '../src/node.js';
 import { makeImage } from './photos.js';
 
 let dir: string;
@@ -23,11 +23,17 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('loadPretrained', () => {
-  it("'tiny' is the embedded model, a folder path loads that folder, an unknown name is a one-line error", async () => {
+  it("no name is the default, 'tiny-pf' (the embedded model that leads by rebalanced AuC); 'tiny' by name; a folder path loads that folder; an unknown name is a one-line error", async () => {
+    expect(DEFAULT_MODEL).toBe('tiny-pf');
     const a = await loadPretrained('tiny');
-    const b = await loadPretrained(embeddedModelDir());
+    const b = await loadPretrained(embeddedModelDir('tiny'));
     const c = await loadPretrained();
-    expect(a.config).toEqual(loadDiscoModel().config);
+    expect(c.extensions.pretrainedFeatures).toEqual({ network: 'nsfw-inception', layer: 'mixed5', inputSize: 192 });
+    const d = await loadDiscoModel();
+    expect(c.config).toEqual(d.config);
+    d.dispose();
+    expect(embeddedModelDir()).toBe(embeddedModelDir('tiny-pf'));
+    expect(a.extensions.pretrainedFeatures).toBeNull();
     expect(a.config.imageSize).toBe(64);
     const [wa, wb] = [a.namedWeights(), b.namedWeights()];
     expect(Object.keys(wa)).toEqual(Object.keys(wb));
@@ -51,7 +57,7 @@ describe('loadPretrained', () => {
     rgb.dispose();
     m.dispose();
     expect(resolveModelArg('tiny-pf')).toBe(embeddedModelDir('tiny-pf'));
-    expect(resolveModelArg(undefined)).toBe(embeddedModelDir('tiny'));
+    expect(resolveModelArg(undefined)).toBe(embeddedModelDir('tiny-pf')); // the CLI's default: DEFAULT_MODEL, as the demo's
     expect(resolveModelArg('some/dir')).toBe(path.resolve('some/dir'));
     expect(() => embeddedModelDir('huge' as 'tiny')).toThrow(/^embeddedModelDir: unknown model 'huge'; valid: tiny, tiny-pf$/);
   });
@@ -64,7 +70,7 @@ describe('colorize (one call)', () => {
     expect(out.dtype).toBe('float32');
     const v = out.dataSync();
     expect(v.every((x) => x >= 0 && x <= 1)).toBe(true);
-    const model = await loadPretrained('tiny');
+    const model = await loadPretrained(); // the default model, which colorize used
     const rgb = await readImage(photo);
     const { L, ab } = rgbToNormalizedLab(tf.expandDims(rgb, 0) as tf.Tensor4D);
     const [r] = colorizeL(model, L, { variants: [0] });

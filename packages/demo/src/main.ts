@@ -11,14 +11,26 @@ import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { BROWSER_BACKEND_CHOICES, selectBackend, type BackendChoice, type BackendInfo, type BackendName } from '@disco/runtime';
-import type { DiscoModelJson } from '@disco/colorize';
+import { DEFAULT_MODEL, loadPretrainedFeatures, registerFrozenNetwork, resolveStoredConfig, type DiscoModelJson } from '@disco/colorize';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import modelJsonUrl from 'disco-assets/models/tiny/disco-model.json?url';
-import weightsUrl from 'disco-assets/models/tiny/weights.bin?url';
 import { DiscoEngine, type ImagePixels, type VariantResult } from './engine.js';
 import { baseName, hintsJson, parseHints, type HintAnchor, type HintScale } from './hints.js';
+
+/** Every embedded model's two files as asset URLs; the page runs {@link DEFAULT_MODEL}, the CLI's default. */
+const EMBEDDED = import.meta.glob<string>('disco-assets/models/*/{disco-model.json,weights.bin}', { query: '?url', import: 'default', eager: true });
+
+/** The asset URL of one file of the default model. */
+function defaultModelUrl(file: 'disco-model.json' | 'weights.bin'): string {
+  const key = Object.keys(EMBEDDED).find((k) => k.endsWith(`/models/${DEFAULT_MODEL}/${file}`));
+  if (!key) throw new Error(`demo: the embedded model '${DEFAULT_MODEL}' has no ${file}`);
+  return EMBEDDED[key]!;
+}
+
+// tiny-pf's frozen InceptionV3: nsfwjs' files, served beside the page by the Vite plugin of
+// nsfw-inception.ts (dev and build); fetched from there on the first model that needs them.
+registerFrozenNetwork('nsfw-inception', () => new URL('nsfw-inception/model.json', document.baseURI).href);
 
 /** Longest side a photo is worked on; larger photos are downscaled (anchors are exported in the file's own pixels). */
 const MAX_SIDE = 1280;
@@ -142,14 +154,16 @@ async function startBackend(choice: BackendChoice): Promise<BackendInfo> {
 async function loadModel(): Promise<void> {
   const t0 = performance.now();
   if (!state.files) {
-    const [json, weights] = await Promise.all([fetchOk(modelJsonUrl).then((r) => r.json() as Promise<DiscoModelJson>), fetchOk(weightsUrl).then((r) => r.arrayBuffer())]);
+    const [json, weights] = await Promise.all([fetchOk(defaultModelUrl('disco-model.json')).then((r) => r.json() as Promise<DiscoModelJson>), fetchOk(defaultModelUrl('weights.bin')).then((r) => r.arrayBuffer())]);
     state.files = { kind: 'folder', json, weights };
+    document.body.dataset.model = DEFAULT_MODEL;
   }
   state.engine?.dispose();
   state.engine = null;
   const files = state.files;
+  if (files.kind === 'folder') await loadPretrainedFeatures(resolveStoredConfig(files.json.config));
   state.engine = files.kind === 'folder' ? DiscoEngine.fromFiles(files.json, files.weights) : DiscoEngine.fromCheckpoint(files.bytes, files.name);
-  setFact('model', `model ${state.engine.describeModel()}`);
+  setFact('model', `model ${files.kind === 'folder' ? `${DEFAULT_MODEL}: ` : ''}${state.engine.describeModel()}`);
   setFact('load', `model loaded in ${ms(performance.now() - t0)}`, performance.now() - t0);
 }
 

@@ -4,7 +4,8 @@
  * opens a photo, waits for the colorization, drags an anchor and sets it to a saturated red,
  * checks that the colors move toward red near that anchor and much less far away, checks the
  * palette, edits with the keyboard, exports the anchors and checks that `disco colorize
- * --anchors-file` gives the same image. No console errors allowed. Screenshots go to
+ * --anchors-file` gives the same image; the page runs the CLI's default model (tiny-pf, its frozen
+ * InceptionV3 served by the same local server). No console errors allowed. Screenshots go to
  * test-output/.
  *
  * Skips (saying so) only when no Chromium executable is found; `.ci/run` installs one.
@@ -17,7 +18,7 @@ import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { rgbToNormalizedLab } from '@disco/color';
-import { runDiscoCli } from '@disco/colorize/node';
+import { resolveModelArg, runDiscoCli } from '@disco/colorize/node';
 import { readImage, writeImage } from '@disco/images';
 import { selectBackend } from '@disco/runtime';
 import { serveStatic, type StaticServer } from './static-server.js';
@@ -99,6 +100,7 @@ describe.skipIf(!executable)('demo in headless Chromium', () => {
   let browser: Browser;
   let page: Page;
   const problems: string[] = [];
+  const requests: string[] = [];
   const timings: Record<string, number> = {};
   let autoResult: { backend: string; pixels: Pixels } | null = null;
 
@@ -124,6 +126,7 @@ describe.skipIf(!executable)('demo in headless Chromium', () => {
       if (m.type() === 'error') problems.push(`console.error: ${m.text()}`);
     });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('request', (r) => requests.push(r.url()));
   });
 
   afterAll(async () => {
@@ -148,6 +151,14 @@ describe.skipIf(!executable)('demo in headless Chromium', () => {
     n = await waitForRender(page, n);
     timings.firstColorizationMs = performance.now() - t;
     timings.firstColorizationPageMs = Number(await page.evaluate(() => document.body.dataset.firstMs));
+    // The page runs the CLI's default model (tiny-pf), its frozen InceptionV3 fetched from the local server only.
+    const cliDefault = path.basename(resolveModelArg(undefined));
+    expect(await page.evaluate(() => document.body.dataset.model)).toBe(cliDefault);
+    expect(await page.textContent('body')).toContain(`model ${cliDefault}: `);
+    if (cliDefault === 'tiny-pf') {
+      expect(requests.filter((u) => /\/nsfw-inception\/(model\.json|group1-shard[1-6]of6\.bin)$/.test(u))).toHaveLength(7);
+    }
+    expect(requests.filter((u) => !u.startsWith(server.url) && !u.startsWith('data:') && !u.startsWith('blob:'))).toEqual([]);
     const initial = await anchorsOf(page);
     expect(initial.length).toBeGreaterThanOrEqual(2);
     expect(await page.$$eval('#diverse figure canvas', (c) => c.length)).toBe(3);

@@ -13,7 +13,7 @@ import { oracleLookup, readHints, runColorizeJob, type ColorizeContext, type Col
 const port = parentPort!;
 const init = workerData as ColorizeWorkerInit;
 await setupBackendForCli(init.flags.backend, () => {});
-const model = loadDiscoModel(init.modelDir);
+const model = await loadDiscoModel(init.modelDir);
 const { flags } = init;
 const ctx: ColorizeContext = {
   model,

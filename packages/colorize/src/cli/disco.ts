@@ -47,11 +47,12 @@ import {
 } from '@disco/runtime/node';
 import { composeRgb8, drawAnchorMarkers, labAtModelSize, labFull, type Rgb8Image } from '../io/banded.js';
 import { decodeRgb8, expandImageInputs, IMAGE_EXTENSIONS, readImageSize, writePng8 } from '@disco/images';
-import { loadDiscoModel, MODEL_FILES, resolveModelArg, saveDiscoModel } from '../io/model_files.js';
-import { DISCO_ARCHS, PRETRAINED_FEATURES_DEFAULTS, PRETRAINED_LAYERS, resolveDiscoConfig, type DiscoArch, type DiscoConfigOverrides, type DiscoExtensionsOverrides, type PretrainedFeaturesConfig } from '../model/config.js';
+import { DEFAULT_MODEL, EMBEDDED_MODELS, loadDiscoModel, MODEL_FILES, resolveModelArg, saveDiscoModel } from '../io/model_files.js';
+import { DISCO_ARCHS, PRETRAINED_FEATURES_DEFAULTS, PRETRAINED_LAYERS, resolveDiscoConfig, resolveStoredConfig, type DiscoArch, type DiscoConfigOverrides, type DiscoExtensionsOverrides, type PretrainedFeaturesConfig } from '../model/config.js';
 import type { ColorizationModel } from '../model/baseline.js';
 import { DiscoModel } from '../model/disco.js';
 import { colorizeL } from '../model/infer.js';
+import { loadPretrainedFeatures } from '../model/pretrained.js';
 import { modelFromCheckpoint, readDiscoCheckpoint, trainDisco } from '../train/run.js';
 import { TRAIN_DEFAULTS } from '../train/defaults.js';
 import type { CliIo } from '@disco/superpixel/node';
@@ -62,7 +63,6 @@ const defaultIo: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) 
 
 
 /** A feature network factory for `--perceptual`, registered by name (pluggable). */
-export { registerFeatureNetwork, type FeatureNetworkFactory } from '../train/run.js';
 
 // ---------------------------------------------------------------------------------------------
 // train
@@ -570,7 +570,7 @@ async function colorize(inputs: string[], flags: ColorizeFlags, io: CliIo): Prom
   refuseOverwritingInputs(jobsAll, output, flags, files);
   // Before any computing: the output folder must take files.
   ensureWritableDir(output, '-o', files);
-  let model: ColorizationModel | null = loadDiscoModel(modelDir);
+  let model: ColorizationModel | null = await loadDiscoModel(modelDir);
   try {
     const K = flags.anchors ?? model.config.anchors;
     const tokens = (model.config.imageSize / model.config.cellSize) ** 2;
@@ -723,6 +723,7 @@ async function exportCheckpoint(run: string, outDir: string, io: CliIo): Promise
   if (insideCheckpoint) throw new Error(`export: -o ${JSON.stringify(outDir)} is a training checkpoint folder; writing the model there would destroy the checkpoint; choose another folder (e.g. ${path.join(run, 'model')})`);
   const ck = readDiscoCheckpoint(path.resolve(run), '--run', { fs: io.fs, log: io.err });
   const { state } = ck;
+  await loadPretrainedFeatures(resolveStoredConfig(state.config));
   const model = modelFromCheckpoint(ck);
   try {
     await saveDiscoModel(model, outDir, { exportedFrom: ck.dir, step: state.step, steps: state.options.steps, seed: state.options.seed, lastLosses: state.lastLosses, trainingTime: formatDuration(state.elapsedS) }, io.fs ?? nodeFileSystem);
@@ -803,7 +804,7 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .description('colorize images (files, folders, globs or .txt lists); writes PNGs keeping the relative folders, colorize.jsonl and colorize.json')
     .argument('<inputs...>', 'image files, folders, globs or .txt list files (one path per line)')
     .requiredOption('-o, --output <dir>', 'output folder')
-    .option('--model <dir|name|file>', 'model folder, an embedded model (tiny, the default, or tiny-pf), or a published DISCO checkpoint (.pth / .pth.tar, converted on load)')
+    .option('--model <dir|name|file>', `model folder, an embedded model (${EMBEDDED_MODELS.join(', ')}; default ${DEFAULT_MODEL}, the best embedded one by rebalanced AuC), or a published DISCO checkpoint (.pth / .pth.tar, converted on load: the paper model, best of all)`)
     .option('--anchors <k>', 'number of anchors', intArg('--anchors', 1))
     .option('--diverse', 'three results from anchor color samplings T = 0, 1, 2')
     .option('--show-anchors', 'mark the anchors on the output')

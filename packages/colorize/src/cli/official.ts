@@ -45,7 +45,7 @@ async function parity(dir: string, flags: ParityFlags, io: CliIo): Promise<numbe
     // A checkpoint file or a model folder, loaded exactly as `--model` loads it.
     let loaded;
     try {
-      loaded = loadDiscoModel(file);
+      loaded = await loadDiscoModel(file);
     } catch (e) {
       throw new Error((e as Error).message.replace(/^--model: /, '--weights: '));
     }

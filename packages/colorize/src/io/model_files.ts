@@ -7,7 +7,10 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeFileSystem, sha256Hex, writeFileAtomic, writeJsonAtomic, type FileSystem } from '@disco/runtime/node';
 import type { ColorizationModel } from '../model/baseline.js';
+import { resolveStoredConfig } from '../model/config.js';
+import { loadPretrainedFeatures } from '../model/pretrained.js';
 import { DISCO_MODEL_FORMAT, deserializeDiscoModel, serializeDiscoModel, type DiscoModelJson } from '../model/serialize.js';
+import { DEFAULT_MODEL, EMBEDDED_MODELS, type EmbeddedModelName } from '../model/embedded.js';
 import { readOfficialCheckpoint } from './official_checkpoint.js';
 // Registers the frozen network of `pretrainedFeatures: { network: 'nsfw-inception' }` for loaded models.
 import './nsfw_inception.js';
@@ -15,29 +18,27 @@ import './nsfw_inception.js';
 /** File names inside a model folder. */
 export const MODEL_FILES = Object.freeze({ json: 'disco-model.json', weights: 'weights.bin' });
 
-/** Names of the trained models shipped inside this package (`models/<name>/`, each with a `MODEL_CARD.md`). */
-export const EMBEDDED_MODELS = Object.freeze(['tiny', 'tiny-pf'] as const);
-
-/** Name of a model in {@link EMBEDDED_MODELS}. */
-export type EmbeddedModelName = (typeof EMBEDDED_MODELS)[number];
+export { DEFAULT_MODEL, EMBEDDED_MODELS, type EmbeddedModelName } from '../model/embedded.js';
 
 /**
- * The folder of a trained model shipped with this package: `tiny` (the default; runs everywhere,
- * the browser demo included) or `tiny-pf` (frozen InceptionV3 features from `nsfwjs`; Node).
+ * The folder of a trained model shipped with this package: `tiny-pf` (the default,
+ * {@link DEFAULT_MODEL}: frozen InceptionV3 features from `nsfwjs`, which the demo serves too) or `tiny`.
  *
  * @example
  * ```ts
- * const model = loadDiscoModel(embeddedModelDir('tiny-pf'));
+ * const model = await loadDiscoModel(embeddedModelDir('tiny-pf'));
  * ```
  */
-export function embeddedModelDir(name: EmbeddedModelName = 'tiny'): string {
+export function embeddedModelDir(name: EmbeddedModelName = DEFAULT_MODEL): string {
   if (!EMBEDDED_MODELS.includes(name)) throw new Error(`embeddedModelDir: unknown model '${String(name)}'; valid: ${EMBEDDED_MODELS.join(', ')}`);
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'models', name);
 }
 
 /**
- * A `--model` value: absent, the default embedded model; an embedded model's name; else a folder,
- * made absolute by `resolvePath` (default: against the working folder).
+ * A `--model` value, looked up in this order: absent, the default embedded model
+ * ({@link DEFAULT_MODEL}); an embedded model's name; else a folder or a published DISCO checkpoint
+ * file (the `paper` model, the best of all when the user has one), made absolute by `resolvePath`
+ * (default: against the working folder).
  */
 export function resolveModelArg(value: string | undefined, resolvePath: (p: string) => string = path.resolve): string {
   if (value === undefined) return embeddedModelDir();
@@ -107,9 +108,10 @@ export function checkFiniteWeights(buf: ArrayBuffer, specs: ReadonlyArray<{ name
 /**
  * Reads a model folder written by {@link saveDiscoModel}, or a published DISCO checkpoint file
  * (`torch.save`, e.g. `disco-beta.pth.tar`; converted into the `paper` model on the fly, see
- * `readOfficialCheckpoint`); errors name the folder or file.
+ * `readOfficialCheckpoint`); errors name the folder or file. Loads the frozen network a
+ * `pretrainedFeatures` config needs first (once per program), hence async.
  */
-export function loadDiscoModel(dir: string = embeddedModelDir()): ColorizationModel {
+export async function loadDiscoModel(dir: string = embeddedModelDir()): Promise<ColorizationModel> {
   if (fs.existsSync(dir) && fs.statSync(dir).isFile()) {
     try {
       return readOfficialCheckpoint(dir, { build: true }).model!;
@@ -142,6 +144,7 @@ export function loadDiscoModel(dir: string = embeddedModelDir()): ColorizationMo
   if (ours && typeof json.weightsSha256 === 'string' && sha256Hex(buf) !== json.weightsSha256) throw new Error(`--model: ${wf}: sha256 ${sha256Hex(buf).slice(0, 16)}… differs from the ${json.weightsSha256.slice(0, 16)}… recorded in ${path.basename(jf)} (damaged or replaced)`);
   const weights = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
   if (ours) checkFiniteWeights(weights, json.weightSpecs, `--model: ${wf}`);
+  if (ours) await loadPretrainedFeatures(resolveStoredConfig(json.config));
   return deserializeDiscoModel(json, weights, `--model: ${jf}`);
 }
 

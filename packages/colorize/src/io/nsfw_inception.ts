@@ -1,100 +1,56 @@
 /**
- * Offline access to the InceptionV3 shipped inside `nsfwjs@4.3.0` (no network): its
+ * The Node side of the frozen-network registry (`../model/frozen.ts`): registers `nsfw-inception`,
+ * the InceptionV3 shipped inside `nsfwjs@4.3.0` (read offline from the installed package: its
  * `dist/models/inception_v3/model.min.js` exports the Keras topology and weight manifest, each
- * `group1-shard*of6.min.js` one base64 weight shard (uint8-quantised; tfjs dequantises from the
- * manifest's `quantization` fields).
+ * `group1-shard*of6.min.js` one base64 weight shard, uint8-quantised; tfjs dequantises from the
+ * manifest's `quantization` fields), and a `file://` loader for tfjs layers models on disk.
  */
-import { createRequire } from 'node:module';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { InceptionStemFeatures } from '../model/perceptual.js';
-import type { PretrainedFeaturesConfig } from '../model/config.js';
-import { KerasInceptionBlocks, registerPretrainedFeatures, type KerasLayerSpec } from '../model/pretrained.js';
+import { registerFrozenNetwork } from '../model/frozen.js';
+import { nsfwInceptionFiles } from './nsfw_files.js';
 
-/** The folder holding nsfwjs' bundled InceptionV3 (`model.min.js`, `group1-shard*of6.min.js`). */
-export function nsfwInceptionDir(): string {
-  const require = createRequire(import.meta.url);
-  // nsfwjs' "exports" hides dist/models; its main entry is dist/cjs/index.js.
-  return path.resolve(path.dirname(require.resolve('nsfwjs')), '../models/inception_v3');
-}
+export { nsfwInceptionDir, nsfwInceptionFiles } from './nsfw_files.js';
 
-/** Reads nsfwjs' bundled InceptionV3 into tfjs model artifacts. */
-export function readNsfwInceptionArtifacts(dir: string = nsfwInceptionDir()): tf.io.ModelArtifacts {
-  const require = createRequire(import.meta.url);
-  const json = require(path.join(dir, 'model.min.js')) as { modelTopology: object; weightsManifest: tf.io.WeightsManifestConfig };
-  const specs: tf.io.WeightsManifestEntry[] = [];
-  const shards: Uint8Array[] = [];
-  for (const group of json.weightsManifest) {
-    specs.push(...group.weights);
-    for (const p of group.paths) {
-      const b64 = require(path.join(dir, `${p}.min.js`)) as unknown;
-      if (typeof b64 !== 'string') throw new Error(`readNsfwInceptionArtifacts: ${p}.min.js did not export a base64 string`);
-      shards.push(new Uint8Array(Buffer.from(b64, 'base64')));
-    }
-  }
-  const data = new Uint8Array(shards.reduce((a, b) => a + b.length, 0));
+function concat(parts: readonly Uint8Array[]): ArrayBuffer {
+  const out = new Uint8Array(parts.reduce((a, b) => a + b.length, 0));
   let o = 0;
-  for (const s of shards) {
-    data.set(s, o);
-    o += s.length;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
   }
-  return { modelTopology: json.modelTopology, weightSpecs: specs, weightData: data.buffer };
+  return out.buffer;
+}
+
+/** Reads nsfwjs' bundled InceptionV3 into tfjs model artifacts (for `tf.io.fromMemory`). */
+export function readNsfwInceptionArtifacts(dir?: string): tf.io.ModelArtifacts {
+  const { modelJson, shards } = nsfwInceptionFiles(dir);
+  return { modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest.flatMap((g) => g.weights), weightData: concat(shards.map((s) => s.bytes)) };
 }
 
 /**
- * The perceptual feature network of stage-2 training: the ImageNet-initialised stem of nsfwjs'
- * InceptionV3 (see {@link InceptionStemFeatures}), dequantised and with batch norm folded.
+ * An IOHandler reading a tfjs layers model (`model.json` plus the binary weight files listed in its
+ * `weightsManifest`, relative to the JSON's folder) from disk; `loadFrozenModel('file://…/model.json')`
+ * uses it once this module is imported.
  */
-export function loadNsfwInceptionStem(): InceptionStemFeatures {
-  const a = readNsfwInceptionArtifacts();
-  const wanted = a.weightSpecs!.filter((s) => /^(conv2d_[1-5]|batch_normalization_[1-5])\//.test(s.name));
-  // decodeWeights needs the whole buffer in spec order; decode all, keep the stem.
-  const all = tf.io.decodeWeights(a.weightData as ArrayBuffer, a.weightSpecs!);
-  const keep: Record<string, tf.Tensor> = {};
-  for (const s of wanted) keep[s.name] = all[s.name]!;
-  const net = new InceptionStemFeatures(keep, { name: 'nsfw-inception-v3-stem(act1,act3,act5)' });
-  tf.dispose(Object.values(all));
-  return net;
-}
-
-/** Dequantised weights and layers of nsfwjs' InceptionV3, read once per process (≈ 90 MB of float32). */
-let cached: { layers: KerasLayerSpec[]; weights: Map<string, { data: Float32Array; shape: number[] }> } | null = null;
-
-function nsfwInception(): NonNullable<typeof cached> {
-  if (cached) return cached;
-  const a = readNsfwInceptionArtifacts();
-  const layers = (a.modelTopology as { model_config: { config: { layers: KerasLayerSpec[] } } }).model_config.config.layers;
-  const all = tf.io.decodeWeights(a.weightData as ArrayBuffer, a.weightSpecs!);
-  const weights = new Map<string, { data: Float32Array; shape: number[] }>();
-  for (const [n, t] of Object.entries(all)) weights.set(n, { data: t.dataSync() as Float32Array, shape: t.shape.slice() });
-  tf.dispose(Object.values(all));
-  cached = { layers, weights };
-  return cached;
-}
-
-/**
- * The frozen pretrained features of {@link PretrainedFeaturesConfig} `network: 'nsfw-inception'`:
- * nsfwjs' InceptionV3 (Szegedy et al. 2016) up to `layer` (`stem`, `mixed0`, `mixed1`, `mixed2`),
- * batch norm folded ({@link KerasInceptionBlocks}). Input RGB in [0, 1] as nsfwjs feeds it.
- * Synchronous (files are read with `require`); the dequantised weights are cached per process.
- */
-export function loadNsfwInceptionBlocks(layer: PretrainedFeaturesConfig['layer']): KerasInceptionBlocks {
-  const { layers, weights } = nsfwInception();
-  // Only the weights of the layers that run become tensors (on first read), and are freed after folding.
-  const made: Record<string, tf.Tensor> = {};
-  const lookup = new Proxy(made, {
-    get(target, name: string) {
-      const w = weights.get(name);
-      if (!(name in target) && w) target[name] = tf.tensor(w.data, w.shape, 'float32');
-      return target[name];
+export function fileModelHandler(modelJson: string): tf.io.IOHandler {
+  return {
+    async load(): Promise<tf.io.ModelArtifacts> {
+      const json = JSON.parse(fs.readFileSync(modelJson, 'utf8')) as { modelTopology?: object; weightsManifest?: tf.io.WeightsManifestConfig; format?: string };
+      if (json.modelTopology === undefined || json.weightsManifest === undefined) {
+        throw new Error(`fileModelHandler: '${modelJson}' is not a tfjs model.json (needs modelTopology and weightsManifest)`);
+      }
+      const dir = path.dirname(modelJson);
+      const specs = json.weightsManifest.flatMap((g) => g.weights);
+      const shards = json.weightsManifest.flatMap((g) => g.paths.map((p) => new Uint8Array(fs.readFileSync(path.join(dir, p)))));
+      return { modelTopology: json.modelTopology, weightSpecs: specs, weightData: concat(shards), format: json.format };
     },
-  });
-  try {
-    return new KerasInceptionBlocks(layers, lookup, layer, { name: `nsfw-inception-v3:${layer}` });
-  } finally {
-    tf.dispose(Object.values(made));
-  }
+  };
 }
 
-// The Node entry supplies the weights of `pretrainedFeatures: { network: 'nsfw-inception' }`.
-registerPretrainedFeatures('nsfw-inception', (config) => loadNsfwInceptionBlocks(config.layer));
+// `file://` URLs load from disk (tfjs registers no file handler without @tensorflow/tfjs-node).
+tf.io.registerLoadRouter((url) => (typeof url === 'string' && url.startsWith('file://') ? fileModelHandler(fileURLToPath(url)) : (null as unknown as tf.io.IOHandler)));
+// The frozen network of `pretrainedFeatures: { network: 'nsfw-inception' }` and of `--perceptual inception`.
+registerFrozenNetwork('nsfw-inception', () => tf.io.fromMemory(readNsfwInceptionArtifacts()));

@@ -13,7 +13,8 @@ import { extensionsOf, type DiscoArch, type DiscoConfig, type DiscoExtensions } 
 import { checkSpixnetPadding, createPretrainedFusion, DiscoModel } from './disco.js';
 import { buildBackbone, buildPixelHead } from './networks.js';
 import { layerParams, moduleParams, ParameterTableModel, type ParamCounts, type ParamEntry } from './params.js';
-import { pretrainedInput, resizeToGrid, type PretrainedFeatureNetwork } from './pretrained.js';
+import type { FrozenNetwork } from './frozen.js';
+import { pretrainedInput, resizeToGrid } from './pretrained.js';
 
 /** A per-pixel baseline's architecture. */
 export type BaselineArch = Exclude<DiscoArch, 'disco'>;
@@ -57,7 +58,7 @@ export class BaselineModel extends ParameterTableModel {
   /** The per-pixel head (`regression`: `[B,H,W,d]` → ab `[B,H,W,2]`; `classification`: → logits `[B,H,W,313]`). */
   readonly head: tfl.LayersModel;
   /** The frozen pretrained network (`extensions.pretrainedFeatures`), or null; as in {@link DiscoModel.pretrained}. */
-  readonly pretrained: PretrainedFeatureNetwork | null;
+  readonly pretrained: FrozenNetwork | null;
   /** Trainable fusion of the pretrained features into the per-pixel features, or null. */
   readonly pretrainedProjection: Linear | null;
   /** The 313-bin quantizer (bins, prior, rebalancing weights). */
@@ -124,7 +125,7 @@ export class BaselineModel extends ParameterTableModel {
     return tf.tidy(() => {
       const [B, H, W, d] = feats.shape;
       const proj = this.pretrainedProjection!;
-      const f = this.pretrained!.extract(pretrainedInput(L, this.extensions.pretrainedFeatures!.inputSize)); // [B,h',w',C]
+      const [f] = this.pretrained!.extract(pretrainedInput(L, this.extensions.pretrainedFeatures!.inputSize)) as [tf.Tensor4D]; // [B,h',w',C]
       const [, h, w, C] = f.shape;
       const Px = tf.slice(proj.kernel, [0, 0], [d, d]) as tf.Tensor2D;
       const Pf = tf.slice(proj.kernel, [d, 0], [C, d]) as tf.Tensor2D;

@@ -14,7 +14,8 @@ import { runNetwork } from '@disco/runtime';
 import { extensionsOf, type DiscoConfig, type DiscoExtensions } from './config.js';
 import { buildBackbone, buildRefinement } from './networks.js';
 import { layerParams, moduleParams, ParameterTableModel, type ParamBlock, type ParamCounts, type ParamEntry } from './params.js';
-import { createPretrainedFeatures, pretrainedInput, resizeToGrid, type PretrainedFeatureNetwork } from './pretrained.js';
+import type { FrozenNetwork } from './frozen.js';
+import { createPretrainedFeatures, pretrainedInput, resizeToGrid } from './pretrained.js';
 
 /** Floor ε of the copy path's log-prior `log(ε + hint)` (see {@link DiscoExtensions.hintBroadcast}). */
 export const COPY_PRIOR_FLOOR = 1e-3;
@@ -128,12 +129,12 @@ export const GENERATOR_DROPOUT_SEED_OFFSET = 7;
  * (`concat(x, features)` `[…, d + C]` → `[…, d]`, with bias), or nulls without it. DISCO fuses
  * into its tokens, a baseline into its per-pixel features.
  */
-export function createPretrainedFusion(config: DiscoConfig): { pretrained: PretrainedFeatureNetwork | null; projection: Linear | null } {
+export function createPretrainedFusion(config: DiscoConfig): { pretrained: FrozenNetwork | null; projection: Linear | null } {
   const features = extensionsOf(config).pretrainedFeatures;
   if (!features) return { pretrained: null, projection: null };
   const d = config.backbone.outChannels;
   const pretrained = createPretrainedFeatures(features);
-  return { pretrained, projection: new Linear({ inputDim: d + pretrained.channels, outputDim: d, bias: true, seed: config.seed + BLOCK_SEED_OFFSET.pretrainedProjection }) };
+  return { pretrained, projection: new Linear({ inputDim: d + pretrained.channels[0]!, outputDim: d, bias: true, seed: config.seed + BLOCK_SEED_OFFSET.pretrainedProjection }) };
 }
 
 /** Throws unless `spixnet` pads stride-2 convolutions as `config` says (`fn` names the caller). */
@@ -176,10 +177,10 @@ export class DiscoModel extends ParameterTableModel {
   readonly refinement: tfl.LayersModel | null;
   /**
    * The frozen pretrained network (`extensions.pretrainedFeatures`; grey RGB `[B,H',W',3]` →
-   * `[B,H'/8,W'/8,C]`), or null. Not trained, not in {@link namedWeights}; built from the
-   * registered factory (`registerPretrainedFeatures`) whenever the model is built.
+   * `[B,H'/8,W'/8,C]`), or null. Not trained, not in {@link namedWeights}; cut from the frozen-network
+   * registry (`loadPretrainedFeatures` loads it) whenever the model is built.
    */
-  readonly pretrained: PretrainedFeatureNetwork | null;
+  readonly pretrained: FrozenNetwork | null;
   /** Trainable fusion of the pretrained features: `concat(tokens, features)` `[…, d + C]` → `[…, d]` (with bias), or null. */
   readonly pretrainedProjection: Linear | null;
   /** The 313-bin quantizer (bins, prior, rebalancing weights). */
@@ -534,12 +535,12 @@ export class DiscoModel extends ParameterTableModel {
    * baseline fuses them per pixel, see `BaselineModel`): grey `L` `[B,H,W,1]` → grey RGB resized to
    * `inputSize` → frozen network `[B,H',W',C]` → resized to the token grid `[B,h,w,C]` →
    * `projection(concat(tokens, features))` `[B,h,w,d]`. Only the
-   * projection is trainable; the frozen branch holds no variables, so gradients never enter it.
+   * projection is trainable; the frozen branch's weights are not trainable, so they never change.
    */
   private fusePretrained(L: tf.Tensor4D, tokens: tf.Tensor4D): tf.Tensor4D {
     const [B, h, w, d] = tokens.shape;
     const net = this.pretrained!;
-    const feats = tf.tidy(() => resizeToGrid(net.extract(pretrainedInput(L, this.extensions.pretrainedFeatures!.inputSize)), h, w)); // [B,h,w,C]
+    const feats = tf.tidy(() => resizeToGrid(net.extract(pretrainedInput(L, this.extensions.pretrainedFeatures!.inputSize))[0]!, h, w)); // [B,h,w,C]
     const x = tf.concat([tokens, feats], 3); // [B,h,w,d+C]
     feats.dispose();
     return tf.reshape(this.pretrainedProjection!.apply(x), [B, h, w, d]) as tf.Tensor4D;

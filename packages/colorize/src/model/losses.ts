@@ -4,6 +4,7 @@
  * Laplacian-gradient L1.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { FrozenNetwork } from './frozen.js';
 
 /**
  * Mean over tokens of `w[t] · (−log softmax(logits)[t])`.
@@ -48,28 +49,16 @@ export function softRebalancedCrossEntropy(logits: tf.Tensor, targets: tf.Tensor
   });
 }
 
-/** A frozen feature network for the perceptual loss. */
-export interface FeatureNetwork {
-  /** A short name recorded in logs and model cards, e.g. `nsfw-inception-v3:mixed0-2`. */
-  readonly name: string;
-  /** Weights of the feature maps `extract` returns (the paper: 1/32, 1/16, 1/8, 1/4, 1 for VGG19). */
-  readonly layerWeights: readonly number[];
-  /**
-   * Feature maps of an RGB batch `[B,H,W,3]` in [0, 1]; differentiable with respect to the input.
-   * Must not create or update variables.
-   */
-  extract(rgb: tf.Tensor4D): tf.Tensor[];
-}
-
 /**
  * Perceptual loss `Σ_i w_i · mean|f_i(pred) − f_i(target)|`. Gradients flow into `predRgb` (the
  * published code detached the prediction here, so its refinement net got none); the target's
  * features carry no gradient.
  *
+ * @param net the frozen network, its outputs weighted by `net.layerWeights` (see `loadPerceptualNetwork`).
  * @param predRgb `[B,H,W,3]` predicted RGB in [0, 1].
  * @param targetRgb `[B,H,W,3]` ground-truth RGB in [0, 1].
  */
-export function perceptualLoss(net: FeatureNetwork, predRgb: tf.Tensor4D, targetRgb: tf.Tensor4D): tf.Scalar {
+export function perceptualLoss(net: FrozenNetwork, predRgb: tf.Tensor4D, targetRgb: tf.Tensor4D): tf.Scalar {
   tf.util.assert(tf.util.arraysEqual(predRgb.shape, targetRgb.shape), () => `perceptualLoss: predRgb [${predRgb.shape}] and targetRgb [${targetRgb.shape}] differ`);
   return tf.tidy(() => {
     const fp = net.extract(predRgb);

@@ -8,6 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { setupBackendForCli } from '@disco/runtime/node';
 import { createColorizationModel } from '../model/baseline.js';
+import { loadPretrainedFeatures } from '../model/pretrained.js';
 // Registers the frozen InceptionV3 of `pretrainedFeatures` (configs that use it build it here too).
 import '../io/nsfw_inception.js';
 import { isMovingStatistic, type ParallelReply, type ParallelRequest, type ParallelWorkerInit } from './parallel.js';
@@ -21,6 +22,7 @@ const tensors = (w: Record<string, { data: Float32Array; shape: number[] }>) => 
 try {
   const conv = init.convolutions;
   await setupBackendForCli(init.backend, () => {}, { ...process.env, DISCO_CONV: conv.engine, ...(conv.engine === 'onnxruntime' ? { DISCO_CONV_THREADS: String(conv.threads) } : {}) });
+  await loadPretrainedFeatures(init.config);
   const model = createColorizationModel(init.config);
   tf.tidy(() => model.setNamedWeights(tensors(init.weights)));
   const trainer = new Stage2Trainer(model, init.options, null);

@@ -26,25 +26,16 @@ import {
 } from '@disco/runtime/node';
 import { PhotoDataset } from '@disco/photos';
 import { checkFiniteWeights, loadDiscoModel, MODEL_FILES, saveDiscoModel } from '../io/model_files.js';
-import { loadNsfwInceptionStem } from '../io/nsfw_inception.js';
 import { extensionsOf, resolveStoredConfig, type DiscoConfig } from '../model/config.js';
 import { createColorizationModel, type ColorizationModel } from '../model/baseline.js';
-import type { FeatureNetwork } from '../model/losses.js';
+import type { FrozenNetwork } from '../model/frozen.js';
+import { loadPerceptualNetwork } from '../model/perceptual.js';
+import { loadPretrainedFeatures } from '../model/pretrained.js';
 import type { ParamCounts } from '../model/params.js';
 import { loadSpixNet } from '@disco/superpixel/node';
 import { ParallelStage2Trainer } from './parallel.js';
 import { perceptualWeightFor, TRAIN_DEFAULTS, type TrainDefaults } from './defaults.js';
 import { resolveStage2Options, Stage2Trainer, type Stage2Batch, type Stage2Losses, type Stage2Options, type Stage2OptionsOverrides } from './stage2.js';
-
-/** Builds a perceptual feature network for crops of `imageSize` pixels. */
-export type FeatureNetworkFactory = (imageSize: number) => Promise<FeatureNetwork>;
-
-const FEATURE_NETWORKS = new Map<string, FeatureNetworkFactory>([['inception', async () => loadNsfwInceptionStem()]]);
-
-/** Makes a perceptual feature network available to {@link trainDisco} (and `disco train --perceptual <name>`). */
-export function registerFeatureNetwork(name: string, factory: FeatureNetworkFactory): void {
-  FEATURE_NETWORKS.set(name, factory);
-}
 
 /** What one stage-2 run trains, on what, and where it writes. */
 export interface TrainDiscoSpec {
@@ -306,12 +297,14 @@ async function modelWithSpixnet(config: DiscoConfig, spixnet: string | null | un
   const fromDisco = spixDir !== null && fs.existsSync(path.join(spixDir, MODEL_FILES.json));
   if (spixDir !== null && !fromDisco && !fs.existsSync(path.join(spixDir, 'model.json'))) throw new Error(`--spixnet: no model.json (SPixNet) or ${MODEL_FILES.json} (DISCO model) in '${spixDir}'`);
   const spix = spixDir && !fromDisco ? await loadSpixNet(spixDir, '--spixnet') : null;
+  await loadPretrainedFeatures(config);
   if (spix && spix.config.widths.length === 0) throw new Error('--spixnet: empty network');
+  await loadPretrainedFeatures(config);
   const model = createColorizationModel(config, spix ?? SpixNet.create({ seed: config.seed, padding: extensionsOf(config).padding }, config.spixnetPreset));
   if (fromDisco) {
     let src: ColorizationModel;
     try {
-      src = loadDiscoModel(spixDir);
+      src = await loadDiscoModel(spixDir);
     } catch (e) {
       model.dispose();
       throw new Error(`--spixnet: ${(e as Error).message.replace(/^--model: /, '')}`);
@@ -391,16 +384,13 @@ function resolveRun(spec: TrainDiscoSpec, log: (l: string) => void, files: FileS
   };
 }
 
-/** The registered perceptual network `name` for crops of `imageSize` pixels, or null for `none`. */
-async function featureNetworkFor(name: string, imageSize: number): Promise<FeatureNetwork | null> {
-  if (name === 'none') return null;
-  const factory = FEATURE_NETWORKS.get(name);
-  if (!factory) throw new Error(`--perceptual: unknown network '${name}'; valid: none${[...FEATURE_NETWORKS.keys()].map((k) => `, ${k}`).join('')}`);
-  return factory(imageSize);
+/** The perceptual network `name` of `PERCEPTUAL_NETWORKS`, or null for `none`. */
+async function featureNetworkFor(name: string): Promise<FrozenNetwork | null> {
+  return name === 'none' ? null : loadPerceptualNetwork(name);
 }
 
 /** Checks the worker count against the batch and the perceptual network (one line naming `--workers`). */
-function checkWorkers(workers: number, batchSize: number, featureNet: FeatureNetwork | null): void {
+function checkWorkers(workers: number, batchSize: number, featureNet: FrozenNetwork | null): void {
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers: must be an integer ≥ 1 (got ${workers})`);
   if (workers > 1 && featureNet) throw new Error('--workers: a perceptual feature network is not supported with more than one worker (use --perceptual none)');
   if (workers > batchSize) throw new Error(`--workers: ${workers} workers need a batch of at least ${workers} images (--batch-size ${batchSize})`);
@@ -537,7 +527,7 @@ export async function trainDisco(spec: TrainDiscoSpec, hooks: TrainDiscoHooks = 
   const log = hooks.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const files = hooks.fs ?? nodeFileSystem;
   const run = resolveRun(spec, log, files);
-  const featureNet = await featureNetworkFor(run.perceptual, run.config.imageSize);
+  const featureNet = await featureNetworkFor(run.perceptual);
   checkWorkers(run.workers, run.batchSize, featureNet);
   const model = await modelWithSpixnet(run.config, spec.spixnet);
   if (!spec.spixnet) log('train: warning: no --spixnet given; SPixNet is untrained (association ≈ uniform). Train one with `nx run superpixel:train`.');
@@ -583,7 +573,7 @@ interface RunRecord {
 }
 
 /** Writes the run's record into its folder (clearing a killed run's temporary model files) and returns it. */
-function writeRunRecord(spec: TrainDiscoSpec, run: ResolvedRun, data: { train: PhotoDataset; validation: PhotoDataset | null }, featureNet: FeatureNetwork | null, model: ColorizationModel, files: FileSystem): RunRecord {
+function writeRunRecord(spec: TrainDiscoSpec, run: ResolvedRun, data: { train: PhotoDataset; validation: PhotoDataset | null }, featureNet: FrozenNetwork | null, model: ColorizationModel, files: FileSystem): RunRecord {
   const record: RunRecord = {
     command: spec.command ?? 'trainDisco',
     run: collectRunInfo(),

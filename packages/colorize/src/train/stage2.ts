@@ -9,7 +9,8 @@ import { AB_SCALE, normalizedLabToRgb, type AbQuantizer } from '@disco/color';
 import { isBaselineModel, type BaselineModel, type BaselineOutputs, type ColorizationModel } from '../model/baseline.js';
 import { extensionsOf } from '../model/config.js';
 import type { DiscoModel, DiscoOutputs } from '../model/disco.js';
-import { laplacianL1, perceptualLoss, rebalancedCrossEntropy, softRebalancedCrossEntropy, type FeatureNetwork } from '../model/losses.js';
+import { laplacianL1, perceptualLoss, rebalancedCrossEntropy, softRebalancedCrossEntropy } from '../model/losses.js';
+import type { FrozenNetwork } from '../model/frozen.js';
 
 /** Options of {@link Stage2Trainer}. */
 export interface Stage2Options {
@@ -251,7 +252,7 @@ export function stage2Loss(
   batch: Stage2Batch,
   out: DiscoOutputs | BaselineOutputs,
   o: Stage2Options,
-  featureNet: FeatureNetwork | null,
+  featureNet: FrozenNetwork | null,
 ): { total: tf.Scalar; terms: Record<keyof Stage2Losses, tf.Scalar> } {
   const fromBaseline = 'arch' in out;
   if (fromBaseline !== isBaselineModel(model)) throw new Error(`stage2Loss: outputs of ${fromBaseline ? `a '${out.arch}' baseline` : 'DISCO'} for a model of arch '${extensionsOf(model.config).arch}'`);
@@ -260,7 +261,7 @@ export function stage2Loss(
 }
 
 /** DISCO's loss: the two cross-entropies, the perceptual term, and the optional Laplacian and pixel L1 terms. */
-function discoLoss(model: DiscoModel, batch: Stage2Batch, out: DiscoOutputs, o: Stage2Options, featureNet: FeatureNetwork | null): { total: tf.Scalar; terms: Record<keyof Stage2Losses, tf.Scalar> } {
+function discoLoss(model: DiscoModel, batch: Stage2Batch, out: DiscoOutputs, o: Stage2Options, featureNet: FrozenNetwork | null): { total: tf.Scalar; terms: Record<keyof Stage2Losses, tf.Scalar> } {
   return tf.tidy(() => {
     let ceModeler: tf.Scalar, ceGenerator: tf.Scalar;
     const x = o.extensions;
@@ -331,14 +332,14 @@ export class Stage2Trainer {
   /** The model being trained, DISCO or a baseline (not owned: the caller disposes it). */
   readonly model: ColorizationModel;
   /** The frozen perceptual feature network, or null (no perceptual term). */
-  readonly featureNet: FeatureNetwork | null;
+  readonly featureNet: FrozenNetwork | null;
 
   /**
    * @param model the model to train; only its `trainableVariables()` change.
    * @param options partial {@link Stage2Options}.
    * @param featureNet perceptual feature network, or null.
    */
-  constructor(model: ColorizationModel, options: Stage2OptionsOverrides = {}, featureNet: FeatureNetwork | null = null) {
+  constructor(model: ColorizationModel, options: Stage2OptionsOverrides = {}, featureNet: FrozenNetwork | null = null) {
     this.model = model;
     this.featureNet = featureNet;
     this.options = resolveStage2Options(options);

@@ -163,7 +163,8 @@ export async function planGrid(options: GridOptions): Promise<{ jobs: RunJob[]; 
       net.dispose();
     }
   }
-  const spixnet = path.resolve(options.spixnet ?? embeddedModelDir());
+  // The embedded models share one SPixNet (tiny-pf was trained on tiny's); `tiny` gives it without loading InceptionV3.
+  const spixnet = path.resolve(options.spixnet ?? embeddedModelDir('tiny'));
   const samples = heldout.slice(0, SAMPLE_PHOTOS).map(stem);
   const jobs: RunJob[] = [];
   // Seeds outermost: a grid stopped early still covers every variant at its first seeds.

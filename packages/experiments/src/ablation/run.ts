@@ -255,7 +255,7 @@ export async function executeRun(job: RunJob, options: ExecuteRunOptions = {}): 
     log(`${job.id}: model exists (${card.meta?.trainingTime ?? 'time unknown'}); evaluating`);
   }
   const trainedS = (performance.now() - t0) / 1000;
-  const model = loadDiscoModel(modelDir);
+  const model = await loadDiscoModel(modelDir);
   const e0 = performance.now();
   try {
     const { metrics, samples } = await evaluate(job, model, log);

@@ -50,7 +50,7 @@ export function formatScores(s: HeldoutScores, d: AnchorDiagnosis | null): strin
 const program = new Command()
   .name('score')
   .description('ab error / AuC / colorfulness / color shares of a DISCO model on held-out photos, with grey and mean-color baselines and oracle anchors')
-  .option('--model <dir>', 'model folder, DISCO or a baseline (default: the embedded tiny model)')
+  .option('--model <dir>', 'model folder or embedded model name, DISCO or a baseline (default: DEFAULT_MODEL, the embedded tiny-pf)')
   .requiredOption('--heldout <dir|list>', 'held-out photos (folder or list file)')
   .option('--train <dir|list>', 'training photos: adds the mean-color baseline row (optional)')
   .option('--out <dir>', 'output folder for scores.json and scores.md', 'scores')
@@ -64,7 +64,7 @@ const program = new Command()
   .action(async (flags: { model?: string; heldout: string; train?: string; out: string; maxSide: number; limit: number; images?: boolean; diagnose: boolean; backend?: string; anchorTemperatures?: number[]; anchorRebalances?: number[] }) => {
     const backend = await setupBackendForCli(flags.backend);
     const modelDir = resolveModelArg(flags.model, resolve);
-    const model = loadDiscoModel(modelDir);
+    const model = await loadDiscoModel(modelDir);
     let files = listImages(resolve(flags.heldout));
     if (flags.limit > 0) files = files.slice(0, flags.limit);
     const out = resolve(flags.out);

@@ -1,13 +1,16 @@
 /**
  * Feature networks for FID/KID/IS (Node only): the InceptionV3 shipped inside `nsfwjs@4.3.0`, loaded
- * offline from the installed package, or a standard InceptionV3 in tfjs layers format from disk.
+ * offline from the installed package, or a standard InceptionV3 in tfjs layers format from disk —
+ * both through `@disco/colorize`'s one frozen-network path (`loadFrozenNetwork` / `loadFrozenModel`:
+ * loadLayersModel, batch norm folded, nothing trainable) — or the FID Inception of `pytorch-fid`.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { readNsfwInceptionArtifacts } from '@disco/colorize/node';
+import { loadFrozenModel, loadFrozenNetwork } from '@disco/colorize';
 import { readRuleStateDict } from '@disco/runtime/node';
 import { FidInception, FID_INCEPTION_CLASSES, FID_INCEPTION_FEATURES, FID_INCEPTION_SIZE, type FidInceptionOptions } from '../metrics/fid_inception.js';
 import { fidInceptionInput, type Rgb8Image } from '../metrics/fid_preprocess.js';
@@ -88,6 +91,7 @@ function wrap(
   classifier: 'softmax' | 'logits' | null,
   scale: (x: tf.Tensor4D) => tf.Tensor4D,
   info: { name: string; caveat: string; isUnavailableReason: string | null },
+  dispose: () => void,
 ): FeatureNetwork {
   const outputs: tfl.SymbolicTensor[] = [];
   const layers: FeatureLayer[] = [];
@@ -125,64 +129,30 @@ function wrap(
       }) as tf.Tensor2D[];
       return { features: res.slice(0, layers.length), probs: classifier === null ? null : res[layers.length]! };
     },
-    dispose(): void {
-      model.dispose();
-    },
+    dispose,
   };
 }
 
-// nsfwjs' model files are read by @disco/colorize/node (which also builds the perceptual network
-// of training from them); re-exported here for the metric loaders.
-export { nsfwInceptionDir, readNsfwInceptionArtifacts } from '@disco/colorize/node';
-
-function concat(parts: Uint8Array[]): ArrayBuffer {
-  const out = new Uint8Array(parts.reduce((a, b) => a + b.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out.buffer;
-}
+// nsfwjs' model files are read by @disco/colorize/node (which also registers them as the frozen
+// network `nsfw-inception`); re-exported here for the metric loaders.
+export { fileModelHandler, nsfwInceptionDir, readNsfwInceptionArtifacts } from '@disco/colorize/node';
 
 /**
  * nsfwjs@4.3.0's InceptionV3 as a feature network: 299×299 RGB in [0, 1]; features at `flatten_1`
  * (the 8×8 average pool of `mixed10`, 2048-d) and the global average of `mixed5` (768-d). Blocks up
  * to `mixed5` keep their ImageNet initialisation; later blocks were fine-tuned on a 5-class NSFW
  * task and the weights are uint8-quantised, so scores are project-relative only. IS is unavailable
- * (its head has 5 classes, not ImageNet's 1000).
+ * (its head has 5 classes, not ImageNet's 1000). The weights are the frozen-network registry's
+ * (loaded once per program, shared with training and `tiny-pf`); `dispose` leaves them.
  */
 export async function loadNsfwInception(): Promise<FeatureNetwork> {
-  const model = await tfl.loadLayersModel(tf.io.fromMemory(readNsfwInceptionArtifacts()));
+  const model = await loadFrozenNetwork('nsfw-inception');
   return wrap(model, 'flatten_1', 'mixed5', null, (x) => x, {
     name: 'nsfw-inception',
     caveat:
       'nsfwjs@4.3.0 InceptionV3 (uint8-quantised; blocks after mixed5 fine-tuned on a 5-class NSFW task): project-relative scores, NOT comparable with published FID/KID values',
     isUnavailableReason: 'the nsfwjs InceptionV3 head has 5 NSFW classes, not 1000 ImageNet classes; pass --inception <model.json> with a 1000-class classifier',
-  });
-}
-
-/**
- * An IOHandler reading a tfjs layers model (`model.json` plus the binary weight files listed in its
- * `weightsManifest`, relative to the JSON's folder) from disk.
- */
-export function fileModelHandler(modelJson: string): tf.io.IOHandler {
-  return {
-    async load(): Promise<tf.io.ModelArtifacts> {
-      const json = JSON.parse(fs.readFileSync(modelJson, 'utf8')) as { modelTopology?: object; weightsManifest?: tf.io.WeightsManifestConfig; format?: string };
-      if (json.modelTopology === undefined || json.weightsManifest === undefined) {
-        throw new Error(`fileModelHandler: '${modelJson}' is not a tfjs model.json (needs modelTopology and weightsManifest)`);
-      }
-      const dir = path.dirname(modelJson);
-      const specs: tf.io.WeightsManifestEntry[] = [];
-      const shards: Uint8Array[] = [];
-      for (const group of json.weightsManifest) {
-        specs.push(...group.weights);
-        for (const p of group.paths) shards.push(new Uint8Array(fs.readFileSync(path.join(dir, p))));
-      }
-      return { modelTopology: json.modelTopology, weightSpecs: specs, weightData: concat(shards), format: json.format };
-    },
-  };
+  }, () => {});
 }
 
 /**
@@ -193,7 +163,7 @@ export function fileModelHandler(modelJson: string): tf.io.IOHandler {
 export async function loadInceptionFromFile(modelJson: string, options: InceptionFileOptions = {}): Promise<FeatureNetwork> {
   let model: tfl.LayersModel;
   try {
-    model = await tfl.loadLayersModel(fileModelHandler(modelJson));
+    model = await loadFrozenModel(pathToFileURL(path.resolve(modelJson)).href);
   } catch (e) {
     const message = String((e as Error).message ?? e).split('\n')[0]!;
     throw new Error(message.includes(modelJson) ? message : `loadInceptionFromFile: ${modelJson}: ${message}`);
@@ -228,7 +198,7 @@ export async function loadInceptionFromFile(modelJson: string, options: Inceptio
     name,
     caveat: `user-provided InceptionV3 '${modelJson}': comparable with published FID only if these are the reference FID Inception weights and preprocessing (the Keras ImageNet InceptionV3 and bilinear resizing differ slightly)`,
     isUnavailableReason: reason,
-  });
+  }, () => model.dispose());
 }
 
 /**
