@@ -22,20 +22,10 @@ import { runDiscoCli } from '../src/cli/disco.js';
 import { saveDiscoModel } from '../src/io/model_files.js';
 import { resolveDiscoConfig } from '../src/model/config.js';
 import { DiscoModel } from '../src/model/disco.js';
+import { arg, best, LoadRecord, maxRssMiB, spread, statsOf, time } from './rounds.js';
 import { findTorchPython, torch } from './torch.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const arg = (name: string, dflt: number): number => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-};
-
-/** Median and spread of a sample. */
-function stats(xs: number[]): { median: number; min: number; max: number; n: number; samples: number[] } {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-  return { median: mid, min: s[0]!, max: s.at(-1)!, n: s.length, samples: xs };
-}
 
 async function main(): Promise<void> {
   const rounds = arg('--rounds', 3);
@@ -66,35 +56,39 @@ async function main(): Promise<void> {
     out.ab.dataSync();
     tf.dispose(Object.values(out).filter((t) => t instanceof tf.Tensor) as tf.Tensor[]);
   };
-  const time = (f: () => void): number => {
-    const t0 = performance.now();
-    f();
-    return (performance.now() - t0) / 1000;
-  };
 
   const ours: Record<string, number[]> = { perConvolution: [] };
   for (const t of threadCounts) ours[`threads${t}`] = [];
   const pytorch: Record<string, number[]> = {};
   for (const t of threadCounts) pytorch[`threads${t}`] = [];
   const colorize: Record<string, number[]> = { workers1: [], workers2: [] };
-  const loads: number[][] = [];
+  const loads = new LoadRecord();
+  // Resident memory of the whole-network path: process.memoryUsage().rss after each of its runs
+  // (their peak), and the process's peak RSS (getrusage) when round 1 has run only that path.
+  let nativeRssPeak = 0;
+  let maxRssAfterNativeOnly: number | null = null;
   let tensorGrowth = 0;
   let framework: string | null = null;
+  const pytorchRss: number[] = [];
 
   for (let r = 0; r < rounds; r++) {
-    loads.push(os.loadavg());
+    const load = loads.take();
     // Ours: whole networks, each thread count (a changed count recompiles: one warm-up run).
     for (const t of threadCounts) {
       enableNativeNetworks({ threads: t });
       infer();
       const before = tf.memory().numTensors;
-      for (let i = 0; i < reps; i++) ours[`threads${t}`]!.push(time(infer));
+      for (let i = 0; i < reps; i++) {
+        ours[`threads${t}`]!.push(await time(infer));
+        nativeRssPeak = Math.max(nativeRssPeak, process.memoryUsage().rss / 2 ** 20);
+      }
       tensorGrowth = Math.max(tensorGrowth, tf.memory().numTensors - before);
     }
+    maxRssAfterNativeOnly ??= maxRssMiB();
     // The path before this engine: tfjs layers with each convolution on onnxruntime.
     disableNativeNetworks();
     infer();
-    ours['perConvolution']!.push(time(infer));
+    ours['perConvolution']!.push(await time(infer));
     enableNativeNetworks();
     // PyTorch, the same thread counts, right after.
     if (py) {
@@ -102,6 +96,7 @@ async function main(): Promise<void> {
         const run = torch(py, ['--preset', 'paper', '--no-train', '--infer-size', '256', '--reps', String(reps), '--threads', String(t)]);
         framework = run.framework;
         pytorch[`threads${t}`]!.push(run.inferSeconds);
+        if (run.maxRssMiB != null) pytorchRss.push(run.maxRssMiB);
       }
     }
     // `disco colorize`, whole command (model load, worker start, PNG decode and encode included).
@@ -112,24 +107,22 @@ async function main(): Promise<void> {
       colorize[`workers${workers}`]!.push(inputs.length / ((performance.now() - t0) / 1000));
       fs.rmSync(out, { recursive: true, force: true });
     }
-    process.stderr.write(`round ${r + 1}/${rounds}: ours ${threadCounts.map((t) => `${t} thr ${ours[`threads${t}`]!.slice(-reps).map((x) => x.toFixed(2)).join('/')} s`).join(', ')}; PyTorch ${threadCounts.map((t) => `${t} thr ${pytorch[`threads${t}`]!.at(-1)?.toFixed(2) ?? '—'} s`).join(', ')}; colorize ${colorize['workers1']!.at(-1)!.toFixed(2)} / ${colorize['workers2']!.at(-1)!.toFixed(2)} img/s (1/2 workers); load ${loads.at(-1)!.map((x) => x.toFixed(2)).join(' ')}\n`);
+    process.stderr.write(`round ${r + 1}/${rounds}: ours ${threadCounts.map((t) => `${t} thr ${ours[`threads${t}`]!.slice(-reps).map((x) => x.toFixed(2)).join('/')} s`).join(', ')}; PyTorch ${threadCounts.map((t) => `${t} thr ${pytorch[`threads${t}`]!.at(-1)?.toFixed(2) ?? '—'} s`).join(', ')}; colorize ${colorize['workers1']!.at(-1)!.toFixed(2)} / ${colorize['workers2']!.at(-1)!.toFixed(2)} img/s (1/2 workers); load ${load.map((x) => x.toFixed(2)).join(' ')}\n`);
   }
-  loads.push(os.loadavg());
+  loads.take();
   const networks = nativeNetworkState();
   paper.dispose();
   L.dispose();
   fs.rmSync(tmp, { recursive: true, force: true });
 
-  const s = (o: Record<string, number[]>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v.length > 0).map(([k, v]) => [k, stats(v)]));
-  const oursS = s(ours);
-  const torchS = s(pytorch);
-  const colorizeS = s(colorize);
-  const best = (o: Record<string, { median: number }>, keys: string[], lower = true) => keys.filter((k) => o[k]).reduce<{ key: string; median: number } | null>((b, k) => (b == null || (lower ? o[k]!.median < b.median : o[k]!.median > b.median) ? { key: k, median: o[k]!.median } : b), null);
+  const oursS = statsOf(ours);
+  const torchS = statsOf(pytorch);
+  const colorizeS = statsOf(colorize);
   const threadKeys = threadCounts.map((t) => `threads${t}`);
   const oursBest = best(oursS, threadKeys)!;
   const torchBest = best(torchS, threadKeys);
   const colorizeBest = best(colorizeS, ['workers1', 'workers2'], false)!;
-  const busy = Math.max(...loads.map((l) => l[0]!)) > 1.5;
+  const busy = loads.busy;
   const result = {
     benchmark: 'paper model, one 256² image: ours (whole networks on onnxruntime-node) and PyTorch 1.13 on the same layer plans, alternating rounds; disco colorize throughput (paper, 256² photos) against PyTorch’s bare forward rate',
     command: 'npx nx run colorize:bench-side-by-side',
@@ -141,11 +134,18 @@ async function main(): Promise<void> {
     repsPerRound: reps,
     images,
     threadCounts,
-    loadAverageBeforeEachRoundAndAtEnd: loads,
+    loadAverageBeforeEachRoundAndAtEnd: loads.samples,
     machineBusy: busy,
     paperInferenceS: { ours: oursS, pytorch: torchS, pytorchFramework: framework },
     colorizeImagesPerSecond: colorizeS,
     tensorGrowthPerRun: tensorGrowth,
+    memoryMiB: {
+      nativeRssPeak,
+      processMaxRssAfterNativeOnly: maxRssAfterNativeOnly,
+      processMaxRssAtEnd: maxRssMiB(),
+      pytorchMaxRss: pytorchRss.length ? Math.max(...pytorchRss) : null,
+      note: 'nativeRssPeak: process.memoryUsage().rss after each whole-network run (peak); processMaxRss*: getrusage peak of this process, after round 1 ran only the whole-network path, and at the end (the per-convolution path and disco colorize included); pytorchMaxRss: the PyTorch child’s getrusage peak (inference only)',
+    },
     compiledNetworks: networks.networks,
     ratioToPytorch: torchBest
       ? {
@@ -157,13 +157,14 @@ async function main(): Promise<void> {
       : null,
   };
   writeJsonAtomic(path.join(here, 'side-by-side.json'), result);
-  const f = (x: { median: number; min: number; max: number }, d = 2) => `${x.median.toFixed(d)} (${x.min.toFixed(d)}–${x.max.toFixed(d)})`;
+  const f = spread;
   console.log(`\n| paper, 256², median (min–max) of ${rounds} rounds | ours | PyTorch | ours / PyTorch |\n|---|---:|---:|---:|`);
   for (const k of threadKeys) console.log(`| inference, ${k.replace('threads', '')} thread(s) | ${oursS[k] ? f(oursS[k]!) : '—'} s | ${torchS[k] ? f(torchS[k]!) : '—'} s | ${oursS[k] && torchS[k] ? `${(oursS[k]!.median / torchS[k]!.median).toFixed(2)}×` : '—'} |`);
   if (torchBest) console.log(`| inference, best thread count | ${oursBest.median.toFixed(2)} s (${oursBest.key}) | ${torchBest.median.toFixed(2)} s (${torchBest.key}) | ${(oursBest.median / torchBest.median).toFixed(2)}× |`);
   console.log(`| inference, per-convolution path (before) | ${f(oursS['perConvolution']!)} s | | |`);
   for (const k of ['workers1', 'workers2']) console.log(`| disco colorize, ${k.replace('workers', '')} worker(s) | ${f(colorizeS[k]!)} img/s | ${torchBest ? `${(1 / torchBest.median).toFixed(2)} img/s` : '—'} | ${torchBest ? `${(colorizeS[k]!.median * torchBest.median).toFixed(2)}× the rate` : '—'} |`);
-  console.log(`\ntensor growth per run: ${tensorGrowth}; load average before each round: ${loads.map((l) => l[0]!.toFixed(2)).join(', ')}${busy ? ' — BUSY machine (1-min load above 1.5): not comparable with an idle run' : ''}`);
+  console.log(`\nmemory: whole-network path RSS peak ${nativeRssPeak.toFixed(0)} MiB (process peak after it alone ${maxRssAfterNativeOnly?.toFixed(0) ?? '—'} MiB); PyTorch process peak ${pytorchRss.length ? Math.max(...pytorchRss).toFixed(0) : '—'} MiB`);
+  console.log(`tensor growth per run: ${tensorGrowth}; ${loads.line()}`);
 }
 
 await main();

@@ -17,13 +17,10 @@ import { runDiscoCli } from '../src/cli/disco.js';
 import { saveDiscoModel } from '../src/io/model_files.js';
 import { resolveDiscoConfig } from '../src/model/config.js';
 import { DiscoModel } from '../src/model/disco.js';
+import { arg } from './rounds.js';
 import { findTorchPython, torchBoth } from './torch.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const arg = (name: string, dflt: number): number => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-};
 
 async function main(): Promise<void> {
   const n = arg('--images', 48);

@@ -30,6 +30,8 @@ export interface TorchRun {
   inferSize: number;
   inferSeconds: number;
   trainStepSeconds: number | null;
+  /** Peak resident set size of the Python process, MiB (absent from older scripts). */
+  maxRssMiB?: number;
 }
 
 /** Runs `torch_disco_cfg.py` once. */

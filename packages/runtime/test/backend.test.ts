@@ -35,6 +35,20 @@ describe('selectBackend', () => {
     for (const x of k) expect(x.why.length).toBeGreaterThan(10);
     for (const x of k) expect(tf.getKernel(x.kernelName, x.backendName)).toBeDefined();
   });
+
+  it('wasm Identity shares its input (no copy): the copy stays readable after the original is disposed, and the memory goes with the last', async () => {
+    await selectBackend({ backend: 'wasm' });
+    const buffers0 = tf.engine().backend.numDataIds();
+    const a = tf.tensor1d([1, 2, 3]);
+    const b = tf.clone(a); // the Identity kernel
+    expect(b.dataId).toBe(a.dataId);
+    expect(tf.engine().backend.numDataIds() - buffers0).toBe(1);
+    a.dispose();
+    expect(Array.from(b.dataSync())).toEqual([1, 2, 3]);
+    expect(tf.engine().backend.numDataIds() - buffers0).toBe(1);
+    b.dispose();
+    expect(tf.engine().backend.numDataIds()).toBe(buffers0);
+  });
 });
 
 /** A small conv net touching the model's layer kinds; returns its full gradient. */

@@ -6,6 +6,7 @@ import {
   BatchMatMul,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
+  Identity,
   UnsortedSegmentSum,
   MaxPoolGrad,
   ResizeBilinearGrad,
@@ -124,6 +125,18 @@ function resizeGradKernel(kernel: 'ResizeBilinear' | 'ResizeNearestNeighbor', ba
   };
 }
 
+/**
+ * `Identity` sharing its input's memory, as wasm's `Reshape` does (one more reference on the
+ * data, released by the backend's reference count): tensors are immutable, and every kernel
+ * writes only into outputs it allocates. wasm's own kernel copies the whole tensor; autodiff
+ * and tfjs-layers call it hundreds of times per training step.
+ */
+function identityShared({ inputs, backend }: KernelArgs<{ x: TensorInfo }, unknown>): TensorInfo {
+  const { x } = inputs;
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
 function config(kernelName: string, kernelFunc: unknown, backendName = 'wasm'): KernelConfig {
   return { kernelName, backendName, kernelFunc: kernelFunc as KernelFunc };
 }
@@ -147,6 +160,11 @@ export const TRAINING_KERNELS: ReadonlyArray<{ config: KernelConfig; replaces: b
     config: config(BatchMatMul, batchMatMulWasm),
     replaces: true,
     why: "wasm's kernel runs a scalar loop unless the product is untransposed with batch 1; operands transposed by Transpose, then XNNPACK products (one for a shared operand, else one per batch entry)",
+  },
+  {
+    config: config(Identity, identityShared),
+    replaces: true,
+    why: "wasm's kernel copies the tensor; the output shares the input's memory (reference-counted, as Reshape)",
   },
   {
     config: config(UnsortedSegmentSum, unsortedSegmentSum),
