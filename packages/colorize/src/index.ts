@@ -46,8 +46,9 @@ export {
   type PretrainedFeatureFactory,
   type KerasLayerSpec,
 } from './model/pretrained.js';
-export { colorizeL, edgePad, COLORIZE_DEFAULTS, type ColorizeOptions, type ColorizeResult } from './model/infer.js';
-export { composeRgb8, BAND_PIXELS } from './io/banded.js';
+export { colorizeL, edgePad, guidedChromaOptions, COLORIZE_DEFAULTS, type ChromaUpsampling, type ColorizeOptions, type ColorizeResult } from './model/infer.js';
+export { guidedFilter, guidedUpsample, GUIDED_EPS_DEFAULT, type GuidedFilterOptions } from './model/guided.js';
+export { composeRgb8, BAND_PIXELS, type ComposeOptions } from './io/banded.js';
 export { serializeDiscoModel, deserializeDiscoModel, DISCO_MODEL_FORMAT, type DiscoModelJson } from './model/serialize.js';
 export {
   Stage2Trainer,
