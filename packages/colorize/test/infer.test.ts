@@ -54,7 +54,7 @@ describe('inference geometry (wasm)', () => {
     model.dispose();
   });
 
-  it("chromaUpsampling: 'bilinear' is the network's ab resized bilinearly; 'guided' (the default) is guidedUpsample(model input, that ab, L) with r = S/2, ε = 0.01 (resize, [1,40,52,1] → model 32²) and guidedFilter then crop (pad); bad values are one-line errors", async () => {
+  it("chromaUpsampling: 'bilinear' is the network's ab resized bilinearly; 'guided' (the default) is guidedUpsample(model input, that ab, L) with r = ⌊(S − 1)/2⌋, ε = 0.001 (resize, [1,40,52,1] → model 32²) and guidedFilter then crop (pad); bad values are one-line errors", async () => {
     const model = DiscoModel.create(resolveDiscoConfig({ imageSize: 32, anchors: 4 }, 'tiny'));
     const S = model.config.cellSize;
     const L = tf.randomUniform([1, 40, 52, 1], -1, 1, 'float32', 6) as tf.Tensor4D;
@@ -63,7 +63,7 @@ describe('inference geometry (wasm)', () => {
     const [bil] = colorizeL(model, L, { chromaUpsampling: 'bilinear' });
     expectClose(bil!.ab, tf.image.resizeBilinear(raw!.ab, [40, 52], false, true), { rtol: 0, atol: 1e-6, what: 'bilinear' });
     const [dflt] = colorizeL(model, L);
-    const want = guidedUpsample(small, raw!.ab, L, { radius: S / 2, eps: 0.01 });
+    const want = guidedUpsample(small, raw!.ab, L, { radius: Math.floor((S - 1) / 2), eps: 0.001 });
     expect(dflt!.ab.shape).toEqual([1, 40, 52, 2]);
     expectClose(dflt!.ab, want, { rtol: 0, atol: 1e-5, what: 'guided (default)' });
     // pad: filtered at the padded full size, then cropped.

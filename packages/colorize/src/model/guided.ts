@@ -24,11 +24,12 @@ export interface GuidedFilterOptions {
 }
 
 /**
- * Defaults for chroma guided by normalised L (`(L − 50)/50`, so ε = 0.01 is a standard deviation
- * of 5 Lab units of L: weaker edges are smoothed over). The radius is set by the caller
- * (`colorizeL`: half the cell size, a window of about one superpixel).
+ * Default ε for chroma guided by normalised L (`(L − 50)/50`): 0.001 is a standard deviation of
+ * about 1.6 Lab units of L, so ab follows even faint edges of L; flat regions are averaged. On 13
+ * held-out photos it kept slightly more colorfulness than 0.01 and 0.003 at a lower blockiness.
+ * The radius is set by the caller (`colorizeL`: the largest window inside one superpixel).
  */
-export const GUIDED_EPS_DEFAULT = 0.01;
+export const GUIDED_EPS_DEFAULT = 0.001;
 
 function checkArgs(fn: string, guide: tf.Tensor, src: tf.Tensor, options: GuidedFilterOptions): void {
   tf.util.assert(guide.rank === 4 && guide.shape[3] === 1, () => `${fn}: guide must be [batch, height, width, 1], got [${guide.shape}]`);
