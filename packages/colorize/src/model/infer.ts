@@ -48,7 +48,7 @@ export interface ColorizeOptions {
    *   to the full-resolution L (fast guided filter, He & Sun 2015): ab follows the edges of L and
    *   loses the steps at the token grid;
    * - `bilinear`: ab upsampled bilinearly (`resize`) or cropped (`pad`) as the network gave it,
-   *   the raw network output (what the parity and golden tests pin).
+   *   the raw network output (what the golden PNG test pins).
    */
   chromaUpsampling: ChromaUpsampling;
   /**
@@ -57,6 +57,7 @@ export interface ColorizeOptions {
    * held-out photos (r, ε) = (3, 0.001) brought blockiness from 2.48 to 1.14 for `tiny-pf` keeping
    * 61 % of the photos' colorfulness (bilinear: 65 %); r = 4 reached 1.11 but kept 59 %.
    */
+  guidedRadius?: number;
   /** Guided-filter regularisation ε > 0 in squared normalised-L units. Default {@link GUIDED_EPS_DEFAULT}. */
   guidedEps?: number;
 }
