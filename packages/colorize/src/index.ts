@@ -55,8 +55,9 @@ export {
 export { DEFAULT_MODEL, EMBEDDED_MODELS, type EmbeddedModelName } from './model/embedded.js';
 export { PERCEPTUAL_NETWORKS, loadPerceptualNetwork, type PerceptualNetworkSpec } from './model/perceptual.js';
 export { createPretrainedFeatures, loadPretrainedFeatures, pretrainedLayerName, pretrainedChannels, pretrainedInput, resizeToGrid } from './model/pretrained.js';
-export { colorizeL, edgePad, COLORIZE_DEFAULTS, COLORIZE_NO_EXTENSIONS, type ColorizeExtensions, type ColorizeOptions, type ColorizeResult } from './model/infer.js';
-export { composeRgb8, BAND_PIXELS } from './io/banded.js';
+export { colorizeL, edgePad, guidedChromaOptions, COLORIZE_DEFAULTS, COLORIZE_NO_EXTENSIONS, type ChromaUpsampling, type ColorizeExtensions, type ColorizeOptions, type ColorizeResult } from './model/infer.js';
+export { guidedFilter, guidedUpsample, GUIDED_EPS_DEFAULT, type GuidedFilterOptions } from './model/guided.js';
+export { composeRgb8, BAND_PIXELS, type ComposeOptions } from './io/banded.js';
 export { serializeDiscoModel, deserializeDiscoModel, DISCO_MODEL_FORMAT, type DiscoModelJson } from './model/serialize.js';
 export {
   Stage2Trainer,

@@ -110,8 +110,9 @@ function modelFor(spec: ColorizeImageOptions['model'], backend: BackendChoice | 
 /**
  * Colorizes one image in one call: reads it (a file name, any format `@disco/images` reads, alpha
  * composited on white) or takes an RGB tensor, keeps its lightness, and returns the colorized RGB
- * at the input's full resolution. The model runs at its own size (`mode: 'resize'`, ab upsampled
- * onto the original L) unless `mode: 'pad'`. A color input is treated as its lightness only.
+ * at the input's full resolution. The model runs at its own size (`mode: 'resize'`, ab brought
+ * onto the original L by a guided filter with L as guide, `chromaUpsampling: 'guided'`; `'bilinear'`
+ * for the raw network output) unless `mode: 'pad'`. A color input is treated as its lightness only.
  *
  * @param image A file name, or RGB `[height, width, 3]` (or grey `[height, width, 1]`) float32 in
  *   [0, 1] (not disposed).

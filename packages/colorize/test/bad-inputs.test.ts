@@ -114,6 +114,7 @@ const ROWS: Row[] = [
   { name: 'an --anchors-file that is not JSON', argv: () => col([good], ['--anchors-file', fixture('hints-bad.json', '{ "*": [')]), throws: /^--anchors-file: .*hints-bad\.json: / },
   { name: 'an --anchors-file naming no input (warned, not fatal)', argv: () => col([good], ['--anchors-file', fixture('hints-name.json', JSON.stringify({ 'goood.png': [{ row: 1, col: 2, ab: [10, 10] }] }))]), line: /^colorize: warning: --anchors-file: 'goood\.png' names no input image/ },
   { name: '--mode foo', argv: () => col([good], ['--mode', 'foo']), throws: /^--mode must be resize or pad; got 'foo'$/ },
+  { name: '--chroma-upsampling bicubic', argv: () => col([good], ['--chroma-upsampling', 'bicubic']), throws: /^--chroma-upsampling must be guided or bilinear; got 'bicubic'$/ },
   { name: 'more anchors than superpixels', argv: () => col([good], ['--anchors', '100']), throws: /^--anchors: 100 is more than the 64 superpixels of the model's 64² input$/ },
   // training and checkpoints
   { name: 'a truncated checkpoint weights.bin', argv: () => ['train', '--config', 'tiny', '--data', photos, '--out', truncatedRun('r-w', 'weights.bin', 4096), '--resume', '--perceptual', 'none', '--backend', 'wasm'], throws: /^--resume: checkpoint .*r-w\/checkpoint is damaged: .*r-w\/checkpoint\/weights\.bin: 4096 bytes, the checkpoint recorded \d+ \(truncated or damaged\)$/ },

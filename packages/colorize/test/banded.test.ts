@@ -7,6 +7,7 @@ import { seededRandom } from '@disco/runtime/testing';
 import { normalizedLabToRgb, resizeArea, rgbToNormalizedLab } from '@disco/color';
 import { normalizedLabToSrgb8, srgb8ToNormalizedLab } from '@disco/color';
 import { composeRgb8, labAtModelSize, type Rgb8Image } from '../src/io/banded.js';
+import { guidedUpsample } from '../src/model/guided.js';
 
 beforeAll(async () => {
   await selectBackend({ backend: 'wasm' });
@@ -90,7 +91,7 @@ describe('composeRgb8 (band by band) = quantised normalizedLabToRgb(L, resizeBil
     const img = photo(517, 333, 3);
     const r = seededRandom(4);
     const ab = tf.tensor4d(Float32Array.from({ length: 64 * 64 * 2 }, () => 0.8 * r() - 0.4), [1, 64, 64, 2]);
-    const got = composeRgb8(img, ab, 5000);
+    const got = composeRgb8(img, ab, { bandPixels: 5000 });
     const ref = tf.tidy(() => {
       const { L } = rgbToNormalizedLab(asTensor(img));
       const rgb = normalizedLabToRgb(L, tf.image.resizeBilinear(ab, [333, 517], false, true) as tf.Tensor4D).dataSync();
@@ -100,6 +101,26 @@ describe('composeRgb8 (band by band) = quantised normalizedLabToRgb(L, resizeBil
     expect(got.filter((v, i) => v !== ref[i]).length / got.length).toBeLessThan(1e-3);
     expect(Buffer.from(composeRgb8(img, ab)).equals(Buffer.from(got))).toBe(true);
     ab.dispose();
+  });
+
+  it('with a guide = quantised normalizedLabToRgb(L, guidedUpsample(Lsmall, ab, L)), [333, 517] from [1, 64, 64, 2], r = 8, ε = 0.01: at most 1 level apart, 99.9 % identical, any band size', () => {
+    const img = photo(517, 333, 6);
+    const r = seededRandom(8);
+    const ab = tf.tensor4d(Float32Array.from({ length: 64 * 64 * 2 }, () => 0.8 * r() - 0.4), [1, 64, 64, 2]);
+    const Lsmall = labAtModelSize(img, 'L', 64, 64);
+    const guide = { L: Lsmall, radius: 8, eps: 0.01 };
+    const before = tf.memory().numTensors;
+    const got = composeRgb8(img, ab, { bandPixels: 5000, guide });
+    expect(tf.memory().numTensors).toBe(before);
+    const ref = tf.tidy(() => {
+      const { L } = rgbToNormalizedLab(asTensor(img));
+      const rgb = normalizedLabToRgb(L, guidedUpsample(Lsmall, ab, L, guide)).dataSync();
+      return Uint8Array.from(rgb, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
+    });
+    expect(maxAbs(got, ref)).toBeLessThanOrEqual(1);
+    expect(got.filter((v, i) => v !== ref[i]).length / got.length).toBeLessThan(1e-3);
+    expect(Buffer.from(composeRgb8(img, ab, { guide })).equals(Buffer.from(got))).toBe(true);
+    tf.dispose([ab, Lsmall]);
   });
 
   it('holds no full-resolution tensor: peak tfjs memory of a [800, 1200] image stays below one float per pixel', async () => {

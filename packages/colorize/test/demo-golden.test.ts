@@ -1,5 +1,7 @@
 // The shipped models' outputs, byte for byte: both embedded models colorize the bundled demo photos
 // (three variants each, anchors marked) to exactly the PNGs recorded in fixtures/demo-golden.json.
+// It pins `--chroma-upsampling bilinear` (the raw network output, as recorded); the default guided
+// filter is tested against its reference in guided.test.ts and banded.test.ts.
 // A change of the code's shape must leave them identical; DISCO_RECORD_GOLDEN=1 re-records them
 // (only for an intended change of the models' outputs, said in the commit).
 import { createHash } from 'node:crypto';
@@ -22,7 +24,7 @@ describe('the embedded models on the demo photos (wasm convolutions)', { timeout
     process.env.DISCO_CONV = 'wasm'; // onnxruntime's kernels depend on the CPU; wasm's do not
     try {
       for (const model of ['tiny', 'tiny-pf']) {
-        await runDiscoCli(['colorize', demo, '-o', path.join(dir, model), '--model', model, '--diverse', '--show-anchors', '--workers', '1', '--backend', 'wasm'], io);
+        await runDiscoCli(['colorize', demo, '-o', path.join(dir, model), '--model', model, '--diverse', '--show-anchors', '--workers', '1', '--backend', 'wasm', '--chroma-upsampling', 'bilinear'], io);
       }
     } finally {
       if (conv === undefined) delete process.env.DISCO_CONV;

@@ -5,12 +5,14 @@
  * superpixel, whose most probable bins are the palette offered at an anchor.
  *
  * Geometry: results are computed in `resize` mode, as `disco colorize` does by default — the model
- * runs at its training size and the predicted ab is upsampled bilinearly onto the image's own L.
+ * runs at its training size and the predicted ab meets the image's own L through the guided filter
+ * (He et al. 2013; `chromaUpsampling: 'guided'`, no blocks at the superpixel grid), or bilinearly
+ * when {@link DiscoEngine.chromaUpsampling} is `'bilinear'`.
  * Anchor positions are pixels of the (working) image, ab in Lab units.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { labToRgb, normalizedLabToRgb, resizeArea, rgbToLab, rgbToNormalizedLab, NUM_AB_BINS } from '@disco/color';
-import { asDiscoModel, colorizeL, composeRgb8, deserializeDiscoModel, officialModel, type DiscoModel, type DiscoModelJson } from '@disco/colorize';
+import { asDiscoModel, colorizeL, composeRgb8, deserializeDiscoModel, guidedChromaOptions, officialModel, type ChromaUpsampling, type DiscoModel, type DiscoModelJson } from '@disco/colorize';
 import { readPth, stateDictOf } from '@disco/pth';
 import type { HintAnchor } from './hints.js';
 
@@ -57,6 +59,8 @@ export class DiscoEngine {
   width = 0;
   /** Height of the open image. */
   height = 0;
+  /** How the model-size ab meets the image's L (`colorizeL`'s `chromaUpsampling`): `guided` (default) or `bilinear`. */
+  chromaUpsampling: ChromaUpsampling = 'guided';
 
   private constructor(model: DiscoModel) {
     this.model = model;
@@ -111,7 +115,7 @@ export class DiscoEngine {
     this.width = width;
     this.height = height;
     this.top = this.modelerPalettes();
-    const results = colorizeL(this.model, this.L, { mode: 'resize', variants: [0, 1, 2] });
+    const results = colorizeL(this.model, this.L, { mode: 'resize', variants: [0, 1, 2], chromaUpsampling: this.chromaUpsampling });
     const diverse: VariantResult[] = [];
     for (const r of results) {
       diverse.push({ variant: r.variant as 0 | 1 | 2, rgba: await this.toRgba(r.ab), anchors: r.anchors.map((a) => ({ row: a.row, col: a.col, ab: [a.ab[0], a.ab[1]] })) });
@@ -130,7 +134,7 @@ export class DiscoEngine {
   async render(anchors: readonly HintAnchor[]): Promise<Uint8ClampedArray> {
     const L = this.requireImage('render');
     const user = anchors.map((a) => ({ row: a.row, col: a.col, units: 'pixel' as const, ab: [a.ab[0], a.ab[1]] as [number, number] }));
-    const [r] = colorizeL(this.model, L, { mode: 'resize', variants: [0], userAnchors: user });
+    const [r] = colorizeL(this.model, L, { mode: 'resize', variants: [0], userAnchors: user, chromaUpsampling: this.chromaUpsampling });
     try {
       return await this.toRgba(r!.ab);
     } finally {
@@ -141,8 +145,9 @@ export class DiscoEngine {
   /**
    * The result for these anchors (working-image pixels, as {@link render}) at the full resolution
    * of the file, `full` (8-bit RGB): the model runs on the same model-size input as the displayed
-   * result, and its ab is upsampled bilinearly onto the file's own L band by band (`composeRgb8`),
-   * as `disco colorize` does — the network still runs small. Returns `height·width·3` bytes.
+   * result, and its ab meets the file's own L band by band (`composeRgb8`; guided by that L, or
+   * bilinear, per {@link chromaUpsampling}), as `disco colorize` does — the network still runs
+   * small. Returns `height·width·3` bytes.
    */
   renderFull(full: { data: Uint8Array; width: number; height: number }, anchors: readonly HintAnchor[]): Uint8Array {
     const L = this.requireImage('renderFull');
@@ -151,9 +156,10 @@ export class DiscoEngine {
     const Lm = resizeArea(L, S, S); // [1,S,S,1]: what colorizeL feeds the model for the displayed result
     const user = anchors.map((a) => ({ row: a.row * sy, col: a.col * sx, units: 'pixel' as const, ab: [a.ab[0], a.ab[1]] as [number, number] }));
     try {
-      const [r] = colorizeL(this.model, Lm, { mode: 'resize', variants: [0], userAnchors: user });
+      // The model-size ab as predicted: the guided filter runs in composeRgb8, guided by the file's L.
+      const [r] = colorizeL(this.model, Lm, { mode: 'resize', variants: [0], userAnchors: user, chromaUpsampling: 'bilinear' });
       try {
-        return composeRgb8(full, r!.ab);
+        return composeRgb8(full, r!.ab, this.chromaUpsampling === 'guided' ? { guide: { L: Lm, ...guidedChromaOptions(this.model) } } : {});
       } finally {
         r!.ab.dispose();
       }

@@ -51,7 +51,7 @@ import { DEFAULT_MODEL, EMBEDDED_MODELS, loadDiscoModel, MODEL_FILES, resolveMod
 import { DISCO_ARCHS, PRETRAINED_FEATURES_DEFAULTS, PRETRAINED_LAYERS, resolveDiscoConfig, resolveStoredConfig, type DiscoArch, type DiscoConfigOverrides, type DiscoExtensionsOverrides, type PretrainedFeaturesConfig } from '../model/config.js';
 import type { ColorizationModel } from '../model/baseline.js';
 import { DiscoModel } from '../model/disco.js';
-import { colorizeL } from '../model/infer.js';
+import { colorizeL, guidedChromaOptions, type ChromaUpsampling } from '../model/infer.js';
 import { loadPretrainedFeatures } from '../model/pretrained.js';
 import { modelFromCheckpoint, readDiscoCheckpoint, trainDisco } from '../train/run.js';
 import { TRAIN_DEFAULTS } from '../train/defaults.js';
@@ -181,6 +181,8 @@ export interface ColorizeFlags {
   anchorColors?: 'mode' | 'expected';
   anchorTemperature?: number;
   anchorRebalance?: number;
+  /** `guided` (default: edge-aware, guided by the full-resolution L) or `bilinear` (the raw network output). */
+  chromaUpsampling?: ChromaUpsampling;
   shard?: string;
   overwrite?: boolean;
   workers?: number;
@@ -305,28 +307,34 @@ async function colorizeFile(file: string, base: string, ctx: ColorizeContext): P
   }
   const L = resize ? labAtModelSize(img, 'L', S, S) : labFull(img, 'L');
   const userScaled = user?.map((u) => ({ ...u, row: u.row * sy, col: u.col * sx }));
+  const chroma = flags.chromaUpsampling ?? 'guided';
+  // resize: the model-size ab meets the full-resolution L in composeRgb8 (guided or bilinear, band by
+  // band); pad: colorizeL's ab is already at full size (guided inside colorizeL).
+  const compose = resize && chroma === 'guided' ? { guide: { L, ...guidedChromaOptions(model) } } : {};
   let res: ReturnType<typeof colorizeL>;
   try {
-    res = colorizeL(model, L, { mode: flags.mode, anchors: flags.anchors, variants, seed: flags.seed, userAnchors: userScaled, oracle, extensions: { anchorColors: flags.anchorColors ?? 'mode', ...(flags.anchorTemperature !== undefined ? { anchorTemperature: flags.anchorTemperature } : {}), ...(flags.anchorRebalance !== undefined ? { anchorRebalance: flags.anchorRebalance } : {}) } });
-  } finally {
+    res = colorizeL(model, L, { chromaUpsampling: resize ? 'bilinear' : chroma, mode: flags.mode, anchors: flags.anchors, variants, seed: flags.seed, userAnchors: userScaled, oracle, extensions: { anchorColors: flags.anchorColors ?? 'mode', ...(flags.anchorTemperature !== undefined ? { anchorTemperature: flags.anchorTemperature } : {}), ...(flags.anchorRebalance !== undefined ? { anchorRebalance: flags.anchorRebalance } : {}) } });
+  } catch (e) {
     L.dispose();
+    throw e;
+  } finally {
     oracle?.dispose();
   }
   const written: string[] = [];
   let anchors = 0;
   const outDir = path.resolve(flags.output);
   const sub = path.dirname(path.join(outDir, base));
-  if (sub !== outDir) {
-    try {
-      ctx.files.mkdirSync(sub, { recursive: true });
-    } catch (e) {
-      throw fileError('cannot create', sub, e);
-    }
-  }
   const hashes: string[] = [];
   try {
+    if (sub !== outDir) {
+      try {
+        ctx.files.mkdirSync(sub, { recursive: true });
+      } catch (e) {
+        throw fileError('cannot create', sub, e);
+      }
+    }
     for (const r of res) {
-      const rgb = composeRgb8(img, r.ab);
+      const rgb = composeRgb8(img, r.ab, compose);
       const marks = r.anchors.map((a) => ({ ...a, row: Math.min(H - 1, a.row / sy), col: Math.min(W - 1, a.col / sx) }));
       if (flags.showAnchors) drawAnchorMarkers(rgb, img, marks);
       const name = path.join(outDir, `${base}${flags.diverse ? `_T${r.variant}` : ''}.png`);
@@ -336,6 +344,7 @@ async function colorizeFile(file: string, base: string, ctx: ColorizeContext): P
     }
   } finally {
     tf.dispose(res.map((r) => r.ab));
+    L.dispose();
   }
   return { input: file, outputs: written, anchors: res[0]?.anchors.length ?? anchors, outputsSha256: hashes };
 }
@@ -403,6 +412,7 @@ function colorizeSettings(flags: ColorizeFlags, modelDir: string, modelSha256: s
     anchorsFile: flags.anchorsFile ? path.resolve(flags.anchorsFile) : null,
     oracle: flags.oracle ? path.resolve(flags.oracle) : null,
     anchorColors: flags.anchorColors ?? 'mode',
+    chromaUpsampling: flags.chromaUpsampling ?? 'guided',
     ...(flags.anchorTemperature !== undefined ? { anchorTemperature: flags.anchorTemperature } : {}),
     ...(flags.anchorRebalance !== undefined ? { anchorRebalance: flags.anchorRebalance } : {}),
   };
@@ -814,6 +824,7 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .option('--anchor-colors <how>', "extension: anchor colors of the first result: mode (the modeler's most probable bin, the paper) or expected (the bin nearest its annealed mean; more muted, fewer wrong colors)", 'mode')
     .option('--anchor-temperature <t>', 'annealed-mean temperature of --anchor-colors expected (default: the model\'s decode temperature; lower: closer to mode)', positiveArg('--anchor-temperature'))
     .option('--anchor-rebalance <alpha>', "extension: post-hoc class rebalancing α ≥ -1 of the predicted anchor colors: α × log-weights of Zhang et al.'s rebalancing added to the modeler's logits (α > 0 for models trained with --no-rebalance; α = -1 undoes training-time rebalancing; 0: off)", numberArg('--anchor-rebalance', -1))
+    .option('--chroma-upsampling <how>', "how the model-size ab meets the image's L: guided (edge-aware guided filter, He et al. 2013, no blocks at the superpixel grid) or bilinear (the raw network output)", 'guided')
     .option('--oracle <image|folder>', 'oracle anchors: locate and color the anchors from these color originals (matched by name): the upper bound')
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu')
     .option('--shard <i/n|auto>', 'colorize only shard i of n (0-based; by a hash of the relative path); auto: from JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID')
@@ -822,6 +833,7 @@ export function buildDiscoProgram(io: CliIo = defaultIo): Command {
     .action(async (inputs: string[], flags: ColorizeFlags) => {
       if (flags.mode !== 'resize' && flags.mode !== 'pad') throw new Error(`--mode must be resize or pad; got '${flags.mode}'`);
       if (flags.anchorColors !== 'mode' && flags.anchorColors !== 'expected') throw new Error(`--anchor-colors must be mode or expected; got '${String(flags.anchorColors)}'`);
+      if (flags.chromaUpsampling !== 'guided' && flags.chromaUpsampling !== 'bilinear') throw new Error(`--chroma-upsampling must be guided or bilinear; got '${String(flags.chromaUpsampling)}'`);
       const failed = await colorize(inputs, flags, io);
       if (failed > 0) process.exitCode = 2;
     });

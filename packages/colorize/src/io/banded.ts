@@ -8,13 +8,15 @@
  *   band (the 2×2 box halvings of `resizeArea` only mix rows within a band of 2^k rows).
  * - {@link composeRgb8}: `normalizedLabToRgb(L, resizeBilinear(ab, [H, W]))` quantised to 8 bits,
  *   band by band; the bilinear upsampling (half-pixel centres, as tfjs) runs along x once at the
- *   model's height (tfjs), then along y per band.
+ *   model's height (tfjs), then along y per band. With a guide, `guidedUpsample` instead (He & Sun
+ *   2015): the guided-filter coefficients are upsampled the same way and applied to each band's L.
  *
  * The per-pixel color conversions are the plain-array forms in `color/lab.ts` (float64), equal to
  * the tfjs ops within float32 rounding. Browser-safe.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { normalizedLabToSrgb8, srgb8ToNormalizedLab } from '@disco/color';
+import { guidedCoefficients, type GuidedFilterOptions } from '../model/guided.js';
 
 /** 8-bit sRGB pixels, row-major `[height, width, 3]`. */
 export interface Rgb8Image {
@@ -123,18 +125,43 @@ function lerpIndex(i: number, n: number, m: number): [number, number, number] {
   return [lo, hi, f(src - lo)];
 }
 
+/** Options of {@link composeRgb8}. */
+export interface ComposeOptions {
+  /** Pixels per band. Default {@link BAND_PIXELS}. */
+  bandPixels?: number;
+  /**
+   * Edge-aware upsampling (`chromaUpsampling: 'guided'` of `colorizeL`): `L` `[1, h, w, 1]` is the
+   * normalised L at the size of `ab` that the model saw (`labAtModelSize(img, 'L', h, w)`; not
+   * disposed), with the guided-filter parameters (`guidedChromaOptions(model)`). Absent: bilinear.
+   */
+  guide?: { L: tf.Tensor4D } & GuidedFilterOptions;
+}
+
 /**
- * `normalizedLabToRgb(L, resizeBilinear(ab, [H, W], false, true))` with L from `img`, quantised to
- * 8-bit sRGB (`round(clip(v, 0, 1)·255)`, non-finite → 0), computed on row bands.
+ * `normalizedLabToRgb(L, up(ab))` with L from `img`, quantised to 8-bit sRGB (`round(clip(v, 0,
+ * 1)·255)`, non-finite → 0), computed on row bands. `up` is `resizeBilinear(ab, [H, W], false,
+ * true)`, or with `options.guide` `guidedUpsample(guide.L, ab, L, guide)` (He & Sun 2015: the
+ * coefficients `[meanA, meanB]` upsampled bilinearly, then `meanA·L + meanB` per pixel of the band).
  *
  * @param ab `[1, h, w, 2]` normalised ab at any size (not disposed); `h = H, w = W` composes at full resolution.
  * @returns `H·W·3` bytes.
+ *
+ * @example
+ * ```ts
+ * const rgb = composeRgb8(img, ab);                                                  // bilinear
+ * const edgeAware = composeRgb8(img, ab, { guide: { L: Lsmall, radius: 8, eps: 0.01 } }); // guided
+ * ```
  */
-export function composeRgb8(img: Rgb8Image, ab: tf.Tensor4D, bandPixels: number = BAND_PIXELS): Uint8Array {
+export function composeRgb8(img: Rgb8Image, ab: tf.Tensor4D, options: ComposeOptions = {}): Uint8Array {
+  const { bandPixels = BAND_PIXELS, guide } = options;
   const { width: W, height: H } = img;
   const [, h] = ab.shape;
-  // Along x once, at the model's height: [1, h, W, 2].
-  const wide = tf.tidy(() => (ab.shape[2] === W ? tf.clone(ab) : (tf.image.resizeBilinear(ab, [h, W], false, true) as tf.Tensor4D)));
+  // What is upsampled: ab [1,h,w,2], or the guided-filter coefficients [meanA_a, meanA_b, meanB_a, meanB_b] [1,h,w,4].
+  const src = guide ? guidedCoefficients(guide.L, ab, guide) : ab;
+  const C = src.shape[3];
+  // Along x once, at the model's height: [1, h, W, C].
+  const wide = tf.tidy(() => (src.shape[2] === W ? tf.clone(src) : (tf.image.resizeBilinear(src, [h, W], false, true) as tf.Tensor4D)));
+  if (src !== ab) src.dispose();
   const X = wide.dataSync() as Float32Array;
   wide.dispose();
   const out = new Uint8Array(H * W * 3);
@@ -142,18 +169,26 @@ export function composeRgb8(img: Rgb8Image, ab: tf.Tensor4D, bandPixels: number 
   const f = Math.fround;
   for (let r0 = 0; r0 < H; r0 += rowsPerBand) {
     const rows = Math.min(rowsPerBand, H - r0);
-    const abBand = new Float32Array(rows * W * 2);
+    const band = new Float32Array(rows * W * C);
     for (let r = 0; r < rows; r++) {
       const [y0, y1, a] = h === H ? [r0 + r, r0 + r, 0] : lerpIndex(r0 + r, h, H);
-      const t = y0 * W * 2;
-      const b = y1 * W * 2;
-      const o = r * W * 2;
-      for (let j = 0; j < W * 2; j++) {
+      const t = y0 * W * C;
+      const b = y1 * W * C;
+      const o = r * W * C;
+      for (let j = 0; j < W * C; j++) {
         const top = X[t + j]!;
-        abBand[o + j] = a === 0 ? top : f(top + f(f(X[b + j]! - top) * a));
+        band[o + j] = a === 0 ? top : f(top + f(f(X[b + j]! - top) * a));
       }
     }
-    normalizedLabToSrgb8(labBand(img, r0, rows, 'L'), abBand, out.subarray(r0 * W * 3, (r0 + rows) * W * 3));
+    const L = labBand(img, r0, rows, 'L');
+    let abBand = band;
+    if (guide) {
+      // ab = meanA·L + meanB per pixel (float32, as the tfjs form).
+      abBand = new Float32Array(rows * W * 2);
+      for (let p = 0; p < rows * W; p++)
+        for (let c = 0; c < 2; c++) abBand[2 * p + c] = f(f(band[4 * p + c]! * L[p]!) + band[4 * p + 2 + c]!);
+    }
+    normalizedLabToSrgb8(L, abBand, out.subarray(r0 * W * 3, (r0 + rows) * W * 3));
   }
   return out;
 }

@@ -1,7 +1,9 @@
 /**
- * Colorization at any resolution (Xia et al. 2022, §3–4): run at the model size and upsample ab bilinearly
+ * Colorization at any resolution (Xia et al. 2022, §3–4): run at the model size and upsample ab
  * onto the original L (`resize`, the default), or edge-pad to a multiple of the cell size and crop
- * (`pad`, full-resolution inference).
+ * (`pad`, full-resolution inference). The chroma meets the full-resolution L through a guided
+ * filter (He et al. 2013; fast form for upsampling, He & Sun 2015) by default, which removes the
+ * steps at the token grid ("superpixel blocks", issue 28), or bilinearly (`chromaUpsampling`).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ColorVariant, UserAnchor } from '@disco/anchors';
@@ -9,6 +11,10 @@ import { resizeArea } from '@disco/color';
 import { isBaselineModel, type ColorizationModel } from './baseline.js';
 import { extensionsOf } from './config.js';
 import type { DiscoEncoding } from './disco.js';
+import { GUIDED_EPS_DEFAULT, guidedFilter, guidedUpsample, type GuidedFilterOptions } from './guided.js';
+
+/** How the predicted ab meets the input's L: see {@link ColorizeOptions.chromaUpsampling}. */
+export type ChromaUpsampling = 'guided' | 'bilinear';
 
 /** Options of {@link colorizeL}. */
 export interface ColorizeOptions {
@@ -30,6 +36,25 @@ export interface ColorizeOptions {
    * generator's upper bound. `variants` is ignored (one result, variant 0).
    */
   oracle?: tf.Tensor4D;
+  /**
+   * How the predicted ab (model size, one color per superpixel token refined) meets the input's L:
+   * - `guided` (default): a guided filter of ab with L as guide (He et al. 2013), radius
+   *   {@link ColorizeOptions.guidedRadius}, computed at the model size and, in `resize` mode, applied
+   *   to the full-resolution L (fast guided filter, He & Sun 2015): ab follows the edges of L and
+   *   loses the steps at the token grid;
+   * - `bilinear`: ab upsampled bilinearly (`resize`) or cropped (`pad`) as the network gave it,
+   *   the raw network output (what the golden PNG test pins).
+   */
+  chromaUpsampling: ChromaUpsampling;
+  /**
+   * Guided-filter radius r in model-input pixels (integer ≥ 0). Default `⌊(S − 1)/2⌋` for the
+   * model's cell size S: the largest window `2r + 1` inside one superpixel (r = 3 for S = 8). On 13
+   * held-out photos (r, ε) = (3, 0.001) brought blockiness from 2.48 to 1.14 for `tiny-pf` keeping
+   * 61 % of the photos' colorfulness (bilinear: 65 %); r = 4 reached 1.11 but kept 59 %.
+   */
+  guidedRadius?: number;
+  /** Guided-filter regularisation ε > 0 in squared normalised-L units. Default {@link GUIDED_EPS_DEFAULT}. */
+  guidedEps?: number;
 }
 
 /**
@@ -57,7 +82,20 @@ export interface ColorizeExtensions {
 export const COLORIZE_NO_EXTENSIONS: Readonly<ColorizeExtensions> = Object.freeze({ anchorColors: 'mode', anchorRebalance: 0 });
 
 /** Defaults of {@link ColorizeOptions}. */
-export const COLORIZE_DEFAULTS: Readonly<ColorizeOptions> = Object.freeze({ mode: 'resize', variants: [0 as ColorVariant], seed: 0, extensions: Object.freeze({}) });
+export const COLORIZE_DEFAULTS: Readonly<ColorizeOptions> = Object.freeze({ mode: 'resize', variants: [0 as ColorVariant], seed: 0, chromaUpsampling: 'guided', extensions: Object.freeze({}) });
+
+/**
+ * The guided-filter parameters {@link colorizeL} uses for `model` with `options`' `guidedRadius`
+ * and `guidedEps` (defaults: `⌊(S − 1)/2⌋` for the cell size S, {@link GUIDED_EPS_DEFAULT}); checked, with
+ * one-line errors naming `fn`.
+ */
+export function guidedChromaOptions(model: ColorizationModel, options: Pick<Partial<ColorizeOptions>, 'guidedRadius' | 'guidedEps'> = {}, fn = 'colorizeL'): GuidedFilterOptions {
+  const radius = options.guidedRadius ?? Math.max(1, Math.floor((model.config.cellSize - 1) / 2));
+  const eps = options.guidedEps ?? GUIDED_EPS_DEFAULT;
+  tf.util.assert(Number.isInteger(radius) && radius >= 0, () => `${fn}: guidedRadius must be an integer ≥ 0, got ${String(radius)}`);
+  tf.util.assert(Number.isFinite(eps) && eps > 0, () => `${fn}: guidedEps must be a number > 0, got ${String(eps)}`);
+  return { radius, eps };
+}
 
 /** One colorization result. */
 export interface ColorizeResult {
@@ -85,6 +123,8 @@ export function colorizeL(model: ColorizationModel, L: tf.Tensor4D, options: Par
   tf.util.assert(o.mode === 'resize' || o.mode === 'pad', () => `${fn}: mode must be resize or pad, got ${String(o.mode)}`);
   tf.util.assert(x.anchorColors === 'mode' || x.anchorColors === 'expected', () => `${fn}: extensions.anchorColors must be mode or expected, got ${String(x.anchorColors)}`);
   tf.util.assert(x.anchorTemperature === undefined || (Number.isFinite(x.anchorTemperature) && x.anchorTemperature > 0), () => `${fn}: extensions.anchorTemperature must be a number > 0, got ${String(x.anchorTemperature)}`);
+  tf.util.assert(o.chromaUpsampling === 'guided' || o.chromaUpsampling === 'bilinear', () => `${fn}: chromaUpsampling must be guided or bilinear, got ${String(o.chromaUpsampling)}`);
+  const guided = o.chromaUpsampling === 'guided' ? guidedChromaOptions(model, o, fn) : null;
   for (const v of o.variants) tf.util.assert(v === 0 || v === 1 || v === 2, () => `${fn}: variant must be 0, 1 or 2; got ${String(v)}`);
   tf.util.assert(tf.tidy(() => tf.all(tf.isFinite(L)).dataSync()[0]) === 1, () => `${fn}: L contains NaN or Infinity (the input image)`);
   const [, H, W] = L.shape;
@@ -109,7 +149,13 @@ export function colorizeL(model: ColorizationModel, L: tf.Tensor4D, options: Par
   if (o.oracle) tf.util.assert(tf.util.arraysEqual(o.oracle.shape, [1, H, W, 2]), () => `${fn}: oracle ab must be [1, ${H}, ${W}, 2], got [${o.oracle!.shape}]`);
   const toModel = (x: tf.Tensor4D) => tf.tidy(() => (o.mode === 'resize' ? resizeArea(x, inH, inW) : edgePad(x, inH - H, inW - W)));
   const input = toModel(L);
-  const fromModel = (ab: tf.Tensor4D) => tf.tidy(() => (o.mode === 'resize' ? (tf.image.resizeBilinear(ab, [H, W], false, true) as tf.Tensor4D) : (tf.slice(ab, [0, 0, 0, 0], [1, H, W, 2]) as tf.Tensor4D)));
+  // Model-size ab → input size: guided by L (resize: coefficients at the model size applied to the
+  // input's own L; pad: filtered at full size, then cropped), or bilinear / cropped as predicted.
+  const fromModel = (ab: tf.Tensor4D) =>
+    tf.tidy(() => {
+      if (o.mode === 'resize') return guided ? guidedUpsample(input, ab, L, guided) : (tf.image.resizeBilinear(ab, [H, W], false, true) as tf.Tensor4D);
+      return tf.slice(guided ? guidedFilter(input, ab, guided) : ab, [0, 0, 0, 0], [1, H, W, 2]) as tf.Tensor4D;
+    });
   const oracleAb = o.oracle ? toModel(o.oracle) : null;
   const user = o.userAnchors ? [o.userAnchors.map((u) => ({ ...u, row: (u.units === 'grid' ? u.row * S : u.row) * sy, col: (u.units === 'grid' ? u.col * S : u.col) * sx, units: 'pixel' as const }))] : undefined;
   const results: ColorizeResult[] = [];

@@ -60,8 +60,10 @@ const program = new Command()
   .option('--no-diagnose', 'skip the anchor-path diagnosis')
   .option('--anchor-temperatures <list>', "also score expected anchor colors at these annealed-mean temperatures, e.g. 0.2,0.1", numberListArg('--anchor-temperatures', (t) => t > 0, 'numbers > 0'))
   .option('--anchor-rebalances <list>', "also score predicted anchors (most probable bin) after post-hoc rebalancing with these α ≥ −1, e.g. -1,0.5,1", numberListArg('--anchor-rebalances', (a) => a >= -1, 'numbers ≥ −1'))
+  .option('--chroma-upsampling <how>', "how the predicted ab meets the photo's L (colorizeL's chromaUpsampling): guided (edge-aware guided filter, the default) or bilinear (the raw network output)", 'guided')
   .option('--backend <name>', 'auto, tensorflow, wasm or cpu')
-  .action(async (flags: { model?: string; heldout: string; train?: string; out: string; maxSide: number; limit: number; images?: boolean; diagnose: boolean; backend?: string; anchorTemperatures?: number[]; anchorRebalances?: number[] }) => {
+  .action(async (flags: { model?: string; heldout: string; train?: string; out: string; maxSide: number; limit: number; images?: boolean; diagnose: boolean; backend?: string; anchorTemperatures?: number[]; anchorRebalances?: number[]; chromaUpsampling: string }) => {
+    if (flags.chromaUpsampling !== 'guided' && flags.chromaUpsampling !== 'bilinear') throw new Error(`--chroma-upsampling must be guided or bilinear; got '${flags.chromaUpsampling}'`);
     const backend = await setupBackendForCli(flags.backend);
     const modelDir = resolveModelArg(flags.model, resolve);
     const model = await loadDiscoModel(modelDir);
@@ -70,7 +72,7 @@ const program = new Command()
     const out = resolve(flags.out);
     fs.mkdirSync(out, { recursive: true });
     const meanAb = flags.train ? await meanTrainingAb(listImages(resolve(flags.train))) : null;
-    const methods = [greyMethod(), ...(meanAb ? [constantMethod(meanAb)] : []), ...modelMethods(model, { anchorTemperatures: flags.anchorTemperatures, anchorRebalances: flags.anchorRebalances })];
+    const methods = [greyMethod(), ...(meanAb ? [constantMethod(meanAb)] : []), ...modelMethods(model, { anchorTemperatures: flags.anchorTemperatures, anchorRebalances: flags.anchorRebalances, chromaUpsampling: flags.chromaUpsampling })];
     const progress = new Progress({ total: files.length, label: 'score', write: (l) => process.stderr.write(`${l}\n`), intervalMs: 2000 });
     const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
     const scores = await scoreHeldout(files, methods, {
@@ -87,7 +89,7 @@ const program = new Command()
     });
     const diagnosis = flags.diagnose && !isBaselineModel(model) ? await diagnoseAnchors(model, files) : null; // a baseline has no anchor path
     model.dispose();
-    const report = { command: 'experiments:score', run: collectRunInfo(), backend: backend.name, model: modelDir, heldout: flags.heldout, images: files.length, maxSide: flags.maxSide, meanTrainingAb: meanAb, scores, diagnosis };
+    const report = { command: 'experiments:score', run: collectRunInfo(), backend: backend.name, model: modelDir, chromaUpsampling: flags.chromaUpsampling, heldout: flags.heldout, images: files.length, maxSide: flags.maxSide, meanTrainingAb: meanAb, scores, diagnosis };
     writeJsonAtomic(path.join(out, 'scores.json'), report);
     const md = formatScores(scores, diagnosis);
     writeFileAtomic(path.join(out, 'scores.md'), md);

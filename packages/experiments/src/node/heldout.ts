@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { AbQuantizer, normalizedLabToRgb, resizeArea, rgbToNormalizedLab } from '@disco/color';
-import { colorizeL, extensionsOf, isBaselineModel, type ColorizationModel, type ColorizeOptions, type DiscoModel } from '@disco/colorize';
+import { colorizeL, extensionsOf, isBaselineModel, type ChromaUpsampling, type ColorizationModel, type ColorizeOptions, type DiscoModel } from '@disco/colorize';
 import { readImage } from '@disco/images';
 import { diffuse } from '@disco/superpixel';
 import { abAccuracy, blockiness, ClassErrorHistogram, colorShares } from '../metrics/ab.js';
@@ -205,20 +205,21 @@ export function discoMethod(model: ColorizationModel, options: Partial<Omit<Colo
  * const methods = [greyMethod(), constantMethod(meanAb), ...modelMethods(model, { anchorRebalances: [0.5] })];
  * ```
  */
-export function modelMethods(model: ColorizationModel, options: { anchorTemperatures?: readonly number[]; anchorRebalances?: readonly number[] } = {}): HeldoutMethod[] {
+export function modelMethods(model: ColorizationModel, options: { anchorTemperatures?: readonly number[]; anchorRebalances?: readonly number[]; chromaUpsampling?: ChromaUpsampling } = {}): HeldoutMethod[] {
+  const chroma = options.chromaUpsampling ? { chromaUpsampling: options.chromaUpsampling } : {};
   const arch = extensionsOf(model.config).arch;
   const temps = options.anchorTemperatures ?? [];
   const alphas = options.anchorRebalances ?? [];
   if (isBaselineModel(model)) {
     if (temps.length || alphas.length) throw new Error(`modelMethods: anchor temperatures and rebalancing need a DISCO model; this is the '${arch}' baseline, which has no anchors`);
-    return [discoMethod(model, { name: `${arch} baseline` })];
+    return [discoMethod(model, { ...chroma, name: `${arch} baseline` })];
   }
   return [
-    discoMethod(model),
-    discoMethod(model, { extensions: { anchorColors: 'expected' }, name: 'DISCO, expected anchor colors' }),
-    ...temps.map((t) => discoMethod(model, { extensions: { anchorColors: 'expected', anchorTemperature: t }, name: `DISCO, expected anchor colors, T = ${t}` })),
-    ...alphas.map((a) => discoMethod(model, { extensions: { anchorRebalance: a }, name: `DISCO, anchor rebalance α = ${a}` })),
-    discoMethod(model, { oracle: true }),
+    discoMethod(model, chroma),
+    discoMethod(model, { ...chroma, extensions: { anchorColors: 'expected' }, name: 'DISCO, expected anchor colors' }),
+    ...temps.map((t) => discoMethod(model, { ...chroma, extensions: { anchorColors: 'expected', anchorTemperature: t }, name: `DISCO, expected anchor colors, T = ${t}` })),
+    ...alphas.map((a) => discoMethod(model, { ...chroma, extensions: { anchorRebalance: a }, name: `DISCO, anchor rebalance α = ${a}` })),
+    discoMethod(model, { ...chroma, oracle: true }),
   ];
 }
 
