@@ -7,9 +7,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeFileSystem, sha256Hex, writeFileAtomic, writeJsonAtomic, type FileSystem } from '@disco/runtime/node';
 import type { ColorizationModel } from '../model/baseline.js';
-import { resolveStoredConfig } from '../model/config.js';
 import { loadPretrainedFeatures } from '../model/pretrained.js';
-import { DISCO_MODEL_FORMAT, deserializeDiscoModel, serializeDiscoModel, type DiscoModelJson } from '../model/serialize.js';
+import { DISCO_MODEL_FORMAT, deserializeDiscoModel, serializeDiscoModel, storedModelConfig, type DiscoModelJson } from '../model/serialize.js';
 import { DEFAULT_MODEL, EMBEDDED_MODELS, type EmbeddedModelName } from '../model/embedded.js';
 import { readOfficialCheckpoint } from './official_checkpoint.js';
 // Registers the frozen network of `pretrainedFeatures: { network: 'nsfw-inception' }` for loaded models.
@@ -144,7 +143,7 @@ export async function loadDiscoModel(dir: string = embeddedModelDir()): Promise<
   if (ours && typeof json.weightsSha256 === 'string' && sha256Hex(buf) !== json.weightsSha256) throw new Error(`--model: ${wf}: sha256 ${sha256Hex(buf).slice(0, 16)}… differs from the ${json.weightsSha256.slice(0, 16)}… recorded in ${path.basename(jf)} (damaged or replaced)`);
   const weights = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
   if (ours) checkFiniteWeights(weights, json.weightSpecs, `--model: ${wf}`);
-  if (ours) await loadPretrainedFeatures(resolveStoredConfig(json.config));
+  if (ours) await loadPretrainedFeatures(storedModelConfig(json, `--model: ${jf}`));
   return deserializeDiscoModel(json, weights, `--model: ${jf}`);
 }
 

@@ -31,18 +31,25 @@ export async function serializeDiscoModel(model: ColorizationModel, meta: Record
 }
 
 /**
+ * The resolved config of a model file's JSON (flat configs of earlier versions migrated); a config
+ * that does not validate is a one-line error naming `where`.
+ */
+export function storedModelConfig(json: Pick<DiscoModelJson, 'config'>, where = 'model'): DiscoConfig {
+  try {
+    return resolveStoredConfig(json.config);
+  } catch (e) {
+    throw new Error(`${where}: config: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+/**
  * Rebuilds a model from {@link serializeDiscoModel}'s output (a `DiscoModel`, or a `BaselineModel`
  * when `extensions.arch` names a baseline). Throws a one-line error on a wrong
  * format tag, a config that does not validate, or weights that do not match the config.
  */
 export function deserializeDiscoModel(json: DiscoModelJson, weights: ArrayBuffer, where = 'model'): ColorizationModel {
   if (!json || json.format !== DISCO_MODEL_FORMAT) throw new Error(`${where}: not a DISCO model (format '${String(json?.format)}', expected '${DISCO_MODEL_FORMAT}')`);
-  let config: DiscoConfig;
-  try {
-    config = resolveStoredConfig(json.config);
-  } catch (e) {
-    throw new Error(`${where}: config: ${(e as Error).message.split('\n')[0]}`);
-  }
+  const config = storedModelConfig(json, where);
   const expected = json.weightSpecs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * 4, 0);
   if (weights.byteLength !== expected) throw new Error(`${where}: weights hold ${weights.byteLength} bytes, the specs need ${expected}`);
   const model = createColorizationModel(config);
