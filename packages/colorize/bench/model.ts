@@ -178,6 +178,7 @@ async function main(): Promise<void> {
     convolutions: backend.convolutions ?? 'wasm (XNNPACK)',
     run: collectRunInfo(),
     loadAverage: { beforeEachTrainingRound: loads.samples.slice(0, rounds), afterOurs: loads.samples[rounds], afterTorch: loads.samples[rounds + 1], note: 'os.loadavg() (1, 5, 15 min); on a 2-core machine anything above ~0.5 before means another job shared the CPU' },
+    othersCpu: { beforeEachTrainingRound: loads.othersCpu.slice(0, rounds), afterOurs: loads.othersCpu[rounds], afterTorch: loads.othersCpu[rounds + 1], note: 'share of all cores used by other processes during one second the benchmark slept; above 0.25 flags the run busy' },
     machineBusy: busy,
     tinyTrainRounds: { rounds, repsPerRound: reps, ours: trainS, pytorch: torchTrainS, note: 'seconds per step; each round: ours (one process, then 2 workers), then PyTorch (1, then 2 threads)' },
     tinyStepS,

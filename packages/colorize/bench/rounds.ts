@@ -3,6 +3,7 @@
  * time of one call, and the machine-load record with its busy flag. Each benchmark alternates
  * ours and PyTorch in rounds, so that a change of load hits both sides alike.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 
 /** The number after `name` on the command line, else `dflt`. */
@@ -49,28 +50,69 @@ export function best(o: Record<string, Stats>, keys: string[], lower = true): { 
   return keys.filter((k) => o[k]).reduce<{ key: string; median: number } | null>((b, k) => (b == null || (lower ? o[k]!.median < b.median : o[k]!.median > b.median) ? { key: k, median: o[k]!.median } : b), null);
 }
 
-/** 1-minute load average above which a run is flagged busy (on a 2-core machine, another job is sharing the CPUs). */
+/**
+ * Share of all cores' time that other processes used, above which a run is flagged busy (0.25: half
+ * a core of a 2-core machine taken by another job).
+ */
+export const BUSY_OTHERS_CPU = 0.25;
+
+/** 1-minute load average above which a run is flagged busy where `/proc/stat` is missing (not Linux). */
 export const BUSY_LOAD = 1.5;
 
-/** Load averages taken before each round and at the end, and whether the machine was busy. */
-export class LoadRecord {
-  readonly samples: number[][] = [];
+/** Jiffies `[busy, total]` summed over all cores from `/proc/stat`, or null where it is missing. */
+function cpuJiffies(): [number, number] | null {
+  try {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0); // user … steal (guest time is inside user)
+    return [total - f[3]! - f[4]!, total]; // minus idle and iowait
+  } catch {
+    return null;
+  }
+}
 
-  /** Records `os.loadavg()` (1, 5, 15 min) now. */
+/**
+ * Load before each round and at the end, and whether the machine was busy. The load average lags
+ * by a minute and counts the benchmark's own threads of the round before, so on 2 cores it flags
+ * every run; the busy flag rests instead on the CPU time other processes take during one second in
+ * which this benchmark sleeps (`/proc/stat` minus this process's own `cpuUsage`).
+ */
+export class LoadRecord {
+  /** `os.loadavg()` (1, 5, 15 min) at each sample. */
+  readonly samples: number[][] = [];
+  /** Share (0…1) of all cores' time used by other processes in the second before each sample; null without `/proc/stat`. */
+  readonly othersCpu: (number | null)[] = [];
+
+  /** Sleeps one second measuring the CPU others use, then records it and `os.loadavg()`. */
   take(): number[] {
+    const before = cpuJiffies();
+    const ours0 = process.cpuUsage();
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000); // sleep without using a core
+    const after = cpuJiffies();
+    const oursUs = process.cpuUsage(ours0);
+    if (before && after && after[1] > before[1]) {
+      const hz = 100; // USER_HZ: /proc/stat counts in 1/100 s on Linux
+      const oursJiffies = ((oursUs.user + oursUs.system) / 1e6) * hz;
+      this.othersCpu.push(Math.max(0, (after[0] - before[0] - oursJiffies) / (after[1] - before[1])));
+    } else {
+      this.othersCpu.push(null);
+    }
     const l = os.loadavg();
     this.samples.push(l);
     return l;
   }
 
-  /** Whether any 1-minute load average exceeded {@link BUSY_LOAD}. */
+  /** Whether other processes took more than {@link BUSY_OTHERS_CPU} of the CPU before any sample (load average above {@link BUSY_LOAD} without `/proc/stat`). */
   get busy(): boolean {
-    return this.samples.some((l) => l[0]! > BUSY_LOAD);
+    return this.samples.some((l, i) => {
+      const others = this.othersCpu[i];
+      return others == null ? l[0]! > BUSY_LOAD : others > BUSY_OTHERS_CPU;
+    });
   }
 
-  /** One line: the 1-minute load before each round, and the busy warning. */
+  /** One line: the CPU share others used and the 1-minute load before each round, and the busy warning. */
   line(): string {
-    return `load average before each round: ${this.samples.map((l) => l[0]!.toFixed(2)).join(', ')}${this.busy ? ` — BUSY machine (1-min load above ${BUSY_LOAD} on ${os.availableParallelism()} cores): not comparable with an idle run` : ''}`;
+    const others = this.othersCpu.map((x) => (x == null ? '—' : `${Math.round(x * 100)} %`)).join(', ');
+    return `other processes' CPU share before each round: ${others}; load average: ${this.samples.map((l) => l[0]!.toFixed(2)).join(', ')}${this.busy ? ` — BUSY machine (another job used more than ${BUSY_OTHERS_CPU * 100} % of ${os.availableParallelism()} cores): not comparable with an idle run` : ' — idle'}`;
   }
 }
 

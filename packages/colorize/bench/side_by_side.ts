@@ -135,6 +135,7 @@ async function main(): Promise<void> {
     images,
     threadCounts,
     loadAverageBeforeEachRoundAndAtEnd: loads.samples,
+    othersCpuBeforeEachRoundAndAtEnd: loads.othersCpu,
     machineBusy: busy,
     paperInferenceS: { ours: oursS, pytorch: torchS, pytorchFramework: framework },
     colorizeImagesPerSecond: colorizeS,
