@@ -299,7 +299,6 @@ async function modelWithSpixnet(config: DiscoConfig, spixnet: string | null | un
   const spix = spixDir && !fromDisco ? await loadSpixNet(spixDir, '--spixnet') : null;
   await loadPretrainedFeatures(config);
   if (spix && spix.config.widths.length === 0) throw new Error('--spixnet: empty network');
-  await loadPretrainedFeatures(config);
   const model = createColorizationModel(config, spix ?? SpixNet.create({ seed: config.seed, padding: extensionsOf(config).padding }, config.spixnetPreset));
   if (fromDisco) {
     let src: ColorizationModel;
@@ -382,11 +381,6 @@ function resolveRun(spec: TrainDiscoSpec, log: (l: string) => void, files: FileS
     options: resolveStage2Options({ perceptualWeight: perceptualWeightFor(perceptual), ...spec.options }),
     resumeFrom,
   };
-}
-
-/** The perceptual network `name` of `PERCEPTUAL_NETWORKS`, or null for `none`. */
-async function featureNetworkFor(name: string): Promise<FrozenNetwork | null> {
-  return name === 'none' ? null : loadPerceptualNetwork(name);
 }
 
 /** Checks the worker count against the batch and the perceptual network (one line naming `--workers`). */
@@ -527,7 +521,7 @@ export async function trainDisco(spec: TrainDiscoSpec, hooks: TrainDiscoHooks = 
   const log = hooks.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const files = hooks.fs ?? nodeFileSystem;
   const run = resolveRun(spec, log, files);
-  const featureNet = await featureNetworkFor(run.perceptual);
+  const featureNet = run.perceptual === 'none' ? null : await loadPerceptualNetwork(run.perceptual);
   checkWorkers(run.workers, run.batchSize, featureNet);
   const model = await modelWithSpixnet(run.config, spec.spixnet);
   if (!spec.spixnet) log('train: warning: no --spixnet given; SPixNet is untrained (association ≈ uniform). Train one with `nx run superpixel:train`.');
