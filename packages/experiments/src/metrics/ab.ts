@@ -197,30 +197,22 @@ export function blockiness(ab: ArrayLike<number>, height: number, width: number,
   let nAcross = 0;
   let within = 0;
   let nWithin = 0;
-  const step = (p: number, q: number) => Math.hypot(ab[2 * p]! - ab[2 * q]!, ab[2 * p + 1]! - ab[2 * q + 1]!);
+  // One step between neighbours p and q: across a grid line when their cells differ, else within.
+  const add = (p: number, q: number, crosses: boolean): void => {
+    const d = Math.hypot(ab[2 * p]! - ab[2 * q]!, ab[2 * p + 1]! - ab[2 * q + 1]!);
+    if (crosses) {
+      across += d;
+      nAcross++;
+    } else {
+      within += d;
+      nWithin++;
+    }
+  };
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const p = y * width + x;
-      if (x + 1 < width) {
-        const d = step(p, p + 1);
-        if (cx[x] !== cx[x + 1]) {
-          across += d;
-          nAcross++;
-        } else {
-          within += d;
-          nWithin++;
-        }
-      }
-      if (y + 1 < height) {
-        const d = step(p, p + width);
-        if (cy[y] !== cy[y + 1]) {
-          across += d;
-          nAcross++;
-        } else {
-          within += d;
-          nWithin++;
-        }
-      }
+      if (x + 1 < width) add(p, p + 1, cx[x] !== cx[x + 1]);
+      if (y + 1 < height) add(p, p + width, cy[y] !== cy[y + 1]);
     }
   }
   const inside = within / nWithin;
