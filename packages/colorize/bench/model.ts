@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { locateAnchors } from '@disco/anchors';
-import { collectRunInfo, disableNativeConvolutions, enableNativeConvolutions, setupBackendForCli, writeJsonAtomic } from '@disco/runtime/node';
+import { collectRunInfo, disableNativeConvolutions, disableNativeNetworks, enableNativeConvolutions, enableNativeNetworks, nativeNetworkState, setupBackendForCli, writeJsonAtomic } from '@disco/runtime/node';
 import { resolveDiscoConfig } from '../src/model/config.js';
 import { DiscoModel } from '../src/model/disco.js';
 import { ParallelStage2Trainer } from '../src/train/parallel.js';
@@ -132,7 +132,9 @@ async function main(): Promise<void> {
   // The same two figures with every kernel on wasm (the reference path), when the convolutions ran natively.
   let wasmOnly: { tinyStepS: number; tinyStepSamples: number[]; paperInferenceS: number; paperInferenceSamples: number[] } | null = null;
   if (backend.convolutions != null) {
+    const nets = nativeNetworkState();
     disableNativeConvolutions();
+    disableNativeNetworks();
     const m1 = DiscoModel.create(resolveDiscoConfig({}, 'tiny'));
     const b = batch8();
     const t1 = new Stage2Trainer(m1, { steps: 100, perceptualWeight: 0 });
@@ -150,6 +152,7 @@ async function main(): Promise<void> {
     L2.dispose();
     wasmOnly = { tinyStepS: stats(s1).median, tinyStepSamples: s1, paperInferenceS: stats(s2).median, paperInferenceSamples: s2 };
     enableNativeConvolutions();
+    if (nets.enabled) enableNativeNetworks({ threads: nets.threads! });
   }
   loads.take();
 

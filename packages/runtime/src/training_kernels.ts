@@ -1,8 +1,8 @@
-import { BatchMatMul, cast, GatherV2, getGradient, getKernel, registerGradient, registerKernel, unregisterKernel, zerosLike, type NamedAttrMap, type Tensor } from '@tensorflow/tfjs-core';
+import { cast, GatherV2, getGradient, getKernel, registerGradient, registerKernel, unregisterKernel, zerosLike, type NamedAttrMap, type Tensor } from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { conv2dGradConfig } from './internal/conv2d_grad.js';
 import { avgPoolGradConfig, fusedBatchNormGradConfig, mirrorPadGradConfig } from './internal/gradient_fixes.js';
-import { captureWasmBatchMatMul } from './internal/batch_matmul.js';
+import { captureWasmKernel } from './internal/wasm_own.js';
 import { TRAINING_KERNELS } from './internal/kernels.js';
 
 let registered = false;
@@ -37,7 +37,7 @@ export function registerTrainingKernels(): void {
   for (const { config } of TRAINING_KERNELS) {
     const prev = getKernel(config.kernelName, config.backendName);
     if (prev != null) {
-      if (config.kernelName === BatchMatMul && config.backendName === 'wasm') captureWasmBatchMatMul(prev.kernelFunc);
+      if (config.backendName === 'wasm') captureWasmKernel(config.kernelName, prev.kernelFunc);
       unregisterKernel(config.kernelName, config.backendName);
     }
     // Keep the replaced kernel's setup (wasm binds its C function there) for a backend

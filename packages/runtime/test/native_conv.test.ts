@@ -66,6 +66,32 @@ describe('native convolutions (onnxruntime-node)', () => {
     });
   }
 
+  const products: Array<[string, number[], number[], boolean, boolean]> = [
+    ['batched small entries (superpixel pooling [cells, pixels, 9]·[cells, 9, C])', [64, 64, 9], [64, 9, 32], false, false],
+    ['batched, a transposed (its gradient)', [64, 64, 9], [64, 64, 32], true, false],
+    ['rank 4, b transposed (attention q·kᵀ)', [2, 4, 64, 8], [2, 4, 64, 8], false, true],
+    ['batch broadcast: shared 2-D b', [6, 40, 33], [33, 50], false, false],
+    ['batch broadcast: a with batch 1, both transposed', [1, 33, 40], [5, 50, 33], true, true],
+  ];
+  for (const [name, sa, sb, ta, tb] of products) {
+    it(`BatchMatMul agrees with wasm (≤ 1e-5 relative) and runs natively: ${name}`, () => {
+      const [a, b] = [rand(sa, 11), rand(sb, 12)];
+      const [ref, nat] = both(() => tf.matMul(a, b, ta, tb));
+      expect(nat[0]!.length).toBe(ref[0]!.length);
+      expect(maxRel(ref[0]!, nat[0]!)).toBeLessThan(1e-5);
+      expect(nativeConvolutionState().sessions).toBeGreaterThanOrEqual(1);
+      tf.dispose([a, b]);
+    });
+  }
+
+  it('BatchMatMul below the size threshold stays on wasm', () => {
+    const [a, b] = [rand([2, 4, 3], 13), rand([2, 3, 5], 14)];
+    const [ref, nat] = both(() => [tf.matMul(a, b)]);
+    for (let i = 0; i < ref.length; i++) expect(maxRel(ref[i]!, nat[i]!)).toBe(0);
+    expect(nativeConvolutionState().sessions).toBe(0);
+    tf.dispose([a, b]);
+  });
+
   it('falls through to the wasm kernel for what it does not run: relu6, and products below the size threshold', () => {
     const x = rand([1, 4, 4, 2], 5);
     const w = rand([3, 3, 2, 2], 6);

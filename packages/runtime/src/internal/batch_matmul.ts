@@ -11,8 +11,9 @@
  *   the wasm heap with `copyWithin` (no per-slice kernel calls).
  * Products too small for XNNPACK's setup to pay off keep wasm's own kernel.
  */
-import { broadcast_util, util, type KernelBackend, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { BatchMatMul, broadcast_util, util, type KernelBackend, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { Scratch } from './wasm_call.js';
+import { requireWasmOwnKernel, wasmOwnKernel } from './wasm_own.js';
 
 /** The wasm backend's internals this kernel touches. */
 interface WasmBackendLike extends KernelBackend {
@@ -28,16 +29,9 @@ interface WasmBackendLike extends KernelBackend {
  */
 export const XNN_MIN_MACS = { single: 4096, perEntry: 1 << 15 };
 
-let original: KernelFunc | null = null;
-
 /** wasm's own `BatchMatMul` kernel function, once captured (for benchmarks and tests). */
 export function wasmOwnBatchMatMul(): KernelFunc | null {
-  return original;
-}
-
-/** Records wasm's own `BatchMatMul` (called before DISCO's replaces it). */
-export function captureWasmBatchMatMul(kernelFunc: KernelFunc): void {
-  original ??= kernelFunc;
+  return wasmOwnKernel(BatchMatMul);
 }
 
 interface Args {
@@ -47,8 +41,7 @@ interface Args {
 }
 
 function callOriginal(backend: KernelBackend, a: TensorInfo, b: TensorInfo, transposeA = false, transposeB = false): TensorInfo {
-  if (original == null) throw new Error("BatchMatMul on wasm (DISCO): wasm's own kernel was not captured");
-  return original({ inputs: { a, b }, attrs: { transposeA, transposeB }, backend } as never) as TensorInfo;
+  return requireWasmOwnKernel(BatchMatMul)({ inputs: { a, b }, attrs: { transposeA, transposeB }, backend } as never) as TensorInfo;
 }
 
 /** `BatchMatMul` kernel function for wasm (see the module comment). */

@@ -21,7 +21,8 @@ export type OrtTensorCtor = new (type: 'float32', data: Float32Array, dims: read
 /** One inference session of the binding. */
 export interface BindingSession {
   loadModel(buffer: ArrayBuffer, byteOffset: number, byteLength: number, options: Record<string, unknown>): void;
-  run(feeds: Record<string, OrtTensor>, fetches: Record<string, null>, options: Record<string, unknown>): Record<string, OrtTensor>;
+  /** `fetches`: null per output to allocate, or a tensor whose buffer the output is written into. */
+  run(feeds: Record<string, OrtTensor>, fetches: Record<string, null | OrtTensor>, options: Record<string, unknown>): Record<string, OrtTensor>;
   dispose(): void;
 }
 
