@@ -103,7 +103,7 @@ async function main(): Promise<void> {
     trainStep: steps,
     speedupWasmOverCpu: { forward: w.forwardGflops / c.forwardGflops, fwdBwd: w.fwdBwdGflops / c.fwdBwdGflops },
     speedupOnnxruntimeOverWasm: ort1 || ort2 ? Object.fromEntries([ort1, ort2].filter((r) => r != null).map((r) => [r.backend, { forward: r.forwardGflops / w.forwardGflops, fwdBwd: r.fwdBwdGflops / w.fwdBwdGflops }])) : null,
-    notes: 'GFLOP/s of fwd+bwd count 3x the forward FLOPs (dx and dW each cost one forward). wasm runs single-threaded in Node; onnxruntime rows run only the four convolution kernels natively.',
+    notes: 'GFLOP/s of fwd+bwd count 3x the forward FLOPs (dx and dW each cost one forward). wasm runs single-threaded in Node; onnxruntime rows run only the four convolution kernels and BatchMatMul natively.',
   };
   console.log('\n| backend | batch | conv fwd s | fwd GFLOP/s | fwd+bwd s | fwd+bwd GFLOP/s |');
   console.log('|---|---|---|---|---|---|');

@@ -1,7 +1,8 @@
 /**
- * Native convolutions for the wasm backend: `Conv2D`, `FusedConv2D`, `Conv2DBackpropInput` and
- * `Conv2DBackpropFilter` run by onnxruntime-node's CPU engine (MLAS) instead of wasm's
- * single-threaded XNNPACK build, when the optional `onnxruntime-node` package is installed.
+ * Native convolutions for the wasm backend: `Conv2D`, `FusedConv2D`, `Conv2DBackpropInput`,
+ * `Conv2DBackpropFilter`, and the batched products of `BatchMatMul`, run by onnxruntime-node's CPU
+ * engine (MLAS) instead of wasm's single-threaded XNNPACK build (or its scalar loop), when the
+ * optional `onnxruntime-node` package is installed.
  *
  * Every other kernel, the tensors and the autodiff tape stay on wasm: each call reads its
  * operands straight from the wasm heap, runs a one-node-plus-transposes ONNX graph (built once
@@ -68,7 +69,7 @@ export const NATIVE_CONV_SELF_CHECK_TOLERANCE = 1e-5;
 
 /** What {@link enableNativeConvolutions} did. */
 export interface NativeConvInfo {
-  /** Whether the four kernels now run on onnxruntime. */
+  /** Whether the five kernels now run on onnxruntime. */
   enabled: boolean;
   /** `onnxruntime-node <version>, <n> thread(s)` when enabled, else why not. */
   detail: string;
@@ -343,8 +344,9 @@ function inputGrad(prev: KernelFunc): KernelFunc {
  * products, one per filter tap: dyᵀ `[Co, N·Ho·Wo]` (transposed once) times the tap's strided
  * slice of the padded input `[N·Ho·Wo, Ci]`, giving `[Co, Ci]`; the taps are stacked and brought
  * to `[kh,kw,Ci,Co]` with one small transpose. Each entry is the same length-`N·Ho·Wo` sum as
- * one im2col product (`[N·Ho·Wo, kh·kw·Ci]ᵀ · dy`), in the same order, without building the
- * im2col matrix or transposing it: 2–4× faster on the tiny model's training shapes.
+ * in one im2col product (`[N·Ho·Wo, kh·kw·Ci]ᵀ · dy`; MLAS may block it otherwise, so the last bit
+ * can differ), without building the im2col matrix or transposing it: 2–4× faster on the tiny
+ * model's training shapes.
  */
 function filterGrad(prev: KernelFunc): KernelFunc {
   return (args: Args) => {
@@ -401,10 +403,11 @@ function filterGrad(prev: KernelFunc): KernelFunc {
 }
 
 /**
- * `BatchMatMul` as one ONNX `MatMul` (numpy broadcasting of the batch dimensions, transposes as
- * `Transpose` nodes): MLAS runs many small per-entry products (superpixel pooling's
- * `[cells, pixels, 9]·[cells, 9, C]`, attention's per-head products and their gradients) 5–7×
- * faster than wasm's scalar loop, whose XNNPACK route only pays above ~32 k multiply-adds per entry.
+ * `BatchMatMul` of two batched operands as one ONNX `MatMul` (numpy broadcasting of the batch
+ * dimensions, transposes as `Transpose` nodes): MLAS runs many small per-entry products
+ * (superpixel pooling's `[cells, pixels, 9]·[cells, 9, C]`, attention's per-head products and
+ * their gradients) 5–7× faster than wasm's scalar loop, whose XNNPACK route only pays above ~32 k
+ * multiply-adds per entry.
  */
 function batchMatMul(prev: KernelFunc): KernelFunc {
   return (args: Args) => {
@@ -424,6 +427,11 @@ function batchMatMul(prev: KernelFunc): KernelFunc {
     } catch {
       return prev(args); // the previous kernel reports the shape error
     }
+    // Only products batched on both sides: a shared operand (fully connected layers, 2-D products)
+    // stays on wasm's XNNPACK path, whose rows do not depend on the batch size (MLAS picks another
+    // kernel for one row than for several, so batch 1 and batch 2 would differ in the last bits).
+    const [batchA, batchB] = [util.sizeFromShape(a!.shape.slice(0, -2)), util.sizeFromShape(b!.shape.slice(0, -2))];
+    if (batchA <= 1 || batchB <= 1) return prev(args);
     if (K !== Kb || util.sizeFromShape(outer) * M * N * K < NATIVE_CONV_MIN_MACS) return prev(args);
     const swap = (r: number) => [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2];
     const key = `mm|${a!.shape}|${b!.shape}|${transposeA}|${transposeB}`;
