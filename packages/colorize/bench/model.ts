@@ -7,7 +7,7 @@
  * convolutions run on it (`setupBackendForCli`), and the tiny step and paper inference are timed a
  * second time with every kernel on wasm (`wasmOnly`).
  *
- *   node --conditions=@disco/source --import tsx bench/model.ts [--rounds 3 --reps 3 --growth-steps 100 --no-torch]   → bench/results.json
+ *   node --conditions=@disco/source --import tsx bench/model.ts [--rounds 5 --reps 4 --warmup 10 --growth-steps 100 --no-torch]   → bench/results.json
  *   (also the second command of `nx run colorize:bench`)
  *
  * PyTorch reference: `bench/torch_disco_cfg.py` (the same layer plans in PyTorch, NCHW), run in
@@ -48,8 +48,8 @@ async function main(): Promise<void> {
   const backend = await setupBackendForCli(process.argv.includes('--cpu') ? 'cpu' : undefined);
   const py = process.argv.includes('--no-torch') ? null : findTorchPython();
   if (!py && !process.argv.includes('--no-torch')) console.error('bench: no Python with torch found (apt-get install python3-torch): PyTorch columns left empty');
-  const rounds = arg('--rounds', 3);
-  const reps = arg('--reps', 3);
+  const rounds = arg('--rounds', 5);
+  const reps = arg('--reps', 4);
   const loads = new LoadRecord();
 
   // tiny training step, batch 8: this thread alone, and over 2 worker threads (this one and one
@@ -58,8 +58,12 @@ async function main(): Promise<void> {
   const { L, ab } = batch8();
   const tr = new Stage2Trainer(tiny, { steps: 100, perceptualWeight: 0 });
   const par = await ParallelStage2Trainer.create(tr, { workers: 2 });
+  // Warm-up to the steady state: V8 tiers the tfjs code up over the first ~20 steps of each
+  // thread (the 2-worker step went from ~0.40 s in the first rounds to ~0.29 s after them in a
+  // 5-round run), while PyTorch's step is steady after one.
   let stepNo = 0;
-  for (let i = 0; i < 2; i++) {
+  const warmup = arg('--warmup', 10);
+  for (let i = 0; i < warmup; i++) {
     tr.step({ L, ab }, stepNo++);
     await par.step({ L, ab }, stepNo++);
   }

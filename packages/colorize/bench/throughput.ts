@@ -1,7 +1,7 @@
 /**
  * Benchmark: `disco colorize` throughput in images per second with 1 and 2 worker threads, on
- * synthetic 256×256 photos, with the embedded `tiny` model (at its 64² working size, `--mode
- * resize`) and a randomly initialised `paper` model (256²). Wall time of the whole command,
+ * synthetic 256×256 photos, with the embedded `tiny` model and the default embedded model (at their
+ * 64² working size, `--mode resize`) and a randomly initialised `paper` model (256²). Wall time of the whole command,
  * model loading and worker start included. Side by side: PyTorch's rate for the same layer plans
  * (`torch_disco_cfg.py`, one image at a time at the same size, its faster thread count).
  *
@@ -17,6 +17,7 @@ import { runDiscoCli } from '../src/cli/disco.js';
 import { saveDiscoModel } from '../src/io/model_files.js';
 import { resolveDiscoConfig } from '../src/model/config.js';
 import { DiscoModel } from '../src/model/disco.js';
+import { DEFAULT_MODEL } from '../src/model/embedded.js';
 import { arg } from './rounds.js';
 import { findTorchPython, torchBoth } from './torch.js';
 
@@ -34,7 +35,12 @@ async function main(): Promise<void> {
   }
   const backend = await setupBackendForCli('wasm');
   const py = process.argv.includes('--no-torch') ? null : findTorchPython();
-  const models: { name: string; preset: 'tiny' | 'paper'; size: number; dir?: string; images: number }[] = [{ name: 'tiny (embedded)', preset: 'tiny', size: 64, images: n }];
+  // Embedded models by name (`--model`): `tiny` has PyTorch's layer plans beside it; the default
+  // model (`tiny-pf`, InceptionV3 features inside) has none, so it is timed for ours only.
+  const models: { name: string; preset: 'tiny' | 'paper' | null; size: number; dir?: string; images: number }[] = [
+    { name: 'tiny (embedded)', preset: 'tiny', size: 64, dir: 'tiny', images: n },
+    { name: `${DEFAULT_MODEL} (embedded, the default)`, preset: null, size: 64, dir: DEFAULT_MODEL, images: n },
+  ];
   if (!process.argv.includes('--no-paper')) {
     const m = DiscoModel.create(resolveDiscoConfig({}, 'paper'));
     const dir = path.join(tmp, 'paper');
@@ -55,11 +61,12 @@ async function main(): Promise<void> {
       process.stdout.write(`${JSON.stringify(row)}\n`);
     }
   }
-  // PyTorch's rate for the same plans and sizes, right after ours.
+  // PyTorch's rate for the same plans and sizes, right after ours (models with a PyTorch plan).
   const pytorch = py
-    ? models.map((m) => {
+    ? models.flatMap((m) => {
+        if (m.preset == null) return [];
         const r = torchBoth(py, ['--preset', m.preset, '--no-train', '--infer-size', String(m.size), '--reps', m.preset === 'paper' ? '3' : '10'], (x) => x.inferSeconds);
-        return { model: m.name, inferSize: m.size, framework: r.threads1.framework, imagesPerSecond: 1 / r.bestS, bestThreads: r.bestThreads, threads1S: r.threads1.inferSeconds, threads2S: r.threads2.inferSeconds };
+        return [{ model: m.name, inferSize: m.size, framework: r.threads1.framework, imagesPerSecond: 1 / r.bestS, bestThreads: r.bestThreads, threads1S: r.threads1.inferSeconds, threads2S: r.threads2.inferSeconds }];
       })
     : null;
   const ratios = pytorch?.map((p) => {
