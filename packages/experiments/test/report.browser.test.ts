@@ -58,6 +58,24 @@ describe.skipIf(!executable)('report.html in headless Chromium', () => {
     expect(dom).not.toContain('drawing charts');
   });
 
+  it('draws every chart when animation frames never come (a starved compositor, as a loaded machine gives a headless dump)', async () => {
+    const dir = path.join(tmp, 'no-frames');
+    const files = writeReport(dir, await writeSyntheticGrid(dir, { seeds: [0, 1] }), {});
+    const page = await browser.newPage();
+    await page.addInitScript(() => {
+      window.requestAnimationFrame = () => 0; // never calls back
+    });
+    await page.goto(pathToFileURL(files.html).href);
+    await page.waitForFunction(() => document.body.dataset.state !== 'loading', null, { timeout: 60_000 });
+    expect(await page.evaluate(() => document.body.dataset.state)).toBe('ready');
+    const rendered = await page.$$eval('[data-chart]', (els) => els.map((el) => (el as HTMLElement).dataset.rendered));
+    expect(rendered.length).toBeGreaterThan(20);
+    expect(rendered.every((r) => r === 'true')).toBe(true);
+    // The page's own frames are given back once the charts are drawn.
+    expect(await page.evaluate(() => window.requestAnimationFrame(() => {}))).toBe(0);
+    await page.close();
+  });
+
   for (const inline of [true, false]) {
     it(`draws every chart and image, no console errors (images ${inline ? 'inlined' : 'linked'})`, async () => {
       const dir = path.join(tmp, inline ? 'inline' : 'linked');
