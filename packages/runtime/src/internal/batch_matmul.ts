@@ -12,15 +12,8 @@
  * Products too small for XNNPACK's setup to pay off keep wasm's own kernel.
  */
 import { BatchMatMul, broadcast_util, util, type KernelBackend, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import { Scratch } from './wasm_call.js';
+import { Scratch, type WasmHeapBackend } from './wasm_call.js';
 import { requireWasmOwnKernel, wasmOwnKernel } from './wasm_own.js';
-
-/** The wasm backend's internals this kernel touches. */
-interface WasmBackendLike extends KernelBackend {
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-}
 
 /**
  * Multiply-adds below which wasm's scalar kernel is kept: per product for one XNNPACK call
@@ -80,7 +73,7 @@ export function batchMatMulWasm(args: Args): TensorInfo {
       const p = s.track(callOriginal(backend, a3, bt)); // [1, M, batch·N]
       out3 = s.transpose(s.reshape(p, [M, batch, N]), [1, 0, 2]);
     } else {
-      out3 = perEntry(backend as WasmBackendLike, s, a3, b3, batch, M, K, N);
+      out3 = perEntry(backend as WasmHeapBackend, s, a3, b3, batch, M, K, N);
     }
     const out = s.reshape(out3, [...outer, M, N]);
     return out;
@@ -88,7 +81,7 @@ export function batchMatMulWasm(args: Args): TensorInfo {
 }
 
 /** One XNNPACK product per batch entry; slices and results move by `copyWithin` on the heap. */
-function perEntry(backend: WasmBackendLike, s: Scratch, a3: TensorInfo, b3: TensorInfo, batch: number, M: number, K: number, N: number): TensorInfo {
+function perEntry(backend: WasmHeapBackend, s: Scratch, a3: TensorInfo, b3: TensorInfo, batch: number, M: number, K: number, N: number): TensorInfo {
   const out = s.track(backend.makeOutput([batch, M, N], 'float32'));
   const ai = s.track(backend.makeOutput([1, M, K], 'float32'));
   const off = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;

@@ -32,7 +32,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { batchMatMulWasm } from './batch_matmul.js';
 import { conv2dFilterGradWasm, conv2dInputGradWasm, geometryFromInfo } from './conv2d_backprop.js';
-import { Scratch } from './wasm_call.js';
+import { Scratch, type WasmHeapBackend } from './wasm_call.js';
 import { requireWasmOwnKernel } from './wasm_own.js';
 import { maxPoolGradWasm, resizeGrad } from './pool_resize_grads.js';
 
@@ -189,13 +189,6 @@ function copyRows(dst: Int32Array, src: Int32Array, rows: number, width: number,
     const to = r * total + offset;
     for (let k = 0; k < width; k++) dst[to + k] = src[from + k]!;
   }
-}
-
-/** The wasm backend's heap access used by {@link concatRows}. */
-interface WasmHeapBackend extends KernelBackend {
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: string): TensorInfo;
 }
 
 function config(kernelName: string, kernelFunc: unknown, backendName = 'wasm'): KernelConfig {

@@ -6,6 +6,17 @@
  */
 import { getKernel, type NamedAttrMap, type TensorInfo, type KernelBackend } from '@tensorflow/tfjs-core';
 
+/**
+ * The wasm backend's private internals read by kernels that work on its heap in place (pinned
+ * `@tensorflow/tfjs-backend-wasm` 4.22.0): the heap, each tensor's offset in it, and allocation.
+ * Re-read `wasm.HEAPU8` after every allocation: growing the heap replaces its buffer.
+ */
+export interface WasmHeapBackend extends KernelBackend {
+  wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } };
+  makeOutput(shape: number[], dtype: string): TensorInfo;
+}
+
 /** Runs the wasm kernel `name` synchronously and returns its single output. */
 export function callKernel(
   backend: KernelBackend,

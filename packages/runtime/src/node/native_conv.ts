@@ -32,6 +32,7 @@ import {
   type NamedAttrMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import type { WasmHeapBackend } from '../internal/wasm_call.js';
 import { encodeOnnxModel, onnxActivation, type OnnxGraph, type OnnxNode } from './onnx.js';
 import { loadOrt, type BindingSession, type OrtModules, type OrtTensor } from './ort.js';
 
@@ -165,15 +166,8 @@ class SessionCache {
   }
 }
 
-/** The wasm backend's internals used to read and write tensors in place. */
-interface WasmBackendView {
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-}
-
 function heapView(backend: KernelBackend, t: TensorInfo): Float32Array {
-  const b = backend as unknown as WasmBackendView;
+  const b = backend as unknown as WasmHeapBackend;
   return new Float32Array(b.wasm.HEAPU8.buffer, b.dataIdMap.get(t.dataId).memoryOffset, util.sizeFromShape(t.shape));
 }
 
@@ -222,7 +216,7 @@ function geometry(xShape: number[], filterShape: number[], attrs: NamedAttrMap):
 function runNative(args: Args, prev: KernelFunc, key: string, tensors: Record<string, TensorInfo>, out: string, outShape: number[], build: () => Pick<OnnxGraph, 'nodes' | 'constants'>): TensorInfo | TensorInfo[] {
   const backend = args.backend as KernelBackend;
   // Allocate the output first: growing the heap replaces its buffer, so the views come after.
-  const result = (backend as unknown as WasmBackendView).makeOutput(outShape, 'float32');
+  const result = (backend as unknown as WasmHeapBackend).makeOutput(outShape, 'float32');
   const feeds = Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, { data: heapView(backend, t), shape: t.shape }]));
   const graph = (): OnnxGraph => ({
     inputs: Object.entries(tensors).map(([name, t]) => ({ name, shape: t.shape })),
